@@ -1,0 +1,128 @@
+# mint - top-level Makefile.
+#   make                 build ./mint, build/libmint.a (public header include/mint.h)
+#   make test            build and run the cmocka tests
+#   make bench           kernel + end-to-end benchmarks (needs tools, see README)
+# Knobs: OMP=0 (no OpenMP), DEBUG=1, SAN=address,undefined, STATIC=1,
+#        CROSS=aarch64-linux-gnu- (cross build; `make CROSS=... test-kernels`
+#        runs the kernel tests under qemu-aarch64), CC=clang.
+
+CROSS ?=
+ifneq ($(CROSS),)
+CC := $(CROSS)gcc
+AR := $(CROSS)ar
+endif
+CC ?= cc
+AR ?= ar
+OMP ?= 1
+DEBUG ?= 0
+STATIC ?= 0
+SAN ?=
+
+ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
+ifeq ($(CROSS),)
+BUILD ?= build
+else
+BUILD ?= build-$(ARCH)
+endif
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Ikernels -I.
+ifeq ($(DEBUG),1)
+OPT := -O0 -g
+else
+OPT := -O2 -g
+endif
+CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS := $(EXTRA_LDFLAGS)
+ifeq ($(OMP),1)
+CFLAGS += -fopenmp
+LDFLAGS += -fopenmp
+else
+CFLAGS += -Wno-unknown-pragmas
+endif
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+endif
+ifneq ($(CROSS),)
+LDFLAGS += -static
+endif
+
+LIBS := -lpng -ljpeg -lz -lm -lpthread
+TEST_LIBS := -lcmocka
+
+# ---- sources ----
+KERN_SRC := $(wildcard kernels/*.c kernels/ref/*.c)
+ifeq ($(ARCH),x86_64)
+KERN_SRC += $(wildcard kernels/x86/*.c)
+endif
+ifeq ($(ARCH),aarch64)
+KERN_SRC += $(wildcard kernels/arm/*.c)
+endif
+LIB_SRC := $(wildcard net/*.c weights/*.c io/*.c mint/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+KERN_OBJ := $(KERN_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test test-kernels bench clean fixtures
+all: mint $(BUILD)/libmint.a
+
+# Per-ISA flags: each ISA file is compiled for its own instruction set only.
+$(BUILD)/kernels/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
+$(BUILD)/kernels/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmintkern.a: $(KERN_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libmint.a: $(LIB_OBJ) $(KERN_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+mint: $(CLI_OBJ) $(BUILD)/libmint.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
+
+# Kernel tests link only the kernels (so they cross-build without libpng etc.).
+$(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(LDFLAGS) $(TEST_LIBS) -lm
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libmint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
+
+# `make test`: every test binary, kernel tests under each ISA the CPU has.
+test: mint $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+	@echo "== all tests passed"
+
+ifneq ($(CROSS),)
+QEMU ?= qemu-$(ARCH)
+test-kernels: $(BUILD)/tests/test_kernels
+	$(QEMU) $(BUILD)/tests/test_kernels
+else
+test-kernels: $(BUILD)/tests/test_kernels
+	$(BUILD)/tests/test_kernels
+endif
+
+bench: mint $(BENCHES)
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-* mint
