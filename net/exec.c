@@ -1,0 +1,472 @@
+/* exec.c - plans and runs a net_graph on the kernels.
+ *
+ * Planning: each graph node becomes a step; a Conv/FC whose output feeds only
+ * an Add absorbs that Add as a residual, and the activation after it, so
+ * they run in the GEMM epilogue (bias + residual + act before the store).
+ * Tensors the caller wants to see are never fused away (re-plan on demand).
+ * Memory: tensor lifetimes over the step list; buffers ("slots") are reused
+ * once a tensor is dead; element-wise steps run in place when their input
+ * dies there. Rank-4 activations are NHWC. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "net/exec.h"
+
+enum { ST_CONV, ST_AFFINE, ST_PRELU, ST_CLIP, ST_ADD, ST_FLATTEN };
+
+typedef struct {
+    int kind;
+    int node;             /* node owning the weights */
+    int in, in2;          /* in2: second Add operand or conv residual, -1 none */
+    int out;
+    int act;              /* conv epilogue activation */
+    const float *slope;   /* conv epilogue / prelu slope */
+    float lo, hi;
+} step;
+
+struct net_exec {
+    const net_graph *g;
+    const kern_isa *isa;
+    int max_batch;
+    kern_conv **conv;     /* per node (CONV and FC) */
+    float **pa, **pb;     /* per node: expanded per-channel params */
+    /* plan */
+    step *steps;
+    int nsteps;
+    char *keep;           /* per tensor: must be materialised */
+    int64_t *off;         /* per tensor: arena offset in floats, -1 none */
+    float *arena;
+    size_t arena_floats;
+};
+
+int64_t net_tensor_numel(const net_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->rank; i++)
+        n *= t->shape[i];
+    return n;
+}
+
+const kern_isa *net_exec_isa(const net_exec *e) { return e->isa; }
+size_t net_exec_arena_bytes(const net_exec *e) { return e->arena_floats * sizeof(float); }
+
+/* Per-channel copy of a scalar-or-[C] parameter; fill if w < 0. */
+static float *expand(const net_graph *g, int w, int64_t c, float fill)
+{
+    float *p = malloc(sizeof(float) * (size_t)c);
+    if (!p)
+        return NULL;
+    for (int64_t i = 0; i < c; i++)
+        p[i] = fill;
+    if (w >= 0) {
+        const net_weight *x = &g->weights[w];
+        int64_t n = net_weight_numel(x);
+        for (int64_t i = 0; i < c; i++)
+            p[i] = x->data[n == 1 ? 0 : i];
+    }
+    return p;
+}
+
+static mint_status prepare_node(net_exec *e, int i)
+{
+    const net_graph *g = e->g;
+    const net_node *n = &g->nodes[i];
+    int64_t c = g->tensors[n->in[0]].shape[0];
+    switch (n->op) {
+    case NET_OP_CONV: {
+        const net_conv_attr *a = &n->conv;
+        kern_conv_geom geom = { a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr,
+                                a->dh, a->dw, a->groups };
+        const net_weight *w = &g->weights[n->w[0]];
+        return kern_conv_create(&e->conv[i], e->isa, (int)w->dims[0], (int)c, &geom, w->data,
+                                n->w[1] >= 0 ? g->weights[n->w[1]].data : NULL);
+    }
+    case NET_OP_FC: {
+        kern_conv_geom geom = { 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1 };
+        const net_weight *w = &g->weights[n->w[0]];
+        return kern_conv_create(&e->conv[i], e->isa, (int)w->dims[0], (int)c, &geom, w->data,
+                                n->w[1] >= 0 ? g->weights[n->w[1]].data : NULL);
+    }
+    case NET_OP_BN: {
+        e->pa[i] = malloc(sizeof(float) * (size_t)c);
+        e->pb[i] = malloc(sizeof(float) * (size_t)c);
+        if (!e->pa[i] || !e->pb[i])
+            return mint_fail(MINT_E_NOMEM, "out of memory");
+        const float *gm = g->weights[n->w[0]].data, *bt = g->weights[n->w[1]].data;
+        const float *mu = g->weights[n->w[2]].data, *var = g->weights[n->w[3]].data;
+        /* ONNX BatchNormalization: (x - mean) / sqrt(var + eps) * scale + B */
+        for (int64_t k = 0; k < c; k++) {
+            float s = gm[k] / sqrtf(var[k] + n->eps);
+            e->pa[i][k] = s;
+            e->pb[i][k] = bt[k] - mu[k] * s;
+        }
+        return MINT_OK;
+    }
+    case NET_OP_AFFINE:
+        e->pa[i] = expand(g, n->w[0], c, 1.0f);
+        e->pb[i] = expand(g, n->w[1], c, 0.0f);
+        return e->pa[i] && e->pb[i] ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
+    case NET_OP_PRELU:
+        e->pa[i] = expand(g, n->w[0], c, 0.0f);
+        return e->pa[i] ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
+    default:
+        return MINT_OK;
+    }
+}
+
+/* Number of consumers of tensor t among nodes. */
+static int n_consumers(const net_graph *g, int t, int *only)
+{
+    int c = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] == t) {
+                c++;
+                *only = i;
+            }
+    return c;
+}
+
+static int is_act(const net_node *n)
+{
+    return n->op == NET_OP_RELU || n->op == NET_OP_PRELU || n->op == NET_OP_CLIP;
+}
+
+/* Fold the activation node a into step s's epilogue. */
+static void take_act(net_exec *e, step *s, int a)
+{
+    const net_node *n = &e->g->nodes[a];
+    s->act = n->op == NET_OP_RELU ? KERN_ACT_RELU : n->op == NET_OP_PRELU ? KERN_ACT_PRELU : KERN_ACT_CLIP;
+    s->slope = e->pa[a];
+    s->lo = n->lo;
+    s->hi = n->hi;
+    s->out = n->out;
+}
+
+/* Build the step list with fusion, then assign arena offsets. */
+static mint_status plan(net_exec *e)
+{
+    const net_graph *g = e->g;
+    int nn = g->nnodes, nt = g->ntensors;
+    free(e->steps);
+    e->steps = calloc((size_t)(nn ? nn : 1), sizeof *e->steps);
+    char *absorbed = calloc((size_t)(nn ? nn : 1), 1);
+    if (!e->steps || !absorbed) {
+        free(absorbed);
+        return mint_fail(MINT_E_NOMEM, "out of memory planning");
+    }
+    e->nsteps = 0;
+    for (int i = 0; i < nn; i++) {
+        if (absorbed[i])
+            continue;
+        const net_node *n = &g->nodes[i];
+        step s = { .node = i, .in = n->in[0], .in2 = n->in[1], .out = n->out,
+                   .act = KERN_ACT_NONE, .lo = n->lo, .hi = n->hi };
+        switch (n->op) {
+        case NET_OP_CONV:
+        case NET_OP_FC: {
+            s.kind = ST_CONV;
+            s.in2 = -1;
+            int c1;
+            if (!e->keep[s.out] && n_consumers(g, s.out, &c1) == 1) {
+                const net_node *m = &g->nodes[c1];
+                if (m->op == NET_OP_ADD && m->in[0] != m->in[1]) {
+                    /* residual: the other operand must exist when this step
+                     * runs at the Add's position, which it does (topo order) */
+                    s.in2 = m->in[0] == s.out ? m->in[1] : m->in[0];
+                    s.out = m->out;
+                    absorbed[c1] = 1;
+                } else if (is_act(m)) {
+                    take_act(e, &s, c1);
+                    absorbed[c1] = 1;
+                }
+            }
+            if (s.in2 >= 0 && !e->keep[s.out] && n_consumers(g, s.out, &c1) == 1 &&
+                is_act(&g->nodes[c1])) {
+                take_act(e, &s, c1);
+                absorbed[c1] = 1;
+            }
+            break;
+        }
+        case NET_OP_BN:
+        case NET_OP_AFFINE: s.kind = ST_AFFINE; break;
+        case NET_OP_PRELU: s.kind = ST_PRELU; s.slope = e->pa[i]; break;
+        case NET_OP_RELU: s.kind = ST_CLIP; s.lo = 0.0f; s.hi = INFINITY; break;
+        case NET_OP_CLIP: s.kind = ST_CLIP; break;
+        case NET_OP_ADD: s.kind = ST_ADD; break;
+        case NET_OP_FLATTEN: s.kind = ST_FLATTEN; break;
+        default:
+            free(absorbed);
+            return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op %s cannot run", n->name,
+                             net_op_name(n->op));
+        }
+        e->steps[e->nsteps++] = s;
+    }
+    free(absorbed);
+
+    /* Lifetimes: first (producing) step and last reading step. */
+    int *first = malloc(sizeof(int) * (size_t)nt), *last = malloc(sizeof(int) * (size_t)nt);
+    int64_t *slot_size = calloc((size_t)nt + 1, sizeof(int64_t));
+    int *slot_of = malloc(sizeof(int) * (size_t)nt);
+    int *slot_free_at = malloc(sizeof(int) * (size_t)(nt + 1));
+    if (!first || !last || !slot_size || !slot_of || !slot_free_at) {
+        free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at);
+        return mint_fail(MINT_E_NOMEM, "out of memory planning");
+    }
+    for (int t = 0; t < nt; t++) {
+        first[t] = last[t] = -1;
+        slot_of[t] = -1;
+    }
+    first[g->input] = -1;
+    last[g->input] = 0;
+    for (int k = 0; k < e->nsteps; k++) {
+        const step *s = &e->steps[k];
+        first[s->out] = k;
+        last[s->out] = k;
+        last[s->in] = k;
+        if (s->in2 >= 0)
+            last[s->in2] = k;
+    }
+    last[g->output] = e->nsteps; /* read after the last step */
+    int nslots = 0;
+    int64_t mb = e->max_batch;
+    /* the input occupies a slot from the start */
+    slot_size[0] = net_tensor_numel(&g->tensors[g->input]) * mb;
+    slot_of[g->input] = 0;
+    slot_free_at[0] = last[g->input];
+    nslots = 1;
+    for (int k = 0; k < e->nsteps; k++) {
+        const step *s = &e->steps[k];
+        int64_t need = net_tensor_numel(&g->tensors[s->out]) * mb;
+        int pick = -1;
+        /* in place for element-wise steps whose input dies here */
+        if (s->kind != ST_CONV && s->kind != ST_FLATTEN && last[s->in] == k &&
+            s->in != g->input && slot_size[slot_of[s->in]] >= need)
+            pick = slot_of[s->in];
+        for (int q = 0; q < nslots && pick < 0; q++)
+            if (slot_free_at[q] < k && slot_size[q] >= need)
+                pick = q;
+        for (int q = 0; q < nslots && pick < 0; q++)
+            if (slot_free_at[q] < k)
+                pick = q;
+        if (pick < 0)
+            pick = nslots++;
+        if (slot_size[pick] < need)
+            slot_size[pick] = need;
+        slot_of[s->out] = pick;
+        slot_free_at[pick] = last[s->out];
+    }
+    /* offsets: slots laid out back to back, 16-float aligned */
+    int64_t *slot_off = malloc(sizeof(int64_t) * (size_t)(nslots + 1));
+    if (!slot_off) {
+        free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at);
+        return mint_fail(MINT_E_NOMEM, "out of memory planning");
+    }
+    int64_t total = 0;
+    for (int q = 0; q < nslots; q++) {
+        slot_off[q] = total;
+        total += (slot_size[q] + 15) / 16 * 16;
+    }
+    for (int t = 0; t < nt; t++)
+        e->off[t] = slot_of[t] >= 0 ? slot_off[slot_of[t]] : -1;
+    free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at); free(slot_off);
+    if ((size_t)total > e->arena_floats) {
+        free(e->arena);
+        e->arena = aligned_alloc(64, (size_t)total * sizeof(float));
+        if (!e->arena) {
+            e->arena_floats = 0;
+            return mint_fail(MINT_E_NOMEM, "cannot allocate %lld MB of activations",
+                             (long long)(total * 4 >> 20));
+        }
+        e->arena_floats = (size_t)total;
+    }
+    return MINT_OK;
+}
+
+mint_status net_exec_create(net_exec **out, const net_graph *g, const kern_isa *isa, int max_batch)
+{
+    *out = NULL;
+    if (max_batch < 1 || g->ntensors < 1)
+        return mint_fail(MINT_E_ARG, "bad executor arguments");
+    net_exec *e = calloc(1, sizeof *e);
+    if (!e)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    e->g = g;
+    e->isa = isa;
+    e->max_batch = max_batch;
+    size_t nn = (size_t)(g->nnodes ? g->nnodes : 1);
+    e->conv = calloc(nn, sizeof *e->conv);
+    e->pa = calloc(nn, sizeof *e->pa);
+    e->pb = calloc(nn, sizeof *e->pb);
+    e->keep = calloc((size_t)g->ntensors, 1);
+    e->off = calloc((size_t)g->ntensors, sizeof *e->off);
+    mint_status st = MINT_OK;
+    if (!e->conv || !e->pa || !e->pb || !e->keep || !e->off)
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int i = 0; !st && i < g->nnodes; i++)
+        st = prepare_node(e, i);
+    if (!st) {
+        e->keep[g->output] = 1;
+        e->keep[g->input] = 1;
+        st = plan(e);
+    }
+    if (st) {
+        net_exec_free(e);
+        return st;
+    }
+    *out = e;
+    return MINT_OK;
+}
+
+void net_exec_free(net_exec *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->g->nnodes; i++) {
+        if (e->conv)
+            kern_conv_destroy(e->conv[i]);
+        if (e->pa)
+            free(e->pa[i]);
+        if (e->pb)
+            free(e->pb[i]);
+    }
+    free(e->conv);
+    free(e->pa);
+    free(e->pb);
+    free(e->steps);
+    free(e->keep);
+    free(e->off);
+    free(e->arena);
+    free(e);
+}
+
+/* NCHW [n][c][hw] <-> NHWC [n][hw][c] */
+static void nchw_to_nhwc(const float *x, float *y, int64_t n, int64_t c, int64_t hw)
+{
+#pragma omp parallel for collapse(2) if (n * c * hw > 65536)
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t k = 0; k < c; k++)
+                y[(b * hw + p) * c + k] = x[(b * c + k) * hw + p];
+}
+
+static void nhwc_to_nchw(const float *x, float *y, int64_t n, int64_t c, int64_t hw)
+{
+#pragma omp parallel for collapse(2) if (n * c * hw > 65536)
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t k = 0; k < c; k++)
+            for (int64_t p = 0; p < hw; p++)
+                y[(b * c + k) * hw + p] = x[(b * hw + p) * c + k];
+}
+
+/* Copy tensor t (batch n, in the arena) to dst in NCHW order. */
+static void copy_out(const net_exec *e, int t, int n, float *dst)
+{
+    const net_tensor *x = &e->g->tensors[t];
+    const float *src = e->arena + e->off[t];
+    if (x->rank == 3)
+        nhwc_to_nchw(src, dst, n, x->shape[0], x->shape[1] * x->shape[2]);
+    else
+        memcpy(dst, src, sizeof(float) * (size_t)(n * net_tensor_numel(x)));
+}
+
+static mint_status run_chunk(net_exec *e, const float *in, int n, int ntaps,
+                             const int *tap_tensor, float *const *tap_out, int64_t done)
+{
+    const net_graph *g = e->g;
+    const kern_isa *isa = e->isa;
+    float *A = e->arena;
+    const net_tensor *ti = &g->tensors[g->input];
+    nchw_to_nhwc(in, A + e->off[g->input], n, ti->shape[0], ti->shape[1] * ti->shape[2]);
+    for (int i = 0; i < ntaps; i++)
+        if (tap_tensor[i] == g->input)
+            memcpy(tap_out[i] + done * net_tensor_numel(ti), in,
+                   sizeof(float) * (size_t)(n * net_tensor_numel(ti)));
+    for (int k = 0; k < e->nsteps; k++) {
+        const step *s = &e->steps[k];
+        const net_node *nd = &g->nodes[s->node];
+        const net_tensor *x = &g->tensors[s->in];
+        const net_tensor *y = &g->tensors[s->out];
+        const float *xp = A + e->off[s->in];
+        float *yp = A + e->off[s->out];
+        int64_t c = x->shape[0];
+        int64_t rows = n * (net_tensor_numel(x) / c);
+        mint_status st = MINT_OK;
+        switch (s->kind) {
+        case ST_CONV: {
+            int h = x->rank == 3 ? (int)x->shape[1] : 1, w = x->rank == 3 ? (int)x->shape[2] : 1;
+            st = kern_conv_run(e->conv[s->node], xp, n, h, w, yp,
+                               s->in2 >= 0 ? A + e->off[s->in2] : NULL, s->act, s->slope,
+                               s->lo, s->hi);
+            break;
+        }
+        case ST_AFFINE:
+            kern_affine(isa, (size_t)rows, (size_t)c, xp, e->pa[s->node], e->pb[s->node], yp);
+            break;
+        case ST_PRELU:
+            kern_prelu(isa, (size_t)rows, (size_t)c, xp, s->slope, yp);
+            break;
+        case ST_CLIP:
+            kern_clip(isa, (size_t)(rows * c), xp, s->lo, s->hi, yp);
+            break;
+        case ST_ADD:
+            kern_add(isa, (size_t)(rows * c), xp, A + e->off[s->in2], yp);
+            break;
+        case ST_FLATTEN:
+            /* ONNX Flatten of NCHW keeps C,H,W order: transpose back */
+            if (x->rank == 3)
+                nhwc_to_nchw(xp, yp, n, c, x->shape[1] * x->shape[2]);
+            else
+                memmove(yp, xp, sizeof(float) * (size_t)(rows * c));
+            break;
+        }
+        if (st)
+            return mint_fail(st, "node '%s' (%s): %s", nd->name, net_op_name(nd->op), mint_last_error());
+        for (int i = 0; i < ntaps; i++)
+            if (tap_tensor[i] == s->out)
+                copy_out(e, s->out, n, tap_out[i] + done * net_tensor_numel(y));
+    }
+    return MINT_OK;
+}
+
+mint_status net_exec_run(net_exec *e, const float *in, int n, int ntaps,
+                         const int *tap_tensor, float *const *tap_out)
+{
+    const net_graph *g = e->g;
+    if (n < 1 || !in || ntaps < 0)
+        return mint_fail(MINT_E_ARG, "bad run arguments (n=%d)", n);
+    int replan = 0;
+    for (int i = 0; i < ntaps; i++) {
+        int t = tap_tensor[i];
+        if (t < 0 || t >= g->ntensors || !tap_out[i])
+            return mint_fail(MINT_E_ARG, "bad tap %d", i);
+        if (!e->keep[t]) {
+            e->keep[t] = 1;
+            replan = 1;
+        }
+    }
+    if (replan) {
+        /* is every requested tensor already materialised by the plan? */
+        int ok = 1;
+        for (int i = 0; i < ntaps && ok; i++) {
+            int found = tap_tensor[i] == g->input;
+            for (int k = 0; k < e->nsteps && !found; k++)
+                found = e->steps[k].out == tap_tensor[i];
+            ok = found;
+        }
+        mint_status st;
+        if (!ok && (st = plan(e)))
+            return st;
+    }
+    int64_t done = 0;
+    const net_tensor *ti = &g->tensors[g->input];
+    while (done < n) {
+        int chunk = n - done > e->max_batch ? e->max_batch : (int)(n - done);
+        mint_status st = run_chunk(e, in + done * net_tensor_numel(ti), chunk, ntaps,
+                                   tap_tensor, tap_out, done);
+        if (st)
+            return st;
+        done += chunk;
+    }
+    return MINT_OK;
+}

@@ -1,0 +1,125 @@
+/* model.c - the public model API of include/mint.h: a container opened by
+ * mmap, its graph, and an executor packed for the active ISA. */
+#include <stdlib.h>
+#include <string.h>
+#include "net/exec.h"
+#include "net/model.h"
+#include "weights/graph_io.h"
+
+struct mint_model {
+    wt_file *file;     /* NULL for graphs built in memory */
+    net_graph *g;
+    net_exec *exec;
+};
+
+enum { MODEL_MAX_BATCH = 16 };
+
+mint_status mint_model_from_graph(mint_model **out, net_graph *g, wt_file *file)
+{
+    *out = NULL;
+    mint_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        net_graph_free(g);
+        wt_close(file);
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    }
+    m->g = g;
+    m->file = file;
+    mint_status st;
+    if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) ||
+        (st = net_graph_fold_bn(g)) ||
+        (st = net_exec_create(&m->exec, g, kern_active(), MODEL_MAX_BATCH))) {
+        mint_model_close(m);
+        return st;
+    }
+    if (net_graph_find_tap(g, "embedding") < 0 && (st = net_graph_add_tap(g, "embedding", g->output))) {
+        mint_model_close(m);
+        return st;
+    }
+    *out = m;
+    return MINT_OK;
+}
+
+mint_status mint_model_open(mint_model **out, const char *path)
+{
+    *out = NULL;
+    net_graph *g;
+    wt_file *f;
+    mint_status st = wt_graph_load(&g, &f, path);
+    if (st)
+        return st;
+    return mint_model_from_graph(out, g, f);
+}
+
+void mint_model_close(mint_model *m)
+{
+    if (!m)
+        return;
+    net_exec_free(m->exec);
+    net_graph_free(m->g);
+    wt_close(m->file);
+    free(m);
+}
+
+const net_graph *mint_model_graph(const mint_model *m) { return m->g; }
+
+void mint_model_input_shape(const mint_model *m, int *c, int *h, int *w)
+{
+    *c = m->g->meta.in_c;
+    *h = m->g->meta.in_h;
+    *w = m->g->meta.in_w;
+}
+
+int mint_model_output_dim(const mint_model *m)
+{
+    return (int)net_tensor_numel(&m->g->tensors[m->g->output]);
+}
+
+/* A tap name is a named tap (layer1.., embedding) or any tensor name. */
+static int resolve_tap(const net_graph *g, const char *name)
+{
+    int t = net_graph_find_tap(g, name);
+    return t >= 0 ? t : net_graph_find_tensor(g, name);
+}
+
+mint_status mint_model_tap_shape(const mint_model *m, const char *tap, int *rank, int dims[3])
+{
+    int t = resolve_tap(m->g, tap);
+    if (t < 0)
+        return mint_fail(MINT_E_NOTFOUND, "no tap or tensor named '%s' in this model", tap);
+    const net_tensor *x = &m->g->tensors[t];
+    *rank = x->rank + 1;
+    for (int i = 0; i < 3; i++)
+        dims[i] = i < x->rank ? (int)x->shape[i] : 0;
+    return MINT_OK;
+}
+
+mint_status mint_model_run(mint_model *m, const float *in, int n, float *out, int ntaps,
+                           const char *const *taps, float *const *tap_out)
+{
+    if (ntaps < 0 || ntaps > 64)
+        return mint_fail(MINT_E_ARG, "too many taps (%d, at most 64)", ntaps);
+    int ids[65];
+    float *dst[65];
+    int k = 0;
+    for (int i = 0; i < ntaps; i++) {
+        ids[k] = resolve_tap(m->g, taps[i]);
+        if (ids[k] < 0)
+            return mint_fail(MINT_E_NOTFOUND, "no tap or tensor named '%s' in this model", taps[i]);
+        dst[k++] = tap_out[i];
+    }
+    if (out) {
+        ids[k] = m->g->output;
+        dst[k++] = out;
+    }
+    /* the active ISA may have been changed with mint_set_isa: repack */
+    if (net_exec_isa(m->exec) != kern_active()) {
+        net_exec *e;
+        mint_status st = net_exec_create(&e, m->g, kern_active(), MODEL_MAX_BATCH);
+        if (st)
+            return st;
+        net_exec_free(m->exec);
+        m->exec = e;
+    }
+    return net_exec_run(m->exec, in, n, k, ids, dst);
+}
