@@ -8,6 +8,7 @@
  * once a tensor is dead; element-wise steps run in place when their input
  * dies there. Rank-4 activations are NHWC. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "net/exec.h"
@@ -151,15 +152,22 @@ static mint_status plan(net_exec *e)
     free(e->steps);
     e->steps = calloc((size_t)(nn ? nn : 1), sizeof *e->steps);
     char *absorbed = calloc((size_t)(nn ? nn : 1), 1);
-    if (!e->steps || !absorbed) {
+    step *deferred = calloc((size_t)(nn ? nn : 1), sizeof *deferred);
+    if (!e->steps || !absorbed || !deferred) {
         free(absorbed);
+        free(deferred);
         return mint_fail(MINT_E_NOMEM, "out of memory planning");
     }
     e->nsteps = 0;
     for (int i = 0; i < nn; i++) {
-        if (absorbed[i])
+        if (absorbed[i]) {
+            /* a conv+add step runs where the Add was: both operands exist */
+            if (absorbed[i] == 2)
+                e->steps[e->nsteps++] = deferred[i];
             continue;
+        }
         const net_node *n = &g->nodes[i];
+        int defer_to = -1;
         step s = { .node = i, .in = n->in[0], .in2 = n->in[1], .out = n->out,
                    .act = KERN_ACT_NONE, .lo = n->lo, .hi = n->hi };
         switch (n->op) {
@@ -167,16 +175,17 @@ static mint_status plan(net_exec *e)
         case NET_OP_FC: {
             s.kind = ST_CONV;
             s.in2 = -1;
-            int c1;
+            int c1 = -1;
             if (!e->keep[s.out] && n_consumers(g, s.out, &c1) == 1) {
                 const net_node *m = &g->nodes[c1];
-                if (m->op == NET_OP_ADD && m->in[0] != m->in[1]) {
+                if (m->op == NET_OP_ADD && m->in[0] != m->in[1] && !absorbed[c1]) {
                     /* residual: the other operand must exist when this step
                      * runs at the Add's position, which it does (topo order) */
                     s.in2 = m->in[0] == s.out ? m->in[1] : m->in[0];
                     s.out = m->out;
                     absorbed[c1] = 1;
-                } else if (is_act(m)) {
+                    defer_to = c1;
+                } else if (is_act(m) && !absorbed[c1]) {
                     take_act(e, &s, c1);
                     absorbed[c1] = 1;
                 }
@@ -197,12 +206,19 @@ static mint_status plan(net_exec *e)
         case NET_OP_FLATTEN: s.kind = ST_FLATTEN; break;
         default:
             free(absorbed);
+            free(deferred);
             return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op %s cannot run", n->name,
                              net_op_name(n->op));
         }
-        e->steps[e->nsteps++] = s;
+        if (defer_to >= 0) {
+            deferred[defer_to] = s;
+            absorbed[defer_to] = 2;
+        }
+        else
+            e->steps[e->nsteps++] = s;
     }
     free(absorbed);
+    free(deferred);
 
     /* Lifetimes: first (producing) step and last reading step. */
     int *first = malloc(sizeof(int) * (size_t)nt), *last = malloc(sizeof(int) * (size_t)nt);
@@ -269,6 +285,14 @@ static mint_status plan(net_exec *e)
     }
     for (int t = 0; t < nt; t++)
         e->off[t] = slot_of[t] >= 0 ? slot_off[slot_of[t]] : -1;
+    if (getenv("MINT_DEBUG_PLAN"))
+        for (int k = 0; k < e->nsteps; k++) {
+            const step *s = &e->steps[k];
+            fprintf(stderr, "step %3d %-8s %-40s in %d@%lld in2 %d@%lld out %d@%lld act %d\n", k,
+                    net_op_name(g->nodes[s->node].op), g->nodes[s->node].name, s->in,
+                    (long long)e->off[s->in], s->in2, s->in2 >= 0 ? (long long)e->off[s->in2] : -1LL,
+                    s->out, (long long)e->off[s->out], s->act);
+        }
     free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at); free(slot_off);
     if ((size_t)total > e->arena_floats) {
         free(e->arena);
@@ -420,8 +444,11 @@ static mint_status run_chunk(net_exec *e, const float *in, int n, int ntaps,
                 memmove(yp, xp, sizeof(float) * (size_t)(rows * c));
             break;
         }
-        if (st)
-            return mint_fail(st, "node '%s' (%s): %s", nd->name, net_op_name(nd->op), mint_last_error());
+        if (st) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", mint_last_error());
+            return mint_fail(st, "node '%s' (%s): %s", nd->name, net_op_name(nd->op), why);
+        }
         for (int i = 0; i < ntaps; i++)
             if (tap_tensor[i] == s->out)
                 copy_out(e, s->out, n, tap_out[i] + done * net_tensor_numel(y));

@@ -1,0 +1,34 @@
+/* cli.h - shared helpers of the mint command-line tool. Only the CLI prints
+ * and chooses exit codes; everything below it returns mint_status. */
+#ifndef MINT_CLI_H
+#define MINT_CLI_H
+
+#include "mint.h"
+
+/* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Print "mint <cmd>: <status text>: <detail>" and return CLI_FAIL. */
+int cli_error(const char *cmd, mint_status st);
+/* Print "mint <cmd>: message" + "try 'mint <cmd> --help'" and return CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Split a comma list into at most max items (pointers into a strdup'd copy
+ * returned in *buf; free it). Returns the count or -1 if too many/empty. */
+int cli_split(const char *list, char **items, int max, char **buf);
+/* Parse a positive int option; -1 on error. */
+int cli_int(const char *s, int lo, int hi);
+/* Apply --threads N (0 = leave OpenMP's default). */
+void cli_set_threads(int n);
+/* Monotonic seconds. */
+double cli_now(void);
+
+int cmd_convert(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

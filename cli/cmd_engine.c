@@ -1,0 +1,439 @@
+/* cmd_engine.c - engine subcommands: convert, info, embed, demo. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli/cli.h"
+#include "io/npy.h"
+#include "net/exec.h"
+#include "net/iresnet.h"
+#include "net/model.h"
+#include "weights/graph_io.h"
+#include "weights/onnx.h"
+
+/* ---------------- convert ---------------- */
+
+static int parse3(const char *s, float v[3])
+{
+    char extra;
+    return sscanf(s, "%f,%f,%f%c", &v[0], &v[1], &v[2], &extra) == 3 ? 0 : -1;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    static const char *help =
+        "usage: mint convert [options] IN.onnx OUT.mint\n"
+        "Import an ONNX model (InsightFace recognition op set) into a mint weight file.\n"
+        "BatchNorm layers that directly follow a Conv/Gemm are folded into it.\n"
+        "  --mean a,b,c          input mean per channel, pixels in [0,1] (default 0.5,0.5,0.5)\n"
+        "  --std a,b,c           input std per channel (default 0.5,0.5,0.5)\n"
+        "  --channel-order RGB|BGR  channel order the model expects (default RGB)\n"
+        "  --arch NAME           architecture label stored in the file (default onnx)\n";
+    static const struct option opts[] = {
+        { "mean", required_argument, 0, 'm' }, { "std", required_argument, 0, 's' },
+        { "channel-order", required_argument, 0, 'c' }, { "arch", required_argument, 0, 'a' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    float mean[3] = { 0.5f, 0.5f, 0.5f }, std[3] = { 0.5f, 0.5f, 0.5f };
+    const char *order = "RGB", *arch = NULL;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'm': if (parse3(optarg, mean)) return cli_usage_error("convert", "--mean wants three numbers a,b,c"); break;
+        case 's':
+            if (parse3(optarg, std) || !(std[0] > 0 && std[1] > 0 && std[2] > 0))
+                return cli_usage_error("convert", "--std wants three positive numbers a,b,c");
+            break;
+        case 'c':
+            if (strcmp(optarg, "RGB") && strcmp(optarg, "BGR"))
+                return cli_usage_error("convert", "--channel-order is RGB or BGR");
+            order = optarg;
+            break;
+        case 'a': arch = optarg; break;
+        case 'h': fputs(help, stdout); return CLI_OK;
+        default: return cli_usage_error("convert", "bad option");
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("convert", "needs IN.onnx and OUT.mint");
+    net_graph *g;
+    mint_status st = wt_onnx_import(&g, argv[optind]);
+    if (st)
+        return cli_error("convert", st);
+    memcpy(g->meta.mean, mean, sizeof mean);
+    memcpy(g->meta.std, std, sizeof std);
+    snprintf(g->meta.channel_order, sizeof g->meta.channel_order, "%s", order);
+    if (arch)
+        snprintf(g->meta.arch, sizeof g->meta.arch, "%s", arch);
+    st = wt_graph_save(g, argv[optind + 1]);
+    if (!st) {
+        int nconv = 0;
+        for (int i = 0; i < g->nnodes; i++)
+            nconv += g->nodes[i].op == NET_OP_CONV;
+        printf("%s: %d nodes (%d conv), %d weights, input %dx%dx%d, taps:", argv[optind + 1],
+               g->nnodes, nconv, g->nweights, g->meta.in_c, g->meta.in_h, g->meta.in_w);
+        for (int i = 0; i < g->ntaps; i++)
+            printf(" %s", g->taps[i].name);
+        printf("\n");
+    }
+    net_graph_free(g);
+    return st ? cli_error("convert", st) : CLI_OK;
+}
+
+/* ---------------- info ---------------- */
+
+static const char *dtype_name(wt_dtype t)
+{
+    static const char *const n[] = { "f32", "f16", "i64", "i32", "u8" };
+    return (unsigned)t < 5 ? n[t] : "?";
+}
+
+int cmd_info(int argc, char **argv)
+{
+    static const char *help =
+        "usage: mint info [--brief] FILE.mint\n"
+        "Print a weight file's SHA-256, metadata, graph summary and tensor table.\n"
+        "  --brief   leave out the tensor table\n";
+    int brief = 0;
+    if (argc == 2 && !strcmp(argv[1], "--help")) {
+        fputs(help, stdout);
+        return CLI_OK;
+    }
+    int a = 1;
+    if (argc > 1 && !strcmp(argv[1], "--brief")) {
+        brief = 1;
+        a = 2;
+    }
+    if (argc - a != 1)
+        return cli_usage_error("info", "needs one FILE");
+    const char *path = argv[a];
+    wt_file *f;
+    mint_status st = wt_open(&f, path);
+    if (st)
+        return cli_error("info", st);
+    char hex[65];
+    wt_file_sha256(f, hex);
+    printf("file:    %s\nsha256:  %s\n\nmetadata:\n", path, hex);
+    for (int i = 0; i < wt_meta_count(f); i++) {
+        const wt_meta *m = wt_meta_at(f, i);
+        printf("  %-22s ", m->key);
+        switch (m->type) {
+        case WT_META_STR:
+            if (m->len > 80 || strchr(m->str, '\n'))
+                printf("<text, %llu bytes>\n", (unsigned long long)m->len);
+            else
+                printf("%s\n", m->str);
+            break;
+        case WT_META_I64: printf("%lld\n", (long long)m->i64); break;
+        case WT_META_F64: printf("%g\n", m->f64); break;
+        case WT_META_F32_ARR:
+            for (uint64_t k = 0; k < m->count && k < 16; k++)
+                printf("%s%g", k ? "," : "", (double)m->f32[k]);
+            printf("%s\n", m->count > 16 ? ",..." : "");
+            break;
+        case WT_META_I64_ARR:
+            for (uint64_t k = 0; k < m->count && k < 16; k++)
+                printf("%s%lld", k ? "," : "", (long long)m->i64s[k]);
+            printf("%s\n", m->count > 16 ? ",..." : "");
+            break;
+        }
+    }
+    net_graph *g = NULL;
+    if (wt_meta_find(f, "mint.graph")) {
+        st = wt_graph_from_file(&g, f);
+        if (!st && !(st = net_graph_toposort(g)))
+            st = net_graph_infer_shapes(g);
+        if (st) {
+            net_graph_free(g);
+            wt_close(f);
+            return cli_error("info", st);
+        }
+        int count[NET_OP_COUNT] = { 0 };
+        for (int i = 0; i < g->nnodes; i++)
+            count[g->nodes[i].op]++;
+        printf("\ngraph:   %d nodes:", g->nnodes);
+        for (int k = 0; k < NET_OP_COUNT; k++)
+            if (count[k])
+                printf(" %d %s", count[k], net_op_name((net_op)k));
+        printf("\ninput:   %s [N,%d,%d,%d]\ntaps:\n", g->tensors[g->input].name, g->meta.in_c,
+               g->meta.in_h, g->meta.in_w);
+        for (int i = 0; i < g->ntaps; i++) {
+            const net_tensor *t = &g->tensors[g->taps[i].tensor];
+            printf("  %-10s %-40s [N", g->taps[i].name, t->name);
+            for (int k = 0; k < t->rank; k++)
+                printf(",%lld", (long long)t->shape[k]);
+            printf("]\n");
+        }
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < wt_tensor_count(f); i++)
+        total += wt_tensor_at(f, i)->nelem * wt_dtype_size(wt_tensor_at(f, i)->dtype);
+    printf("\ntensors: %d, %.1f MB\n", wt_tensor_count(f), (double)total / 1e6);
+    for (int i = 0; !brief && i < wt_tensor_count(f); i++) {
+        const wt_tensor *t = wt_tensor_at(f, i);
+        printf("  %-48s %s [", t->name, dtype_name(t->dtype));
+        for (int k = 0; k < t->rank; k++)
+            printf("%s%lld", k ? "," : "", (long long)t->dims[k]);
+        printf("]\n");
+    }
+    net_graph_free(g);
+    wt_close(f);
+    return CLI_OK;
+}
+
+/* ---------------- embed ---------------- */
+
+#define MAX_TAPS 16
+
+int cmd_embed(int argc, char **argv)
+{
+    static const char *help =
+        "usage: mint embed --model M.mint --input X.npy --output Y.npy\n"
+        "                  [--taps layer1,...,embedding --tap-dir DIR] [--batch N] [--threads T]\n"
+        "Run the model on X (float32 [N,C,H,W], already normalised) and write the\n"
+        "embeddings Y (float32 [N,D]). Each tap (layer1..layer4, embedding, or any\n"
+        "tensor name shown by 'mint info') is written to DIR/<tap>.npy, float32 NCHW\n"
+        "(or [N,D]). Outputs are streamed batch by batch and renamed into place at the end.\n"
+        "  --batch N     images per forward pass (default 8)\n"
+        "  --threads T   OpenMP threads (default: all cores)\n";
+    static const struct option opts[] = {
+        { "model", required_argument, 0, 'm' }, { "input", required_argument, 0, 'i' },
+        { "output", required_argument, 0, 'o' }, { "taps", required_argument, 0, 't' },
+        { "tap-dir", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
+        { "threads", required_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    const char *model = NULL, *input = NULL, *output = NULL, *taps = NULL, *tapdir = NULL;
+    int batch = 8, threads = 0, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'm': model = optarg; break;
+        case 'i': input = optarg; break;
+        case 'o': output = optarg; break;
+        case 't': taps = optarg; break;
+        case 'd': tapdir = optarg; break;
+        case 'b': if ((batch = cli_int(optarg, 1, 4096)) < 0) return cli_usage_error("embed", "--batch wants 1..4096"); break;
+        case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("embed", "--threads wants 1..1024"); break;
+        case 'h': fputs(help, stdout); return CLI_OK;
+        default: return cli_usage_error("embed", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("embed", "unexpected argument '%s'", argv[optind]);
+    if (!model || !input || (!output && !taps))
+        return cli_usage_error("embed", "needs --model, --input and --output (or --taps)");
+    if (taps && !tapdir)
+        return cli_usage_error("embed", "--taps needs --tap-dir DIR");
+    char *tapbuf = NULL, *tapname[MAX_TAPS];
+    int ntaps = 0;
+    if (taps && (ntaps = cli_split(taps, tapname, MAX_TAPS, &tapbuf)) < 0) {
+        free(tapbuf);
+        return cli_usage_error("embed", "--taps wants 1..%d comma-separated names", MAX_TAPS);
+    }
+    cli_set_threads(threads);
+
+    int rc = CLI_FAIL;
+    mint_model *m = NULL;
+    io_npy x = { 0 };
+    io_npy_writer *wout = NULL, *wtap[MAX_TAPS] = { 0 };
+    float *ybuf = NULL, *tbuf[MAX_TAPS] = { 0 };
+    int64_t tap_numel[MAX_TAPS];
+    mint_status st;
+    if ((st = mint_model_open(&m, model)) || (st = io_npy_read(input, &x)))
+        goto fail;
+    int c, h, w;
+    mint_model_input_shape(m, &c, &h, &w);
+    if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h || x.dims[3] != w || x.dims[0] < 1) {
+        st = mint_fail(MINT_E_SHAPE, "%s: expected float32 [N,%d,%d,%d], got %s rank %d [%lld,%lld,%lld,%lld]",
+                       input, c, h, w, dtype_name(x.dtype), x.rank, (long long)x.dims[0],
+                       (long long)(x.rank > 1 ? x.dims[1] : 0), (long long)(x.rank > 2 ? x.dims[2] : 0),
+                       (long long)(x.rank > 3 ? x.dims[3] : 0));
+        goto fail;
+    }
+    int64_t n = x.dims[0], d = mint_model_output_dim(m);
+    if (tapdir && mkdir(tapdir, 0777) && errno != EEXIST) {
+        st = mint_fail(MINT_E_IO, "cannot create directory %s", tapdir);
+        goto fail;
+    }
+    if (output) {
+        int64_t dims[2] = { n, d };
+        if ((st = io_npy_writer_open(&wout, output, WT_F32, 2, dims)))
+            goto fail;
+        if (!(ybuf = malloc(sizeof(float) * (size_t)(batch * d)))) {
+            st = mint_fail(MINT_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    for (int i = 0; i < ntaps; i++) {
+        int rank, td[3];
+        if ((st = mint_model_tap_shape(m, tapname[i], &rank, td)))
+            goto fail;
+        int64_t dims[4] = { n, td[0], td[1], td[2] };
+        tap_numel[i] = (int64_t)td[0] * (rank == 4 ? (int64_t)td[1] * td[2] : 1);
+        /* ONNX tensor names may contain '/': keep the files inside DIR */
+        char path[4096], safe[256];
+        snprintf(safe, sizeof safe, "%s", tapname[i]);
+        for (char *p = safe; *p; p++)
+            if (*p == '/' || *p == '\\')
+                *p = '_';
+        snprintf(path, sizeof path, "%s/%s.npy", tapdir, safe[0] == '.' ? safe + 1 : safe);
+        if ((st = io_npy_writer_open(&wtap[i], path, WT_F32, rank, dims)))
+            goto fail;
+        if (!(tbuf[i] = malloc(sizeof(float) * (size_t)(batch * tap_numel[i])))) {
+            st = mint_fail(MINT_E_NOMEM, "out of memory for tap %s", tapname[i]);
+            goto fail;
+        }
+    }
+    double t0 = cli_now();
+    const float *xp = x.data;
+    for (int64_t done = 0; done < n;) {
+        int k = n - done < batch ? (int)(n - done) : batch;
+        if ((st = mint_model_run(m, xp + done * c * h * w, k, ybuf, ntaps,
+                                 (const char *const *)tapname, tbuf)))
+            goto fail;
+        if (wout && (st = io_npy_writer_append(wout, ybuf, (size_t)k)))
+            goto fail;
+        for (int i = 0; i < ntaps; i++)
+            if ((st = io_npy_writer_append(wtap[i], tbuf[i], (size_t)k)))
+                goto fail;
+        done += k;
+        if (n > batch)
+            fprintf(stderr, "\rmint embed: %lld/%lld images, %.1f images/s", (long long)done,
+                    (long long)n, (double)done / (cli_now() - t0));
+    }
+    if (n > batch)
+        fprintf(stderr, "\n");
+    if (wout) {
+        st = io_npy_writer_close(wout);
+        wout = NULL;
+        if (st)
+            goto fail;
+    }
+    for (int i = 0; i < ntaps; i++) {
+        st = io_npy_writer_close(wtap[i]);
+        wtap[i] = NULL;
+        if (st)
+            goto fail;
+    }
+    rc = CLI_OK;
+fail:
+    if (rc != CLI_OK)
+        cli_error("embed", st);
+    io_npy_writer_abort(wout);
+    for (int i = 0; i < ntaps; i++) {
+        io_npy_writer_abort(wtap[i]);
+        free(tbuf[i]);
+    }
+    free(ybuf);
+    free(tapbuf);
+    io_npy_free(&x);
+    mint_model_close(m);
+    return rc;
+}
+
+/* ---------------- demo ---------------- */
+
+int cmd_demo(int argc, char **argv)
+{
+    static const char *help =
+        "usage: mint demo [--depth 18|34|50|100|200] [--batch N] [--runs R] [--threads T] [--seed S]\n"
+        "Build an InsightFace IResNet (default IResNet-100) with seeded random weights,\n"
+        "run it on a synthetic 112x112 batch and print ms/image and the stage taps.\n";
+    static const struct option opts[] = {
+        { "depth", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
+        { "runs", required_argument, 0, 'r' }, { "threads", required_argument, 0, 'j' },
+        { "seed", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    int depth = 100, batch = 4, runs = 3, threads = 0, seed = 1, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': depth = cli_int(optarg, 1, 1000); break;
+        case 'b': if ((batch = cli_int(optarg, 1, 256)) < 0) return cli_usage_error("demo", "--batch wants 1..256"); break;
+        case 'r': if ((runs = cli_int(optarg, 1, 1000)) < 0) return cli_usage_error("demo", "--runs wants 1..1000"); break;
+        case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("demo", "--threads wants 1..1024"); break;
+        case 's': if ((seed = cli_int(optarg, 0, 1 << 30)) < 0) return cli_usage_error("demo", "--seed wants 0..2^30"); break;
+        case 'h': fputs(help, stdout); return CLI_OK;
+        default: return cli_usage_error("demo", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+    cli_set_threads(threads);
+    net_iresnet_cfg cfg;
+    mint_status st = net_iresnet_cfg_depth(&cfg, depth);
+    if (st)
+        return cli_usage_error("demo", "%s", mint_last_error());
+    double t0 = cli_now();
+    net_graph *g;
+    mint_model *m;
+    if ((st = net_iresnet_build(&g, &cfg, (uint64_t)seed)) || (st = mint_model_from_graph(&m, g, NULL)))
+        return cli_error("demo", st);
+    printf("IResNet-%d, random weights (seed %d), kernels %s; built in %.2f s\n", depth, seed,
+           mint_isa(), cli_now() - t0);
+    int64_t in_numel = 3 * 112 * 112, d = mint_model_output_dim(m);
+    float *x = malloc(sizeof(float) * (size_t)(batch * in_numel));
+    float *y = malloc(sizeof(float) * (size_t)(batch * d));
+    const char *taps[4] = { "layer1", "layer2", "layer3", "layer4" };
+    float *tb[4] = { 0 };
+    int64_t tn[4];
+    int ok = x && y;
+    for (int i = 0; i < 4 && ok; i++) {
+        int rank, td[3];
+        if (mint_model_tap_shape(m, taps[i], &rank, td)) {
+            ok = 0;
+            break;
+        }
+        tn[i] = (int64_t)td[0] * td[1] * td[2];
+        ok = (tb[i] = malloc(sizeof(float) * (size_t)(batch * tn[i]))) != NULL;
+    }
+    if (!ok) {
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+        goto out;
+    }
+    uint64_t r = 12345;
+    for (int64_t i = 0; i < batch * in_numel; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(r >> 40) / (double)(1 << 24) * 2.0 - 1.0);
+    }
+    double best = 1e30;
+    for (int k = 0; k < runs; k++) {
+        double t = cli_now();
+        if ((st = mint_model_run(m, x, batch, y, 4, taps, tb)))
+            goto out;
+        t = cli_now() - t;
+        best = t < best ? t : best;
+    }
+    printf("batch %d: %.1f ms/image (best of %d runs)\n", batch, 1e3 * best / batch, runs);
+    for (int i = 0; i < 4; i++) {
+        int rank, td[3];
+        mint_model_tap_shape(m, taps[i], &rank, td);
+        double mx = 0;
+        for (int64_t k = 0; k < tn[i]; k++)
+            mx = fmax(mx, (double)tb[i][k]);
+        printf("  %-9s [%d,%d,%d]  per-channel max of image 0, channel 0..3:", taps[i], td[0], td[1], td[2]);
+        int64_t hw = (int64_t)td[1] * td[2];
+        for (int ch = 0; ch < 4 && ch < td[0]; ch++) {
+            float cm = -INFINITY;
+            for (int64_t k = 0; k < hw; k++)
+                cm = fmaxf(cm, tb[i][ch * hw + k]);
+            printf(" %.3f", (double)cm);
+        }
+        printf("\n");
+    }
+    double nrm = 0;
+    for (int64_t k = 0; k < d; k++)
+        nrm += (double)y[k] * y[k];
+    printf("  embedding [%lld]  |e| of image 0 = %.3f\n", (long long)d, sqrt(nrm));
+out:
+    for (int i = 0; i < 4; i++)
+        free(tb[i]);
+    free(x);
+    free(y);
+    mint_model_close(m);
+    return st ? cli_error("demo", st) : CLI_OK;
+}

@@ -1,0 +1,190 @@
+/* test_conformance.c - mint against PyTorch and ONNX Runtime on the fixture
+ * models (tools/make_fixtures.py): every ONNX model is imported, written to
+ * a container, reopened, and run under each ISA this CPU has and with 1 and
+ * 2 threads; the embedding and the stage taps must match both references:
+ * cosine >= 0.99999 per image and max abs error <= 1e-4 * max|ref|. */
+#include "testutil.h"
+#include <math.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "io/npy.h"
+#include "kernels.h"
+#include "net/iresnet.h"
+#include "net/model.h"
+#include "weights/graph_io.h"
+#include "weights/onnx.h"
+
+typedef struct {
+    const char *model;
+    const char *tap[6];   /* mint tap names (layerK/embedding or ONNX tensor names) */
+    const char *ref[6];   /* reference file stem: <model>/<src>_<ref>.npy */
+} conf_case;
+
+static const conf_case cases[] = {
+    { "iresnet_small", { "layer1", "layer2", "layer3", "layer4", "embedding" },
+      { "layer1", "layer2", "layer3", "layer4", "embedding" } },
+    { "iresnet_r18like", { "layer1", "layer2", "layer3", "layer4", "embedding" },
+      { "layer1", "layer2", "layer3", "layer4", "embedding" } },
+    { "iresnet_small_fp16", { "layer4", "embedding" }, { "layer4", "embedding" } },
+    { "mobile_dw", { "/prelu2/PRelu_output_0", "/Add_output_0", "/bn_post/BatchNormalization_output_0", "embedding" },
+      { "stage1", "stage2", "stage3", "embedding" } },
+    { "mobile_dw_op9", { "embedding" }, { "embedding" } },
+};
+
+/* Worst per-image cosine and max abs error relative to max|ref|. */
+static void compare(const float *got, const float *ref, int64_t n, int64_t per, double *cos_min,
+                    double *rel_err)
+{
+    double maxref = 0, maxerr = 0;
+    *cos_min = 1.0;
+    for (int64_t b = 0; b < n; b++) {
+        double dot = 0, ng = 0, nr = 0;
+        for (int64_t i = 0; i < per; i++) {
+            double g = got[b * per + i], r = ref[b * per + i];
+            dot += g * r;
+            ng += g * g;
+            nr += r * r;
+            maxref = fmax(maxref, fabs(r));
+            maxerr = fmax(maxerr, fabs(g - r));
+            if (isnan(g))
+                maxerr = INFINITY;
+        }
+        double c = (ng > 0 && nr > 0) ? dot / sqrt(ng * nr) : (ng == nr ? 1.0 : 0.0);
+        if (c < *cos_min || isnan(c))
+            *cos_min = isnan(c) ? -1 : c;
+    }
+    *rel_err = maxref > 0 ? maxerr / maxref : maxerr;
+}
+
+static int have_file(const char *p) { return access(p, R_OK) == 0; }
+
+static void run_case(const conf_case *cc)
+{
+    char onnx[512], tmp[512];
+    snprintf(onnx, sizeof onnx, TEST_FIXTURES "/%s.onnx", cc->model);
+    if (!have_file(onnx)) {
+        printf("  SKIP %s: fixture missing (run tools/make_fixtures.py)\n", cc->model);
+        skip();
+    }
+    net_graph *g;
+    mint_status st = wt_onnx_import(&g, onnx);
+    if (st)
+        fail_msg("%s: import: %s", cc->model, mint_last_error());
+    snprintf(tmp, sizeof tmp, "/tmp/mint_conf_%d_%s.mint", (int)getpid(), cc->model);
+    st = wt_graph_save(g, tmp);
+    net_graph_free(g);
+    if (st)
+        fail_msg("%s: save: %s", cc->model, mint_last_error());
+    mint_model *m;
+    st = mint_model_open(&m, tmp);
+    if (st)
+        fail_msg("%s: open: %s", cc->model, mint_last_error());
+
+    char path[512];
+    snprintf(path, sizeof path, TEST_FIXTURES "/%s/input.npy", cc->model);
+    io_npy in;
+    assert_int_equal(io_npy_read(path, &in), MINT_OK);
+    int n = (int)in.dims[0];
+    int ntaps = 0;
+    while (ntaps < 6 && cc->tap[ntaps])
+        ntaps++;
+    float *out[6];
+    int64_t per[6];
+    for (int t = 0; t < ntaps; t++) {
+        int rank, d[3];
+        st = mint_model_tap_shape(m, cc->tap[t], &rank, d);
+        if (st)
+            fail_msg("%s: tap %s: %s", cc->model, cc->tap[t], mint_last_error());
+        per[t] = (int64_t)d[0] * (rank == 4 ? (int64_t)d[1] * d[2] : 1);
+        out[t] = malloc(sizeof(float) * (size_t)(n * per[t]));
+        assert_non_null(out[t]);
+    }
+    const kern_isa *isas[8];
+    int nisa = kern_isa_available(isas, 8);
+    for (int k = 0; k < nisa; k++) {
+        assert_int_equal(mint_set_isa(isas[k]->name), MINT_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+            omp_set_num_threads(threads);
+#endif
+            for (int t = 0; t < ntaps; t++)
+                memset(out[t], 0xff, sizeof(float) * (size_t)(n * per[t])); /* NaN */
+            st = mint_model_run(m, in.data, n, NULL, ntaps, cc->tap, out);
+            if (st)
+                fail_msg("%s: run: %s", cc->model, mint_last_error());
+            for (int src = 0; src < 2; src++) {
+                for (int t = 0; t < ntaps; t++) {
+                    snprintf(path, sizeof path, TEST_FIXTURES "/%s/%s_%s.npy", cc->model,
+                             src ? "ort" : "torch", cc->ref[t]);
+                    if (!have_file(path))
+                        continue;
+                    io_npy ref;
+                    assert_int_equal(io_npy_read(path, &ref), MINT_OK);
+                    assert_int_equal(ref.nbytes, sizeof(float) * (size_t)(n * per[t]));
+                    double c, e;
+                    compare(out[t], ref.data, n, per[t], &c, &e);
+                    printf("  %-18s %-7s %dT %-5s %-10s cos %.8f  err/max %.2e\n", cc->model,
+                           isas[k]->name, threads, src ? "ort" : "torch", cc->ref[t], c, e);
+                    if (!(c >= 0.99999 && e <= 1e-4))
+                        fail_msg("%s %s %s: cos %.8f err/max %.3e out of tolerance", cc->model,
+                                 isas[k]->name, cc->ref[t], c, e);
+                    io_npy_free(&ref);
+                }
+            }
+        }
+    }
+    mint_set_isa(kern_active()->name);
+    for (int t = 0; t < ntaps; t++)
+        free(out[t]);
+    io_npy_free(&in);
+    mint_model_close(m);
+    unlink(tmp);
+}
+
+static void test_case(void **state) { run_case((const conf_case *)*state); }
+
+/* The native IResNet builder must agree with itself through the container:
+ * build -> save -> load gives bit-identical outputs. */
+static void test_builder_roundtrip(void **state)
+{
+    (void)state;
+    net_iresnet_cfg cfg = { { 1, 2, 1, 1 }, { 8, 16, 24, 32 }, 16, 112, 112 };
+    net_graph *g;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 7), MINT_OK);
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "/tmp/mint_conf_%d_builder.mint", (int)getpid());
+    assert_int_equal(wt_graph_save(g, tmp), MINT_OK);
+    mint_model *a, *b;
+    assert_int_equal(mint_model_from_graph(&a, g, NULL), MINT_OK);
+    assert_int_equal(mint_model_open(&b, tmp), MINT_OK);
+    float x[2 * 3 * 112 * 112], ya[2 * 16], yb[2 * 16];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)sin((double)i * 0.37);
+    const char *tap = "layer2";
+    float *ta = malloc(sizeof(float) * 2 * 16 * 28 * 28), *tb = malloc(sizeof(float) * 2 * 16 * 28 * 28);
+    assert_int_equal(mint_model_run(a, x, 2, ya, 1, &tap, &ta), MINT_OK);
+    assert_int_equal(mint_model_run(b, x, 2, yb, 1, &tap, &tb), MINT_OK);
+    assert_memory_equal(ya, yb, sizeof ya);
+    assert_memory_equal(ta, tb, sizeof(float) * 2 * 16 * 28 * 28);
+    double nrm = 0;
+    for (int i = 0; i < 16; i++)
+        nrm += ya[i] * ya[i];
+    assert_true(nrm > 1e-6 && isfinite(nrm));
+    free(ta);
+    free(tb);
+    mint_model_close(a);
+    mint_model_close(b);
+    unlink(tmp);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tests[k++] = (struct CMUnitTest){ cases[i].model, test_case, NULL, NULL, (void *)&cases[i] };
+    tests[k++] = (struct CMUnitTest){ "builder_roundtrip", test_builder_roundtrip, NULL, NULL, NULL };
+    return _cmocka_run_group_tests("conformance", tests, k, NULL, NULL);
+}
