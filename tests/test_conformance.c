@@ -18,19 +18,20 @@
 
 typedef struct {
     const char *model;
+    const char *input;    /* fixture folder holding input.npy */
     const char *tap[6];   /* mint tap names (layerK/embedding or ONNX tensor names) */
     const char *ref[6];   /* reference file stem: <model>/<src>_<ref>.npy */
 } conf_case;
 
 static const conf_case cases[] = {
-    { "iresnet_small", { "layer1", "layer2", "layer3", "layer4", "embedding" },
+    { "iresnet_small", "iresnet_small", { "layer1", "layer2", "layer3", "layer4", "embedding" },
       { "layer1", "layer2", "layer3", "layer4", "embedding" } },
-    { "iresnet_r18like", { "layer1", "layer2", "layer3", "layer4", "embedding" },
+    { "iresnet_r18like", "iresnet_r18like", { "layer1", "layer2", "layer3", "layer4", "embedding" },
       { "layer1", "layer2", "layer3", "layer4", "embedding" } },
-    { "iresnet_small_fp16", { "layer4", "embedding" }, { "layer4", "embedding" } },
-    { "mobile_dw", { "/prelu2/PRelu_output_0", "/Add_output_0", "/bn_post/BatchNormalization_output_0", "embedding" },
+    { "iresnet_small_fp16", "iresnet_small", { "layer4", "embedding" }, { "layer4", "embedding" } },
+    { "mobile_dw", "mobile_dw", { "/prelu2/PRelu_output_0", "/Add_output_0", "/bn_post/BatchNormalization_output_0", "embedding" },
       { "stage1", "stage2", "stage3", "embedding" } },
-    { "mobile_dw_op9", { "embedding" }, { "embedding" } },
+    { "mobile_dw_op9", "mobile_dw", { "embedding" }, { "embedding" } },
 };
 
 /* Worst per-image cosine and max abs error relative to max|ref|. */
@@ -83,7 +84,7 @@ static void run_case(const conf_case *cc)
         fail_msg("%s: open: %s", cc->model, mint_last_error());
 
     char path[512];
-    snprintf(path, sizeof path, TEST_FIXTURES "/%s/input.npy", cc->model);
+    snprintf(path, sizeof path, TEST_FIXTURES "/%s/input.npy", cc->input);
     io_npy in;
     assert_int_equal(io_npy_read(path, &in), MINT_OK);
     int n = (int)in.dims[0];
