@@ -78,7 +78,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all mint test test-kernels bench clean fixtures install
+DEMO_ARGS ?=
+.PHONY: all mint demo test test-kernels bench clean fixtures install
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -127,6 +128,10 @@ else
 test-kernels: $(BUILD)/tests/test_kernels
 	$(BUILD)/tests/test_kernels
 endif
+
+# The main job on its embedded default (IResNet-100, random weights).
+demo: $(BUILD)/mint
+	$(BUILD)/mint demo $(DEMO_ARGS)
 
 bench: $(BUILD)/mint $(BENCHES)
 	@sh bench/run.sh $(BUILD)
