@@ -1,0 +1,409 @@
+/* landmarks.c - reader for 5-point landmark CSV files (see landmarks.h).
+ *
+ * A small line-oriented CSV parser (RFC 4180 quoting without embedded
+ * newlines) and an open-addressing hash from file name to row. Every error
+ * names the file and the 1-based line. */
+#include "io/landmarks.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LM_MAX_FILE_BYTES ((size_t)1 << 30)
+
+static const char *const lm_cols[10] = {"lex", "ley", "rex", "rey", "nx",
+                                        "ny",  "lmx", "lmy", "rmx", "rmy"};
+
+/* ---- one CSV line -> fields ---- */
+typedef struct {
+    char *buf;      /* unquoted field texts, each NUL-terminated */
+    size_t *off;    /* offset of each field in buf */
+    size_t n, cap;  /* fields, capacity of off */
+} lm_fields;
+
+/* Split line [s, s+len) into fields. Returns 0, or -1 with *why set. */
+static int split_line(const char *s, size_t len, lm_fields *f, const char **why)
+{
+    size_t o = 0, i = 0;
+    f->n = 0;
+    for (;;) {
+        if (f->n == f->cap) {
+            size_t nc = f->cap ? 2 * f->cap : 32;
+            size_t *p = realloc(f->off, nc * sizeof *p);
+            if (!p) {
+                *why = "out of memory";
+                return -1;
+            }
+            f->off = p;
+            f->cap = nc;
+        }
+        f->off[f->n++] = o;
+        /* skip leading blanks so that ` "x"` still counts as quoted */
+        size_t j = i;
+        while (j < len && (s[j] == ' ' || s[j] == '\t'))
+            j++;
+        if (j < len && s[j] == '"') {
+            i = j + 1;
+            for (;;) {
+                if (i >= len) {
+                    *why = "unterminated quoted field";
+                    return -1;
+                }
+                if (s[i] == '"') {
+                    if (i + 1 < len && s[i + 1] == '"') {
+                        f->buf[o++] = '"';
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                f->buf[o++] = s[i++];
+            }
+            while (i < len && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+            if (i < len && s[i] != ',') {
+                *why = "text after a closing quote";
+                return -1;
+            }
+        } else {
+            while (i < len && s[i] != ',')
+                f->buf[o++] = s[i++];
+            /* trim trailing blanks of unquoted fields */
+            size_t st = f->off[f->n - 1];
+            while (o > st && (f->buf[o - 1] == ' ' || f->buf[o - 1] == '\t'))
+                o--;
+            /* and leading blanks */
+            size_t lead = 0;
+            while (st + lead < o && (f->buf[st + lead] == ' ' || f->buf[st + lead] == '\t'))
+                lead++;
+            if (lead) {
+                memmove(f->buf + st, f->buf + st + lead, o - st - lead);
+                o -= lead;
+            }
+        }
+        f->buf[o++] = '\0';
+        if (i >= len)
+            return 0;
+        i++; /* the comma */
+        if (i == len) { /* trailing comma: one more empty field */
+            if (f->n == f->cap) {
+                size_t nc = 2 * f->cap;
+                size_t *p = realloc(f->off, nc * sizeof *p);
+                if (!p) {
+                    *why = "out of memory";
+                    return -1;
+                }
+                f->off = p;
+                f->cap = nc;
+            }
+            f->off[f->n++] = o;
+            f->buf[o++] = '\0';
+            return 0;
+        }
+    }
+}
+
+static const char *field(const lm_fields *f, size_t k) { return f->buf + f->off[k]; }
+
+/* ---- hash ---- */
+static const char *norm_name(const char *s)
+{
+    while (s[0] == '.' && s[1] == '/')
+        s += 2;
+    return s;
+}
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)norm_name(s); *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Find the slot holding name, or the empty slot where it would go. */
+static size_t find_slot(const io_landmarks *lm, const char *name)
+{
+    size_t mask = lm->nslots - 1;
+    size_t i = (size_t)hash_name(name) & mask;
+    const char *key = norm_name(name);
+    while (lm->slots[i]) {
+        if (strcmp(norm_name(lm->rows[lm->slots[i] - 1].file), key) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+void io_landmarks_free(io_landmarks *lm)
+{
+    if (!lm)
+        return;
+    for (size_t i = 0; i < lm->n; i++)
+        free(lm->rows[i].file);
+    free(lm->rows);
+    free(lm->slots);
+    free(lm);
+}
+
+const float *io_landmarks_find(const io_landmarks *lm, const char *file)
+{
+    if (!lm || !file || !lm->nslots)
+        return NULL;
+    size_t i = find_slot(lm, file);
+    return lm->slots[i] ? lm->rows[lm->slots[i] - 1].pts : NULL;
+}
+
+static mint_status build_hash(io_landmarks *lm, const size_t *lines, const char *label)
+{
+    size_t ns = 16;
+    while (ns < 2 * lm->n + 1)
+        ns *= 2;
+    lm->slots = calloc(ns, sizeof *lm->slots);
+    if (!lm->slots)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    lm->nslots = ns;
+    for (size_t r = 0; r < lm->n; r++) {
+        size_t i = find_slot(lm, lm->rows[r].file);
+        if (lm->slots[i])
+            return mint_fail(MINT_E_FORMAT, "%s:%zu: duplicate entry for '%s' (first at line %zu)",
+                             label, lines[r], lm->rows[r].file, lines[lm->slots[i] - 1]);
+        lm->slots[i] = r + 1;
+    }
+    return MINT_OK;
+}
+
+/* ---- parser ---- */
+mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
+                               io_landmarks **out)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "io_landmarks_parse: NULL output");
+    *out = NULL;
+    if (!label)
+        label = "<landmarks>";
+    if (!text && len)
+        return mint_fail(MINT_E_ARG, "%s: NULL text", label);
+
+    mint_status st = MINT_OK;
+    io_landmarks *lm = calloc(1, sizeof *lm);
+    lm_fields f = {0};
+    size_t *lines = NULL, cap = 0;
+    if (!lm)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+
+    /* longest line bounds the field buffer */
+    size_t maxline = 0;
+    for (size_t i = 0, s = 0; i <= len; i++) {
+        if (i == len || text[i] == '\n') {
+            if (i - s > maxline)
+                maxline = i - s;
+            s = i + 1;
+        }
+    }
+    f.buf = malloc(maxline + 2);
+    if (!f.buf) {
+        st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+        goto done;
+    }
+
+    size_t pos = 0, lineno = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+    int have_header = 0;
+    size_t nfields = 0, col_file = 0, col[10];
+    while (pos < len) {
+        size_t s = pos;
+        while (pos < len && text[pos] != '\n')
+            pos++;
+        size_t e = pos;
+        if (pos < len)
+            pos++;
+        lineno++;
+        if (e > s && text[e - 1] == '\r')
+            e--;
+        /* blank lines (also lines of only blanks) are skipped */
+        size_t k = s;
+        while (k < e && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (k == e)
+            continue;
+        if (memchr(text + s, '\0', e - s)) {
+            st = mint_fail(MINT_E_FORMAT, "%s:%zu: NUL byte in text", label, lineno);
+            goto done;
+        }
+        const char *why = NULL;
+        if (split_line(text + s, e - s, &f, &why) != 0) {
+            st = mint_fail(why[0] == 'o' ? MINT_E_NOMEM : MINT_E_FORMAT, "%s:%zu: %s", label,
+                           lineno, why);
+            goto done;
+        }
+        if (!have_header) {
+            int found_file = 0, found[10] = {0};
+            for (size_t c = 0; c < f.n; c++) {
+                const char *name = field(&f, c);
+                if (strcmp(name, "file") == 0) {
+                    if (found_file) {
+                        st = mint_fail(MINT_E_FORMAT, "%s:%zu: column 'file' appears twice",
+                                       label, lineno);
+                        goto done;
+                    }
+                    found_file = 1;
+                    col_file = c;
+                }
+                for (int j = 0; j < 10; j++) {
+                    if (strcmp(name, lm_cols[j]) == 0) {
+                        if (found[j]) {
+                            st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s' appears twice",
+                                           label, lineno, lm_cols[j]);
+                            goto done;
+                        }
+                        found[j] = 1;
+                        col[j] = c;
+                    }
+                }
+            }
+            char missing[96] = "";
+            if (!found_file)
+                strcat(missing, " file");
+            for (int j = 0; j < 10; j++) {
+                if (!found[j]) {
+                    strcat(missing, " ");
+                    strcat(missing, lm_cols[j]);
+                }
+            }
+            if (missing[0]) {
+                st = mint_fail(MINT_E_FORMAT,
+                               "%s:%zu: header lacks required column(s):%s "
+                               "(need file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy)",
+                               label, lineno, missing);
+                goto done;
+            }
+            nfields = f.n;
+            have_header = 1;
+            continue;
+        }
+        if (f.n != nfields) {
+            st = mint_fail(MINT_E_FORMAT, "%s:%zu: expected %zu fields (as in the header), found %zu",
+                           label, lineno, nfields, f.n);
+            goto done;
+        }
+        if (lm->n == cap) {
+            size_t nc = cap ? 2 * cap : 1024;
+            io_landmark_row *r = realloc(lm->rows, nc * sizeof *r);
+            if (!r) {
+                st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+                goto done;
+            }
+            lm->rows = r;
+            size_t *l = realloc(lines, nc * sizeof *l);
+            if (!l) {
+                st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+                goto done;
+            }
+            lines = l;
+            cap = nc;
+        }
+        io_landmark_row *row = &lm->rows[lm->n];
+        const char *fname = field(&f, col_file);
+        if (!fname[0]) {
+            st = mint_fail(MINT_E_FORMAT, "%s:%zu: empty 'file' value", label, lineno);
+            goto done;
+        }
+        for (int j = 0; j < 10; j++) {
+            const char *v = field(&f, col[j]);
+            char *end = NULL;
+            errno = 0;
+            float x = strtof(v, &end);
+            if (!v[0] || end == v || *end != '\0') {
+                st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': '%s' is not a number", label,
+                               lineno, lm_cols[j], v);
+                goto done;
+            }
+            if (!isfinite(x) || errno == ERANGE) {
+                st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': value '%s' out of range",
+                               label, lineno, lm_cols[j], v);
+                goto done;
+            }
+            row->pts[j] = x;
+        }
+        row->file = strdup(fname);
+        if (!row->file) {
+            st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+            goto done;
+        }
+        lines[lm->n] = lineno;
+        lm->n++;
+    }
+    if (!have_header) {
+        st = mint_fail(MINT_E_FORMAT, "%s: empty file (no header row)", label);
+        goto done;
+    }
+    st = build_hash(lm, lines, label);
+
+done:
+    free(f.buf);
+    free(f.off);
+    free(lines);
+    if (st != MINT_OK) {
+        io_landmarks_free(lm);
+        return st;
+    }
+    *out = lm;
+    return MINT_OK;
+}
+
+mint_status io_landmarks_load(const char *path, io_landmarks **out)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "io_landmarks_load: NULL output");
+    *out = NULL;
+    if (!path)
+        return mint_fail(MINT_E_ARG, "io_landmarks_load: NULL path");
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return mint_fail(MINT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(fp);
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= LM_MAX_FILE_BYTES) {
+                free(buf);
+                fclose(fp);
+                return mint_fail(MINT_E_FORMAT, "%s: larger than %zu bytes", path,
+                                 LM_MAX_FILE_BYTES);
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + len, 1, cap - len, fp);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    int err = ferror(fp);
+    fclose(fp);
+    if (err) {
+        free(buf);
+        return mint_fail(MINT_E_IO, "%s: read error", path);
+    }
+    mint_status st = io_landmarks_parse(buf, len, path, out);
+    free(buf);
+    return st;
+}
