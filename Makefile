@@ -136,6 +136,11 @@ demo: $(BUILD)/mint
 bench: $(BUILD)/mint $(BENCHES)
 	@sh bench/run.sh $(BUILD)
 
+# Regenerate the committed reference fixtures (needs tools/README.md's set-up).
+fixtures:
+	/usr/bin/python3 tools/make_fixtures.py
+	/usr/bin/python3 tools/make_align_fixtures.py
+
 PREFIX ?= /usr/local
 install: $(BUILD)/mint
 	install -D -m 755 $(BUILD)/mint $(DESTDIR)$(PREFIX)/bin/mint
