@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
+#include "io/dataset.h"
 #include "io/npy.h"
 #include "net/exec.h"
 #include "net/iresnet.h"
@@ -276,11 +277,8 @@ int cmd_embed(int argc, char **argv)
         tap_numel[i] = (int64_t)td[0] * (rank == 4 ? (int64_t)td[1] * td[2] : 1);
         /* ONNX tensor names may contain '/': keep the files inside DIR */
         char path[4096], safe[256];
-        snprintf(safe, sizeof safe, "%s", tapname[i]);
-        for (char *p = safe; *p; p++)
-            if (*p == '/' || *p == '\\')
-                *p = '_';
-        snprintf(path, sizeof path, "%s/%s.npy", tapdir, safe[0] == '.' ? safe + 1 : safe);
+        io_safe_name(tapname[i], safe, sizeof safe);
+        snprintf(path, sizeof path, "%s/%s.npy", tapdir, safe);
         if ((st = io_npy_writer_open(&wtap[i], path, WT_F32, rank, dims)))
             goto fail;
         if (!(tbuf[i] = malloc(sizeof(float) * (size_t)(batch * tap_numel[i])))) {

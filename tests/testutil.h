@@ -21,4 +21,93 @@ static inline const char *test_shared_data(void)
     const char *e = getenv("MINT_SHARED_DATA");
     return e ? e : "../shared/data";
 }
+/* ---- scratch files (weights/io tests) ----
+ * A per-process temporary directory, created on first use and removed with
+ * everything in it at exit (kept if MINT_TEST_KEEP is set), so tests write
+ * fixtures there and commit none. */
+#include <ftw.h>
+#include <unistd.h>
+
+static char test_tmp_root[256];
+
+static inline int test_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void test_tmp_cleanup(void)
+{
+    if (getenv("MINT_TEST_KEEP")) { /* keep fixtures, e.g. to seed a fuzz corpus */
+        fprintf(stderr, "test files kept in %s\n", test_tmp_root);
+        return;
+    }
+    if (test_tmp_root[0])
+        nftw(test_tmp_root, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline const char *test_tmpdir(void)
+{
+    if (!test_tmp_root[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(test_tmp_root, sizeof test_tmp_root, "%s/minttest.XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (!mkdtemp(test_tmp_root)) {
+            fprintf(stderr, "cannot create a temporary directory under %s\n", test_tmp_root);
+            abort();
+        }
+        atexit(test_tmp_cleanup);
+    }
+    return test_tmp_root;
+}
+
+/* "<tmpdir>/<name>" in a static rotating buffer (8 slots). */
+static inline const char *test_tmp_path(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ & 7];
+    snprintf(b, sizeof bufs[0], "%s/%s", test_tmpdir(), name);
+    return b;
+}
+
+/* Whole file into a 64-byte aligned malloc'd buffer (NULL if unreadable). */
+static inline void *test_read_file(const char *path, size_t *size)
+{
+    *size = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    void *p = NULL;
+    if (n < 0 || posix_memalign(&p, 64, (size_t)n + 64)) {
+        fclose(fp);
+        return NULL;
+    }
+    if (fread(p, 1, (size_t)n, fp) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(fp);
+    *size = (size_t)n;
+    return p;
+}
+
+static inline int test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return -1;
+    int ok = fwrite(data, 1, n, fp) == n;
+    return (fclose(fp) == 0 && ok) ? 0 : -1;
+}
+
+static inline int test_file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
 #endif

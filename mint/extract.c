@@ -1,0 +1,573 @@
+/* extract.c - AAD extraction with chunked, resumable, atomic outputs
+ * (see extract.h for the crash-safety scheme). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "io/align.h"
+#include "io/half.h"
+#include "io/image.h"
+#include "io/npy.h"
+#include "mint/extract.h"
+#include "net/exec.h"
+#include "net/model.h"
+#include "weights/container.h"
+
+#define MAX_FILE_BYTES (512u << 20)
+
+static mint_status read_file(const char *path, uint8_t **buf, size_t *n)
+{
+    *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)MAX_FILE_BYTES) {
+        fclose(f);
+        return mint_fail(MINT_E_IO, "%s: not a regular file or larger than 512 MB", path);
+    }
+    *n = (size_t)sb.st_size;
+    *buf = malloc(*n ? *n : 1);
+    if (!*buf) {
+        fclose(f);
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = fread(*buf, 1, *n, f);
+    fclose(f);
+    if (got != *n) {
+        free(*buf);
+        *buf = NULL;
+        return mint_fail(MINT_E_IO, "%s: short read", path);
+    }
+    return MINT_OK;
+}
+
+mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, const io_item *it,
+                               float *chw, char sha256_hex[65])
+{
+    const net_meta *meta = &mint_model_graph(m)->meta;
+    uint8_t *buf;
+    size_t n;
+    mint_status st = read_file(it->path, &buf, &n);
+    if (st)
+        return st;
+    wt_sha256 h;
+    uint8_t dg[32];
+    wt_sha256_init(&h);
+    wt_sha256_update(&h, buf, n);
+    wt_sha256_final(&h, dg);
+    wt_sha256_hex(dg, sha256_hex);
+    io_image img = { 0 }, al = { 0 };
+    st = io_image_load_mem(buf, n, &img, 0);
+    free(buf);
+    if (st) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mint_last_error());
+        return mint_fail(st, "%s: %s", it->path, why);
+    }
+    const float *pts = NULL;
+    for (int drop = 0; lm && !pts; drop++) {
+        const char *k = io_key_suffix(it->key, drop);
+        if (!k)
+            break;
+        pts = io_landmarks_find(lm, k);
+    }
+    const io_image *use = &img;
+    if (pts) {
+        if (meta->in_h != IO_ALIGN_SIZE || meta->in_w != IO_ALIGN_SIZE) {
+            st = mint_fail(MINT_E_SHAPE, "%s: alignment gives %dx%d faces but the model takes %dx%d",
+                           it->path, IO_ALIGN_SIZE, IO_ALIGN_SIZE, meta->in_w, meta->in_h);
+        } else if ((st = io_align_face(&img, pts, &al)) == MINT_OK) {
+            use = &al;
+        } else {
+            char why[400];
+            snprintf(why, sizeof why, "%s", mint_last_error());
+            st = mint_fail(st, "%s: alignment failed: %s", it->path, why);
+        }
+    } else if (img.w != meta->in_w || img.h != meta->in_h) {
+        st = mint_fail(MINT_E_SHAPE,
+                       "%s: image is %dx%d, the model takes %dx%d, and no landmarks were found for '%s' "
+                       "(give --landmarks CSV to align it)",
+                       it->path, img.w, img.h, meta->in_w, meta->in_h, it->key);
+    }
+    if (!st)
+        io_image_to_tensor(use, meta->mean, meta->std, !strcmp(meta->channel_order, "BGR"), chw);
+    io_image_free(&img);
+    io_image_free(&al);
+    return st;
+}
+
+/* ---------- small file helpers ---------- */
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* Write s as one CSV field (quoted when it holds , " or newlines). */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+static mint_status close_commit(FILE *f, const char *tmp, const char *final)
+{
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, final)) {
+        unlink(tmp);
+        return mint_fail(MINT_E_IO, "%s: write failed: %s", final, strerror(errno));
+    }
+    return MINT_OK;
+}
+
+/* Count lines of a text file; -1 if it cannot be read. */
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long n = 0;
+    int c;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+typedef struct {
+    int rank;            /* of one output row incl. batch: 2 or 4 */
+    int dims[3];
+    int64_t numel;       /* elements of the raw tap per image */
+    int64_t row;         /* elements per stored row */
+    char safe[200];      /* file stem */
+} tapinfo;
+
+static mint_status write_config(const mint_extract_opts *o, const char *path, int check)
+{
+    char want[8192];
+    int w = snprintf(want, sizeof want, "mint extract run\nmodel %s\ntaps", o->model_sha256);
+    for (int i = 0; i < o->ntaps && w > 0 && (size_t)w < sizeof want; i++)
+        w += snprintf(want + w, sizeof want - (size_t)w, " %s", o->taps[i]);
+    wt_sha256 h;
+    uint8_t dg[32];
+    char hex[65];
+    wt_sha256_init(&h);
+    for (size_t i = 0; i < o->list->n; i++) {
+        wt_sha256_update(&h, o->list->items[i].key, strlen(o->list->items[i].key) + 1);
+        wt_sha256_update(&h, o->list->items[i].label, strlen(o->list->items[i].label) + 1);
+    }
+    wt_sha256_final(&h, dg);
+    wt_sha256_hex(dg, hex);
+    if (w > 0 && (size_t)w < sizeof want)
+        w += snprintf(want + w, sizeof want - (size_t)w,
+                      "\npool %s\ndtype %s\nchunk %d\nshard %s\nimages %zu\nlist %s\n",
+                      o->pool_max ? "max" : "none", o->f16 ? "f16" : "f32", o->chunk,
+                      o->shard ? o->shard : "-", o->list->n, hex);
+    if (w <= 0 || (size_t)w >= sizeof want)
+        return mint_fail(MINT_E_ARG, "too many taps");
+    if (check) {
+        char have[8192];
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(have, 1, sizeof have - 1, f) : 0;
+        if (f)
+            fclose(f);
+        have[n] = 0;
+        if (strcmp(have, want))
+            return mint_fail(MINT_E_ARG,
+                             "%s: the unfinished run there used other options, model or image list; "
+                             "rerun with the same ones, or remove the folder", o->out_dir);
+        return MINT_OK;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+    fputs(want, f);
+    return close_commit(f, tmp, path);
+}
+
+/* Per-channel max over H*W of NCHW maps, then optional f16. */
+static void store_rows(const tapinfo *t, int pool_max, int f16, const float *src, int n, void *dst)
+{
+    float *rowf = dst;
+    uint16_t *rowh = dst;
+    int64_t hw = t->rank == 4 ? (int64_t)t->dims[1] * t->dims[2] : 1;
+    for (int b = 0; b < n; b++) {
+        const float *x = src + (int64_t)b * t->numel;
+        if (pool_max && t->rank == 4) {
+            for (int c = 0; c < t->dims[0]; c++) {
+                float m = -INFINITY;
+                for (int64_t k = 0; k < hw; k++)
+                    m = x[c * hw + k] > m ? x[c * hw + k] : m;
+                if (f16)
+                    rowh[(int64_t)b * t->row + c] = io_f32_to_f16(m);
+                else
+                    rowf[(int64_t)b * t->row + c] = m;
+            }
+        } else if (f16) {
+            io_f32_to_f16_n(rowh + (int64_t)b * t->row, x, (size_t)t->row);
+        } else {
+            memcpy(rowf + (int64_t)b * t->row, x, sizeof(float) * (size_t)t->row);
+        }
+    }
+}
+
+typedef struct {
+    const mint_extract_opts *o;
+    tapinfo *ti;
+    float *x;            /* batch input */
+    float *tap[64];      /* raw taps of a batch */
+    void *rows;          /* stored rows of one tap for a batch */
+    int *ok;
+    char (*sha)[65];
+    char (*err)[512];
+    size_t done, failed;
+} run_state;
+
+static mint_status part_name(char *buf, size_t n, const char *dir, const char *stem, size_t chunk,
+                             const char *ext)
+{
+    if ((size_t)snprintf(buf, n, "%s/.parts/%s.%06zu%s", dir, stem, chunk, ext) >= n)
+        return mint_fail(MINT_E_ARG, "%s: path too long", dir);
+    return MINT_OK;
+}
+
+static mint_status do_chunk(run_state *rs, size_t c)
+{
+    const mint_extract_opts *o = rs->o;
+    const mint_model *m = o->model;
+    size_t first = c * (size_t)o->chunk, last = first + (size_t)o->chunk;
+    if (last > o->list->n)
+        last = o->list->n;
+    FILE *tf[64] = { 0 }, *fi = NULL, *fe = NULL;
+    char tmp[64][4200], fin[64][4200], itmp[4200], ifin[4200], etmp[4200], efin[4200];
+    mint_status st = MINT_OK;
+    int ic, ih, iw;
+    mint_model_input_shape(m, &ic, &ih, &iw);
+    int64_t per = (int64_t)ic * ih * iw;
+    size_t nerr = 0;
+    for (int t = 0; t < o->ntaps && !st; t++) {
+        if ((st = part_name(fin[t], sizeof fin[t], o->out_dir, rs->ti[t].safe, c, ".bin")))
+            break;
+        snprintf(tmp[t], sizeof tmp[t], "%s.tmp", fin[t]);
+        if (!(tf[t] = fopen(tmp[t], "wb")))
+            st = mint_fail(MINT_E_IO, "%s: %s", tmp[t], strerror(errno));
+    }
+    if (!st && !(st = part_name(ifin, sizeof ifin, o->out_dir, "index", c, ".csv")) &&
+        !(st = part_name(efin, sizeof efin, o->out_dir, "errors", c, ".csv"))) {
+        snprintf(itmp, sizeof itmp, "%s.tmp", ifin);
+        snprintf(etmp, sizeof etmp, "%s.tmp", efin);
+        if (!(fi = fopen(itmp, "w")) || !(fe = fopen(etmp, "w")))
+            st = mint_fail(MINT_E_IO, "%s/.parts: %s", o->out_dir, strerror(errno));
+    }
+    for (size_t b0 = first; b0 < last && !st; b0 += (size_t)o->batch) {
+        int n = (int)(last - b0 < (size_t)o->batch ? last - b0 : (size_t)o->batch);
+#pragma omp parallel for schedule(dynamic)
+        for (int j = 0; j < n; j++) {
+            mint_status s = mint_prepare_image(m, o->landmarks, &o->list->items[b0 + (size_t)j],
+                                               rs->x + (int64_t)j * per, rs->sha[j]);
+            rs->ok[j] = s == MINT_OK;
+            if (s)
+                snprintf(rs->err[j], sizeof rs->err[j], "%s", mint_last_error());
+        }
+        int k = 0;
+        for (int j = 0; j < n; j++) {
+            const io_item *it = &o->list->items[b0 + (size_t)j];
+            if (!rs->ok[j]) {
+                if (!o->skip_errors) {
+                    st = mint_fail(MINT_E_FORMAT, "%s (use --on-error skip to skip bad images)", rs->err[j]);
+                    break;
+                }
+                csv_field(fe, it->key);
+                fputc(',', fe);
+                csv_field(fe, rs->err[j]);
+                fputc('\n', fe);
+                nerr++;
+                continue;
+            }
+            if (k != j) {
+                memcpy(rs->x + (int64_t)k * per, rs->x + (int64_t)j * per, sizeof(float) * (size_t)per);
+                memcpy(rs->sha[k], rs->sha[j], 65);
+            }
+            csv_field(fi, it->key);
+            fputc(',', fi);
+            csv_field(fi, it->label);
+            fprintf(fi, ",%s\n", rs->sha[k]);
+            k++;
+        }
+        if (st)
+            break;
+        if (k > 0 && (st = mint_model_run(o->model, rs->x, k, NULL, o->ntaps, o->taps, rs->tap)))
+            break;
+        for (int t = 0; t < o->ntaps && k > 0; t++) {
+            store_rows(&rs->ti[t], o->pool_max, o->f16, rs->tap[t], k, rs->rows);
+            size_t bytes = (size_t)(rs->ti[t].row * k) * (o->f16 ? 2 : 4);
+            if (fwrite(rs->rows, 1, bytes, tf[t]) != bytes) {
+                st = mint_fail(MINT_E_IO, "%s: write failed (disk full?)", tmp[t]);
+                break;
+            }
+        }
+        rs->done += (size_t)n;
+        rs->failed += (size_t)(n - k);
+        if (o->progress)
+            o->progress(o->ctx, rs->done, o->list->n, rs->failed, 0);
+    }
+    /* commit: tap parts and errors first, the index part last */
+    for (int t = 0; t < o->ntaps; t++) {
+        if (!tf[t])
+            continue;
+        if (!st)
+            st = close_commit(tf[t], tmp[t], fin[t]);
+        else {
+            fclose(tf[t]);
+            unlink(tmp[t]);
+        }
+    }
+    if (fe) {
+        if (!st)
+            st = close_commit(fe, etmp, efin);
+        else {
+            fclose(fe);
+            unlink(etmp);
+        }
+    }
+    if (fi) {
+        if (!st)
+            st = close_commit(fi, itmp, ifin);
+        else {
+            fclose(fi);
+            unlink(itmp);
+        }
+    }
+    return st;
+}
+
+/* Assemble the final outputs from the parts, then remove the parts. */
+static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t nchunks,
+                          mint_extract_stats *stats)
+{
+    long *rows = calloc(nchunks ? nchunks : 1, sizeof *rows);
+    if (!rows)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    mint_status st = MINT_OK;
+    size_t total = 0, nerr = 0;
+    char path[4200], tmp[4300];
+    for (size_t c = 0; c < nchunks && !st; c++) {
+        if ((st = part_name(path, sizeof path, o->out_dir, "index", c, ".csv")))
+            break;
+        rows[c] = count_lines(path);
+        if (rows[c] < 0)
+            st = mint_fail(MINT_E_IO, "%s: missing part", path);
+        total += (size_t)(rows[c] > 0 ? rows[c] : 0);
+        if (!st && !(st = part_name(path, sizeof path, o->out_dir, "errors", c, ".csv"))) {
+            long e = count_lines(path);
+            nerr += (size_t)(e > 0 ? e : 0);
+        }
+    }
+    size_t esz = o->f16 ? 2 : 4;
+    size_t bufsz = 1 << 20;
+    char *buf = malloc(bufsz);
+    if (!st && !buf)
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int t = 0; t < o->ntaps && !st; t++) {
+        int64_t dims[4] = { (int64_t)total, ti[t].dims[0], ti[t].dims[1], ti[t].dims[2] };
+        int rank = o->pool_max ? 2 : ti[t].rank;
+        snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, ti[t].safe);
+        io_npy_writer *w;
+        if ((st = io_npy_writer_open(&w, path, o->f16 ? WT_F16 : WT_F32, rank, dims)))
+            break;
+        size_t rowbytes = (size_t)ti[t].row * esz;
+        for (size_t c = 0; c < nchunks && !st; c++) {
+            char part[4200];
+            if ((st = part_name(part, sizeof part, o->out_dir, ti[t].safe, c, ".bin")))
+                break;
+            FILE *f = fopen(part, "rb");
+            struct stat sb;
+            if (!f || fstat(fileno(f), &sb) || (size_t)sb.st_size != rowbytes * (size_t)rows[c]) {
+                st = mint_fail(MINT_E_FORMAT, "%s: part is missing or does not hold %ld rows; "
+                               "remove the folder and extract again", part, rows[c]);
+                if (f)
+                    fclose(f);
+                break;
+            }
+            size_t per_read = bufsz / rowbytes ? bufsz / rowbytes : 1;
+            char *rb = per_read * rowbytes > bufsz ? malloc(rowbytes) : buf;
+            for (long r = 0; r < rows[c] && !st && rb;) {
+                size_t want = (size_t)(rows[c] - r) < per_read ? (size_t)(rows[c] - r) : per_read;
+                if (fread(rb, rowbytes, want, f) != want)
+                    st = mint_fail(MINT_E_IO, "%s: read error", part);
+                else
+                    st = io_npy_writer_append(w, rb, want);
+                r += (long)want;
+            }
+            if (!rb)
+                st = mint_fail(MINT_E_NOMEM, "out of memory");
+            if (rb && rb != buf)
+                free(rb);
+            fclose(f);
+        }
+        if (st)
+            io_npy_writer_abort(w);
+        else
+            st = io_npy_writer_close(w);
+    }
+    /* index.csv and errors.csv */
+    for (int which = 0; which < 2 && !st; which++) {
+        const char *stem = which ? "errors" : "index";
+        if (which && nerr == 0)
+            break;
+        snprintf(path, sizeof path, "%s/%s.csv", o->out_dir, stem);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *out = fopen(tmp, "w");
+        if (!out) {
+            st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+            break;
+        }
+        fputs(which ? "file,error\n" : "row,file,label,sha256\n", out);
+        size_t row = 0;
+        for (size_t c = 0; c < nchunks && !st; c++) {
+            char part[4200], *line = NULL;
+            size_t cap = 0;
+            if ((st = part_name(part, sizeof part, o->out_dir, stem, c, ".csv")))
+                break;
+            FILE *f = fopen(part, "r");
+            if (!f)
+                continue;
+            while (getline(&line, &cap, f) > 0) {
+                if (!which)
+                    fprintf(out, "%zu,", row++);
+                fputs(line, out);
+            }
+            free(line);
+            fclose(f);
+        }
+        if (st)
+            fclose(out), unlink(tmp);
+        else
+            st = close_commit(out, tmp, path);
+    }
+    free(buf);
+    free(rows);
+    if (st)
+        return st;
+    /* remove the parts (best effort: the outputs are complete already) */
+    for (size_t c = 0; c < nchunks; c++) {
+        for (int t = 0; t < o->ntaps; t++)
+            if (!part_name(path, sizeof path, o->out_dir, ti[t].safe, c, ".bin"))
+                unlink(path);
+        if (!part_name(path, sizeof path, o->out_dir, "errors", c, ".csv"))
+            unlink(path);
+        if (!part_name(path, sizeof path, o->out_dir, "index", c, ".csv"))
+            unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/.parts/config", o->out_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/.parts", o->out_dir);
+    rmdir(path);
+    stats->written = total;
+    stats->failed = nerr;
+    return MINT_OK;
+}
+
+mint_status mint_extract(const mint_extract_opts *o, mint_extract_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (!o->model || !o->list || o->list->n == 0 || o->ntaps < 1 || o->ntaps > 64 ||
+        o->batch < 1 || o->chunk < 1 || !o->out_dir)
+        return mint_fail(MINT_E_ARG, "bad extraction options");
+    tapinfo ti[64];
+    for (int t = 0; t < o->ntaps; t++) {
+        mint_status st = mint_model_tap_shape(o->model, o->taps[t], &ti[t].rank, ti[t].dims);
+        if (st)
+            return st;
+        ti[t].numel = (int64_t)ti[t].dims[0] * (ti[t].rank == 4 ? (int64_t)ti[t].dims[1] * ti[t].dims[2] : 1);
+        ti[t].row = o->pool_max ? ti[t].dims[0] : ti[t].numel;
+        io_safe_name(o->taps[t], ti[t].safe, sizeof ti[t].safe);
+        if (!strcmp(ti[t].safe, "index") || !strcmp(ti[t].safe, "errors"))
+            return mint_fail(MINT_E_ARG, "tap name '%s' clashes with an output file name", o->taps[t]);
+    }
+    char parts[4200], cfg[4300], path[4300];
+    snprintf(parts, sizeof parts, "%s/.parts", o->out_dir);
+    snprintf(cfg, sizeof cfg, "%s/config", parts);
+    snprintf(path, sizeof path, "%s/index.csv", o->out_dir);
+    if (mkdir(o->out_dir, 0777) && errno != EEXIST)
+        return mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
+    int unfinished = exists(cfg);
+    if (exists(path) && !unfinished)
+        return mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
+                         o->out_dir);
+    mint_status st;
+    if (unfinished && !o->resume)
+        return mint_fail(MINT_E_ARG, "%s holds an unfinished extraction: add --resume to continue it, "
+                         "or remove the folder", o->out_dir);
+    if (unfinished) {
+        if ((st = write_config(o, cfg, 1)))
+            return st;
+    } else {
+        if (mkdir(parts, 0777) && errno != EEXIST)
+            return mint_fail(MINT_E_IO, "%s: %s", parts, strerror(errno));
+        if ((st = write_config(o, cfg, 0)))
+            return st;
+    }
+    int ic, ih, iw;
+    mint_model_input_shape(o->model, &ic, &ih, &iw);
+    run_state rs = { .o = o, .ti = ti };
+    size_t maxrow = 0;
+    rs.x = malloc(sizeof(float) * (size_t)o->batch * (size_t)ic * (size_t)ih * (size_t)iw);
+    rs.ok = malloc(sizeof(int) * (size_t)o->batch);
+    rs.sha = malloc(65 * (size_t)o->batch);
+    rs.err = malloc(512 * (size_t)o->batch);
+    int okalloc = rs.x && rs.ok && rs.sha && rs.err;
+    for (int t = 0; t < o->ntaps && okalloc; t++) {
+        okalloc = (rs.tap[t] = malloc(sizeof(float) * (size_t)(ti[t].numel * o->batch))) != NULL;
+        if ((size_t)ti[t].row > maxrow)
+            maxrow = (size_t)ti[t].row;
+    }
+    if (okalloc)
+        okalloc = (rs.rows = malloc(sizeof(float) * maxrow * (size_t)o->batch)) != NULL;
+    st = okalloc ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory for batch buffers");
+    size_t nchunks = (o->list->n + (size_t)o->chunk - 1) / (size_t)o->chunk;
+    for (size_t c = 0; c < nchunks && !st; c++) {
+        char ipart[4200];
+        if ((st = part_name(ipart, sizeof ipart, o->out_dir, "index", c, ".csv")))
+            break;
+        if (exists(ipart)) {
+            size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
+            rs.done += n;
+            stats->resumed += n;
+            if (o->progress)
+                o->progress(o->ctx, rs.done, o->list->n, rs.failed, stats->resumed);
+            continue;
+        }
+        st = do_chunk(&rs, c);
+    }
+    free(rs.x);
+    free(rs.ok);
+    free(rs.sha);
+    free(rs.err);
+    free(rs.rows);
+    for (int t = 0; t < o->ntaps; t++)
+        free(rs.tap[t]);
+    if (st)
+        return st;
+    size_t resumed = stats->resumed;
+    st = finish(o, ti, nchunks, stats);
+    stats->resumed = resumed;
+    return st;
+}

@@ -1,0 +1,2009 @@
+/* onnx.c - ONNX ModelProto -> net_graph (see onnx.h).
+ *
+ * Field numbers follow onnx/onnx.proto (ModelProto, GraphProto, NodeProto,
+ * AttributeProto, TensorProto, ValueInfoProto, TypeProto, TensorShapeProto,
+ * OperatorSetIdProto); op semantics follow the ONNX operator docs
+ * (https://onnx.ai/onnx/operators/) for opsets 7..21.
+ *
+ * How it works:
+ *  1. read the ModelProto: the default-domain opset and the GraphProto;
+ *  2. read every NodeProto (names, inputs, outputs, attributes) and refuse
+ *     unsupported ops and domains first, so the user sees the real blocker;
+ *  3. read initializers and Constant nodes into a constant table, converting
+ *     float / float16 data to fp32 straight into the buffer that the graph
+ *     will own (one pass over raw_data, no intermediate copy);
+ *  4. Identity / Dropout / Cast become aliases (their output names resolve
+ *     to their input), then each remaining node maps onto one net op;
+ *  5. net_graph_toposort / infer_shapes, broadcast checks that need shapes,
+ *     fold_bn, name_taps, prune_weights.
+ *
+ * Bounds: the protobuf reader checks every length against its buffer; the
+ * importer only descends into the message types it knows (depth <= 6), caps
+ * node/initializer counts, name lengths, ranks and element counts, and
+ * checks every data length against the declared dims. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "net/graph.h"
+#include "weights/container.h"
+#include "weights/onnx.h"
+#include "weights/pb.h"
+
+#define OX_MAX_NODES 20000   /* IResNet-200 has ~1300; bounds O(n^2) name lookups */
+#define OX_MAX_INITS 40000
+#define OX_MAX_IO 100000     /* inputs/outputs of a node or graph */
+#define OX_MAX_NAME 4096
+#define OX_MAX_RANK 8
+#define OX_MAX_LIST 16       /* values kept of an ints/floats attribute */
+#define OX_MAX_NUMEL ((int64_t)1 << 32)
+#define OX_MAX_DIM 65536     /* conv geometry, input H/W/C */
+#define OX_OPSET_MIN 7
+#define OX_OPSET_MAX 21
+
+/* TensorProto.DataType */
+enum { DT_FLOAT = 1, DT_INT32 = 6, DT_INT64 = 7, DT_BOOL = 9, DT_FLOAT16 = 10 };
+/* AttributeProto.AttributeType */
+enum { AT_UNDEFINED = 0, AT_FLOAT = 1, AT_INT = 2, AT_STRING = 3, AT_TENSOR = 4,
+       AT_FLOATS = 6, AT_INTS = 7 };
+
+static const char *dtype_name(int t)
+{
+    static const char *const names[] = {
+        "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
+        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64",
+        "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+        "FLOAT8E5M2FNUZ", "UINT4", "INT4",
+    };
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* small arena for names and per-node arrays (freed all at once)       */
+
+typedef struct ablock {
+    struct ablock *next;
+    size_t used, cap;
+} ablock;
+#define AHDR ((sizeof(ablock) + 15) & ~(size_t)15)
+
+/* ------------------------------------------------------------------ */
+/* string -> int hash map (keys borrowed from the arena)               */
+
+typedef struct {
+    const char **keys;
+    int *vals;
+    size_t cap, n;
+} hmap;
+
+static uint64_t hstr(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static int hm_get(const hmap *m, const char *k)
+{
+    if (!m->cap)
+        return -1;
+    for (size_t i = hstr(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i])
+            return -1;
+        if (strcmp(m->keys[i], k) == 0)
+            return m->vals[i];
+    }
+}
+
+/* Insert or overwrite; 0 or -1 (out of memory). */
+static int hm_put(hmap *m, const char *k, int v)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        size_t nc = m->cap ? 2 * m->cap : 64;
+        const char **nk = calloc(nc, sizeof *nk);
+        int *nv = calloc(nc, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = hstr(m->keys[i]) & (nc - 1);
+            while (nk[j])
+                j = (j + 1) & (nc - 1);
+            nk[j] = m->keys[i];
+            nv[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = nc;
+    }
+    size_t i = hstr(k) & (m->cap - 1);
+    while (m->keys[i] && strcmp(m->keys[i], k) != 0)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i])
+        m->n++;
+    m->keys[i] = k;
+    m->vals[i] = v;
+    return 0;
+}
+
+static void hm_free(hmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* ------------------------------------------------------------------ */
+/* importer state                                                      */
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} span;
+
+typedef struct {
+    const char *name;
+    int type;
+    int has_f, has_i, has_s, has_t;
+    float f;
+    int64_t i;
+    span s, t;
+    int nints, nfloats; /* number of values seen (only OX_MAX_LIST kept) */
+    int64_t ints[OX_MAX_LIST];
+    float floats[OX_MAX_LIST];
+} oattr;
+
+typedef struct {
+    const char *name, *op, *domain;
+    const char **in, **out;
+    int nin, nout;
+    oattr *attrs;
+    int nattrs;
+    int index; /* position in the ONNX file */
+    int kind;  /* K_* below */
+    int skip;  /* folded into another node */
+} onode;
+
+enum { K_COMPUTE = 0, K_CONST, K_ALIAS };
+
+/* A constant: initializer or Constant node output. Float data (FLOAT,
+ * FLOAT16) is kept as fp32 in f, integer data (INT64, INT32, BOOL) in i. */
+typedef struct {
+    const char *name;
+    int dtype, rank;
+    int64_t dims[OX_MAX_RANK];
+    int64_t numel;
+    float *f;
+    int64_t *i;
+    int handed;        /* f now owned by the graph as weight wid */
+    int wid, wrank;
+    int64_t wdims[4];
+} oconst;
+
+typedef struct {
+    int count, consumer, is_output;
+} ouse;
+
+/* A check that needs shapes: run after net_graph_infer_shapes. */
+typedef struct {
+    int tensor;        /* activation tensor checked */
+    int need_rank;     /* 1 or 3 (0: none) */
+    int64_t flat;      /* Reshape [N, K]: K (0: none) */
+    const char *node, *op, *cname;
+} ocheck;
+
+typedef struct {
+    net_graph *g;
+    ablock *arena;
+    int opset;
+    onode *nodes;
+    int nnodes;
+    oconst *consts;
+    int nconsts, capconsts;
+    hmap cmap;         /* constant name -> consts index */
+    hmap amap;         /* alias name -> index into alias_to */
+    const char **alias_to;
+    int naliases, capaliases;
+    hmap umap;         /* resolved activation name -> uses index */
+    ouse *uses;
+    int nuses, capuses;
+    hmap nmap;         /* node names in use */
+    ocheck *checks;
+    int nchecks, capchecks;
+    const char *input_name;
+} ictx;
+
+static void *ar_alloc(ictx *x, size_t n)
+{
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    n = (n + 15) & ~(size_t)15;
+    ablock *b = x->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = malloc(AHDR + cap);
+        if (!b)
+            return NULL;
+        b->next = x->arena;
+        b->used = 0;
+        b->cap = cap;
+        x->arena = b;
+    }
+    void *p = (char *)b + AHDR + b->used;
+    b->used += n;
+    return p;
+}
+
+static int grow(void **arr, int *cap, int n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    int nc = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, (size_t)nc * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+static mint_status nomem(void) { return mint_fail(MINT_E_NOMEM, "out of memory importing ONNX"); }
+
+/* Error about a node: "node 'NAME' (OP): ...". */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static mint_status nfail(const onode *n, mint_status st, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mint_fail(st, "node '%s' (%s): %s", n->name, n->op, msg);
+}
+
+static mint_status pbfail(const char *where, const char *why)
+{
+    return mint_fail(MINT_E_FORMAT, "ONNX file is truncated or corrupt: %s: %s", where, why ? why : "bad data");
+}
+
+/* Copy a string field into the arena (NUL-terminated, no embedded NUL). */
+static mint_status get_str(ictx *x, const pb_field *f, const char **out, const char *where)
+{
+    if (f->wire != PB_LEN)
+        return pbfail(where, "string field has the wrong wire type");
+    if (f->len > OX_MAX_NAME)
+        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: %s: name of %zu bytes is too long",
+                         where, f->len);
+    if (f->len && memchr(f->data, 0, f->len))
+        return pbfail(where, "name contains a NUL byte");
+    char *s = ar_alloc(x, f->len + 1);
+    if (!s)
+        return nomem();
+    if (f->len)
+        memcpy(s, f->data, f->len);
+    s[f->len] = 0;
+    *out = s;
+    return MINT_OK;
+}
+
+static int span_eq(span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+static void dims_str(char *buf, size_t cap, int rank, const int64_t *dims)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    o += (size_t)snprintf(buf + o, cap - o, "[");
+    for (int i = 0; i < rank && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, i ? ",%lld" : "%lld", (long long)dims[i]);
+    if (o < cap)
+        snprintf(buf + o, cap - o, "]");
+}
+
+/* ------------------------------------------------------------------ */
+/* fp16 -> fp32, exact for every value (subnormals, inf, nan payloads) */
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t s = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1F, m = h & 0x3FF, u;
+    if (e == 0) {
+        if (m == 0) {
+            u = s;
+        } else { /* subnormal: m * 2^-24, renormalise */
+            e = 113;
+            while (!(m & 0x400)) {
+                m <<= 1;
+                e--;
+            }
+            u = s | e << 23 | (m & 0x3FF) << 13;
+        }
+    } else if (e == 31) {
+        u = s | 0x7F800000u | m << 13;
+    } else {
+        u = s | (e + 112) << 23 | m << 13;
+    }
+    return pb_as_float(u);
+}
+
+static uint64_t rd_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* TensorProto                                                         */
+
+/* Read a TensorProto into c (name from the tensor unless given).
+ * what: "initializer" or "constant" (for messages). */
+static mint_status parse_tensor(ictx *x, span sp, oconst *c, const char *what, const char *name)
+{
+    pb_buf b;
+    pb_field f;
+    const char *why = NULL;
+    int r;
+    span raw = { NULL, 0 };
+    int has_raw = 0, external = 0, has_segment = 0;
+    size_t nfl = 0, ni32 = 0, ni64 = 0, nother = 0;
+    memset(c, 0, sizeof *c);
+    c->wid = -1;
+    c->name = name;
+    c->dtype = 0;
+
+    /* pass 1: metadata and value counts */
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        size_t cnt;
+        mint_status st;
+        switch (f.num) {
+        case 1: { /* dims */
+            pb_iter it;
+            uint64_t v;
+            if (pb_iter_init(&it, &f, PB_VARINT) != PB_OK)
+                return pbfail("TensorProto.dims", "wrong wire type");
+            while ((r = pb_iter_next(&it, &v)) == PB_OK) {
+                if (c->rank >= OX_MAX_RANK)
+                    return mint_fail(MINT_E_UNSUPPORTED, "%s '%s': rank above %d",
+                                     what, c->name ? c->name : "?", OX_MAX_RANK);
+                c->dims[c->rank++] = pb_as_i64(v);
+            }
+            if (r == PB_ERR)
+                return pbfail("TensorProto.dims", "bad varint");
+            break;
+        }
+        case 2:
+            if (f.wire != PB_VARINT || f.u > 1000)
+                return pbfail("TensorProto.data_type", "bad value");
+            c->dtype = (int)f.u;
+            break;
+        case 3:
+            has_segment = 1;
+            break;
+        case 4:
+            if (pb_count(&f, PB_I32, &cnt) != PB_OK)
+                return pbfail("TensorProto.float_data", "bad packing");
+            nfl += cnt;
+            break;
+        case 5:
+            if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
+                return pbfail("TensorProto.int32_data", "bad packing");
+            ni32 += cnt;
+            break;
+        case 7:
+            if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
+                return pbfail("TensorProto.int64_data", "bad packing");
+            ni64 += cnt;
+            break;
+        case 6: case 10: case 11:
+            nother++;
+            break;
+        case 8:
+            if (!name) {
+                if ((st = get_str(x, &f, &c->name, "TensorProto.name")))
+                    return st;
+            }
+            break;
+        case 9:
+            if (f.wire != PB_LEN)
+                return pbfail("TensorProto.raw_data", "wrong wire type");
+            raw.p = f.data;
+            raw.n = f.len;
+            has_raw = 1;
+            break;
+        case 13:
+            external = 1;
+            break;
+        case 14:
+            if (f.wire == PB_VARINT && f.u == 1)
+                external = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    if (r == PB_ERR)
+        return pbfail("TensorProto", why);
+    if (!c->name)
+        c->name = "";
+    if (strcmp(what, "initializer") == 0 && !c->name[0])
+        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: an initializer has no name");
+    if (external)
+        return mint_fail(MINT_E_UNSUPPORTED,
+                         "%s '%s' uses external data; re-export with the weights inside the .onnx file",
+                         what, c->name);
+    if (has_segment)
+        return mint_fail(MINT_E_UNSUPPORTED, "%s '%s' is a segment of a tensor (not supported)",
+                         what, c->name);
+    int dt = c->dtype;
+    if (dt != DT_FLOAT && dt != DT_FLOAT16 && dt != DT_INT64 && dt != DT_INT32 && dt != DT_BOOL)
+        return mint_fail(MINT_E_UNSUPPORTED,
+                         "%s '%s' has data type %s; mint reads FLOAT, FLOAT16 and INT64 tensors",
+                         what, c->name, dtype_name(dt));
+    int64_t numel = 1;
+    for (int i = 0; i < c->rank; i++) {
+        if (c->dims[i] < 0 || c->dims[i] > OX_MAX_NUMEL)
+            return mint_fail(MINT_E_FORMAT, "%s '%s': invalid dimension %lld", what, c->name,
+                             (long long)c->dims[i]);
+        if (c->dims[i] && numel > OX_MAX_NUMEL / c->dims[i]) {
+            char ds[200];
+            dims_str(ds, sizeof ds, c->rank, c->dims);
+            return mint_fail(MINT_E_FORMAT, "%s '%s': dims %s hold more than 2^32 elements",
+                             what, c->name, ds);
+        }
+        numel *= c->dims[i];
+    }
+    c->numel = numel;
+    size_t esize = dt == DT_FLOAT || dt == DT_INT32 ? 4 : dt == DT_FLOAT16 ? 2 : dt == DT_BOOL ? 1 : 8;
+    /* the one typed field this dtype may use */
+    size_t ntyped = dt == DT_FLOAT ? nfl : dt == DT_INT64 ? ni64 : ni32;
+    size_t nwrong = nfl + ni32 + ni64 - ntyped + nother;
+    if (nwrong)
+        return mint_fail(MINT_E_FORMAT, "%s '%s': data stored in a field that does not match type %s",
+                         what, c->name, dtype_name(dt));
+    if (has_raw && ntyped)
+        return mint_fail(MINT_E_FORMAT, "%s '%s' has both raw_data and typed data", what, c->name);
+    size_t have = has_raw ? raw.n / esize : ntyped;
+    if ((has_raw && raw.n % esize) || have != (uint64_t)numel) {
+        char ds[160];
+        dims_str(ds, sizeof ds, c->rank, c->dims);
+        return mint_fail(MINT_E_FORMAT, "%s '%s': %s holds %zu values but its dims %s need %lld",
+                         what, c->name, has_raw ? "raw_data" : "typed data", have, ds,
+                         (long long)numel);
+    }
+
+    /* pass 2: convert the values once, into the buffer kept for the graph */
+    size_t bytes = (size_t)(numel ? numel : 1) * (dt == DT_FLOAT || dt == DT_FLOAT16 ? 4 : 8);
+    void *dst = malloc(bytes);
+    if (!dst)
+        return mint_fail(MINT_E_NOMEM, "%s '%s': cannot allocate %zu bytes", what, c->name, bytes);
+    if (dt == DT_FLOAT || dt == DT_FLOAT16)
+        c->f = dst;
+    else
+        c->i = dst;
+    if (has_raw) {
+        const uint8_t *p = raw.p;
+        if (dt == DT_FLOAT) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (numel)
+                memcpy(c->f, p, (size_t)numel * 4);
+#else
+            for (int64_t k = 0; k < numel; k++)
+                c->f[k] = pb_as_float(rd_le(p + 4 * k, 4));
+#endif
+        } else if (dt == DT_FLOAT16) {
+            for (int64_t k = 0; k < numel; k++)
+                c->f[k] = half_to_float((uint16_t)rd_le(p + 2 * k, 2));
+        } else {
+            for (int64_t k = 0; k < numel; k++) {
+                uint64_t v = rd_le(p + esize * (size_t)k, (int)esize);
+                c->i[k] = dt == DT_INT32 ? (int64_t)(int32_t)(uint32_t)v : pb_as_i64(v);
+            }
+        }
+        return MINT_OK;
+    }
+    int want = dt == DT_FLOAT ? 4 : dt == DT_INT64 ? 7 : 5;
+    int64_t k = 0;
+    pb_init(&b, sp.p, sp.n);
+    while (pb_next(&b, &f, NULL) == PB_OK) {
+        if ((int)f.num != want)
+            continue;
+        pb_iter it;
+        uint64_t v;
+        if (pb_iter_init(&it, &f, want == 4 ? PB_I32 : PB_VARINT) != PB_OK) {
+            free(dst); /* cannot happen: checked in pass 1 */
+            c->f = NULL;
+            c->i = NULL;
+            return pbfail("TensorProto data", "bad packing");
+        }
+        while (k < numel && pb_iter_next(&it, &v) == PB_OK) {
+            if (dt == DT_FLOAT)
+                c->f[k++] = pb_as_float(v);
+            else if (dt == DT_FLOAT16) /* int32_data holds the 16 bits */
+                c->f[k++] = half_to_float((uint16_t)v);
+            else if (dt == DT_INT64)
+                c->i[k++] = pb_as_i64(v);
+            else
+                c->i[k++] = (int64_t)(int32_t)(uint32_t)v;
+        }
+    }
+    return MINT_OK;
+}
+
+static void const_free(oconst *c)
+{
+    if (!c->handed)
+        free(c->f);
+    free(c->i);
+    c->f = NULL;
+    c->i = NULL;
+}
+
+/* Add c to the constant table under its name. */
+static mint_status const_add(ictx *x, oconst *c, const char *what)
+{
+    if (hm_get(&x->cmap, c->name) >= 0 || hm_get(&x->amap, c->name) >= 0) {
+        const_free(c);
+        return mint_fail(MINT_E_FORMAT, "%s '%s' is defined more than once", what, c->name);
+    }
+    if (grow((void **)&x->consts, &x->capconsts, x->nconsts, sizeof *x->consts) ||
+        hm_put(&x->cmap, c->name, x->nconsts)) {
+        const_free(c);
+        return nomem();
+    }
+    x->consts[x->nconsts++] = *c;
+    return MINT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* NodeProto / AttributeProto                                          */
+
+static mint_status parse_attr(ictx *x, span sp, oattr *a)
+{
+    pb_buf b;
+    pb_field f;
+    const char *why = NULL;
+    int r;
+    mint_status st;
+    memset(a, 0, sizeof *a);
+    a->name = "";
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        switch (f.num) {
+        case 1:
+            if ((st = get_str(x, &f, &a->name, "AttributeProto.name")))
+                return st;
+            break;
+        case 20:
+            if (f.wire != PB_VARINT || f.u > 100)
+                return pbfail("AttributeProto.type", "bad value");
+            a->type = (int)f.u;
+            break;
+        case 2:
+            if (f.wire != PB_I32)
+                return pbfail("AttributeProto.f", "wrong wire type");
+            a->f = pb_as_float(f.u);
+            a->has_f = 1;
+            break;
+        case 3:
+            if (f.wire != PB_VARINT)
+                return pbfail("AttributeProto.i", "wrong wire type");
+            a->i = pb_as_i64(f.u);
+            a->has_i = 1;
+            break;
+        case 4:
+            if (f.wire != PB_LEN)
+                return pbfail("AttributeProto.s", "wrong wire type");
+            a->s = (span){ f.data, f.len };
+            a->has_s = 1;
+            break;
+        case 5:
+            if (f.wire != PB_LEN)
+                return pbfail("AttributeProto.t", "wrong wire type");
+            a->t = (span){ f.data, f.len };
+            a->has_t = 1;
+            break;
+        case 7:
+        case 8: {
+            pb_iter it;
+            uint64_t v;
+            if (pb_iter_init(&it, &f, f.num == 7 ? PB_I32 : PB_VARINT) != PB_OK)
+                return pbfail(f.num == 7 ? "AttributeProto.floats" : "AttributeProto.ints",
+                              "wrong wire type");
+            while ((r = pb_iter_next(&it, &v)) == PB_OK) {
+                int *n = f.num == 7 ? &a->nfloats : &a->nints;
+                if (*n < OX_MAX_LIST) {
+                    if (f.num == 7)
+                        a->floats[*n] = pb_as_float(v);
+                    else
+                        a->ints[*n] = pb_as_i64(v);
+                }
+                if (*n < 1000000000)
+                    (*n)++;
+            }
+            if (r == PB_ERR)
+                return pbfail("AttributeProto.ints", "bad varint");
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (r == PB_ERR)
+        return pbfail("AttributeProto", why);
+    return MINT_OK;
+}
+
+/* Read a list of strings (repeated field num) of a message into the arena. */
+static mint_status parse_node(ictx *x, span sp, onode *n, int index)
+{
+    pb_buf b;
+    pb_field f;
+    const char *why = NULL;
+    int r;
+    mint_status st;
+    size_t nin = 0, nout = 0, nattr = 0;
+    memset(n, 0, sizeof *n);
+    n->index = index;
+    n->name = n->op = n->domain = "";
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        nin += f.num == 1;
+        nout += f.num == 2;
+        nattr += f.num == 5;
+    }
+    if (r == PB_ERR)
+        return pbfail("NodeProto", why);
+    if (nin > OX_MAX_IO || nout > OX_MAX_IO || nattr > OX_MAX_IO)
+        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: node %d has too many fields", index);
+    n->in = ar_alloc(x, (nin + 1) * sizeof *n->in);
+    n->out = ar_alloc(x, (nout + 1) * sizeof *n->out);
+    n->attrs = ar_alloc(x, (nattr + 1) * sizeof *n->attrs);
+    if (!n->in || !n->out || !n->attrs)
+        return nomem();
+    pb_init(&b, sp.p, sp.n);
+    while (pb_next(&b, &f, NULL) == PB_OK) {
+        switch (f.num) {
+        case 1:
+            if ((st = get_str(x, &f, &n->in[n->nin++], "NodeProto.input")))
+                return st;
+            break;
+        case 2:
+            if ((st = get_str(x, &f, &n->out[n->nout++], "NodeProto.output")))
+                return st;
+            break;
+        case 3:
+            if ((st = get_str(x, &f, &n->name, "NodeProto.name")))
+                return st;
+            break;
+        case 4:
+            if ((st = get_str(x, &f, &n->op, "NodeProto.op_type")))
+                return st;
+            break;
+        case 7:
+            if ((st = get_str(x, &f, &n->domain, "NodeProto.domain")))
+                return st;
+            break;
+        case 5:
+            if (f.wire != PB_LEN)
+                return pbfail("NodeProto.attribute", "wrong wire type");
+            if ((st = parse_attr(x, (span){ f.data, f.len }, &n->attrs[n->nattrs++])))
+                return st;
+            break;
+        default:
+            break;
+        }
+    }
+    /* a missing trailing optional input may be written as "" */
+    while (n->nin > 0 && !n->in[n->nin - 1][0])
+        n->nin--;
+    /* default names "<op>_<index>", and unique names for the graph */
+    if (!n->name[0]) {
+        char buf[OX_MAX_NAME + 32];
+        snprintf(buf, sizeof buf, "%s_%d", n->op[0] ? n->op : "node", index);
+        char *s = ar_alloc(x, strlen(buf) + 1);
+        if (!s)
+            return nomem();
+        strcpy(s, buf);
+        n->name = s;
+    }
+    if (hm_get(&x->nmap, n->name) >= 0) {
+        /* duplicate: "<name>_<index>", then "<name>_<index>_<k>" (distinct
+         * candidates, never truncated: the loop ends) */
+        char buf[OX_MAX_NAME + 96];
+        const char *base = n->name;
+        snprintf(buf, sizeof buf, "%s_%d", base, index);
+        for (int k = 1; hm_get(&x->nmap, buf) >= 0; k++)
+            snprintf(buf, sizeof buf, "%s_%d_%d", base, index, k);
+        char *s = ar_alloc(x, strlen(buf) + 1);
+        if (!s)
+            return nomem();
+        strcpy(s, buf);
+        n->name = s;
+    }
+    if (hm_put(&x->nmap, n->name, index))
+        return nomem();
+    return MINT_OK;
+}
+
+static const oattr *find_attr(const onode *n, const char *name)
+{
+    for (int i = 0; i < n->nattrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+/* Refuse attributes the op does not know (or mint does not implement). */
+static mint_status check_attrs(const onode *n, const char *const *allowed)
+{
+    for (int i = 0; i < n->nattrs; i++) {
+        int ok = 0;
+        for (int k = 0; allowed[k] && !ok; k++)
+            ok = strcmp(n->attrs[i].name, allowed[k]) == 0;
+        if (!ok)
+            return nfail(n, MINT_E_UNSUPPORTED, "attribute '%s' is not supported", n->attrs[i].name);
+    }
+    return MINT_OK;
+}
+
+static mint_status attr_int(const onode *n, const char *name, int64_t def, int64_t *v)
+{
+    const oattr *a = find_attr(n, name);
+    *v = def;
+    if (!a)
+        return MINT_OK;
+    if (!(a->type == AT_INT || (a->type == AT_UNDEFINED && a->has_i)))
+        return nfail(n, MINT_E_FORMAT, "attribute '%s' must be an INT", name);
+    *v = a->i;
+    return MINT_OK;
+}
+
+static mint_status attr_float(const onode *n, const char *name, float def, float *v)
+{
+    const oattr *a = find_attr(n, name);
+    *v = def;
+    if (!a)
+        return MINT_OK;
+    if (!(a->type == AT_FLOAT || (a->type == AT_UNDEFINED && a->has_f)))
+        return nfail(n, MINT_E_FORMAT, "attribute '%s' must be a FLOAT", name);
+    *v = a->f;
+    return MINT_OK;
+}
+
+/* An INTS attribute with exactly cnt values, each in [lo, hi]. */
+static mint_status attr_ints(const onode *n, const char *name, int cnt, int64_t lo, int64_t hi,
+                             int64_t *v, int *present)
+{
+    const oattr *a = find_attr(n, name);
+    *present = 0;
+    if (!a)
+        return MINT_OK;
+    if (!(a->type == AT_INTS || (a->type == AT_UNDEFINED && a->nints)))
+        return nfail(n, MINT_E_FORMAT, "attribute '%s' must be INTS", name);
+    if (a->nints != cnt)
+        return nfail(n, MINT_E_UNSUPPORTED, "attribute '%s' has %d values, expected %d (2-D only)",
+                     name, a->nints, cnt);
+    for (int i = 0; i < cnt; i++) {
+        if (a->ints[i] < lo || a->ints[i] > hi)
+            return nfail(n, MINT_E_UNSUPPORTED, "attribute '%s' value %lld is out of range [%lld, %lld]",
+                         name, (long long)a->ints[i], (long long)lo, (long long)hi);
+        v[i] = a->ints[i];
+    }
+    *present = 1;
+    return MINT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* names, aliases, constants, weights                                  */
+
+/* Follow Identity/Dropout/Cast aliases; NULL on a cycle. */
+static const char *resolve(const ictx *x, const char *name)
+{
+    for (int i = 0; i <= x->naliases; i++) {
+        int a = hm_get(&x->amap, name);
+        if (a < 0)
+            return name;
+        name = x->alias_to[a];
+    }
+    return NULL;
+}
+
+static oconst *find_const(const ictx *x, const char *resolved)
+{
+    if (!resolved)
+        return NULL;
+    int i = hm_get(&x->cmap, resolved);
+    return i >= 0 ? &x->consts[i] : NULL;
+}
+
+static int has_input(const onode *n, int k) { return k < n->nin && n->in[k][0]; }
+
+/* Input k must be an activation; *t = its tensor id. */
+static mint_status act_input(ictx *x, const onode *n, int k, int *t)
+{
+    if (!has_input(n, k))
+        return nfail(n, MINT_E_FORMAT, "input %d is missing", k);
+    const char *r = resolve(x, n->in[k]);
+    if (!r)
+        return nfail(n, MINT_E_FORMAT, "input %d ('%s') is defined through a cycle", k, n->in[k]);
+    if (find_const(x, r))
+        return nfail(n, MINT_E_UNSUPPORTED,
+                     "input %d ('%s') is a constant; mint needs a computed tensor there", k, n->in[k]);
+    if ((*t = net_graph_tensor(x->g, r)) < 0)
+        return nomem();
+    return MINT_OK;
+}
+
+/* Input k must be a constant (initializer or Constant output). */
+static mint_status const_input(ictx *x, const onode *n, int k, int want_float, oconst **c)
+{
+    if (!has_input(n, k))
+        return nfail(n, MINT_E_FORMAT, "input %d is missing", k);
+    *c = find_const(x, resolve(x, n->in[k]));
+    if (!*c)
+        return nfail(n, MINT_E_UNSUPPORTED,
+                     "input %d ('%s') must be an initializer or Constant (mint does not compute weights at run time)",
+                     k, n->in[k]);
+    if (want_float && !(*c)->f)
+        return nfail(n, MINT_E_UNSUPPORTED, "constant '%s' has type %s, expected FLOAT or FLOAT16",
+                     (*c)->name, dtype_name((*c)->dtype));
+    return MINT_OK;
+}
+
+/* Add a weight under a unique name; data (malloc'd) is owned by the graph
+ * on success and freed on failure. */
+static mint_status w_add(ictx *x, const char *base, int rank, const int64_t *dims, float *data,
+                         int *wid)
+{
+    char name[OX_MAX_NAME + 32];
+    snprintf(name, sizeof name, "%s", base);
+    for (int k = 1; net_graph_find_weight(x->g, name) >= 0; k++)
+        snprintf(name, sizeof name, "%s.%d", base, k);
+    *wid = net_graph_add_weight(x->g, name, rank, dims, data, 1);
+    if (*wid < 0) {
+        free(data);
+        return nomem();
+    }
+    return MINT_OK;
+}
+
+/* Use constant c as a weight of the given shape (same element count). The
+ * first use hands its fp32 buffer to the graph; a use with another shape
+ * gets a copy. */
+static mint_status w_direct(ictx *x, oconst *c, int rank, const int64_t *dims, int *wid)
+{
+    if (c->handed) {
+        if (c->wrank == rank && memcmp(c->wdims, dims, sizeof *dims * (size_t)rank) == 0) {
+            *wid = c->wid;
+            return MINT_OK;
+        }
+        float *cp = malloc(sizeof(float) * (size_t)(c->numel ? c->numel : 1));
+        if (!cp)
+            return nomem();
+        memcpy(cp, c->f, sizeof(float) * (size_t)c->numel);
+        return w_add(x, c->name, rank, dims, cp, wid);
+    }
+    mint_status st = w_add(x, c->name, rank, dims, c->f, wid);
+    if (st) {
+        c->f = NULL; /* freed by w_add */
+        return st;
+    }
+    c->handed = 1;
+    c->wid = *wid;
+    c->wrank = rank;
+    memcpy(c->wdims, dims, sizeof *dims * (size_t)rank);
+    return MINT_OK;
+}
+
+/* A new weight of n values computed from c by fn. */
+static mint_status w_derived(ictx *x, const char *base, const oconst *c, int64_t n,
+                             float (*fn)(float), int *wid)
+{
+    float *d = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!d)
+        return nomem();
+    for (int64_t k = 0; k < n; k++)
+        d[k] = fn(c->f[c->numel == 1 ? 0 : k]);
+    return w_add(x, base, 1, &n, d, wid);
+}
+
+static float f_neg(float v) { return -v; }
+static float f_copy(float v) { return v; }
+/* Div by a constant becomes a multiply by its reciprocal: x * (1/c) can
+ * differ from x / c in the last bit; accepted for speed and simplicity. */
+static float f_recip(float v) { return 1.0f / v; }
+
+/* Shape of a per-channel or scalar constant: *C values and the input rank
+ * it requires (ONNX broadcasting aligns trailing axes, so [C] only means
+ * "per channel" for [N,C] inputs and [C,1,1] only for [N,C,H,W]). */
+static mint_status chan_const(const onode *n, const oconst *c, int64_t *C, int *need)
+{
+    *C = c->numel;
+    *need = 0;
+    if (c->numel == 1)
+        return MINT_OK;
+    const int64_t *d = c->dims;
+    if (c->rank == 1 || (c->rank == 2 && d[0] == 1))
+        *need = 1;
+    else if ((c->rank == 3 && d[1] == 1 && d[2] == 1) ||
+             (c->rank == 4 && d[0] == 1 && d[2] == 1 && d[3] == 1))
+        *need = 3;
+    if (!*need || c->numel == 0) {
+        char ds[160];
+        dims_str(ds, sizeof ds, c->rank, c->dims);
+        return nfail(n, MINT_E_UNSUPPORTED,
+                     "constant '%s' of shape %s is neither a scalar nor per-channel ([C], [C,1,1], [1,C,1,1])",
+                     c->name, ds);
+    }
+    return MINT_OK;
+}
+
+static mint_status add_check(ictx *x, const onode *n, int tensor, int need, int64_t flat,
+                             const char *cname)
+{
+    if (!need && !flat)
+        return MINT_OK;
+    if (grow((void **)&x->checks, &x->capchecks, x->nchecks, sizeof *x->checks))
+        return nomem();
+    x->checks[x->nchecks++] = (ocheck){ tensor, need, flat, n->name, n->op, cname };
+    return MINT_OK;
+}
+
+static mint_status out_tensor(ictx *x, const onode *n, int *t)
+{
+    if (n->nout < 1 || !n->out[0][0])
+        return nfail(n, MINT_E_FORMAT, "has no output");
+    for (int k = 1; k < n->nout; k++)
+        if (n->out[k][0])
+            return nfail(n, MINT_E_UNSUPPORTED, "has %d outputs; mint supports one", n->nout);
+    if ((*t = net_graph_tensor(x->g, n->out[0])) < 0)
+        return nomem();
+    return MINT_OK;
+}
+
+static mint_status add_node(ictx *x, const onode *n, net_op op, int in0, int in1, int out,
+                            const int w[4], net_node **nd)
+{
+    int i = net_graph_add_node(x->g, op, n->name, in0, in1, out, w);
+    if (i < 0)
+        return nomem();
+    if (nd)
+        *nd = &x->g->nodes[i];
+    return MINT_OK;
+}
+
+static const ouse *use_of(const ictx *x, const char *resolved)
+{
+    int u = hm_get(&x->umap, resolved);
+    return u >= 0 ? &x->uses[u] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* ops                                                                 */
+
+static mint_status op_conv(ictx *x, onode *n)
+{
+    static const char *const allowed[] = { "kernel_shape", "strides", "pads", "dilations",
+                                           "group", "auto_pad", NULL };
+    mint_status st;
+    int X, Y, present;
+    oconst *W, *B = NULL;
+    if ((st = check_attrs(n, allowed)))
+        return st;
+    if (n->nin < 2 || n->nin > 3)
+        return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 2 or 3", n->nin);
+    if ((st = act_input(x, n, 0, &X)) || (st = const_input(x, n, 1, 1, &W)))
+        return st;
+    if (has_input(n, 2) && (st = const_input(x, n, 2, 1, &B)))
+        return st;
+    if (W->rank != 4)
+        return nfail(n, MINT_E_UNSUPPORTED,
+                     "weight '%s' has rank %d; only 2-D convolution (rank-4 weight) is supported",
+                     W->name, W->rank);
+    for (int i = 0; i < 4; i++)
+        if (W->dims[i] < 1 || (i >= 2 && W->dims[i] > OX_MAX_DIM))
+            return nfail(n, MINT_E_UNSUPPORTED, "weight '%s' has an invalid shape", W->name);
+    if (B && B->numel != W->dims[0])
+        return nfail(n, MINT_E_SHAPE, "bias '%s' has %lld values for %lld output channels",
+                     B->name, (long long)B->numel, (long long)W->dims[0]);
+    int64_t ks[2] = { W->dims[2], W->dims[3] }, s[2] = { 1, 1 }, d[2] = { 1, 1 };
+    int64_t p[4] = { 0, 0, 0, 0 }, group;
+    if ((st = attr_ints(n, "kernel_shape", 2, 1, OX_MAX_DIM, ks, &present)))
+        return st;
+    if (ks[0] != W->dims[2] || ks[1] != W->dims[3])
+        return nfail(n, MINT_E_SHAPE, "kernel_shape %lldx%lld does not match weight '%s'",
+                     (long long)ks[0], (long long)ks[1], W->name);
+    if ((st = attr_ints(n, "strides", 2, 1, OX_MAX_DIM, s, &present)) ||
+        (st = attr_ints(n, "dilations", 2, 1, OX_MAX_DIM, d, &present)) ||
+        (st = attr_ints(n, "pads", 4, 0, OX_MAX_DIM, p, &present)) ||
+        (st = attr_int(n, "group", 1, &group)))
+        return st;
+    if (group < 1 || group > OX_MAX_DIM || W->dims[0] % group)
+        return nfail(n, MINT_E_UNSUPPORTED, "group %lld does not divide %lld output channels",
+                     (long long)group, (long long)W->dims[0]);
+    const oattr *ap = find_attr(n, "auto_pad");
+    if (ap) {
+        if (!ap->has_s && ap->type != AT_STRING)
+            return nfail(n, MINT_E_FORMAT, "attribute 'auto_pad' must be a STRING");
+        int zero = !p[0] && !p[1] && !p[2] && !p[3];
+        if (!span_eq(ap->s, "NOTSET") && !(span_eq(ap->s, "VALID") && zero) && ap->s.n)
+            return nfail(n, MINT_E_UNSUPPORTED,
+                         "auto_pad '%.*s' is not supported (only NOTSET, or explicit pads)",
+                         (int)(ap->s.n > 32 ? 32 : ap->s.n), (const char *)ap->s.p);
+    }
+    int w[4] = { -1, -1, -1, -1 };
+    if ((st = w_direct(x, W, 4, W->dims, &w[0])))
+        return st;
+    if (B && (st = w_direct(x, B, 1, &B->numel, &w[1])))
+        return st;
+    if ((st = out_tensor(x, n, &Y)))
+        return st;
+    net_node *nd = NULL;
+    if ((st = add_node(x, n, NET_OP_CONV, X, -1, Y, w, &nd)))
+        return st;
+    nd->conv = (net_conv_attr){ .kh = (int)ks[0], .kw = (int)ks[1], .sh = (int)s[0], .sw = (int)s[1],
+                                .pt = (int)p[0], .pl = (int)p[1], .pb = (int)p[2], .pr = (int)p[3],
+                                .dh = (int)d[0], .dw = (int)d[1], .groups = (int)group };
+    return MINT_OK;
+}
+
+static mint_status op_bn(ictx *x, onode *n)
+{
+    static const char *const allowed[] = { "epsilon", "momentum", "training_mode", "spatial",
+                                           "is_test", NULL };
+    mint_status st;
+    int X, Y, w[4];
+    float eps;
+    int64_t training, spatial;
+    if ((st = check_attrs(n, allowed)) || (st = attr_float(n, "epsilon", 1e-5f, &eps)) ||
+        (st = attr_int(n, "training_mode", 0, &training)) ||
+        (st = attr_int(n, "spatial", 1, &spatial)))
+        return st;
+    if (training)
+        return nfail(n, MINT_E_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+    if (spatial != 1)
+        return nfail(n, MINT_E_UNSUPPORTED, "spatial=0 is not supported");
+    for (int k = 1; k < n->nout; k++)
+        if (n->out[k][0])
+            return nfail(n, MINT_E_UNSUPPORTED,
+                         "training-mode outputs (running mean/var) are not supported");
+    if (!(eps >= 0 && eps < 1))
+        return nfail(n, MINT_E_FORMAT, "bad epsilon %g", (double)eps);
+    if (n->nin != 5)
+        return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 5", n->nin);
+    if ((st = act_input(x, n, 0, &X)))
+        return st;
+    int64_t C = -1;
+    for (int k = 0; k < 4; k++) {
+        oconst *c;
+        if ((st = const_input(x, n, k + 1, 1, &c)))
+            return st;
+        if (c->rank != 1 || c->numel < 1 || (C >= 0 && c->numel != C))
+            return nfail(n, MINT_E_SHAPE, "parameter '%s' must be [C] like the others", c->name);
+        C = c->numel;
+        if ((st = w_direct(x, c, 1, &C, &w[k])))
+            return st;
+    }
+    net_node *nd = NULL;
+    if ((st = out_tensor(x, n, &Y)) || (st = add_node(x, n, NET_OP_BN, X, -1, Y, w, &nd)))
+        return st;
+    nd->eps = eps;
+    return MINT_OK;
+}
+
+static mint_status op_prelu(ictx *x, onode *n)
+{
+    static const char *const none[] = { NULL };
+    mint_status st;
+    int X, Y, need, w[4] = { -1, -1, -1, -1 };
+    int64_t C;
+    oconst *s;
+    if ((st = check_attrs(n, none)))
+        return st;
+    if (n->nin != 2)
+        return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 2", n->nin);
+    if ((st = act_input(x, n, 0, &X)) || (st = const_input(x, n, 1, 1, &s)) ||
+        (st = chan_const(n, s, &C, &need)) || (st = w_direct(x, s, 1, &C, &w[0])) ||
+        (st = out_tensor(x, n, &Y)) || (st = add_node(x, n, NET_OP_PRELU, X, -1, Y, w, NULL)))
+        return st;
+    return add_check(x, n, X, need, 0, s->name);
+}
+
+static mint_status op_relu(ictx *x, onode *n)
+{
+    static const char *const none[] = { NULL };
+    mint_status st;
+    int X, Y;
+    if ((st = check_attrs(n, none)))
+        return st;
+    if (n->nin != 1)
+        return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
+    if ((st = act_input(x, n, 0, &X)) || (st = out_tensor(x, n, &Y)))
+        return st;
+    return add_node(x, n, NET_OP_RELU, X, -1, Y, NULL, NULL);
+}
+
+static mint_status op_clip(ictx *x, onode *n)
+{
+    mint_status st;
+    int X, Y;
+    float lo = -INFINITY, hi = INFINITY;
+    if (x->opset < 11) { /* Clip-6: attributes */
+        static const char *const allowed[] = { "min", "max", NULL };
+        if ((st = check_attrs(n, allowed)) || (st = attr_float(n, "min", -INFINITY, &lo)) ||
+            (st = attr_float(n, "max", INFINITY, &hi)))
+            return st;
+        if (n->nin != 1)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
+    } else { /* Clip-11+: optional inputs min, max */
+        static const char *const none[] = { NULL };
+        if ((st = check_attrs(n, none)))
+            return st;
+        if (n->nin > 3)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected at most 3", n->nin);
+        for (int k = 1; k <= 2; k++) {
+            oconst *c;
+            if (!has_input(n, k))
+                continue;
+            if ((st = const_input(x, n, k, 1, &c)))
+                return st;
+            if (c->numel != 1)
+                return nfail(n, MINT_E_UNSUPPORTED, "bound '%s' is not a scalar", c->name);
+            *(k == 1 ? &lo : &hi) = c->f[0];
+        }
+    }
+    if (isnan(lo) || isnan(hi) || lo > hi)
+        return nfail(n, MINT_E_UNSUPPORTED, "bounds [%g, %g] are invalid", (double)lo, (double)hi);
+    net_node *nd = NULL;
+    if ((st = act_input(x, n, 0, &X)) || (st = out_tensor(x, n, &Y)) ||
+        (st = add_node(x, n, NET_OP_CLIP, X, -1, Y, NULL, &nd)))
+        return st;
+    nd->lo = lo;
+    nd->hi = hi;
+    return MINT_OK;
+}
+
+/* Add/Sub/Mul/Div. Two activations: Add only. One constant: AFFINE
+ * y = x*scale + shift (Add c: shift c; Sub c: shift -c; c - x: scale -1,
+ * shift c; Mul c: scale c; Div c: scale 1/c). */
+static mint_status op_arith(ictx *x, onode *n)
+{
+    static const char *const none[] = { NULL };
+    mint_status st;
+    int Y, w[4] = { -1, -1, -1, -1 };
+    if ((st = check_attrs(n, none)))
+        return st;
+    if (n->nin != 2 || !has_input(n, 0) || !has_input(n, 1))
+        return nfail(n, MINT_E_FORMAT, "needs 2 inputs");
+    oconst *c0 = find_const(x, resolve(x, n->in[0])), *c1 = find_const(x, resolve(x, n->in[1]));
+    char op = n->op[0]; /* A(dd), S(ub), M(ul), D(iv) */
+    if (!c0 && !c1) {
+        if (op != 'A')
+            return nfail(n, MINT_E_UNSUPPORTED,
+                         "%s of two computed tensors is not supported (only Add)", n->op);
+        int a, b;
+        if ((st = act_input(x, n, 0, &a)) || (st = act_input(x, n, 1, &b)) ||
+            (st = out_tensor(x, n, &Y)))
+            return st;
+        return add_node(x, n, NET_OP_ADD, a, b, Y, NULL, NULL);
+    }
+    if (c0 && c1)
+        return nfail(n, MINT_E_UNSUPPORTED, "both inputs are constants (constant folding is not supported)");
+    int ai = c0 ? 1 : 0, X, need;
+    oconst *c = c0 ? c0 : c1;
+    int64_t C, one = 1;
+    if ((st = act_input(x, n, ai, &X)))
+        return st;
+    if (!c->f)
+        return nfail(n, MINT_E_UNSUPPORTED, "constant '%s' has type %s, expected FLOAT or FLOAT16",
+                     c->name, dtype_name(c->dtype));
+    if ((st = chan_const(n, c, &C, &need)))
+        return st;
+    char base[OX_MAX_NAME + 16];
+    switch (op) {
+    case 'A':
+        st = w_direct(x, c, 1, &C, &w[1]);
+        break;
+    case 'M':
+        st = w_direct(x, c, 1, &C, &w[0]);
+        break;
+    case 'S':
+        if (ai == 0) {
+            snprintf(base, sizeof base, "%s.shift", n->name);
+            st = w_derived(x, base, c, C, f_neg, &w[1]);
+        } else { /* c - x */
+            float *m1 = malloc(sizeof(float));
+            if (!m1)
+                return nomem();
+            *m1 = -1.0f;
+            snprintf(base, sizeof base, "%s.scale", n->name);
+            if (!(st = w_add(x, base, 1, &one, m1, &w[0])))
+                st = w_direct(x, c, 1, &C, &w[1]);
+        }
+        break;
+    default: /* 'D' */
+        if (ai == 1)
+            return nfail(n, MINT_E_UNSUPPORTED, "a constant divided by a computed tensor is not supported");
+        snprintf(base, sizeof base, "%s.scale", n->name);
+        st = w_derived(x, base, c, C, f_recip, &w[0]);
+        break;
+    }
+    if (st || (st = out_tensor(x, n, &Y)) || (st = add_node(x, n, NET_OP_AFFINE, X, -1, Y, w, NULL)))
+        return st;
+    return add_check(x, n, X, need, 0, c->name);
+}
+
+static mint_status op_flatten(ictx *x, onode *n)
+{
+    mint_status st;
+    int X, Y;
+    int64_t flat = 0;
+    if (n->op[0] == 'F') {
+        static const char *const allowed[] = { "axis", NULL };
+        int64_t axis;
+        if ((st = check_attrs(n, allowed)) || (st = attr_int(n, "axis", 1, &axis)))
+            return st;
+        if (axis != 1)
+            return nfail(n, MINT_E_UNSUPPORTED, "axis=%lld is not supported (only axis=1)",
+                         (long long)axis);
+        if (n->nin != 1)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
+    } else { /* Reshape to [N, -1] / [0, -1] / [N, K] */
+        static const char *const allowed[] = { "allowzero", NULL };
+        int64_t allowzero;
+        oconst *s;
+        if ((st = check_attrs(n, allowed)) || (st = attr_int(n, "allowzero", 0, &allowzero)))
+            return st;
+        if (n->nin != 2)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 2", n->nin);
+        if ((st = const_input(x, n, 1, 0, &s)))
+            return st;
+        char ds[160];
+        if (s->i && s->rank == 1 && s->numel == 2)
+            dims_str(ds, sizeof ds, 2, s->i);
+        else
+            snprintf(ds, sizeof ds, "a %s tensor of %lld values", dtype_name(s->dtype),
+                     (long long)s->numel);
+        if (!s->i || s->rank != 1 || s->numel != 2 || s->i[0] < -1 ||
+            (s->i[0] == 0 && allowzero) || s->i[1] == 0 || s->i[1] < -1)
+            return nfail(n, MINT_E_UNSUPPORTED,
+                         "reshape to %s is not supported (only [N,-1] flattening)", ds);
+        if (s->i[0] == -1 && s->i[1] == -1)
+            return nfail(n, MINT_E_FORMAT, "reshape to %s has two -1", ds);
+        flat = s->i[1] > 0 ? s->i[1] : 0; /* checked once shapes are known */
+    }
+    if ((st = act_input(x, n, 0, &X)) || (st = out_tensor(x, n, &Y)) ||
+        (st = add_node(x, n, NET_OP_FLATTEN, X, -1, Y, NULL, NULL)))
+        return st;
+    return add_check(x, n, Y, 0, flat, NULL);
+}
+
+/* MatMul/Gemm without bias whose only consumer is Add(out, constant [M]):
+ * fold that Add into the FC bias. Returns 1 (and the bias weight and the
+ * Add's output tensor) when folded. */
+static mint_status fuse_bias(ictx *x, const onode *n, int64_t M, int *bias, int *Y, int *fused)
+{
+    *fused = 0;
+    const ouse *u = use_of(x, n->out[0]);
+    if (n->nout != 1 || !u || u->count != 1 || u->is_output || u->consumer < 0)
+        return MINT_OK;
+    onode *a = &x->nodes[u->consumer];
+    if (a->kind != K_COMPUTE || strcmp(a->op, "Add") || a->domain[0] || a->nin != 2 ||
+        a->nout != 1 || a->nattrs || !a->out[0][0])
+        return MINT_OK;
+    const char *r0 = resolve(x, a->in[0]);
+    if (!r0)
+        return MINT_OK;
+    int k = strcmp(r0, n->out[0]) == 0 ? 1 : 0;
+    const char *other = resolve(x, a->in[k]);
+    oconst *c = other ? find_const(x, other) : NULL;
+    if (!c || !c->f || c->numel != M || !(c->rank == 1 || (c->rank == 2 && c->dims[0] == 1)))
+        return MINT_OK;
+    mint_status st;
+    if ((st = w_direct(x, c, 1, &M, bias)))
+        return st;
+    if ((*Y = net_graph_tensor(x->g, a->out[0])) < 0)
+        return nomem();
+    a->skip = 1;
+    *fused = 1;
+    return MINT_OK;
+}
+
+static mint_status transpose_w(ictx *x, const oconst *B, int *wid)
+{
+    int64_t K = B->dims[0], M = B->dims[1];
+    float *t = malloc(sizeof(float) * (size_t)(K * M > 0 ? K * M : 1));
+    if (!t)
+        return nomem();
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t m = 0; m < M; m++)
+            t[m * K + k] = B->f[k * M + m];
+    char base[OX_MAX_NAME + 8];
+    snprintf(base, sizeof base, "%s.T", B->name);
+    int64_t dims[2] = { M, K };
+    return w_add(x, base, 2, dims, t, wid);
+}
+
+/* Gemm (alpha = beta = 1, transA = 0) and MatMul with constant B -> FC. */
+static mint_status op_fc(ictx *x, onode *n)
+{
+    mint_status st;
+    int X, Y = -1, w[4] = { -1, -1, -1, -1 };
+    int64_t transB = 0;
+    oconst *B, *C = NULL;
+    int gemm = n->op[0] == 'G';
+    if (gemm) {
+        static const char *const allowed[] = { "alpha", "beta", "transA", "transB", NULL };
+        float alpha, beta;
+        int64_t transA;
+        if ((st = check_attrs(n, allowed)) || (st = attr_float(n, "alpha", 1, &alpha)) ||
+            (st = attr_float(n, "beta", 1, &beta)) || (st = attr_int(n, "transA", 0, &transA)) ||
+            (st = attr_int(n, "transB", 0, &transB)))
+            return st;
+        if (n->nin < 2 || n->nin > 3)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 2 or 3", n->nin);
+        if (alpha != 1.0f || (has_input(n, 2) && beta != 1.0f) || transA != 0 ||
+            (transB != 0 && transB != 1))
+            return nfail(n, MINT_E_UNSUPPORTED,
+                         "only alpha=1, beta=1, transA=0 are supported (got alpha=%g beta=%g transA=%lld)",
+                         (double)alpha, (double)beta, (long long)transA);
+        if (has_input(n, 2) && (st = const_input(x, n, 2, 1, &C)))
+            return st;
+    } else {
+        static const char *const none[] = { NULL };
+        if ((st = check_attrs(n, none)))
+            return st;
+        if (n->nin != 2)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 2", n->nin);
+    }
+    if ((st = act_input(x, n, 0, &X)) || (st = const_input(x, n, 1, 1, &B)))
+        return st;
+    if (B->rank != 2 || B->numel < 1) {
+        char ds[160];
+        dims_str(ds, sizeof ds, B->rank, B->dims);
+        return nfail(n, MINT_E_UNSUPPORTED, "weight '%s' of shape %s is not a matrix", B->name, ds);
+    }
+    int64_t M = transB ? B->dims[0] : B->dims[1];
+    if (transB)
+        st = w_direct(x, B, 2, B->dims, &w[0]);
+    else
+        st = transpose_w(x, B, &w[0]);
+    if (st)
+        return st;
+    if (C) {
+        if (C->numel == M && (C->rank == 1 || (C->rank == 2 && C->dims[0] == 1))) {
+            st = w_direct(x, C, 1, &M, &w[1]);
+        } else if (C->numel == 1) {
+            char base[OX_MAX_NAME + 8];
+            snprintf(base, sizeof base, "%s.bias", n->name);
+            st = w_derived(x, base, C, M, f_copy, &w[1]);
+        } else {
+            char ds[160];
+            dims_str(ds, sizeof ds, C->rank, C->dims);
+            return nfail(n, MINT_E_UNSUPPORTED, "bias '%s' of shape %s is not [M] or [1,M]",
+                         C->name, ds);
+        }
+        if (st)
+            return st;
+    } else {
+        int fused;
+        if ((st = fuse_bias(x, n, M, &w[1], &Y, &fused)))
+            return st;
+    }
+    if (Y < 0 && (st = out_tensor(x, n, &Y)))
+        return st;
+    return add_node(x, n, NET_OP_FC, X, -1, Y, w, NULL);
+}
+
+/* Constant node -> constant table entry named by its output. */
+static mint_status op_constant(ictx *x, onode *n)
+{
+    static const char *const allowed[] = { "value", "value_float", "value_floats", "value_int",
+                                           "value_ints", NULL };
+    mint_status st;
+    oconst c;
+    if ((st = check_attrs(n, allowed)))
+        return st;
+    if (n->nattrs != 1)
+        return nfail(n, MINT_E_FORMAT, "needs exactly one value attribute");
+    if (n->nout != 1 || !n->out[0][0] || n->nin)
+        return nfail(n, MINT_E_FORMAT, "must have no input and one output");
+    const oattr *a = &n->attrs[0];
+    if (strcmp(a->name, "value") == 0) {
+        if (!a->has_t)
+            return nfail(n, MINT_E_FORMAT, "attribute 'value' holds no tensor");
+        if ((st = parse_tensor(x, a->t, &c, "constant", n->out[0])))
+            return st;
+    } else {
+        int isf = strstr(a->name, "float") != NULL, list = a->name[strlen(a->name) - 1] == 's';
+        int64_t cnt = list ? (isf ? a->nfloats : a->nints) : 1;
+        if (!list && !(isf ? a->has_f : a->has_i))
+            return nfail(n, MINT_E_FORMAT, "attribute '%s' holds no value", a->name);
+        if (list && cnt > OX_MAX_LIST)
+            return nfail(n, MINT_E_UNSUPPORTED, "'%s' with more than %d values is not supported",
+                         a->name, OX_MAX_LIST);
+        memset(&c, 0, sizeof c);
+        c.name = n->out[0];
+        c.wid = -1;
+        c.rank = list ? 1 : 0;
+        c.dims[0] = cnt;
+        c.numel = cnt;
+        c.dtype = isf ? DT_FLOAT : DT_INT64;
+        if (isf)
+            c.f = malloc(sizeof(float) * (size_t)(cnt ? cnt : 1));
+        else
+            c.i = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+        if (!c.f && !c.i)
+            return nomem();
+        for (int64_t k = 0; k < cnt; k++) {
+            if (isf)
+                c.f[k] = list ? a->floats[k] : a->f;
+            else
+                c.i[k] = list ? a->ints[k] : a->i;
+        }
+    }
+    return const_add(x, &c, "constant");
+}
+
+/* Identity, Dropout (inference), Cast to a float type: output aliases input.
+ * Cast to FLOAT16 is accepted because mint computes in fp32 anyway. */
+static mint_status op_alias(ictx *x, onode *n)
+{
+    mint_status st;
+    if (n->op[0] == 'I') {
+        static const char *const none[] = { NULL };
+        if ((st = check_attrs(n, none)))
+            return st;
+        if (n->nin != 1)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
+    } else if (n->op[0] == 'C') {
+        static const char *const allowed[] = { "to", "saturate", NULL };
+        int64_t to;
+        if ((st = check_attrs(n, allowed)) || (st = attr_int(n, "to", 0, &to)))
+            return st;
+        if (to != DT_FLOAT && to != DT_FLOAT16)
+            return nfail(n, MINT_E_UNSUPPORTED, "cast to %s is not supported (only FLOAT, FLOAT16)",
+                         dtype_name((int)to));
+        if (n->nin != 1)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
+    } else { /* Dropout: ratio ignored; training_mode must be a false constant */
+        static const char *const allowed[] = { "ratio", "seed", "is_test", NULL };
+        if ((st = check_attrs(n, allowed)))
+            return st;
+        if (n->nin < 1 || n->nin > 3)
+            return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1 to 3", n->nin);
+        if (n->nout > 2)
+            return nfail(n, MINT_E_FORMAT, "has %d outputs, expected 1 or 2", n->nout);
+    }
+    if (!has_input(n, 0) || n->nout < 1 || !n->out[0][0])
+        return nfail(n, MINT_E_FORMAT, "needs one input and one output");
+    if (n->op[0] != 'D' && n->nout != 1)
+        return nfail(n, MINT_E_FORMAT, "has %d outputs, expected 1", n->nout);
+    if (hm_get(&x->cmap, n->out[0]) >= 0 || hm_get(&x->amap, n->out[0]) >= 0)
+        return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[0]);
+    if (grow((void **)&x->alias_to, &x->capaliases, x->naliases, sizeof *x->alias_to) ||
+        hm_put(&x->amap, n->out[0], x->naliases))
+        return nomem();
+    x->alias_to[x->naliases++] = n->in[0];
+    return MINT_OK;
+}
+
+/* Dropout checks that need constants and uses (after the pre-pass). */
+static mint_status check_dropout(ictx *x, onode *n)
+{
+    if (n->nout == 2 && n->out[1][0]) {
+        const ouse *u = use_of(x, n->out[1]);
+        if (u && u->count)
+            return nfail(n, MINT_E_UNSUPPORTED, "its mask output '%s' is used (training only)",
+                         n->out[1]);
+    }
+    if (has_input(n, 2)) {
+        oconst *c = find_const(x, resolve(x, n->in[2]));
+        int on = !c || c->numel != 1;
+        if (c && c->numel == 1)
+            on = c->f ? c->f[0] != 0 : c->i[0] != 0;
+        if (on)
+            return nfail(n, MINT_E_UNSUPPORTED, "training_mode is not a false constant (inference only)");
+    }
+    return MINT_OK;
+}
+
+typedef mint_status (*op_fn)(ictx *, onode *);
+static const struct { const char *op; op_fn fn; int kind; } op_table[] = {
+    { "Conv", op_conv, K_COMPUTE },
+    { "BatchNormalization", op_bn, K_COMPUTE },
+    { "PRelu", op_prelu, K_COMPUTE },
+    { "Relu", op_relu, K_COMPUTE },
+    { "Clip", op_clip, K_COMPUTE },
+    { "Add", op_arith, K_COMPUTE },
+    { "Sub", op_arith, K_COMPUTE },
+    { "Mul", op_arith, K_COMPUTE },
+    { "Div", op_arith, K_COMPUTE },
+    { "Flatten", op_flatten, K_COMPUTE },
+    { "Reshape", op_flatten, K_COMPUTE },
+    { "Gemm", op_fc, K_COMPUTE },
+    { "MatMul", op_fc, K_COMPUTE },
+    { "Constant", op_constant, K_CONST },
+    { "Identity", op_alias, K_ALIAS },
+    { "Dropout", op_alias, K_ALIAS },
+    { "Cast", op_alias, K_ALIAS },
+};
+#define N_OPS ((int)(sizeof op_table / sizeof op_table[0]))
+
+static int op_index(const char *op)
+{
+    for (int i = 0; i < N_OPS; i++)
+        if (strcmp(op_table[i].op, op) == 0)
+            return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* graph input (ValueInfoProto -> TypeProto -> TensorShapeProto)       */
+
+typedef struct {
+    const char *name;
+    int elem, rank, has_shape;
+    int64_t dims[4]; /* -1: symbolic or unknown */
+} ovinfo;
+
+static mint_status parse_shape(span sp, ovinfo *v)
+{
+    pb_buf b, db;
+    pb_field f, df;
+    const char *why = NULL;
+    int r;
+    pb_init(&b, sp.p, sp.n);
+    v->has_shape = 1;
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        if (f.num != 1)
+            continue;
+        if (f.wire != PB_LEN)
+            return pbfail("TensorShapeProto.dim", "wrong wire type");
+        int64_t d = -1;
+        pb_sub(&db, &f);
+        while ((r = pb_next(&db, &df, &why)) == PB_OK)
+            if (df.num == 1 && df.wire == PB_VARINT)
+                d = pb_as_i64(df.u);
+            else if (df.num == 2)
+                d = -1;
+        if (r == PB_ERR)
+            return pbfail("TensorShapeProto.Dimension", why);
+        if (v->rank < 4)
+            v->dims[v->rank] = d;
+        if (v->rank < 1000)
+            v->rank++;
+    }
+    if (r == PB_ERR)
+        return pbfail("TensorShapeProto", why);
+    return MINT_OK;
+}
+
+static mint_status parse_vinfo(ictx *x, span sp, ovinfo *v)
+{
+    pb_buf b, tb, ttb;
+    pb_field f, tf, ttf;
+    const char *why = NULL;
+    int r;
+    mint_status st;
+    memset(v, 0, sizeof *v);
+    v->name = "";
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        if (f.num == 1) {
+            if ((st = get_str(x, &f, &v->name, "ValueInfoProto.name")))
+                return st;
+        } else if (f.num == 2) { /* TypeProto */
+            if (f.wire != PB_LEN)
+                return pbfail("ValueInfoProto.type", "wrong wire type");
+            pb_sub(&tb, &f);
+            while ((r = pb_next(&tb, &tf, &why)) == PB_OK) {
+                if (tf.num != 1) /* tensor_type */
+                    continue;
+                if (tf.wire != PB_LEN)
+                    return pbfail("TypeProto.tensor_type", "wrong wire type");
+                pb_sub(&ttb, &tf);
+                while ((r = pb_next(&ttb, &ttf, &why)) == PB_OK) {
+                    if (ttf.num == 1 && ttf.wire == PB_VARINT)
+                        v->elem = (int)(ttf.u & 0xFFFF);
+                    else if (ttf.num == 2 && ttf.wire == PB_LEN &&
+                             (st = parse_shape((span){ ttf.data, ttf.len }, v)))
+                        return st;
+                }
+                if (r == PB_ERR)
+                    return pbfail("TypeProto.Tensor", why);
+            }
+            if (r == PB_ERR)
+                return pbfail("TypeProto", why);
+        }
+    }
+    if (r == PB_ERR)
+        return pbfail("ValueInfoProto", why);
+    return MINT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* GraphProto and ModelProto                                           */
+
+typedef struct {
+    span *nodes, *inits, *inputs, *outputs;
+    size_t nnodes, ninits, ninputs, noutputs;
+} ograph;
+
+static mint_status collect_graph(ictx *x, span sp, ograph *gr)
+{
+    pb_buf b;
+    pb_field f;
+    const char *why = NULL;
+    int r;
+    memset(gr, 0, sizeof *gr);
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        if ((f.num == 1 || f.num == 5 || f.num == 11 || f.num == 12) && f.wire != PB_LEN)
+            return pbfail("GraphProto", "wrong wire type");
+        gr->nnodes += f.num == 1;
+        gr->ninits += f.num == 5;
+        gr->ninputs += f.num == 11;
+        gr->noutputs += f.num == 12;
+        if (f.num == 15)
+            return mint_fail(MINT_E_UNSUPPORTED, "sparse initializers are not supported");
+    }
+    if (r == PB_ERR)
+        return pbfail("GraphProto", why);
+    if (gr->nnodes > OX_MAX_NODES || gr->ninits > OX_MAX_INITS || gr->ninputs > OX_MAX_IO ||
+        gr->noutputs > OX_MAX_IO)
+        return mint_fail(MINT_E_UNSUPPORTED, "graph is too large (%zu nodes, %zu initializers)",
+                         gr->nnodes, gr->ninits);
+    gr->nodes = ar_alloc(x, (gr->nnodes + 1) * sizeof(span));
+    gr->inits = ar_alloc(x, (gr->ninits + 1) * sizeof(span));
+    gr->inputs = ar_alloc(x, (gr->ninputs + 1) * sizeof(span));
+    gr->outputs = ar_alloc(x, (gr->noutputs + 1) * sizeof(span));
+    if (!gr->nodes || !gr->inits || !gr->inputs || !gr->outputs)
+        return nomem();
+    size_t a = 0, i = 0, in = 0, o = 0;
+    pb_init(&b, sp.p, sp.n);
+    while (pb_next(&b, &f, NULL) == PB_OK) {
+        span s = { f.data, f.len };
+        if (f.num == 1)
+            gr->nodes[a++] = s;
+        else if (f.num == 5)
+            gr->inits[i++] = s;
+        else if (f.num == 11)
+            gr->inputs[in++] = s;
+        else if (f.num == 12)
+            gr->outputs[o++] = s;
+    }
+    return MINT_OK;
+}
+
+static mint_status read_model(span sp, span *graph, int *opset)
+{
+    pb_buf b, ob;
+    pb_field f, of;
+    const char *why = NULL;
+    int r, ngraph = 0;
+    *opset = -1;
+    pb_init(&b, sp.p, sp.n);
+    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
+        if (f.num == 7) {
+            if (f.wire != PB_LEN)
+                return pbfail("ModelProto.graph", "wrong wire type");
+            *graph = (span){ f.data, f.len };
+            ngraph++;
+        } else if (f.num == 8) {
+            if (f.wire != PB_LEN)
+                return pbfail("ModelProto.opset_import", "wrong wire type");
+            span dom = { (const uint8_t *)"", 0 };
+            int64_t ver = -1;
+            pb_sub(&ob, &f);
+            while ((r = pb_next(&ob, &of, &why)) == PB_OK) {
+                if (of.num == 1 && of.wire == PB_LEN)
+                    dom = (span){ of.data, of.len };
+                else if (of.num == 2 && of.wire == PB_VARINT)
+                    ver = pb_as_i64(of.u);
+            }
+            if (r == PB_ERR)
+                return pbfail("OperatorSetIdProto", why);
+            if (span_eq(dom, "") || span_eq(dom, "ai.onnx"))
+                *opset = ver > 1000000 ? 1000000 : ver < -1 ? -1 : (int)ver;
+        }
+    }
+    if (r == PB_ERR)
+        return pbfail("ModelProto", why);
+    if (ngraph != 1)
+        return mint_fail(MINT_E_FORMAT, "not an ONNX model: %s", ngraph ? "several graphs" : "no graph");
+    return MINT_OK;
+}
+
+static void ictx_free(ictx *x)
+{
+    for (int i = 0; i < x->nconsts; i++)
+        const_free(&x->consts[i]);
+    free(x->consts);
+    free(x->alias_to);
+    free(x->uses);
+    free(x->checks);
+    hm_free(&x->cmap);
+    hm_free(&x->amap);
+    hm_free(&x->umap);
+    hm_free(&x->nmap);
+    while (x->arena) {
+        ablock *n = x->arena->next;
+        free(x->arena);
+        x->arena = n;
+    }
+}
+
+static mint_status count_use(ictx *x, const char *name, int consumer, int is_output)
+{
+    const char *r = resolve(x, name);
+    if (!r)
+        return mint_fail(MINT_E_FORMAT, "Identity/Dropout/Cast nodes form a cycle through '%s'", name);
+    int u = hm_get(&x->umap, r);
+    if (u < 0) {
+        if (grow((void **)&x->uses, &x->capuses, x->nuses, sizeof *x->uses) ||
+            hm_put(&x->umap, r, x->nuses))
+            return nomem();
+        u = x->nuses++;
+        x->uses[u] = (ouse){ 0, -1, 0 };
+    }
+    x->uses[u].count++;
+    x->uses[u].consumer = consumer;
+    x->uses[u].is_output |= is_output;
+    return MINT_OK;
+}
+
+/* Checks that need inferred shapes. */
+static mint_status post_checks(ictx *x)
+{
+    const net_graph *g = x->g;
+    for (int i = 0; i < x->nchecks; i++) {
+        const ocheck *c = &x->checks[i];
+        const net_tensor *t = &g->tensors[c->tensor];
+        if (c->need_rank && t->rank != c->need_rank) {
+            if (c->need_rank == 1)
+                return mint_fail(MINT_E_UNSUPPORTED,
+                                 "node '%s' (%s): constant '%s' of shape [C] broadcasts along the last (width) axis of the 4-D input '%s'; per-channel constants of 4-D tensors must be [C,1,1] or [1,C,1,1]",
+                                 c->node, c->op, c->cname, t->name);
+            return mint_fail(MINT_E_SHAPE,
+                             "node '%s' (%s): constant '%s' of shape [C,1,1] does not broadcast over the 2-D input '%s'",
+                             c->node, c->op, c->cname, t->name);
+        }
+        if (c->flat && (t->rank != 1 || t->shape[0] != c->flat))
+            return mint_fail(MINT_E_SHAPE, "node '%s' (%s): reshape to [N,%lld] does not match %lld values per item",
+                             c->node, c->op, (long long)c->flat, (long long)t->shape[0]);
+    }
+    return MINT_OK;
+}
+
+static void set_meta(net_graph *g, const void *buf, size_t n, const char *name)
+{
+    net_meta *m = &g->meta;
+    snprintf(m->arch, sizeof m->arch, "onnx");
+    for (int i = 0; i < 3; i++) {
+        m->mean[i] = 0.5f;
+        m->std[i] = 0.5f;
+    }
+    snprintf(m->channel_order, sizeof m->channel_order, "RGB");
+    const char *base = name ? strrchr(name, '/') : NULL;
+    base = base ? base + 1 : name ? name : "";
+    size_t len = strlen(base);
+    if (len >= sizeof m->source_name)
+        len = sizeof m->source_name - 1;
+    memcpy(m->source_name, base, len);
+    m->source_name[len] = 0;
+    wt_sha256 s;
+    uint8_t d[32];
+    wt_sha256_init(&s);
+    wt_sha256_update(&s, buf, n);
+    wt_sha256_final(&s, d);
+    wt_sha256_hex(d, m->source_sha256);
+}
+
+static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *name)
+{
+    mint_status st;
+    span graph = { NULL, 0 };
+    ograph gr;
+    if (!buf || nbuf == 0)
+        return mint_fail(MINT_E_FORMAT, "not an ONNX model: empty file");
+    if ((st = read_model((span){ buf, nbuf }, &graph, &x->opset)))
+        return st;
+    if (x->opset < 0)
+        return mint_fail(MINT_E_UNSUPPORTED, "model imports no opset of the default ONNX domain");
+    if (x->opset < OX_OPSET_MIN || x->opset > OX_OPSET_MAX)
+        return mint_fail(MINT_E_UNSUPPORTED, "opset %d is not supported (mint reads opsets %d..%d); re-export the model",
+                         x->opset, OX_OPSET_MIN, OX_OPSET_MAX);
+    if ((st = collect_graph(x, graph, &gr)))
+        return st;
+
+    /* nodes first: an unsupported op is the most useful message */
+    x->nodes = ar_alloc(x, (gr.nnodes + 1) * sizeof *x->nodes);
+    if (!x->nodes)
+        return nomem();
+    for (size_t i = 0; i < gr.nnodes; i++) {
+        onode *n = &x->nodes[i];
+        if ((st = parse_node(x, gr.nodes[i], n, (int)i)))
+            return st;
+        x->nnodes++;
+        if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
+            return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op '%s' of domain '%s' is not supported by mint",
+                             n->name, n->op, n->domain);
+        int k = op_index(n->op);
+        if (k < 0)
+            return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op '%s' is not supported by mint (supported: %s)",
+                             n->name, n->op, WT_ONNX_SUPPORTED_OPS);
+        n->kind = op_table[k].kind;
+    }
+
+    /* initializers, then Constant nodes and aliases */
+    for (size_t i = 0; i < gr.ninits; i++) {
+        oconst c;
+        if ((st = parse_tensor(x, gr.inits[i], &c, "initializer", NULL)) ||
+            (st = const_add(x, &c, "initializer")))
+            return st;
+    }
+    for (int i = 0; i < x->nnodes; i++) {
+        onode *n = &x->nodes[i];
+        if (n->kind != K_COMPUTE && (st = op_table[op_index(n->op)].fn(x, n)))
+            return st;
+    }
+
+    /* the data input: the one graph input that is not an initializer */
+    ovinfo in = { 0 };
+    int ndata = 0;
+    for (size_t i = 0; i < gr.ninputs; i++) {
+        ovinfo v;
+        if ((st = parse_vinfo(x, gr.inputs[i], &v)))
+            return st;
+        if (hm_get(&x->cmap, v.name) >= 0)
+            continue;
+        if (ndata++ == 0)
+            in = v;
+        else
+            return mint_fail(MINT_E_UNSUPPORTED,
+                             "graph has several data inputs ('%s', '%s'); mint supports one image input",
+                             in.name, v.name);
+    }
+    if (!ndata || !in.name[0])
+        return mint_fail(MINT_E_FORMAT, "graph has no data input");
+    if (hm_get(&x->amap, in.name) >= 0)
+        return mint_fail(MINT_E_FORMAT, "graph input '%s' is also produced by a node", in.name);
+    if (in.elem != DT_FLOAT && in.elem != DT_FLOAT16)
+        return mint_fail(MINT_E_UNSUPPORTED, "input '%s' has element type %s; mint needs FLOAT",
+                         in.name, dtype_name(in.elem));
+    if (!in.has_shape || in.rank != 4 || in.dims[1] < 1 || in.dims[2] < 1 || in.dims[3] < 1 ||
+        in.dims[1] > OX_MAX_DIM || in.dims[2] > OX_MAX_DIM || in.dims[3] > OX_MAX_DIM)
+        return mint_fail(MINT_E_UNSUPPORTED,
+                         "input '%s' must be 4-D [N,C,H,W] with C, H and W known (batch may be symbolic)",
+                         in.name);
+    x->input_name = in.name;
+
+    /* the output: the first graph output (further outputs, e.g. extra
+     * heads, are ignored: mint computes the first and taps by name) */
+    if (gr.noutputs < 1)
+        return mint_fail(MINT_E_FORMAT, "graph has no output");
+    ovinfo outv;
+    if ((st = parse_vinfo(x, gr.outputs[0], &outv)))
+        return st;
+    const char *oname = resolve(x, outv.name);
+    if (!oname)
+        return mint_fail(MINT_E_FORMAT, "Identity/Dropout/Cast nodes form a cycle through '%s'", outv.name);
+    if (find_const(x, oname))
+        return mint_fail(MINT_E_UNSUPPORTED, "graph output '%s' is a constant", outv.name);
+
+    /* uses of every computed tensor (for bias fusion and Dropout masks) */
+    for (int i = 0; i < x->nnodes; i++) {
+        const onode *n = &x->nodes[i];
+        if (n->kind == K_CONST)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k][0] && (st = count_use(x, n->in[k], n->kind == K_COMPUTE ? i : -1, 0)))
+                return st;
+        if (n->kind == K_COMPUTE)
+            for (int k = 0; k < n->nout; k++)
+                if (hm_get(&x->cmap, n->out[k]) >= 0 || hm_get(&x->amap, n->out[k]) >= 0)
+                    return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[k]);
+    }
+    if ((st = count_use(x, outv.name, -1, 1)))
+        return st;
+
+    /* the nodes */
+    net_graph *g = x->g;
+    if ((g->input = net_graph_tensor(g, in.name)) < 0)
+        return nomem();
+    for (int i = 0; i < x->nnodes; i++) {
+        onode *n = &x->nodes[i];
+        if (n->kind == K_ALIAS && n->op[0] == 'D' && (st = check_dropout(x, n)))
+            return st;
+        if (n->kind != K_COMPUTE || n->skip)
+            continue;
+        if ((st = op_table[op_index(n->op)].fn(x, n)))
+            return st;
+    }
+    if ((g->output = net_graph_find_tensor(g, oname)) < 0)
+        return mint_fail(MINT_E_FORMAT, "graph output '%s' is never computed", outv.name);
+    if (g->output == g->input)
+        return mint_fail(MINT_E_UNSUPPORTED, "graph output '%s' is the input itself (nothing to compute)",
+                         outv.name);
+    g->meta.in_c = (int)in.dims[1];
+    g->meta.in_h = (int)in.dims[2];
+    g->meta.in_w = (int)in.dims[3];
+    set_meta(g, buf, nbuf, name);
+
+    if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) || (st = post_checks(x)) ||
+        (st = net_graph_fold_bn(g)) || (st = net_graph_name_taps(g)))
+        return st;
+    net_graph_prune_weights(g);
+    return MINT_OK;
+}
+
+mint_status wt_onnx_import_mem(net_graph **out, const void *buf, size_t n, const char *name)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "wt_onnx_import_mem: out is NULL");
+    *out = NULL;
+    ictx x;
+    memset(&x, 0, sizeof x);
+    if (!(x.g = net_graph_new()))
+        return nomem();
+    mint_status st = import(&x, buf, n, name);
+    ictx_free(&x);
+    if (st) {
+        net_graph_free(x.g);
+        return st;
+    }
+    *out = x.g;
+    return MINT_OK;
+}
+
+mint_status wt_onnx_import(net_graph **out, const char *path)
+{
+    if (!out || !path)
+        return mint_fail(MINT_E_ARG, "wt_onnx_import: NULL argument");
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mint_fail(MINT_E_IO, "cannot open '%s'", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return mint_fail(MINT_E_IO, "'%s' is not a readable file", path);
+    }
+    if (sb.st_size == 0) {
+        close(fd);
+        return mint_fail(MINT_E_FORMAT, "'%s' is empty, not an ONNX model", path);
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX) {
+        close(fd);
+        return mint_fail(MINT_E_NOMEM, "'%s' is too large to map", path);
+    }
+    size_t n = (size_t)sb.st_size;
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return mint_fail(MINT_E_IO, "cannot map '%s'", path);
+    madvise(p, n, MADV_SEQUENTIAL);
+    mint_status st = wt_onnx_import_mem(out, p, n, path);
+    munmap(p, n);
+    return st;
+}
