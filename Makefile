@@ -72,9 +72,9 @@ CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
-KERN_OBJ := $(KERN_SRC:%.c=$(BUILD)/%.o)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+KERN_OBJ := $(KERN_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -84,10 +84,10 @@ all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
 # Per-ISA flags: each ISA file is compiled for its own instruction set only.
-$(BUILD)/kernels/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
-$(BUILD)/kernels/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+$(BUILD)/obj/kernels/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
+$(BUILD)/obj/kernels/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -75,6 +75,7 @@ static const struct {
     { "convert", cmd_convert, "convert an ONNX model into a mint weight file" },
     { "info", cmd_info, "show a weight file's metadata, tensors, graph and SHA-256" },
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps" },
+    { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv" },
     { "demo", cmd_demo, "build an IResNet with random weights and time a forward pass" },
 };
 

@@ -50,7 +50,7 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
 {
     const net_meta *meta = &mint_model_graph(m)->meta;
     uint8_t *buf;
-    size_t n;
+    size_t n = 0;
     mint_status st = read_file(it->path, &buf, &n);
     if (st)
         return st;
@@ -256,7 +256,7 @@ static mint_status do_chunk(run_state *rs, size_t c)
     if (last > o->list->n)
         last = o->list->n;
     FILE *tf[64] = { 0 }, *fi = NULL, *fe = NULL;
-    char tmp[64][4200], fin[64][4200], itmp[4200], ifin[4200], etmp[4200], efin[4200];
+    char tmp[64][4300], fin[64][4200], itmp[4300], ifin[4200], etmp[4300], efin[4200];
     mint_status st = MINT_OK;
     int ic, ih, iw;
     mint_model_input_shape(m, &ic, &ih, &iw);
@@ -265,15 +265,17 @@ static mint_status do_chunk(run_state *rs, size_t c)
     for (int t = 0; t < o->ntaps && !st; t++) {
         if ((st = part_name(fin[t], sizeof fin[t], o->out_dir, rs->ti[t].safe, c, ".bin")))
             break;
-        snprintf(tmp[t], sizeof tmp[t], "%s.tmp", fin[t]);
-        if (!(tf[t] = fopen(tmp[t], "wb")))
+        if ((size_t)snprintf(tmp[t], sizeof tmp[t], "%s.tmp", fin[t]) >= sizeof tmp[t])
+            st = mint_fail(MINT_E_ARG, "%s: path too long", fin[t]);
+        else if (!(tf[t] = fopen(tmp[t], "wb")))
             st = mint_fail(MINT_E_IO, "%s: %s", tmp[t], strerror(errno));
     }
     if (!st && !(st = part_name(ifin, sizeof ifin, o->out_dir, "index", c, ".csv")) &&
         !(st = part_name(efin, sizeof efin, o->out_dir, "errors", c, ".csv"))) {
-        snprintf(itmp, sizeof itmp, "%s.tmp", ifin);
-        snprintf(etmp, sizeof etmp, "%s.tmp", efin);
-        if (!(fi = fopen(itmp, "w")) || !(fe = fopen(etmp, "w")))
+        if ((size_t)snprintf(itmp, sizeof itmp, "%s.tmp", ifin) >= sizeof itmp ||
+            (size_t)snprintf(etmp, sizeof etmp, "%s.tmp", efin) >= sizeof etmp)
+            st = mint_fail(MINT_E_ARG, "%s: path too long", o->out_dir);
+        else if (!(fi = fopen(itmp, "w")) || !(fe = fopen(etmp, "w")))
             st = mint_fail(MINT_E_IO, "%s/.parts: %s", o->out_dir, strerror(errno));
     }
     for (size_t b0 = first; b0 < last && !st; b0 += (size_t)o->batch) {
