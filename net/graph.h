@@ -73,8 +73,12 @@ typedef struct {
 /* Named tap: user-facing name (layer1..layer4, embedding) -> tensor id. */
 typedef struct { char *name; int tensor; } net_tap;
 
+/* Name -> id index (open addressing; private to graph.c). */
+typedef struct { int *slot; int cap; int count; } net_name_index;
+
 typedef struct {
     net_tensor *tensors; int ntensors, cap_tensors;
+    net_name_index tindex, windex;
     net_weight *weights; int nweights, cap_weights;
     net_node *nodes;     int nnodes, cap_nodes;
     net_tap *taps;       int ntaps, cap_taps;
@@ -90,7 +94,8 @@ void net_graph_free(net_graph *g);
 int net_graph_tensor(net_graph *g, const char *name);
 int net_graph_find_tensor(const net_graph *g, const char *name); /* -1 if absent */
 /* Add a weight (fp32). If owned, data must come from malloc and is freed with
- * the graph; if copy is set the data is copied. Returns id or -1. */
+ * the graph (also on failure: then the caller still owns it). Returns id, or
+ * -1 on a duplicate name or allocation failure. */
 int net_graph_add_weight(net_graph *g, const char *name, int rank, const int64_t *dims,
                          float *data, int owned);
 int net_graph_find_weight(const net_graph *g, const char *name);
