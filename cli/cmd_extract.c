@@ -148,3 +148,32 @@ int cmd_extract(int argc, char **argv)
     return st ? cli_error("extract", st) : CLI_OK;
 }
 
+int cmd_merge(int argc, char **argv)
+{
+    static const char *help =
+        "usage: mint merge --out OUT IN1 IN2 ...\n"
+        "Concatenate the outputs of several 'mint extract' runs (e.g. --shard 0/2 and 1/2)\n"
+        "into OUT: every tap .npy and index.csv (rows renumbered), in the order given.\n";
+    const char *out = NULL;
+    int o;
+    static const struct option opts[] = {
+        { "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (o == 'o')
+            out = optarg;
+        else if (o == 'h') {
+            fputs(help, stdout);
+            return CLI_OK;
+        } else
+            return cli_usage_error("merge", "bad option");
+    }
+    if (!out || argc - optind < 1)
+        return cli_usage_error("merge", "needs --out OUT and at least one input folder");
+    mint_status st = mint_merge(out, (const char *const *)argv + optind, argc - optind);
+    if (st)
+        return cli_error("merge", st);
+    printf("%s: merged %d folders\n", out, argc - optind);
+    return CLI_OK;
+}

@@ -76,6 +76,7 @@ static const struct {
     { "info", cmd_info, "show a weight file's metadata, tensors, graph and SHA-256" },
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps" },
     { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv" },
+    { "merge", cmd_merge, "concatenate the outputs of several extract runs (shards)" },
     { "demo", cmd_demo, "build an IResNet with random weights and time a forward pass" },
 };
 

@@ -311,11 +311,12 @@ mint_status io_npy_read_mem(const void *buf, size_t size, const char *name, io_n
     return MINT_OK;
 }
 
-mint_status io_npy_read(const char *path, io_npy *out)
+mint_status io_npy_open(const char *path, io_npy *hdr, FILE **fpout)
 {
-    if (!out || !path)
-        return mint_fail(MINT_E_ARG, "io_npy_read: NULL argument");
-    memset(out, 0, sizeof *out);
+    *fpout = NULL;
+    if (!hdr || !path)
+        return mint_fail(MINT_E_ARG, "io_npy_open: NULL argument");
+    memset(hdr, 0, sizeof *hdr);
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return mint_fail(MINT_E_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -345,15 +346,39 @@ mint_status io_npy_read(const char *path, io_npy *out)
             st = parse_header(hbuf, need, fsize, path, &a, &off, &need);
         free(hbuf);
     }
-    if (!st && !(st = alloc_data(&a, path))) {
+    if (!st && fseeko(fp, (off_t)off, SEEK_SET) != 0)
+        st = mint_fail(MINT_E_IO, "%s: seek failed", path);
+    if (st) {
+        fclose(fp);
+        return st;
+    }
+    *hdr = a;
+    *fpout = fp;
+    return MINT_OK;
+}
+
+mint_status io_npy_read(const char *path, io_npy *out)
+{
+    if (!out || !path)
+        return mint_fail(MINT_E_ARG, "io_npy_read: NULL argument");
+    FILE *fp;
+    io_npy a;
+    mint_status st = io_npy_open(path, &a, &fp);
+    if (st) {
+        memset(out, 0, sizeof *out);
+        return st;
+    }
+    if (!(st = alloc_data(&a, path))) {
         if (fread(a.data, 1, a.nbytes, fp) != a.nbytes) {
             st = mint_fail(MINT_E_IO, "%s: read error in the .npy data", path);
             free(a.data);
         }
     }
     fclose(fp);
-    if (st)
+    if (st) {
+        memset(out, 0, sizeof *out);
         return st;
+    }
     to_host(&a);
     *out = a;
     return MINT_OK;

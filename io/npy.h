@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "mint.h"
 #include "weights/container.h" /* wt_dtype */
 
@@ -29,6 +30,11 @@ mint_status io_npy_read(const char *path, io_npy *out);
 /* Same checks on a buffer holding a whole .npy file; name is used in messages. */
 mint_status io_npy_read_mem(const void *buf, size_t size, const char *name, io_npy *out);
 void io_npy_free(io_npy *a);
+
+/* Streaming read: check the header of path, fill hdr (data NULL, nbytes
+ * set) and return *fp positioned at the first data byte (little-endian on
+ * disk). The caller reads hdr.nbytes bytes and fcloses *fp. */
+mint_status io_npy_open(const char *path, io_npy *hdr, FILE **fp);
 
 /* Write a whole array (dims has rank entries, data nbytes = prod(dims)*size). */
 mint_status io_npy_write(const char *path, wt_dtype dtype, int rank, const int64_t *dims,

@@ -67,18 +67,22 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void make_list(io_list *l, int n)
+/* Items first..first+n-1 of the image cycle, keyed img<index>.png. */
+static void make_list_from(io_list *l, int first, int n)
 {
     l->n = (size_t)n;
     l->items = calloc((size_t)n, sizeof *l->items);
-    for (int i = 0; i < n; i++) {
-        l->items[i].path = strdup(imgs[i % NIMG]);
+    for (int k = 0; k < n; k++) {
+        int i = first + k;
+        l->items[k].path = strdup(imgs[i % NIMG]);
         char key[64];
         snprintf(key, sizeof key, "img%02d.png", i);
-        l->items[i].key = strdup(key);
-        l->items[i].label = strdup(i % 2 ? "b" : "a");
+        l->items[k].key = strdup(key);
+        l->items[k].label = strdup(i % 2 ? "b" : "a");
     }
 }
+
+static void make_list(io_list *l, int n) { make_list_from(l, 0, n); }
 
 static mint_extract_opts opts(const io_list *l, const char *out, const char *const *taps, int ntaps,
                               int pool)
@@ -249,12 +253,62 @@ static void test_skip_and_shard(void **state)
     io_list_free(&l);
 }
 
+static void test_shards_merge(void **state)
+{
+    (void)state;
+    const char *taps[1] = { "layer3" };
+    char full[300], s0[300], s1[300], merged[300], p1[400], p2[400];
+    snprintf(full, sizeof full, "%s/m_full", dir);
+    snprintf(s0, sizeof s0, "%s/m_s0", dir);
+    snprintf(s1, sizeof s1, "%s/m_s1", dir);
+    snprintf(merged, sizeof merged, "%s/m_merged", dir);
+    io_list l, a, b;
+    /* contiguous halves so the merged order equals the full order */
+    make_list(&l, 4);
+    make_list_from(&a, 0, 2);
+    make_list_from(&b, 2, 2);
+    mint_extract_stats s;
+    mint_extract_opts o = opts(&l, full, taps, 1, 0);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    o = opts(&a, s0, taps, 1, 0);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    o = opts(&b, s1, taps, 1, 0);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *ins[2] = { s0, s1 };
+    assert_int_equal(mint_merge(merged, ins, 2), MINT_OK);
+    const char *files[2] = { "layer3.npy", "index.csv" };
+    for (int k = 0; k < 2; k++) {
+        size_t na, nb;
+        snprintf(p1, sizeof p1, "%s/%s", full, files[k]);
+        snprintf(p2, sizeof p2, "%s/%s", merged, files[k]);
+        void *x = slurp(p1, &na), *y = slurp(p2, &nb);
+        assert_int_equal(na, nb);
+        assert_memory_equal(x, y, na);
+        free(x);
+        free(y);
+    }
+    /* merging into a finished folder is refused, so are folders with other taps */
+    assert_int_equal(mint_merge(merged, ins, 2), MINT_E_ARG);
+    char other[300];
+    snprintf(other, sizeof other, "%s/m_other", dir);
+    const char *t2[1] = { "layer2" };
+    o = opts(&a, other, t2, 1, 0);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *mixed[2] = { s0, other };
+    snprintf(p1, sizeof p1, "%s/m_bad", dir);
+    assert_int_equal(mint_merge(p1, mixed, 2), MINT_E_ARG);
+    io_list_free(&l);
+    io_list_free(&a);
+    io_list_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_model_run),
         cmocka_unit_test(test_resume_after_failure),
         cmocka_unit_test(test_skip_and_shard),
+        cmocka_unit_test(test_shards_merge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
