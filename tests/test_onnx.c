@@ -12,6 +12,9 @@
 
 #include <math.h>
 
+#include "io/npy.h"
+#include "kernels.h"
+#include "net/exec.h"
 #include "net/graph.h"
 #include "weights/container.h"
 #include "weights/onnx.h"
@@ -750,6 +753,18 @@ static void test_refusals(void **state)
     add_vinfo(&g, 12, "y", 2, (int64_t[]){ -1, 1 });
     expect_refusal(&g, 11, MINT_E_UNSUPPORTED, "node 'gm' (Gemm): only alpha=1");
 
+    /* BN spatial=0 (opset 8) is only the same as spatial=1 on [N,C] */
+    g = (wb){ 0 };
+    add_tensor_f32(&g, 5, "p", 1, (int64_t[]){ 2 }, four, 1);
+    {
+        wb n = node_begin("bns", "BatchNormalization", L("x", "p", "p", "p", "p"), L("y"));
+        attr_i(&n, "spatial", 0);
+        wb_msg(&g, 1, &n);
+    }
+    add_vinfo(&g, 11, "x", 4, in_dims);
+    add_vinfo(&g, 12, "y", 4, in_dims);
+    expect_refusal(&g, 8, MINT_E_UNSUPPORTED, "node 'bns' (BatchNormalization): spatial=0");
+
     /* arithmetic the AFFINE op cannot express */
     g = (wb){ 0 };
     node(&g, "sub2", "Sub", L("x", "x"), L("y"));
@@ -1103,6 +1118,104 @@ static void test_mobile_dw(void **state)
     net_graph_free(b);
 }
 
+/* End to end: import, run on the sidecar's input, compare the embedding and
+ * the layer taps with ONNX Runtime (or PyTorch where ORT has no dump). This
+ * is what proves the op mapping (signs of Sub, Div as 1/c, PRelu slopes,
+ * Clip bounds, aliases, BN folding) is right. */
+static void golden(const char *model)
+{
+    char path[512], file[256];
+    snprintf(path, sizeof path, FIX "%s.json", model);
+    size_t jn;
+    char *json = read_all(path, &jn);
+    assert_non_null(json);
+    json = realloc(json, jn + 1);
+    json[jn] = 0;
+    assert_true(json_str(json, "file", file, sizeof file)); /* the input's file */
+    snprintf(path, sizeof path, FIX "%s.onnx", model);
+    net_graph *g = NULL;
+    assert_int_equal(wt_onnx_import(&g, path), MINT_OK);
+    io_npy in;
+    snprintf(path, sizeof path, FIX "%s", file);
+    assert_int_equal(io_npy_read(path, &in), MINT_OK);
+    assert_int_equal(in.rank, 4);
+    assert_int_equal(in.dims[1], g->meta.in_c);
+    net_exec *e = NULL;
+    mint_status st = net_exec_create(&e, g, kern_active(), (int)in.dims[0]);
+    if (st)
+        print_message("%s\n", mint_last_error());
+    assert_int_equal(st, MINT_OK);
+    static const char *const taps[] = { "layer1", "layer2", "layer3", "layer4", "embedding" };
+    int checked = 0;
+    /* references: in <model>/, or (for a variant sharing them, like the
+     * opset-9 export) next to the input file */
+    char refdir[256];
+    snprintf(refdir, sizeof refdir, "%s", model);
+    snprintf(path, sizeof path, FIX "%s/input.npy", model);
+    FILE *probe = fopen(path, "rb");
+    snprintf(path, sizeof path, FIX "%s/ort_embedding.npy", model);
+    if (!probe)
+        probe = fopen(path, "rb");
+    if (probe)
+        fclose(probe);
+    else if (strrchr(file, '/'))
+        snprintf(refdir, sizeof refdir, "%.*s", (int)(strrchr(file, '/') - file), file);
+    for (int k = 0; k < 5; k++) {
+        int t = net_graph_find_tap(g, taps[k]);
+        io_npy ref;
+        snprintf(path, sizeof path, FIX "%s/ort_%s.npy", refdir, taps[k]);
+        if (t < 0 || io_npy_read(path, &ref) != MINT_OK) {
+            snprintf(path, sizeof path, FIX "%s/torch_%s.npy", refdir, taps[k]);
+            if (t < 0 || io_npy_read(path, &ref) != MINT_OK)
+                continue;
+        }
+        int64_t per = net_tensor_numel(&g->tensors[t]), n = in.dims[0];
+        assert_true((size_t)(per * n) * sizeof(float) == ref.nbytes);
+        float *out = malloc(sizeof(float) * (size_t)(per * n));
+        assert_int_equal(net_exec_run(e, in.data, (int)n, 1, &t, &out), MINT_OK);
+        const float *r = ref.data;
+        double md = 0, mr = 0, dot = 0, na = 0, nb = 0;
+        for (int64_t i = 0; i < per * n; i++) {
+            md = fmax(md, fabs((double)out[i] - r[i]));
+            mr = fmax(mr, fabs((double)r[i]));
+            dot += (double)out[i] * r[i];
+            na += (double)out[i] * out[i];
+            nb += (double)r[i] * r[i];
+        }
+        double cosd = 1 - dot / sqrt(na * nb);
+        print_message("%s %s: max|diff| %.3g (max|ref| %.3g), 1-cos %.3g vs %s\n", model, taps[k],
+                      md, mr, cosd, path);
+        assert_true(md <= 1e-4 * fmax(1.0, mr));
+        assert_true(cosd < 1e-6);
+        free(out);
+        io_npy_free(&ref);
+        checked++;
+    }
+    assert_true(checked >= 1);
+    net_exec_free(e);
+    io_npy_free(&in);
+    net_graph_free(g);
+    free(json);
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    static const char *const models[] = { "iresnet_small", "iresnet_small_fp16", "iresnet_r18like",
+                                          "mobile_dw", "mobile_dw_op9" };
+    int ran = 0;
+    for (int i = 0; i < 5; i++) {
+        char f[128];
+        snprintf(f, sizeof f, "%s.json", models[i]);
+        if (!have_fixture(f))
+            continue;
+        golden(models[i]);
+        ran++;
+    }
+    if (!ran)
+        skip();
+}
+
 static void test_malformed_fixtures(void **state)
 {
     (void)state;
@@ -1209,6 +1322,7 @@ int main(void)
         cmocka_unit_test(test_iresnet_fp16),
         cmocka_unit_test(test_r18like),
         cmocka_unit_test(test_mobile_dw),
+        cmocka_unit_test(test_golden),
         cmocka_unit_test(test_malformed_fixtures),
         cmocka_unit_test(test_truncate_and_flip),
     };

@@ -198,7 +198,7 @@ typedef struct {
 /* A check that needs shapes: run after net_graph_infer_shapes. */
 typedef struct {
     int tensor;        /* activation tensor checked */
-    int need_rank;     /* 1 or 3 (0: none) */
+    int need_rank;     /* 1 or 3 (0: none; -1: BN spatial=0 needs rank 1) */
     int64_t flat;      /* Reshape [N, K]: K (0: none) */
     const char *node, *op, *cname;
 } ocheck;
@@ -1080,8 +1080,10 @@ static mint_status op_bn(ictx *x, onode *n)
         return st;
     if (training)
         return nfail(n, MINT_E_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
-    if (spatial != 1)
-        return nfail(n, MINT_E_UNSUPPORTED, "spatial=0 is not supported");
+    /* spatial=0 (opset < 9) normalises per (C,H,W) element; on a 2-D [N,C]
+     * input that is the same as spatial=1 (checked once shapes are known) */
+    if (spatial != 1 && spatial != 0)
+        return nfail(n, MINT_E_FORMAT, "bad spatial=%lld", (long long)spatial);
     for (int k = 1; k < n->nout; k++)
         if (n->out[k][0])
             return nfail(n, MINT_E_UNSUPPORTED,
@@ -1107,7 +1109,7 @@ static mint_status op_bn(ictx *x, onode *n)
     if ((st = out_tensor(x, n, &Y)) || (st = add_node(x, n, NET_OP_BN, X, -1, Y, w, &nd)))
         return st;
     nd->eps = eps;
-    return MINT_OK;
+    return spatial ? MINT_OK : add_check(x, n, X, -1, 0, NULL);
 }
 
 static mint_status op_prelu(ictx *x, onode *n)
@@ -1464,6 +1466,72 @@ static mint_status op_constant(ictx *x, onode *n)
     return const_add(x, &c, "constant");
 }
 
+/* Unsqueeze of a constant (PyTorch exports without constant folding write
+ * PReLU slopes as Unsqueeze(weight [C], axes [1,2])): folded here into a
+ * new constant; Unsqueeze of a computed tensor is refused. */
+static mint_status op_unsqueeze(ictx *x, onode *n)
+{
+    mint_status st;
+    int64_t axes[OX_MAX_RANK];
+    int naxes = 0;
+    if (n->nout != 1 || !n->out[0][0] || !has_input(n, 0))
+        return nfail(n, MINT_E_FORMAT, "needs one input and one output");
+    oconst *c = find_const(x, resolve(x, n->in[0]));
+    if (!c)
+        return nfail(n, MINT_E_UNSUPPORTED,
+                     "Unsqueeze of a computed tensor is not supported (only of constants)");
+    if (x->opset < 13) { /* axes attribute */
+        static const char *const allowed[] = { "axes", NULL };
+        const oattr *a = find_attr(n, "axes");
+        if ((st = check_attrs(n, allowed)))
+            return st;
+        if (!a || a->nints < 1 || a->nints > OX_MAX_RANK || n->nin != 1)
+            return nfail(n, MINT_E_UNSUPPORTED, "needs 1 to %d axes", OX_MAX_RANK);
+        naxes = a->nints;
+        memcpy(axes, a->ints, sizeof(int64_t) * (size_t)naxes);
+    } else { /* axes input */
+        static const char *const none[] = { NULL };
+        oconst *ax;
+        if ((st = check_attrs(n, none)) || (st = const_input(x, n, 1, 0, &ax)))
+            return st;
+        if (!ax->i || ax->numel < 1 || ax->numel > OX_MAX_RANK || n->nin != 2)
+            return nfail(n, MINT_E_UNSUPPORTED, "axes '%s' must hold 1 to %d integers", ax->name,
+                         OX_MAX_RANK);
+        naxes = (int)ax->numel;
+        memcpy(axes, ax->i, sizeof(int64_t) * (size_t)naxes);
+    }
+    int orank = c->rank + naxes;
+    if (orank > OX_MAX_RANK)
+        return nfail(n, MINT_E_UNSUPPORTED, "result has rank above %d", OX_MAX_RANK);
+    int is_axis[OX_MAX_RANK] = { 0 };
+    for (int k = 0; k < naxes; k++) {
+        int64_t a = axes[k] < 0 ? axes[k] + orank : axes[k];
+        if (a < 0 || a >= orank || is_axis[a])
+            return nfail(n, MINT_E_FORMAT, "bad axis %lld", (long long)axes[k]);
+        is_axis[a] = 1;
+    }
+    oconst o;
+    memset(&o, 0, sizeof o);
+    o.name = n->out[0];
+    o.dtype = c->dtype;
+    o.numel = c->numel;
+    o.wid = -1;
+    o.rank = orank;
+    for (int k = 0, j = 0; k < orank; k++)
+        o.dims[k] = is_axis[k] ? 1 : c->dims[j++];
+    size_t esz = c->f ? sizeof(float) : sizeof(int64_t);
+    void *d = malloc((size_t)(c->numel ? c->numel : 1) * esz);
+    if (!d)
+        return nomem();
+    if (c->numel)
+        memcpy(d, c->f ? (const void *)c->f : (const void *)c->i, (size_t)c->numel * esz);
+    if (c->f)
+        o.f = d;
+    else
+        o.i = d;
+    return const_add(x, &o, "constant");
+}
+
 /* Identity, Dropout (inference), Cast to a float type: output aliases input.
  * Cast to FLOAT16 is accepted because mint computes in fp32 anyway. */
 static mint_status op_alias(ictx *x, onode *n)
@@ -1543,6 +1611,7 @@ static const struct { const char *op; op_fn fn; int kind; } op_table[] = {
     { "Gemm", op_fc, K_COMPUTE },
     { "MatMul", op_fc, K_COMPUTE },
     { "Constant", op_constant, K_CONST },
+    { "Unsqueeze", op_unsqueeze, K_CONST },
     { "Identity", op_alias, K_ALIAS },
     { "Dropout", op_alias, K_ALIAS },
     { "Cast", op_alias, K_ALIAS },
@@ -1779,7 +1848,11 @@ static mint_status post_checks(ictx *x)
     for (int i = 0; i < x->nchecks; i++) {
         const ocheck *c = &x->checks[i];
         const net_tensor *t = &g->tensors[c->tensor];
-        if (c->need_rank && t->rank != c->need_rank) {
+        if (c->need_rank == -1 && t->rank != 1)
+            return mint_fail(MINT_E_UNSUPPORTED,
+                             "node '%s' (%s): spatial=0 on the 4-D input '%s' is not supported",
+                             c->node, c->op, t->name);
+        if (c->need_rank > 0 && t->rank != c->need_rank) {
             if (c->need_rank == 1)
                 return mint_fail(MINT_E_UNSUPPORTED,
                                  "node '%s' (%s): constant '%s' of shape [C] broadcasts along the last (width) axis of the 4-D input '%s'; per-channel constants of 4-D tensors must be [C,1,1] or [1,C,1,1]",

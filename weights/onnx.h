@@ -15,7 +15,7 @@
 
 #define WT_ONNX_SUPPORTED_OPS                                                            \
     "Conv, BatchNormalization, PRelu, Relu, Clip, Add, Sub, Mul, Div, Flatten, Reshape, " \
-    "Gemm, MatMul, Constant, Identity, Dropout, Cast"
+    "Gemm, MatMul, Constant, Identity, Dropout, Cast, Unsqueeze (of constants)"
 
 /* Import the .onnx file at path (read by mmap). On success *out is a new
  * graph (free with net_graph_free) with meta.arch "onnx", the input shape
