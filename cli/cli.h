@@ -32,5 +32,6 @@ int cmd_embed(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

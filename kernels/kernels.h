@@ -42,7 +42,8 @@ typedef struct {
  * a: ks*MR row pointers (rows r >= mr may repeat a valid pointer and are
  *    never stored); a pointer may be the zero buffer for padding.
  * w: one packed NR-column panel, [ks][kc][NR], zero padded to NR columns.
- * mr <= MR, 1 <= nc <= NR. */
+ * mr <= MR, 1 <= nc <= NR. res may equal c (accumulate into the output):
+ * each residual element is read before the same element is stored. */
 typedef void (*kern_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
                               const float *const *a, const float *w,
                               float *c, size_t ldc, const float *res, size_t ldr,

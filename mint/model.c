@@ -1,0 +1,645 @@
+/* model.c - the MINT auditing models (see model.h): parameter arena,
+ * initialisation, forward/backward over net/train_ops, checkpoints in the
+ * weight container, load and predict. */
+#include "mint/model.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mint/rng.h"
+#include "net/train_ops.h"
+#include "weights/container.h"
+
+/* arena offsets are kept multiples of 16 floats = 64 bytes */
+#define ALIGN_F 16
+/* refuse models/batches beyond this many floats in one arena (16 GB) */
+#define MAX_FLOATS ((size_t)1 << 32)
+
+static size_t round16(size_t n)
+{
+    return (n + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
+}
+
+static const char *const kind_names[] = { "vanilla", "cnn", "outcome" };
+
+const char *mint_tm_kind_name(mint_tm_kind k)
+{
+    return (unsigned)k < 3 ? kind_names[k] : "?";
+}
+
+mint_status mint_tm_kind_parse(const char *s, mint_tm_kind *k)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && !strcmp(s, kind_names[i])) {
+            *k = (mint_tm_kind)i;
+            return MINT_OK;
+        }
+    return mint_fail(MINT_E_ARG, "unknown MINT model kind '%s' (vanilla, cnn or outcome)",
+                     s ? s : "(null)");
+}
+
+static int is_cnn(const mint_tm *tm)
+{
+    return tm->cfg.kind == MINT_TM_CNN;
+}
+
+static void add_param(mint_tm *tm, const char *name, int rank, int64_t d0, int64_t d1, int64_t d2,
+                      int64_t d3)
+{
+    mint_tm_param *p = &tm->params[tm->nparams++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->rank = rank;
+    const int64_t d[4] = { d0, d1, d2, d3 };
+    p->count = 1;
+    for (int i = 0; i < rank; i++) {
+        p->dims[i] = d[i];
+        p->count *= (size_t)d[i];
+    }
+    p->offset = tm->seg;
+    tm->seg += round16(p->count);
+}
+
+static float *param_ptr(const mint_tm *tm, float *segment, const char *name)
+{
+    for (int i = 0; i < tm->nparams; i++)
+        if (!strcmp(tm->params[i].name, name))
+            return segment + tm->params[i].offset;
+    return NULL;
+}
+
+static void make_views(const mint_tm *tm, float *s, mint_tm_views *v)
+{
+    v->conv_w = param_ptr(tm, s, "conv.weight");
+    v->conv_b = param_ptr(tm, s, "conv.bias");
+    v->w1 = param_ptr(tm, s, "dense1.weight");
+    v->b1 = param_ptr(tm, s, "dense1.bias");
+    v->bn_g = param_ptr(tm, s, "bn.weight");
+    v->bn_b = param_ptr(tm, s, "bn.bias");
+    v->w2 = param_ptr(tm, s, "dense2.weight");
+    v->b2 = param_ptr(tm, s, "dense2.bias");
+}
+
+/* Keras glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
+static void glorot(float *w, size_t n, double fan_in, double fan_out, mint_rng *r)
+{
+    const float lim = (float)sqrt(6.0 / (fan_in + fan_out));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (2.0f * mint_rng_unit(r) - 1.0f) * lim;
+}
+
+mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t seed)
+{
+    *out = NULL;
+    if (!cfg)
+        return mint_fail(MINT_E_ARG, "mint_tm_create: NULL config");
+    mint_tm *tm = calloc(1, sizeof *tm);
+    if (!tm)
+        return mint_fail(MINT_E_NOMEM, "mint_tm_create: out of memory");
+    tm->cfg = *cfg;
+    tm->cfg.taps[sizeof tm->cfg.taps - 1] = 0;
+    tm->dropout = MINT_TM_DROPOUT;
+    tm->threshold = 0.5;
+    const int *d = cfg->in_dims;
+    if (cfg->kind == MINT_TM_CNN) {
+        if (d[0] < 1 || d[1] < 2 || d[2] < 2 || d[0] > 65536 || d[1] > 65536 || d[2] > 65536) {
+            free(tm);
+            return mint_fail(MINT_E_SHAPE, "CNN MINT wants an input map C x H x W with C >= 1, "
+                             "H, W >= 2 (got %d x %d x %d)", d[0], d[1], d[2]);
+        }
+        const size_t flat = (size_t)MINT_TM_FILTERS * (size_t)(d[1] / 2) * (size_t)(d[2] / 2);
+        if ((size_t)d[0] * d[1] * d[2] > MAX_FLOATS / 64 || flat * (size_t)d[0] > MAX_FLOATS / 8) {
+            free(tm);
+            return mint_fail(MINT_E_NOMEM, "CNN MINT input %d x %d x %d is too large", d[0], d[1],
+                             d[2]);
+        }
+        tm->in_size = d[0] * d[1] * d[2];
+        tm->hidden = d[0];
+        tm->flat = (int)flat;
+        tm->l1 = 0.0f;
+        add_param(tm, "conv.weight", 4, MINT_TM_FILTERS, d[0], 3, 3);
+        add_param(tm, "conv.bias", 1, MINT_TM_FILTERS, 0, 0, 0);
+        add_param(tm, "dense1.weight", 2, tm->hidden, tm->flat, 0, 0);
+        add_param(tm, "dense1.bias", 1, tm->hidden, 0, 0, 0);
+    } else if (cfg->kind == MINT_TM_VANILLA || cfg->kind == MINT_TM_OUTCOME) {
+        if (d[0] < 1 || d[0] > (1 << 24)) {
+            free(tm);
+            return mint_fail(MINT_E_SHAPE, "%s MINT wants F >= 1 input features (got %d)",
+                             mint_tm_kind_name(cfg->kind), d[0]);
+        }
+        tm->cfg.in_dims[1] = tm->cfg.in_dims[2] = 0;
+        tm->in_size = d[0];
+        tm->hidden = MINT_TM_HIDDEN;
+        tm->flat = d[0];
+        tm->l1 = MINT_TM_L1;
+        add_param(tm, "dense1.weight", 2, tm->hidden, tm->flat, 0, 0);
+        add_param(tm, "dense1.bias", 1, tm->hidden, 0, 0, 0);
+        add_param(tm, "bn.weight", 1, tm->hidden, 0, 0, 0);
+        add_param(tm, "bn.bias", 1, tm->hidden, 0, 0, 0);
+    } else {
+        free(tm);
+        return mint_fail(MINT_E_ARG, "mint_tm_create: unknown kind %d", (int)cfg->kind);
+    }
+    add_param(tm, "dense2.weight", 2, 1, tm->hidden, 0, 0);
+    add_param(tm, "dense2.bias", 1, 1, 0, 0, 0);
+    tm->arena = aligned_alloc(64, 4 * tm->seg * sizeof(float));
+    tm->bn_mean = aligned_alloc(64, 2 * round16((size_t)tm->hidden) * sizeof(float));
+    if (!tm->arena || !tm->bn_mean) {
+        const size_t seg = tm->seg;
+        mint_tm_free(tm);
+        return mint_fail(MINT_E_NOMEM, "mint_tm_create: out of memory for %zu parameters", seg);
+    }
+    memset(tm->arena, 0, 4 * tm->seg * sizeof(float));
+    tm->bn_var = tm->bn_mean + round16((size_t)tm->hidden);
+    for (int j = 0; j < tm->hidden; j++) {
+        tm->bn_mean[j] = 0.0f;
+        tm->bn_var[j] = 1.0f;
+    }
+    make_views(tm, tm->arena, &tm->p);
+    make_views(tm, tm->arena + tm->seg, &tm->g);
+    make_views(tm, tm->arena + 2 * tm->seg, &tm->m);
+    make_views(tm, tm->arena + 3 * tm->seg, &tm->v);
+
+    /* Keras defaults: glorot_uniform kernels, zero biases, BN gamma = 1 */
+    mint_rng r = mint_rng_stream(seed, 1);
+    if (is_cnn(tm))
+        glorot(tm->p.conv_w, (size_t)MINT_TM_FILTERS * d[0] * 9, 9.0 * d[0], 9.0 * MINT_TM_FILTERS,
+               &r);
+    glorot(tm->p.w1, (size_t)tm->hidden * tm->flat, tm->flat, tm->hidden, &r);
+    glorot(tm->p.w2, (size_t)tm->hidden, tm->hidden, 1, &r);
+    if (tm->p.bn_g)
+        for (int j = 0; j < tm->hidden; j++)
+            tm->p.bn_g[j] = 1.0f;
+    *out = tm;
+    return MINT_OK;
+}
+
+void mint_tm_free(mint_tm *tm)
+{
+    if (!tm)
+        return;
+    free(tm->arena);
+    free(tm->bn_mean);
+    free(tm->cal_member);
+    free(tm->cal_external);
+    free(tm);
+}
+
+float *mint_tm_tensor(mint_tm *tm, const char *name, size_t *count)
+{
+    if (!is_cnn(tm) && (!strcmp(name, "bn.running_mean") || !strcmp(name, "bn.running_var"))) {
+        if (count)
+            *count = (size_t)tm->hidden;
+        return name[11] == 'm' ? tm->bn_mean : tm->bn_var;
+    }
+    for (int i = 0; i < tm->nparams; i++)
+        if (!strcmp(tm->params[i].name, name)) {
+            if (count)
+                *count = tm->params[i].count;
+            return tm->arena + tm->params[i].offset;
+        }
+    return NULL;
+}
+
+/* ---------------- activations ---------------- */
+
+typedef struct {
+    size_t n;
+    int overflow;
+} sizer;
+
+static size_t take(sizer *s, size_t count)
+{
+    const size_t at = s->n;
+    const size_t r = round16(count);
+    if (count > MAX_FLOATS || s->n > MAX_FLOATS - r)
+        s->overflow = 1;
+    else
+        s->n += r;
+    return at;
+}
+
+mint_status mint_tm_acts_new(mint_tm_acts **out, const mint_tm *tm, int B)
+{
+    *out = NULL;
+    if (B < 1)
+        return mint_fail(MINT_E_ARG, "batch size %d < 1", B);
+    mint_tm_acts *a = calloc(1, sizeof *a);
+    if (!a)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    a->B = B;
+    const size_t b = (size_t)B, H = (size_t)tm->hidden, flat = (size_t)tm->flat;
+    const size_t hw = is_cnn(tm) ? (size_t)tm->cfg.in_dims[1] * tm->cfg.in_dims[2] : 0;
+    sizer s = { 0, 0 };
+    size_t ox = take(&s, b * tm->in_size), oy = take(&s, b), oh1 = take(&s, b * H),
+           odrop = take(&s, b * H), ologit = take(&s, b), odlogit = take(&s, b),
+           odh = take(&s, b * H), odh2 = take(&s, b * H);
+    size_t oconv = 0, opool = 0, odpool = 0, odconv = 0, obn = 0, oxhat = 0, oinv = 0;
+    size_t scr = net_dense_scratch(B, tm->flat, tm->hidden), s2 = net_dense_scratch(B, tm->hidden, 1);
+    scr = scr > s2 ? scr : s2;
+    if (is_cnn(tm)) {
+        oconv = take(&s, b * MINT_TM_FILTERS * hw);
+        opool = take(&s, b * flat);
+        odpool = take(&s, b * flat);
+        odconv = take(&s, b * MINT_TM_FILTERS * hw);
+        const net_conv3x3_shape cs = { B, tm->cfg.in_dims[0], tm->cfg.in_dims[1],
+                                       tm->cfg.in_dims[2], MINT_TM_FILTERS };
+        s2 = net_conv3x3_scratch(&cs);
+        scr = scr > s2 ? scr : s2;
+    } else {
+        obn = take(&s, b * H);
+        oxhat = take(&s, b * H);
+        oinv = take(&s, H);
+    }
+    size_t oscr = take(&s, scr);
+    if (s.overflow) {
+        free(a);
+        return mint_fail(MINT_E_NOMEM, "activations of a batch of %d are too large", B);
+    }
+    a->arena = aligned_alloc(64, s.n * sizeof(float));
+    /* byte offsets kept multiples of 64 (aligned_alloc wants size % 64 == 0) */
+    const size_t mask_bytes = (b * H + 63) / 64 * 64;
+    const size_t nbytes = mask_bytes + (is_cnn(tm) ? (b * flat + 63) / 64 * 64 : 0);
+    a->bytes = aligned_alloc(64, nbytes);
+    if (!a->arena || !a->bytes) {
+        mint_tm_acts_free(a);
+        return mint_fail(MINT_E_NOMEM, "out of memory for the activations of a batch of %d "
+                         "(%.1f MB)", B, (double)s.n * 4 / 1e6);
+    }
+    memset(a->arena, 0, s.n * sizeof(float));
+    memset(a->bytes, 1, nbytes);
+    float *A = a->arena;
+    a->x = A + ox;
+    a->y = A + oy;
+    a->h1 = A + oh1;
+    a->drop = A + odrop;
+    a->logit = A + ologit;
+    a->dlogit = A + odlogit;
+    a->dh = A + odh;
+    a->dh2 = A + odh2;
+    a->scratch = A + oscr;
+    a->nscratch = scr;
+    a->mask = a->bytes;
+    if (is_cnn(tm)) {
+        a->conv = A + oconv;
+        a->pool = A + opool;
+        a->dpool = A + odpool;
+        a->dconv = A + odconv;
+        a->arg = a->bytes + mask_bytes;
+    } else {
+        a->bn = A + obn;
+        a->xhat = A + oxhat;
+        a->invstd = A + oinv;
+    }
+    *out = a;
+    return MINT_OK;
+}
+
+void mint_tm_acts_free(mint_tm_acts *a)
+{
+    if (!a)
+        return;
+    free(a->arena);
+    free(a->bytes);
+    free(a);
+}
+
+/* ---------------- forward / backward ---------------- */
+
+static net_conv3x3_shape conv_shape(const mint_tm *tm, int B)
+{
+    const net_conv3x3_shape s = { B, tm->cfg.in_dims[0], tm->cfg.in_dims[1], tm->cfg.in_dims[2],
+                                  MINT_TM_FILTERS };
+    return s;
+}
+
+/* The input of dense2: dropout output in training, else the layer before. */
+static const float *dense2_input(const mint_tm *tm, const mint_tm_acts *a, int train)
+{
+    if (train)
+        return a->drop;
+    return is_cnn(tm) ? a->h1 : a->bn;
+}
+
+void mint_tm_forward(mint_tm *tm, mint_tm_acts *a, int B, int train)
+{
+    const size_t nh = (size_t)B * tm->hidden;
+    const float *feat = a->x;
+    if (is_cnn(tm)) {
+        const net_conv3x3_shape cs = conv_shape(tm, B);
+        net_conv3x3_forward(a->conv, a->x, tm->p.conv_w, tm->p.conv_b, &cs, a->scratch);
+        net_relu_forward(a->conv, a->conv, (size_t)B * MINT_TM_FILTERS * cs.H * cs.W);
+        net_maxpool2_forward(a->pool, a->arg, a->conv, B, MINT_TM_FILTERS, cs.H, cs.W);
+        feat = a->pool;
+    }
+    net_dense_forward(a->h1, feat, tm->p.w1, tm->p.b1, B, tm->flat, tm->hidden, a->scratch);
+    net_relu_forward(a->h1, a->h1, nh);
+    const float *pre_drop = a->h1;
+    if (!is_cnn(tm)) {
+        if (train)
+            net_bn_forward_train(a->bn, a->xhat, a->invstd, a->h1, tm->p.bn_g, tm->p.bn_b,
+                                 tm->bn_mean, tm->bn_var, B, tm->hidden, MINT_TM_BN_MOMENTUM,
+                                 MINT_TM_BN_EPS);
+        else
+            net_bn_forward_eval(a->bn, a->h1, tm->p.bn_g, tm->p.bn_b, tm->bn_mean, tm->bn_var, B,
+                                tm->hidden, MINT_TM_BN_EPS);
+        pre_drop = a->bn;
+    }
+    if (train)
+        net_dropout_forward(a->drop, pre_drop, a->mask, nh, tm->dropout);
+    net_dense_forward(a->logit, dense2_input(tm, a, train), tm->p.w2, tm->p.b2, B, tm->hidden, 1,
+                      a->scratch);
+}
+
+void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B)
+{
+    const size_t nh = (size_t)B * tm->hidden;
+    net_bce_logits_backward(a->dlogit, a->logit, a->y, B, 1.0f);
+    /* dh2 = d(dense2 input) */
+    net_dense_backward(a->dh2, tm->g.w2, tm->g.b2, a->dlogit, a->drop, tm->p.w2, B, tm->hidden, 1,
+                       a->scratch);
+    net_dropout_backward(a->dh2, a->dh2, a->mask, nh, tm->dropout);
+    float *dh1 = a->dh2;
+    if (!is_cnn(tm)) {
+        net_bn_backward(a->dh, tm->g.bn_g, tm->g.bn_b, a->dh2, a->xhat, tm->p.bn_g, a->invstd, B,
+                        tm->hidden);
+        dh1 = a->dh;
+    }
+    net_relu_backward(dh1, dh1, a->h1, nh);
+    if (is_cnn(tm)) {
+        const net_conv3x3_shape cs = conv_shape(tm, B);
+        net_dense_backward(a->dpool, tm->g.w1, tm->g.b1, dh1, a->pool, tm->p.w1, B, tm->flat,
+                           tm->hidden, a->scratch);
+        net_maxpool2_backward(a->dconv, a->dpool, a->arg, B, MINT_TM_FILTERS, cs.H, cs.W);
+        const size_t nc = (size_t)B * MINT_TM_FILTERS * cs.H * cs.W;
+        net_relu_backward(a->dconv, a->dconv, a->conv, nc);
+        net_conv3x3_backward(NULL, tm->g.conv_w, tm->g.conv_b, a->dconv, a->x, tm->p.conv_w, &cs,
+                             a->scratch);
+    } else {
+        net_dense_backward(NULL, tm->g.w1, tm->g.b1, dh1, a->x, tm->p.w1, B, tm->flat, tm->hidden,
+                           a->scratch);
+        if (tm->l1 > 0.0f)
+            net_l1_backward(tm->g.w1, tm->p.w1, (size_t)tm->hidden * tm->flat, tm->l1);
+    }
+}
+
+/* ---------------- predict / calibrate ---------------- */
+
+mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
+                            float *scores_out)
+{
+    if (!tm || (n > 0 && (!features || !scores_out)) || n < 0)
+        return mint_fail(MINT_E_ARG, "mint_tm_predict: bad arguments");
+    if (n == 0)
+        return MINT_OK;
+    /* about 64 MB of activations per chunk */
+    int64_t chunk = is_cnn(tm) ? (int64_t)(16u << 20) / ((int64_t)tm->in_size * 3 + 1) : 512;
+    chunk = chunk < 1 ? 1 : chunk > 512 ? 512 : chunk;
+    if (chunk > n)
+        chunk = n;
+    mint_tm_acts *a;
+    mint_status st = mint_tm_acts_new(&a, tm, (int)chunk);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < n; i += chunk) {
+        const int b = (int)(n - i < chunk ? n - i : chunk);
+        memcpy(a->x, features + (size_t)i * tm->in_size, sizeof(float) * (size_t)b * tm->in_size);
+        /* eval mode only reads the model (BN running statistics) */
+        mint_tm_forward((mint_tm *)tm, a, b, 0);
+        for (int k = 0; k < b; k++)
+            scores_out[i + k] = net_sigmoid(a->logit[k]);
+    }
+    mint_tm_acts_free(a);
+    return MINT_OK;
+}
+
+static int cmp_float(const void *x, const void *y)
+{
+    const float a = *(const float *)x, b = *(const float *)y;
+    return (a > b) - (a < b);
+}
+
+/* Threshold t (member if score >= t) maximising (TPR + TNR) / 2. */
+static double best_threshold(const float *mem, int64_t nm, const float *ext, int64_t ne)
+{
+    float *sm = malloc(sizeof(float) * (size_t)nm), *se = malloc(sizeof(float) * (size_t)ne);
+    double best_t = 0.5;
+    if (sm && se && nm > 0 && ne > 0) {
+        memcpy(sm, mem, sizeof(float) * (size_t)nm);
+        memcpy(se, ext, sizeof(float) * (size_t)ne);
+        qsort(sm, (size_t)nm, sizeof(float), cmp_float);
+        qsort(se, (size_t)ne, sizeof(float), cmp_float);
+        double best = -1.0;
+        int64_t i = 0, j = 0;
+        /* candidates: every score value, in increasing order */
+        while (i < nm || j < ne) {
+            const float t = (j >= ne || (i < nm && sm[i] <= se[j])) ? sm[i] : se[j];
+            while (i < nm && sm[i] < t)
+                i++;
+            while (j < ne && se[j] < t)
+                j++;
+            const double ba = 0.5 * ((double)(nm - i) / nm + (double)j / ne);
+            if (ba > best) {
+                best = ba;
+                best_t = t;
+            }
+            while (i < nm && sm[i] <= t)
+                i++;
+            while (j < ne && se[j] <= t)
+                j++;
+        }
+    }
+    free(sm);
+    free(se);
+    return best_t;
+}
+
+mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
+                              const float *external, int64_t n_ext)
+{
+    if (n_mem < 0 || n_ext < 0)
+        return mint_fail(MINT_E_ARG, "mint_tm_calibrate: negative count");
+    float *cm = malloc(sizeof(float) * (size_t)(n_mem ? n_mem : 1));
+    float *ce = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
+    if (!cm || !ce) {
+        free(cm);
+        free(ce);
+        return mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
+    }
+    mint_status st = mint_tm_predict(tm, members, n_mem, cm);
+    if (!st)
+        st = mint_tm_predict(tm, external, n_ext, ce);
+    if (st) {
+        free(cm);
+        free(ce);
+        return st;
+    }
+    free(tm->cal_member);
+    free(tm->cal_external);
+    tm->cal_member = cm;
+    tm->cal_external = ce;
+    tm->n_cal_member = n_mem;
+    tm->n_cal_external = n_ext;
+    tm->threshold = best_threshold(cm, n_mem, ce, n_ext);
+    return MINT_OK;
+}
+
+/* ---------------- checkpoints ---------------- */
+
+mint_status mint_tm_save(const mint_tm *tm, const char *path)
+{
+    wt_writer *w = wt_writer_new();
+    if (!w)
+        return mint_fail(MINT_E_NOMEM, "mint_tm_save: out of memory");
+    int64_t dims[3];
+    const int rank = is_cnn(tm) ? 3 : 1;
+    for (int i = 0; i < rank; i++)
+        dims[i] = tm->cfg.in_dims[i];
+    mint_status st = wt_writer_meta_str(w, "mint.kind", mint_tm_kind_name(tm->cfg.kind));
+    if (!st)
+        st = wt_writer_meta_str(w, "mint.taps", tm->cfg.taps);
+    if (!st)
+        st = wt_writer_meta_i64_arr(w, "mint.input_dims", dims, (size_t)rank);
+    if (!st)
+        st = wt_writer_meta_str(w, "mint.version", MINT_VERSION);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.hidden", tm->hidden);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.dropout", tm->dropout);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.l1", tm->l1);
+    if (!st && !is_cnn(tm))
+        st = wt_writer_meta_f64(w, "mint.bn_eps", MINT_TM_BN_EPS);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.threshold", tm->threshold);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.train.epochs", tm->train_epochs);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.train.steps", tm->train_steps);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.train.batch", tm->train_batch);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.train.seed", (int64_t)tm->train_seed);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.train.accuracy", tm->train_accuracy);
+    if (!st)
+        st = wt_writer_meta_str(w, "mint.optimizer", "adam(lr=1e-3,betas=0.9/0.999,eps=1e-8; torch.optim.Adam)");
+    for (int i = 0; !st && i < tm->nparams; i++) {
+        const mint_tm_param *p = &tm->params[i];
+        st = wt_writer_tensor(w, p->name, WT_F32, p->rank, p->dims, tm->arena + p->offset);
+    }
+    if (!st && !is_cnn(tm)) {
+        const int64_t h = tm->hidden;
+        st = wt_writer_tensor(w, "bn.running_mean", WT_F32, 1, &h, tm->bn_mean);
+        if (!st)
+            st = wt_writer_tensor(w, "bn.running_var", WT_F32, 1, &h, tm->bn_var);
+    }
+    if (!st && tm->n_cal_external > 0)
+        st = wt_writer_tensor(w, "calibration.external_scores", WT_F32, 1, &tm->n_cal_external,
+                              tm->cal_external);
+    if (!st && tm->n_cal_member > 0)
+        st = wt_writer_tensor(w, "calibration.member_scores", WT_F32, 1, &tm->n_cal_member,
+                              tm->cal_member);
+    if (!st)
+        st = wt_writer_write(w, path);
+    wt_writer_free(w);
+    return st;
+}
+
+static mint_status load_scores(const wt_file *f, const char *name, float **out, int64_t *n)
+{
+    const wt_tensor *t = wt_tensor_find(f, name);
+    *out = NULL;
+    *n = 0;
+    if (!t)
+        return MINT_OK;
+    mint_status st = wt_tensor_get(f, name, WT_F32, 1, NULL, &t);
+    if (st)
+        return st;
+    *out = malloc(sizeof(float) * (size_t)(t->nelem ? t->nelem : 1));
+    if (!*out)
+        return mint_fail(MINT_E_NOMEM, "out of memory for %s", name);
+    memcpy(*out, t->data, sizeof(float) * (size_t)t->nelem);
+    *n = (int64_t)t->nelem;
+    return MINT_OK;
+}
+
+static int64_t meta_i64(const wt_file *f, const char *key, int64_t dflt)
+{
+    const wt_meta *m = wt_meta_find(f, key);
+    return m && m->type == WT_META_I64 ? m->i64 : dflt;
+}
+
+mint_status mint_tm_load(mint_tm **out, const char *path)
+{
+    *out = NULL;
+    wt_file *f;
+    mint_status st = wt_open(&f, path);
+    if (st)
+        return st;
+    mint_tm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const wt_meta *mk = wt_meta_find(f, "mint.kind"), *md = wt_meta_find(f, "mint.input_dims"),
+                  *mt = wt_meta_find(f, "mint.taps");
+    if (!mk || mk->type != WT_META_STR || !md || md->type != WT_META_I64_ARR) {
+        wt_close(f);
+        return mint_fail(MINT_E_FORMAT, "%s: not a MINT model (no mint.kind / mint.input_dims "
+                         "metadata)", path);
+    }
+    st = mint_tm_kind_parse(mk->str, &cfg.kind);
+    const uint64_t want = cfg.kind == MINT_TM_CNN ? 3 : 1;
+    if (!st && md->count != want)
+        st = mint_fail(MINT_E_FORMAT, "%s: mint.input_dims has %llu entries, a %s model needs %llu",
+                       path, (unsigned long long)md->count, mk->str, (unsigned long long)want);
+    for (uint64_t i = 0; !st && i < want; i++) {
+        if (md->i64s[i] < 1 || md->i64s[i] > 65536 * (want == 1 ? 256 : 1))
+            st = mint_fail(MINT_E_FORMAT, "%s: bad mint.input_dims", path);
+        else
+            cfg.in_dims[i] = (int)md->i64s[i];
+    }
+    if (!st && mt && mt->type == WT_META_STR)
+        snprintf(cfg.taps, sizeof cfg.taps, "%s", mt->str);
+    mint_tm *tm = NULL;
+    if (!st)
+        st = mint_tm_create(&tm, &cfg, 0);
+    for (int i = 0; !st && i < tm->nparams; i++) {
+        const mint_tm_param *p = &tm->params[i];
+        const wt_tensor *t;
+        st = wt_tensor_get(f, p->name, WT_F32, p->rank, p->dims, &t);
+        if (!st)
+            memcpy(tm->arena + p->offset, t->data, sizeof(float) * p->count);
+    }
+    if (!st && !is_cnn(tm)) {
+        const int64_t h = tm->hidden;
+        const wt_tensor *t;
+        st = wt_tensor_get(f, "bn.running_mean", WT_F32, 1, &h, &t);
+        if (!st) {
+            memcpy(tm->bn_mean, t->data, sizeof(float) * (size_t)h);
+            st = wt_tensor_get(f, "bn.running_var", WT_F32, 1, &h, &t);
+        }
+        if (!st)
+            memcpy(tm->bn_var, t->data, sizeof(float) * (size_t)h);
+    }
+    if (!st)
+        st = load_scores(f, "calibration.external_scores", &tm->cal_external, &tm->n_cal_external);
+    if (!st)
+        st = load_scores(f, "calibration.member_scores", &tm->cal_member, &tm->n_cal_member);
+    if (!st) {
+        const wt_meta *th = wt_meta_find(f, "mint.threshold");
+        if (th && th->type == WT_META_F64)
+            tm->threshold = th->f64;
+        const wt_meta *ta = wt_meta_find(f, "mint.train.accuracy");
+        if (ta && ta->type == WT_META_F64)
+            tm->train_accuracy = ta->f64;
+        tm->train_epochs = meta_i64(f, "mint.train.epochs", 0);
+        tm->train_steps = meta_i64(f, "mint.train.steps", 0);
+        tm->train_batch = meta_i64(f, "mint.train.batch", 0);
+        tm->train_seed = (uint64_t)meta_i64(f, "mint.train.seed", 0);
+    }
+    wt_close(f);
+    if (st) {
+        mint_tm_free(tm);
+        return st;
+    }
+    *out = tm;
+    return MINT_OK;
+}

@@ -1,0 +1,155 @@
+/* model.h - the MINT auditing models (DESIGN.md, issue 4): their
+ * parameters in one arena, forward/backward over train_ops, checkpoints in
+ * the weight container, and the load/predict API.
+ *
+ *  Vanilla MINT  in [F] (per-channel max of the chosen taps, concatenated)
+ *                -> Dense H=128 -> ReLU (L1 0.1 on this layer's weights)
+ *                -> BatchNorm -> Dropout 0.5 -> Dense 1 -> sigmoid
+ *  Outcome/MIA   the same MLP on the embedding ([512]).
+ *  CNN MINT      in [C][H][W] (raw map of one tap, NCHW)
+ *                -> Conv 64 3x3 pad 1 -> ReLU -> MaxPool 2x2 (stride 2, as
+ *                Keras MaxPooling2D's default) -> flatten (C,H,W order)
+ *                -> Dense C -> ReLU -> Dropout 0.5 -> Dense 1 -> sigmoid
+ *
+ * Initialisation is Keras' default (the paper's models are Keras):
+ * glorot_uniform kernels, zero biases, BN gamma 1 / beta 0, running mean 0 /
+ * var 1. BatchNorm follows PyTorch: running = 0.9*running + 0.1*batch
+ * (momentum 0.1 as PyTorch counts it; Keras' default, momentum 0.99, would
+ * be running = 0.99*running + 0.01*batch) and eps 1e-5 (Keras: 1e-3).
+ * Inputs are not standardised (the Keras MINT does not).
+ *
+ * Tensor names (PyTorch style, also in checkpoints):
+ *   MLP: dense1.weight [H][F], dense1.bias [H], bn.weight [H], bn.bias [H],
+ *        dense2.weight [1][H], dense2.bias [1];
+ *        buffers bn.running_mean [H], bn.running_var [H]
+ *   CNN: conv.weight [64][C][3][3], conv.bias [64],
+ *        dense1.weight [C][64*(H/2)*(W/2)], dense1.bias [C],
+ *        dense2.weight [1][C], dense2.bias [1] */
+#ifndef MINT_MINT_MODEL_H
+#define MINT_MINT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mint.h"
+
+#define MINT_TM_HIDDEN 128       /* Vanilla/outcome Dense units */
+#define MINT_TM_FILTERS 64       /* CNN conv filters */
+#define MINT_TM_DROPOUT 0.5f
+#define MINT_TM_L1 0.1f          /* on dense1.weight of the MLP models */
+#define MINT_TM_BN_MOMENTUM 0.1f /* PyTorch convention */
+#define MINT_TM_BN_EPS 1e-5f     /* PyTorch default */
+#define MINT_TM_MAX_PARAMS 8
+
+typedef enum { MINT_TM_VANILLA = 0, MINT_TM_CNN = 1, MINT_TM_OUTCOME = 2 } mint_tm_kind;
+
+const char *mint_tm_kind_name(mint_tm_kind k); /* "vanilla", "cnn", "outcome" */
+/* Parse a kind name; MINT_E_ARG if unknown. */
+mint_status mint_tm_kind_parse(const char *s, mint_tm_kind *k);
+
+typedef struct {
+    mint_tm_kind kind;
+    int in_dims[3];  /* MLP: {F, 0, 0}; CNN: {C, H, W} with H, W >= 2 */
+    char taps[256];  /* comma list of the taps the features come from (recorded) */
+} mint_tm_config;
+
+/* One parameter tensor of the arena. */
+typedef struct {
+    char name[32];
+    int rank;
+    int64_t dims[4];
+    size_t count;  /* elements */
+    size_t offset; /* floats from the arena segment start (64-byte aligned) */
+} mint_tm_param;
+
+/* Typed views of one arena segment (params, grads, Adam m or v); the
+ * pointers a kind does not use are NULL. */
+typedef struct {
+    float *conv_w, *conv_b;      /* CNN */
+    float *w1, *b1;              /* dense1 */
+    float *bn_g, *bn_b;          /* MLP */
+    float *w2, *b2;              /* dense2 */
+} mint_tm_views;
+
+typedef struct mint_tm {
+    mint_tm_config cfg;
+    int in_size;  /* floats per sample */
+    int hidden;   /* dense1 units: 128 (MLP) or C (CNN) */
+    int flat;     /* dense1 inputs: F, or 64*(H/2)*(W/2) */
+    float dropout, l1;
+    int nparams;
+    mint_tm_param params[MINT_TM_MAX_PARAMS];
+    size_t seg;   /* floats per arena segment (padded) */
+    /* arena: [params | grads | adam m | adam v], each `seg` floats */
+    float *arena;
+    mint_tm_views p, g, m, v;
+    int64_t adam_t; /* Adam steps taken */
+    float *bn_mean, *bn_var; /* BN running statistics (MLP), not trained */
+    /* calibration: eval-mode scores of the training samples (set by
+     * mint_tm_calibrate or loaded), threshold maximising balanced accuracy
+     * on them */
+    float *cal_member, *cal_external;
+    int64_t n_cal_member, n_cal_external;
+    double threshold;
+    /* training record (metadata) */
+    int64_t train_epochs, train_steps, train_batch;
+    uint64_t train_seed;
+    double train_accuracy;
+} mint_tm;
+
+/* New model with Keras-default initialisation drawn from seed. */
+mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t seed);
+void mint_tm_free(mint_tm *tm);
+/* Parameter (or buffer: "bn.running_mean", "bn.running_var") by name:
+ * pointer into the params segment and element count; NULL if absent. */
+float *mint_tm_tensor(mint_tm *tm, const char *name, size_t *count);
+
+/* Save parameters, BN buffers, calibration and metadata ("mint.kind",
+ * "mint.taps", "mint.input_dims", ...) into a weight container. */
+mint_status mint_tm_save(const mint_tm *tm, const char *path);
+/* Load a saved model; every tensor shape is checked against the metadata. */
+mint_status mint_tm_load(mint_tm **out, const char *path);
+
+/* Eval-mode membership scores sigmoid(logit) in [0,1] (1 = member) of n
+ * samples of in_size floats each. */
+mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
+                            float *scores_out);
+/* Score the training samples and keep them as calibration data (and the
+ * balanced-accuracy threshold). */
+mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
+                              const float *external, int64_t n_ext);
+
+/* ---- one training step's activations (one arena, typed views) ---- */
+typedef struct {
+    int B;
+    float *arena;
+    uint8_t *bytes; /* masks and pooling arguments */
+    float *x;       /* [B][in_size] gathered batch */
+    float *y;       /* [B] labels */
+    float *conv;    /* CNN: [B][64][H][W] conv+ReLU output */
+    float *pool;    /* CNN: [B][flat] */
+    uint8_t *arg;   /* CNN: [B][flat] */
+    float *h1;      /* [B][hidden] dense1+ReLU output */
+    float *bn;      /* MLP: [B][hidden] */
+    float *xhat;    /* MLP: [B][hidden] */
+    float *invstd;  /* MLP: [hidden] */
+    float *drop;    /* [B][hidden] */
+    uint8_t *mask;  /* [B][hidden] */
+    float *logit;   /* [B] */
+    /* gradients */
+    float *dlogit, *dh, *dh2, *dpool, *dconv;
+    float *scratch;
+    size_t nscratch;
+} mint_tm_acts;
+
+mint_status mint_tm_acts_new(mint_tm_acts **out, const mint_tm *tm, int B);
+void mint_tm_acts_free(mint_tm_acts *a);
+
+/* Forward of acts->x (B samples). train: batch-stat BN (updating the
+ * running statistics) and dropout with acts->mask (filled by the caller);
+ * eval: running statistics, no dropout. Writes acts->logit. */
+void mint_tm_forward(mint_tm *tm, mint_tm_acts *a, int B, int train);
+/* Backward of mean BCE(logit, acts->y) (+ L1): fills tm->g (accumulating;
+ * zero it first). Returns nothing; loss is computed by the caller. */
+void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B);
+
+#endif

@@ -1,0 +1,77 @@
+/* train.h - training the MINT auditing models (issue 4): Adam, balanced
+ * batches, the epoch loop with a progress callback.
+ *
+ * Optimiser: Adam with PyTorch's defaults and update rule (torch.optim.Adam:
+ * lr 1e-3, betas 0.9/0.999, eps 1e-8 added to the bias-corrected
+ * sqrt(v_hat), no weight decay, no amsgrad). Keras' Adam (the paper's) uses
+ * eps 1e-7 added to the uncorrected sqrt(v) with the correction folded into
+ * the step size ("epsilon hat"); the two differ only while v is tiny.
+ *
+ * Batches: B = 128 with B/2 members and B/2 external samples. Each class
+ * has its own seeded shuffled order; an epoch is ceil(max(Nm, Ne) / (B/2))
+ * steps, i.e. one pass over the larger class. A class whose order runs out
+ * (the smaller class, many times; the larger one at the end of the last
+ * batch) is reshuffled and reused, so every batch is full and balanced and
+ * the smaller class is oversampled rather than the larger one cut.
+ *
+ * Reproducibility: the seed drives initialisation (mint_tm_create), the
+ * per-class shuffles and the dropout masks (a counter-based hash of seed and
+ * element index); every reduction is done in a fixed order by one thread,
+ * so a run is bit-for-bit reproducible for a given seed - and does not even
+ * depend on the thread count on a given machine and ISA. */
+#ifndef MINT_MINT_TRAIN_H
+#define MINT_MINT_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mint/model.h"
+
+typedef struct {
+    float lr, beta1, beta2, eps;
+} mint_adam_cfg;
+#define MINT_ADAM_DEFAULTS { 1e-3f, 0.9f, 0.999f, 1e-8f }
+
+/* One Adam step t (1-based) over n parameters, as torch.optim.Adam:
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+ *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
+void mint_adam_step(float *p, const float *g, float *m, float *v, size_t n, int64_t t,
+                    const mint_adam_cfg *c);
+
+typedef struct {
+    int epoch, epochs;  /* 1-based epoch just finished, of epochs */
+    int64_t steps;      /* optimiser steps so far */
+    double loss;        /* mean over the epoch's steps of BCE + L1 term */
+    double bce;         /* mean BCE alone */
+    double accuracy;    /* on the epoch's training batches (dropout on, as Keras reports) */
+    double seconds;     /* wall time of the epoch */
+} mint_train_progress;
+
+typedef struct {
+    int epochs;         /* MLP 20, CNN 30 by default */
+    int batch;          /* even, >= 2; default 128 */
+    uint64_t seed;
+    mint_adam_cfg adam;
+    /* called after every epoch (may be NULL); never prints by itself */
+    void (*progress)(void *ctx, const mint_train_progress *p);
+    void *ctx;
+} mint_train_opts;
+
+/* Defaults of DESIGN.md for a kind: epochs 20 (vanilla, outcome) / 30 (cnn),
+ * batch 128, seed 0, Adam defaults, no callback. */
+void mint_train_defaults(mint_train_opts *o, mint_tm_kind kind);
+
+/* One optimiser step on the batch already in a->x (B rows), a->y (labels
+ * 1 = member, 0 = external) and a->mask (dropout keep mask, B*hidden bytes):
+ * zero gradients, forward (training mode), BCE + L1, backward, Adam.
+ * Outputs (each may be NULL): loss = BCE + L1 term before the update, bce,
+ * correct = samples whose logit sign matches the label. */
+void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg *adam,
+                        double *loss, double *bce, int *correct);
+
+/* Train on members [n_mem][in_size] and external [n_ext][in_size]
+ * (row-major, in_size = tm->in_size floats per sample), then score both
+ * sets in eval mode as calibration data (mint_tm_calibrate). */
+mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const float *external,
+                       int64_t n_ext, const mint_train_opts *o);
+
+#endif
