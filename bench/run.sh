@@ -10,6 +10,9 @@ RUNS=${RUNS:-5}
 echo "==== kernels (bench_kernels) ===="
 "$B/bench/bench_kernels" ${KERNEL_ARGS:-}
 echo
+echo "==== MINT training (bench_train, PyTorch peer in the same run) ===="
+"$B/bench/bench_train" ${TRAIN_ARGS:-}
+echo
 echo "==== IResNet-100 end to end ===="
 M=$B/models/r100.onnx
 if [ ! -f "$M" ] && /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then

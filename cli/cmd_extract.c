@@ -12,7 +12,7 @@
 #include "weights/container.h"
 
 typedef struct {
-    double t0;
+    double t0, last_print;
     size_t last_done;
     int tty;
 } progress_state;
@@ -20,7 +20,11 @@ typedef struct {
 static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
 {
     progress_state *p = ctx;
-    double el = cli_now() - p->t0;
+    double now = cli_now(), el = now - p->t0;
+    /* a line per batch on a terminal; at most one each 5 s into a log */
+    if (!p->tty && done < total && now - p->last_print < 5.0)
+        return;
+    p->last_print = now;
     size_t fresh = done - resumed;
     double rate = el > 0 ? (double)fresh / el : 0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
@@ -130,7 +134,7 @@ int cmd_extract(int argc, char **argv)
     }
     mint_extract_stats stats = { 0 };
     if (!st) {
-        progress_state ps = { cli_now(), 0, isatty(2) };
+        progress_state ps = { cli_now(), 0, 0, isatty(2) };
         mint_extract_opts eo = { m, sha, &l, lm, (const char *const *)tapname, ntaps, pool, f16, out,
                                  batch, chunk, resume, skip, shard, progress, &ps };
         fprintf(stderr, "mint extract: %zu images, taps %s, kernels %s\n", l.n, taps, mint_isa());
