@@ -135,8 +135,7 @@ static mint_status close_commit(FILE *f, const char *tmp, const char *final)
     return MINT_OK;
 }
 
-/* Count lines of a text file; -1 if it cannot be read. */
-static long count_lines(const char *path)
+long mint_count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -373,12 +372,12 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
     for (size_t c = 0; c < nchunks && !st; c++) {
         if ((st = part_name(path, sizeof path, o->out_dir, "index", c, ".csv")))
             break;
-        rows[c] = count_lines(path);
+        rows[c] = mint_count_lines(path);
         if (rows[c] < 0)
             st = mint_fail(MINT_E_IO, "%s: missing part", path);
         total += (size_t)(rows[c] > 0 ? rows[c] : 0);
         if (!st && !(st = part_name(path, sizeof path, o->out_dir, "errors", c, ".csv"))) {
-            long e = count_lines(path);
+            long e = mint_count_lines(path);
             nerr += (size_t)(e > 0 ? e : 0);
         }
     }

@@ -57,15 +57,8 @@ static long index_rows(const char *dir)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/index.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long n = 0;
-    int c;
-    while ((c = getc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n - 1;
+    long n = mint_count_lines(path);
+    return n < 0 ? -1 : n - 1;
 }
 
 static mint_status merge_tap(const char *out_dir, const char *name, const char *const *in, int n,
