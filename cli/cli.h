@@ -33,5 +33,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* cmd_train.c - `mint train`: train a MINT auditing model (Vanilla, CNN or
- * the outcome baseline) on member and external features and save it, with
- * its calibration scores, in a weight container. */
+ * the outcome baseline) on member and external features - read from
+ * `mint extract` outputs, or computed from images through the network in
+ * memory - and save it, with its calibration scores, in a weight container. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -9,19 +10,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
-#include "io/half.h"
-#include "io/npy.h"
+#include "io/dataset.h"
+#include "io/landmarks.h"
+#include "mint/features.h"
 #include "mint/model.h"
 #include "mint/train.h"
 
-#define MAX_TAPS 16
+#define MAX_TAPS MINT_FEATS_MAX_TAPS
 
 static const char *train_help =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--threads T] [--quiet]\n"
+    "       mint train --kind K --model M.mint --members-list L1 --external-list L2 --out T.mint\n"
+    "                  [--landmarks CSV] [--root DIR] [--taps ...] [--epochs E] [...]\n"
     "Train a MINT auditing model to tell members (training data of the audited\n"
     "model) from external data, and save it with the scores of its training\n"
-    "samples (calibration for audits) to T.mint.\n"
+    "samples (calibration for audits) and, when known (directories, images or\n"
+    "--taps), the taps its features came from, to T.mint.\n"
     "  --kind K        vanilla: Dense 128 ReLU (L1 0.1) -> BatchNorm -> Dropout 0.5 ->\n"
     "                  Dense 1 on per-channel maxima of the taps, concatenated;\n"
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
@@ -30,176 +35,32 @@ static const char *train_help =
     "  --members A     features of members: a .npy file, or a directory with one\n"
     "  --external B    <tap>.npy per tap (as written by 'mint extract'). float32 or\n"
     "                  float16. vanilla/outcome: [N,F], or [N,C,H,W] reduced to the\n"
-    "                  per-channel maximum [N,C]; cnn: [N,C,H,W]\n"
-    "  --taps LIST     taps read from directories, features concatenated in this\n"
-    "                  order (default layer1,layer2,layer3,layer4 for vanilla,\n"
-    "                  layer1 for cnn, embedding for outcome)\n"
+    "                  per-channel maximum [N,C]; cnn: [N,C,H,W] (extract --pool none)\n"
+    "  --model M       instead of feature files: the audited network; the features are\n"
+    "                  computed from images on the fly (aligned and run as by 'mint\n"
+    "                  extract', taps reduced as above), no files written\n"
+    "  --members-list L1, --external-list L2\n"
+    "                  the images (with --model): a list file, one path[,label] per\n"
+    "                  line, or a folder (every .jpg/.jpeg/.png below it). The first\n"
+    "                  image that cannot be read or aligned stops the run.\n"
+    "                  Memory: all features are held at once, N x C x H x W floats for\n"
+    "                  cnn (IResNet layer1: 64x56x56 floats = 0.8 MB per image, 0.8 GB\n"
+    "                  per 1000 images), N x F for vanilla/outcome; lists that need\n"
+    "                  more than 8 GiB are refused (use smaller lists, or extract to\n"
+    "                  files and train from them)\n"
+    "  --landmarks CSV 5-point landmarks (as for 'mint extract'); images without a row\n"
+    "                  must already be the model's input size\n"
+    "  --root DIR      base of relative paths in list files (default: current dir)\n"
+    "  --taps LIST     taps read from directories or computed with --model, features\n"
+    "                  concatenated in this order (default layer1,layer2,layer3,layer4\n"
+    "                  for vanilla, layer1 for cnn, embedding for outcome)\n"
     "  --epochs E      default 20 (vanilla, outcome), 30 (cnn)\n"
     "  --batch N       even batch size, half members, half external (default 128)\n"
     "  --seed S        seed of initialisation, sampling and dropout (default 0);\n"
     "                  the same seed reproduces a run bit for bit\n"
     "  --threads T     OpenMP threads (default: all cores)\n"
     "  --quiet         no per-epoch progress lines\n"
-    "Optimiser: Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), binary cross-entropy.\n";
-
-typedef struct {
-    float *x;
-    int64_t n;
-    int rank;    /* 1 (features) or 3 (maps) */
-    int dims[3];
-} feats;
-
-static void feats_free(feats *f)
-{
-    free(f->x);
-    memset(f, 0, sizeof *f);
-}
-
-/* Read one .npy as float32 [N, ...] (float16 converted). */
-static mint_status read_f32(const char *path, io_npy *a, float **out)
-{
-    *out = NULL;
-    mint_status st = io_npy_read(path, a);
-    if (st)
-        return st;
-    if (a->rank != 2 && a->rank != 4) {
-        io_npy_free(a);
-        return mint_fail(MINT_E_SHAPE, "%s: expected [N,F] or [N,C,H,W], got rank %d", path,
-                         a->rank);
-    }
-    if (a->dims[0] < 1) {
-        io_npy_free(a);
-        return mint_fail(MINT_E_SHAPE, "%s: no samples (N = 0)", path);
-    }
-    size_t n = 1;
-    for (int i = 0; i < a->rank; i++)
-        n *= (size_t)a->dims[i];
-    if (a->dtype == WT_F32) {
-        *out = a->data;
-        a->data = NULL; /* ownership moves to *out; io_npy_free frees NULL */
-    } else if (a->dtype == WT_F16) {
-        *out = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        if (!*out) {
-            io_npy_free(a);
-            return mint_fail(MINT_E_NOMEM, "%s: out of memory converting float16", path);
-        }
-        io_f16_to_f32_n(*out, a->data, n);
-        free(a->data); /* io_npy_free would also clear the shape we return */
-        a->data = NULL;
-    } else {
-        io_npy_free(a);
-        return mint_fail(MINT_E_FORMAT, "%s: features must be float32 or float16", path);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite((*out)[i])) {
-            free(*out);
-            *out = NULL;
-            return mint_fail(MINT_E_FORMAT, "%s: non-finite value at element %zu", path, i);
-        }
-    return MINT_OK;
-}
-
-/* [N,C,H,W] -> [N,C] per-channel maximum, in place. */
-static void channel_max(float *x, int64_t n, int64_t c, int64_t hw)
-{
-    for (int64_t i = 0; i < n * c; i++) {
-        const float *p = x + i * hw;
-        float m = p[0];
-        for (int64_t k = 1; k < hw; k++)
-            m = p[k] > m ? p[k] : m;
-        x[i] = m;
-    }
-}
-
-static mint_status load_one(const char *path, int want_maps, feats *f)
-{
-    io_npy a;
-    float *x;
-    mint_status st = read_f32(path, &a, &x);
-    if (st)
-        return st;
-    f->n = a.dims[0];
-    if (want_maps) {
-        if (a.rank != 4) {
-            free(x);
-            return mint_fail(MINT_E_SHAPE, "%s: CNN MINT needs raw maps [N,C,H,W], got [N,%lld] "
-                             "(extract without per-channel pooling)", path, (long long)a.dims[1]);
-        }
-        if (a.dims[1] > 65536 || a.dims[2] > 65536 || a.dims[3] > 65536) {
-            free(x);
-            return mint_fail(MINT_E_SHAPE, "%s: map too large", path);
-        }
-        f->rank = 3;
-        for (int i = 0; i < 3; i++)
-            f->dims[i] = (int)a.dims[i + 1];
-    } else {
-        if (a.rank == 4)
-            channel_max(x, a.dims[0], a.dims[1], a.dims[2] * a.dims[3]);
-        if (a.dims[1] > (1 << 24)) {
-            free(x);
-            return mint_fail(MINT_E_SHAPE, "%s: too many features (%lld)", path,
-                             (long long)a.dims[1]);
-        }
-        f->rank = 1;
-        f->dims[0] = (int)a.dims[1];
-    }
-    f->x = x;
-    return MINT_OK;
-}
-
-/* A .npy file, or a directory with <tap>.npy per tap (features concatenated). */
-static mint_status load_feats(const char *path, int cnn, char **taps, int ntaps, feats *out)
-{
-    memset(out, 0, sizeof *out);
-    struct stat sb;
-    if (stat(path, &sb))
-        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return load_one(path, cnn, out);
-    if (cnn && ntaps != 1)
-        return mint_fail(MINT_E_ARG, "CNN MINT reads one tap, %d given", ntaps);
-    feats parts[MAX_TAPS];
-    memset(parts, 0, sizeof parts);
-    mint_status st = MINT_OK;
-    char file[4096];
-    int64_t total = 0;
-    for (int t = 0; !st && t < ntaps; t++) {
-        snprintf(file, sizeof file, "%s/%s.npy", path, taps[t]);
-        st = load_one(file, cnn, &parts[t]);
-        if (!st && parts[t].n != parts[0].n)
-            st = mint_fail(MINT_E_SHAPE, "%s: %lld samples, but %s/%s.npy has %lld", file,
-                           (long long)parts[t].n, path, taps[0], (long long)parts[0].n);
-        if (!st)
-            total += parts[t].dims[0];
-    }
-    if (!st && ntaps == 1) {
-        *out = parts[0];
-        return MINT_OK;
-    }
-    if (!st && total > (1 << 24))
-        st = mint_fail(MINT_E_SHAPE, "%s: too many features (%lld)", path, (long long)total);
-    if (!st) {
-        const int64_t n = parts[0].n;
-        out->x = malloc(sizeof(float) * (size_t)n * (size_t)total);
-        if (!out->x)
-            st = mint_fail(MINT_E_NOMEM, "%s: out of memory for %lld x %lld features", path,
-                           (long long)n, (long long)total);
-        for (int64_t i = 0; !st && i < n; i++) {
-            float *dst = out->x + (size_t)i * total;
-            for (int t = 0; t < ntaps; t++) {
-                memcpy(dst, parts[t].x + (size_t)i * parts[t].dims[0],
-                       sizeof(float) * (size_t)parts[t].dims[0]);
-                dst += parts[t].dims[0];
-            }
-        }
-        out->n = n;
-        out->rank = 1;
-        out->dims[0] = (int)total;
-    }
-    for (int t = 0; t < ntaps; t++)
-        feats_free(&parts[t]);
-    return st;
-}
+"Optimiser: Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), binary cross-entropy.\n";
 
 typedef struct {
     int quiet;
@@ -214,10 +75,68 @@ static void print_epoch(void *ctx, const mint_train_progress *p)
     fflush(stdout);
 }
 
-static int dims_str(char *buf, size_t n, const feats *f)
+/* Image list from a list file or a folder. */
+static mint_status open_list(const char *path, const char *root, io_list *l)
 {
-    return f->rank == 1 ? snprintf(buf, n, "%d", f->dims[0])
-                        : snprintf(buf, n, "%dx%dx%d", f->dims[0], f->dims[1], f->dims[2]);
+    struct stat sb;
+    if (stat(path, &sb))
+        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+    mint_status st = S_ISDIR(sb.st_mode) ? io_list_from_dir(path, l)
+                                         : io_list_from_file(path, root, l);
+    if (!st && l->n == 0)
+        st = mint_fail(MINT_E_ARG, "%s: no images", path);
+    return st;
+}
+
+/* Features of both sets from images through the network (list mode). */
+static mint_status feats_from_lists(const char *model, const char *lmpath, const char *root,
+                                    const char *lmem, const char *lext, int cnn,
+                                    const char *const *taps, int ntaps, int quiet,
+                                    mint_feats *fm, mint_feats *fe)
+{
+    mint_model *m = NULL;
+    io_landmarks *lm = NULL;
+    io_list l1 = { 0 }, l2 = { 0 };
+    mint_status st = mint_model_open(&m, model);
+    if (!st && lmpath)
+        st = io_landmarks_load(lmpath, &lm);
+    if (!st)
+        st = open_list(lmem, root, &l1);
+    if (!st)
+        st = open_list(lext, root, &l2);
+    if (!st) {
+        int rank, dims[3];
+        char d[64];
+        st = mint_feats_shape(m, cnn, taps, ntaps, &rank, dims);
+        if (!st) {
+            mint_feats_dims_str(d, sizeof d, rank, dims);
+            const double per = 4.0 * (rank == 3 ? (double)dims[0] * dims[1] * dims[2] : dims[0]);
+            if (!quiet)
+                printf("computing features (%s floats per image, %.2f GiB in all) of %zu + %zu "
+                       "images through %s\n", d, per * (double)(l1.n + l2.n) / 1073741824.0, l1.n, l2.n,
+                       model);
+            if ((double)(l1.n + l2.n) * per > (double)MINT_FEATS_MAX_BYTES)
+                st = mint_fail(MINT_E_NOMEM, "%zu + %zu images x %s floats would need %.1f GiB of "
+                               "features in memory, more than the limit of %.0f GiB; use smaller "
+                               "lists, or 'mint extract' to files and train from them", l1.n,
+                               l2.n, d, per * (double)(l1.n + l2.n) / 1073741824.0,
+                               (double)MINT_FEATS_MAX_BYTES / 1073741824.0);
+        }
+    }
+    const double t0 = cli_now();
+    if (!st)
+        st = mint_feats_from_images(fm, m, lm, &l1, cnn, taps, ntaps, 16, 0);
+    if (!st)
+        st = mint_feats_from_images(fe, m, lm, &l2, cnn, taps, ntaps, 16, 0);
+    if (!st && !quiet)
+        printf("features computed in %.1f s\n", cli_now() - t0);
+    if (st)
+        mint_feats_free(fm);
+    io_list_free(&l1);
+    io_list_free(&l2);
+    io_landmarks_free(lm);
+    mint_model_close(m);
+    return st;
 }
 
 int cmd_train(int argc, char **argv)
@@ -228,9 +147,13 @@ int cmd_train(int argc, char **argv)
         { "taps", required_argument, 0, 't' },     { "epochs", required_argument, 0, 'E' },
         { "batch", required_argument, 0, 'b' },    { "seed", required_argument, 0, 's' },
         { "threads", required_argument, 0, 'T' },  { "quiet", no_argument, 0, 'q' },
+        { "model", required_argument, 0, 'M' },    { "members-list", required_argument, 0, '1' },
+        { "external-list", required_argument, 0, '2' },
+        { "landmarks", required_argument, 0, 'L' }, { "root", required_argument, 0, 'R' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
     const char *kind_s = NULL, *mem = NULL, *ext = NULL, *out = NULL, *taps_s = NULL;
+    const char *model = NULL, *lmem = NULL, *lext = NULL, *lmpath = NULL, *root = NULL;
     int epochs = 0, batch = 128, threads = 0, quiet = 0, o;
     unsigned long long seed = 0;
     optind = 1;
@@ -241,6 +164,11 @@ int cmd_train(int argc, char **argv)
         case 'e': ext = optarg; break;
         case 'o': out = optarg; break;
         case 't': taps_s = optarg; break;
+        case 'M': model = optarg; break;
+        case '1': lmem = optarg; break;
+        case '2': lext = optarg; break;
+        case 'L': lmpath = optarg; break;
+        case 'R': root = optarg; break;
         case 'E':
             if ((epochs = cli_int(optarg, 1, 100000)) < 0)
                 return cli_usage_error("train", "--epochs wants an integer in 1..100000");
@@ -268,8 +196,20 @@ int cmd_train(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (!kind_s || !mem || !ext || !out)
-        return cli_usage_error("train", "needs --kind, --members, --external and --out");
+    const int lists = model || lmem || lext;
+    if (!kind_s || !out)
+        return cli_usage_error("train", "needs --kind and --out");
+    if (lists && (mem || ext))
+        return cli_usage_error("train", "give either --members/--external (features) or --model "
+                               "with --members-list/--external-list (images), not both");
+    if (lists && (!model || !lmem || !lext))
+        return cli_usage_error("train", "computing features from images needs --model, "
+                               "--members-list and --external-list");
+    if (!lists && (!mem || !ext))
+        return cli_usage_error("train", "needs --members and --external (or --model with "
+                               "--members-list and --external-list)");
+    if (!lists && (lmpath || root))
+        return cli_usage_error("train", "--landmarks and --root go with --model and image lists");
     mint_tm_kind kind;
     if (mint_tm_kind_parse(kind_s, &kind))
         return cli_usage_error("train", "--kind is vanilla, cnn or outcome (not '%s')", kind_s);
@@ -284,34 +224,34 @@ int cmd_train(int argc, char **argv)
         free(tbuf);
         return cli_usage_error("train", "--taps wants 1..%d comma-separated names", MAX_TAPS);
     }
-    for (int i = 0; i < ntaps; i++)
-        if (strchr(taps[i], '/') || !strcmp(taps[i], "..") || !strcmp(taps[i], ".")) {
-            free(tbuf);
-            return cli_usage_error("train", "bad tap name '%s'", taps[i]);
-        }
     if (kind == MINT_TM_CNN && ntaps != 1) {
         free(tbuf);
         return cli_usage_error("train", "CNN MINT trains on one tap (got %d)", ntaps);
     }
     cli_set_threads(threads);
 
-    feats fm, fe;
-    mint_status st = load_feats(mem, kind == MINT_TM_CNN, taps, ntaps, &fm);
-    if (st) {
-        free(tbuf);
-        return cli_error("train", st);
+    const int cnn = kind == MINT_TM_CNN;
+    const char *const *ctaps = (const char *const *)taps;
+    mint_feats fm, fe;
+    memset(&fm, 0, sizeof fm);
+    memset(&fe, 0, sizeof fe);
+    mint_status st;
+    if (lists) {
+        st = feats_from_lists(model, lmpath, root, lmem, lext, cnn, ctaps, ntaps, quiet, &fm, &fe);
+    } else {
+        st = mint_feats_load(mem, cnn, ctaps, ntaps, &fm);
+        if (!st && (st = mint_feats_load(ext, cnn, ctaps, ntaps, &fe)))
+            mint_feats_free(&fm);
     }
-    st = load_feats(ext, kind == MINT_TM_CNN, taps, ntaps, &fe);
     if (st) {
-        feats_free(&fm);
         free(tbuf);
         return cli_error("train", st);
     }
     char dm[64], de[64];
-    dims_str(dm, sizeof dm, &fm);
-    dims_str(de, sizeof de, &fe);
+    mint_feats_dims_str(dm, sizeof dm, fm.rank, fm.dims);
+    mint_feats_dims_str(de, sizeof de, fe.rank, fe.dims);
     if (strcmp(dm, de)) {
-        feats_free(&fm), feats_free(&fe), free(tbuf);
+        mint_feats_free(&fm), mint_feats_free(&fe), free(tbuf);
         return cli_error("train", mint_fail(MINT_E_SHAPE, "members have %s features per sample, "
                                             "external %s", dm, de));
     }
@@ -319,15 +259,15 @@ int cmd_train(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cfg.kind = kind;
     memcpy(cfg.in_dims, fm.dims, sizeof cfg.in_dims);
-    /* record tap names when they describe the data (directories or --taps) */
+    /* record tap names when they describe the data (directories, images or --taps) */
     struct stat sb;
-    if (taps_given || (!stat(mem, &sb) && S_ISDIR(sb.st_mode)))
+    if (lists || taps_given || (!stat(mem, &sb) && S_ISDIR(sb.st_mode)))
         snprintf(cfg.taps, sizeof cfg.taps, "%s", taps_s);
     free(tbuf);
     mint_tm *tm;
     st = mint_tm_create(&tm, &cfg, seed);
     if (st) {
-        feats_free(&fm), feats_free(&fe);
+        mint_feats_free(&fm), mint_feats_free(&fe);
         return cli_error("train", st);
     }
     mint_train_opts to;
@@ -352,6 +292,6 @@ int cmd_train(int argc, char **argv)
                "(balanced accuracy on the training data)\n",
                out, cli_now() - t0, tm->train_accuracy, tm->threshold);
     mint_tm_free(tm);
-    feats_free(&fm), feats_free(&fe);
+    mint_feats_free(&fm), mint_feats_free(&fe);
     return st ? cli_error("train", st) : CLI_OK;
 }

@@ -77,7 +77,9 @@ static const struct {
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps" },
     { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv" },
     { "merge", cmd_merge, "concatenate the outputs of several extract runs (shards)" },
-    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features" },
+    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images" },
+    { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot" },
+    { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report" },
     { "demo", cmd_demo, "build an IResNet with random weights and time a forward pass" },
 };
 

@@ -1,0 +1,335 @@
+/* cmd_audit.c - `mint eval` (metrics of a MINT model on held-out features)
+ * and `mint audit` (membership scores of images + set-level verdict + report).
+ * The work is in mint/audit.c; this file parses, prints and picks exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli/cli.h"
+#include "io/dataset.h"
+#include "io/landmarks.h"
+#include "mint/audit.h"
+
+static const char *eval_help =
+    "usage: mint eval --mint T.mint --members A --external B --json OUT.json\n"
+    "                 [--roc ROC.png] [--taps t1,t2,...] [--threads N]\n"
+    "Evaluate a trained MINT model on held-out data (not the data T was trained on):\n"
+    "members A (training data of the audited network) and external data B. Prints\n"
+    "and writes balanced accuracy at 0.5 and at the threshold T chose on its\n"
+    "training data, AUC, TPR at 1% and 0.1% FPR and the confusion matrices.\n"
+    "  --mint T        the MINT model ('mint train --out')\n"
+    "  --members A     features as for 'mint train': a .npy file ([N,F], [N,C,H,W]\n"
+    "  --external B    reduced to per-channel maxima unless T is a CNN MINT) or a\n"
+    "                  directory written by 'mint extract' (one <tap>.npy per tap)\n"
+    "  --json OUT      the metrics as JSON\n"
+    "  --roc PNG       ROC curve plot, linear and log-FPR axes\n"
+    "  --taps LIST     taps read from directories, in this order (default: the taps\n"
+    "                  recorded in T)\n"
+    "  --threads N     OpenMP threads (default: all cores)\n"
+    "The feature size must be the one T was trained on. Outputs are written to a\n"
+    "temporary name and renamed into place.\n";
+
+static const char *audit_help =
+    "usage: mint audit --model M.mint --mint T.mint --report OUT.json|OUT.html\n"
+    "                  [--landmarks CSV] [--reference B] [--alpha A] [--taps LIST]\n"
+    "                  [--batch N] [--threads N] IMAGES...\n"
+    "Were these images used to train the network M? Each image is decoded, aligned\n"
+    "(5 landmarks -> ArcFace 112x112), normalised and run through M; its features\n"
+    "are computed as the MINT model T's training features were (per-channel maxima\n"
+    "of T's taps, concatenated; the embedding for an outcome model; the raw map of\n"
+    "one tap for a CNN MINT) and T gives a membership score in [0,1] (1 = member).\n"
+    "The set as a whole is then compared with reference scores of known external\n"
+    "data by a one-sided Mann-Whitney test: a small p-value is evidence that the\n"
+    "images were used in training; a large one is no proof that they were not.\n"
+    "  IMAGES          image files (.jpg, .jpeg, .png) and/or folders (every such\n"
+    "                  image below them, sorted)\n"
+    "  --model M       the audited network (a mint weight file, see 'mint convert')\n"
+    "  --mint T        the MINT model trained on M's activations ('mint train')\n"
+    "  --report OUT    the report: self-contained HTML if OUT ends in .html or .htm,\n"
+    "                  JSON otherwise; it carries the SHA-256 of M, of T and of every\n"
+    "                  image, the mint version, the date, per-image scores, T's\n"
+    "                  threshold, the test and the verdict\n"
+    "  --landmarks CSV 5-point landmarks (as for 'mint extract', looked up by file\n"
+    "                  name); images without a row must already be M's input size\n"
+    "  --reference B   features of known external data (a .npy file or a 'mint\n"
+    "                  extract' directory with T's taps), scored by T, as the\n"
+    "                  reference; default: the scores of T's own external training\n"
+    "                  samples stored in T (a held-out reference is the stricter test)\n"
+    "  --alpha A       level of the verdict, 0 < A < 1 (default 0.05)\n"
+    "  --taps LIST     the taps T's features came from, if T does not record them\n"
+    "  --batch N       images per forward pass (default 16)\n"
+    "  --threads N     OpenMP threads (default: all cores)\n"
+    "Images that cannot be read or aligned get a row with the reason in the report\n"
+    "and are left out of the test. Refused up front: landmarks with a network whose\n"
+    "input is not 112x112, a MINT model whose feature size does not match M's taps,\n"
+    "no --reference with a MINT model that has no calibration scores.\n"
+    "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage.\n";
+
+/* --taps LIST -> items (NULL/0 when not given). */
+static int parse_taps(const char *cmd, const char *s, char **taps, char **buf, int *ntaps)
+{
+    *ntaps = 0;
+    *buf = NULL;
+    if (!s)
+        return CLI_OK;
+    *ntaps = cli_split(s, taps, MINT_FEATS_MAX_TAPS, buf);
+    if (*ntaps < 0)
+        return cli_usage_error(cmd, "--taps wants 1..%d comma-separated names",
+                               MINT_FEATS_MAX_TAPS);
+    return CLI_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "mint", required_argument, 0, 'M' },     { "members", required_argument, 0, 'm' },
+        { "external", required_argument, 0, 'e' }, { "json", required_argument, 0, 'j' },
+        { "roc", required_argument, 0, 'r' },      { "taps", required_argument, 0, 't' },
+        { "threads", required_argument, 0, 'T' },  { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    const char *mint = NULL, *mem = NULL, *ext = NULL, *json = NULL, *roc = NULL, *taps_s = NULL;
+    int threads = 0, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'M': mint = optarg; break;
+        case 'm': mem = optarg; break;
+        case 'e': ext = optarg; break;
+        case 'j': json = optarg; break;
+        case 'r': roc = optarg; break;
+        case 't': taps_s = optarg; break;
+        case 'T':
+            if ((threads = cli_int(optarg, 1, 4096)) < 0)
+                return cli_usage_error("eval", "--threads wants a positive integer");
+            break;
+        case 'h': fputs(eval_help, stdout); return CLI_OK;
+        default: return cli_usage_error("eval", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (!mint || !mem || !ext || !json)
+        return cli_usage_error("eval", "needs --mint, --members, --external and --json");
+    char *taps[MINT_FEATS_MAX_TAPS], *tbuf;
+    int ntaps, rc = parse_taps("eval", taps_s, taps, &tbuf, &ntaps);
+    if (rc)
+        return rc;
+    cli_set_threads(threads);
+    mint_eval_opts eo = { mint, mem, ext, ntaps ? (const char *const *)taps : NULL, ntaps,
+                          json, roc, NULL };
+    mint_eval_summary s;
+    mint_status st = mint_eval_run(&s, &eo);
+    free(tbuf);
+    if (st)
+        return cli_error("eval", st);
+    const mint_eval_result *e = &s.m;
+    printf("%s (%s MINT, sha256 %.16s...) on %zu members + %zu external%s%s:\n", mint, s.kind,
+           s.mint_sha256, e->n_members, e->n_external, s.taps[0] ? ", taps " : "", s.taps);
+    char lab[64];
+    printf("  %-32s %.4f\n", "AUC", e->auc);
+    printf("  %-32s %.4f   (accuracy %.4f)\n", "balanced accuracy at 0.5", e->bacc_05, e->acc_05);
+    const mint_confusion *c = &e->cm_05;
+    if (s.has_train_threshold) {
+        snprintf(lab, sizeof lab, "balanced accuracy at %.4f", e->train_threshold);
+        printf("  %-32s %.4f   (accuracy %.4f; threshold chosen on T's training data)\n", lab,
+               e->bacc_train_thr, e->acc_train_thr);
+        c = &e->cm_train_thr;
+    } else {
+        printf("  (T has no calibration data, so no training threshold)\n");
+    }
+    for (int k = 0; k < MINT_EVAL_NFPR; k++) {
+        snprintf(lab, sizeof lab, "TPR at %g%% FPR", 100 * e->fpr_target[k]);
+        printf("  %-32s %.4f", lab, e->tpr_at_fpr[k]);
+        if (e->fpr_step > e->fpr_target[k])
+            printf("   (FPR moves in steps of 1/%zu here: this is the TPR at FPR 0)",
+                   e->n_external);
+        printf("\n");
+    }
+    printf("  confusion at %s:\n", s.has_train_threshold ? "the training threshold" : "0.5");
+    printf("                      predicted member  predicted external\n");
+    printf("    member   (%6zu)  TP %-14zu FN %zu\n", e->n_members, c->tp, c->fn);
+    printf("    external (%6zu)  FP %-14zu TN %zu\n", e->n_external, c->fp, c->tn);
+    printf("wrote %s%s%s\n", json, roc ? " and " : "", roc ? roc : "");
+    return CLI_OK;
+}
+
+static void list_add(io_list *l, const char *path, size_t *cap, int *oom)
+{
+    if (l->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 16;
+        io_item *p = realloc(l->items, nc * sizeof *p);
+        if (!p) {
+            *oom = 1;
+            return;
+        }
+        l->items = p;
+        *cap = nc;
+    }
+    io_item *it = &l->items[l->n];
+    it->path = strdup(path);
+    it->key = strdup(path);
+    it->label = strdup("");
+    if (!it->path || !it->key || !it->label) {
+        free(it->path), free(it->key), free(it->label);
+        *oom = 1;
+        return;
+    }
+    l->n++;
+}
+
+/* Files as given (a missing or unreadable one becomes an error row later),
+ * folders expanded. */
+static mint_status images_from_args(int n, char **args, io_list *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = 0;
+    int oom = 0;
+    for (int i = 0; i < n && !oom; i++) {
+        struct stat sb;
+        if (stat(args[i], &sb) || !S_ISDIR(sb.st_mode)) {
+            list_add(out, args[i], &cap, &oom);
+            continue;
+        }
+        io_list d;
+        mint_status st = io_list_from_dir(args[i], &d);
+        if (st) {
+            io_list_free(out);
+            return st;
+        }
+        if (d.n == 0) {
+            io_list_free(out);
+            return mint_fail(MINT_E_ARG, "%s: no .jpg/.jpeg/.png images below this folder",
+                             args[i]);
+        }
+        for (size_t k = 0; k < d.n && !oom; k++) {
+            if (out->n == cap) {
+                size_t nc = cap + d.n - k + 16;
+                io_item *p = realloc(out->items, nc * sizeof *p);
+                if (!p) {
+                    oom = 1;
+                    break;
+                }
+                out->items = p;
+                cap = nc;
+            }
+            /* keep the folder-relative key: landmark CSVs are keyed that way */
+            out->items[out->n++] = d.items[k];
+            memset(&d.items[k], 0, sizeof d.items[k]);
+        }
+        io_list_free(&d);
+    }
+    if (oom) {
+        io_list_free(out);
+        return mint_fail(MINT_E_NOMEM, "out of memory for the image list");
+    }
+    return MINT_OK;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "model", required_argument, 0, 'm' },     { "mint", required_argument, 0, 'M' },
+        { "landmarks", required_argument, 0, 'L' }, { "reference", required_argument, 0, 'r' },
+        { "alpha", required_argument, 0, 'a' },     { "batch", required_argument, 0, 'b' },
+        { "threads", required_argument, 0, 'T' },   { "report", required_argument, 0, 'o' },
+        { "taps", required_argument, 0, 't' },      { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    const char *model = NULL, *mint = NULL, *lmpath = NULL, *ref = NULL, *report = NULL;
+    const char *taps_s = NULL;
+    double alpha = 0.05;
+    int batch = 16, threads = 0, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'm': model = optarg; break;
+        case 'M': mint = optarg; break;
+        case 'L': lmpath = optarg; break;
+        case 'r': ref = optarg; break;
+        case 'o': report = optarg; break;
+        case 't': taps_s = optarg; break;
+        case 'a': {
+            char *end;
+            errno = 0;
+            alpha = strtod(optarg, &end);
+            if (!*optarg || *end || errno || !(alpha > 0 && alpha < 1))
+                return cli_usage_error("audit", "--alpha wants a number between 0 and 1");
+            break;
+        }
+        case 'b':
+            if ((batch = cli_int(optarg, 1, 1024)) < 0)
+                return cli_usage_error("audit", "--batch wants 1..1024");
+            break;
+        case 'T':
+            if ((threads = cli_int(optarg, 1, 4096)) < 0)
+                return cli_usage_error("audit", "--threads wants a positive integer");
+            break;
+        case 'h': fputs(audit_help, stdout); return CLI_OK;
+        default: return cli_usage_error("audit", "bad option");
+        }
+    }
+    if (!model || !mint || !report)
+        return cli_usage_error("audit", "needs --model, --mint and --report");
+    if (optind == argc)
+        return cli_usage_error("audit", "no images given (files and/or folders after the options)");
+    char *taps[MINT_FEATS_MAX_TAPS], *tbuf;
+    int ntaps, rc = parse_taps("audit", taps_s, taps, &tbuf, &ntaps);
+    if (rc)
+        return rc;
+    cli_set_threads(threads);
+    io_list l = { 0 };
+    io_landmarks *lm = NULL;
+    mint_status st = images_from_args(argc - optind, argv + optind, &l);
+    if (!st && lmpath)
+        st = io_landmarks_load(lmpath, &lm);
+    mint_audit_result r;
+    memset(&r, 0, sizeof r);
+    if (!st) {
+        fprintf(stderr, "mint audit: %zu images, kernels %s\n", l.n, mint_isa());
+        mint_audit_opts ao = { model, mint, &l, lm, ref,
+                               ntaps ? (const char *const *)taps : NULL, ntaps, alpha, batch,
+                               report, NULL };
+        st = mint_audit_run(&r, &ao);
+    }
+    free(tbuf);
+    if (st) {
+        io_landmarks_free(lm);
+        io_list_free(&l);
+        return cli_error("audit", st);
+    }
+    /* one plain-language paragraph */
+    printf("Audited %zu image%s against the network %s (SHA-256 %.16s...) with the %s MINT "
+           "model %s (taps %s). ", r.n_images, r.n_images == 1 ? "" : "s", model, r.model_sha256,
+           r.kind, mint, r.taps);
+    if (r.n_failed)
+        printf("%zu could not be read or aligned and %s listed with the reason in the report. ",
+               r.n_failed, r.n_failed == 1 ? "is" : "are");
+    if (r.has_set) {
+        char p[32];
+        mint_format_p(p, sizeof p, r.set.p);
+        printf("The %zu scored image%s have a median membership score of %.3f, and %zu %s at or "
+               "above the MINT model's threshold %.3f. Against %zu reference scores of external "
+               "data (%s), the set-level test (%s) gives p = %s (probability that an audited "
+               "image outscores a reference one: %.3f). Verdict at alpha = %g: %s.\n",
+               r.n_scored, r.n_scored == 1 ? "" : "s", r.median_score, r.n_above_threshold,
+               r.n_above_threshold == 1 ? "is" : "are", r.report.threshold, r.set.m,
+               ref ? ref : "the MINT model's own external training samples, stored as calibration",
+               mint_set_test_name(&r.set), p, r.set.effect, alpha, r.verdict);
+    } else {
+        printf("Verdict: %s.\n", r.verdict);
+    }
+    printf("Report: %s\n", report);
+    const int none = !r.has_set;
+    mint_audit_result_free(&r);
+    io_landmarks_free(lm);
+    io_list_free(&l);
+    if (none) {
+        fprintf(stderr, "mint audit: no image could be scored; see the errors in %s\n", report);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}

@@ -1,0 +1,105 @@
+/* audit.h - the two user-facing jobs of issue 4 (items 4 and 5) as library
+ * calls, so the CLI only parses arguments and prints:
+ *
+ *   mint_eval_run   a trained MINT model on held-out member and external
+ *                   features: metrics (mint_evaluate at 0.5 and at the
+ *                   threshold chosen on the training data), JSON, ROC PNG;
+ *   mint_audit_run  images through the audited network -> features computed
+ *                   as the MINT model's training features were -> one
+ *                   membership score per image -> one-sided set-level test
+ *                   against reference scores of known external data ->
+ *                   report (JSON or HTML) with SHA-256s of the model, the
+ *                   MINT model and every image.
+ *
+ * Taps: both use the taps recorded in the MINT model (mint.taps, written by
+ * `mint train` when the features came from extract directories, images or
+ * --taps) unless the caller names them; the resulting feature size is
+ * checked against the MINT model before any scoring. */
+#ifndef MINT_MINT_AUDIT_H
+#define MINT_MINT_AUDIT_H
+
+#include <stddef.h>
+#include "io/dataset.h"
+#include "io/landmarks.h"
+#include "io/report.h"
+#include "mint.h"
+#include "mint/features.h"
+#include "mint/metrics.h"
+#include "mint/stats.h"
+
+/* ---- evaluation ---- */
+typedef struct {
+    const char *mint_path;             /* the trained MINT model */
+    const char *members, *external;    /* .npy files or `mint extract` directories */
+    const char *const *taps;           /* NULL: the taps recorded in the MINT model */
+    int ntaps;
+    const char *json_path;             /* written (temp name + rename); NULL = none */
+    const char *roc_png;               /* ROC plot; NULL = none */
+    const char *created;               /* ISO-8601 UTC for the JSON; NULL = now */
+} mint_eval_opts;
+
+typedef struct {
+    mint_eval_result m;                /* the metrics */
+    char kind[16];                     /* of the MINT model */
+    char mint_sha256[65];
+    char taps[256];                    /* taps the features were read with ("" for files) */
+    int has_train_threshold;           /* the model carries calibration (threshold from training) */
+} mint_eval_summary;
+
+/* Load, score, evaluate, write. MINT_E_SHAPE (naming the file) when the
+ * features do not have the size the MINT model was trained on. */
+mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o);
+
+/* ---- audit ---- */
+typedef struct {
+    const char *model_path;            /* the audited network (weight container) */
+    const char *mint_path;             /* the MINT model trained on its activations */
+    const io_list *images;             /* the audited set (>= 1 image) */
+    const io_landmarks *landmarks;     /* NULL: images must be the model's input size */
+    const char *reference;             /* features of known external data (.npy or
+                                        * extract directory), scored with the MINT
+                                        * model; NULL: the MINT model's calibration
+                                        * external scores */
+    const char *const *taps;           /* NULL: the taps recorded in the MINT model */
+    int ntaps;
+    double alpha;                      /* level of the verdict (0 < alpha < 1) */
+    int batch;                         /* images per forward pass; <= 0: 16 */
+    const char *report_path;           /* .json or .html; NULL = do not write */
+    const char *created;               /* ISO-8601 UTC; NULL = now */
+} mint_audit_opts;
+
+typedef struct {
+    io_audit_report report;            /* everything the report shows; its
+                                        * pointers point into this struct, the
+                                        * options' strings and the image list:
+                                        * keep those alive while using it */
+    io_audit_image *images;            /* n_images rows, in list order */
+    size_t n_images, n_scored, n_failed;
+    int has_set;                       /* a set-level test was run (n_scored >= 1) */
+    mint_set_test set;
+    size_t n_above_threshold;          /* scored images with score >= threshold */
+    double median_score;               /* of the scored images (NaN if none) */
+    char model_sha256[65], mint_sha256[65];
+    char kind[16];
+    char taps[256];
+    char reference[4200];              /* where the reference scores came from */
+    char verdict[1024];
+    char created[32];
+    /* private storage behind images[] */
+    char (*sha)[65];
+    char (*err)[400];
+} mint_audit_result;
+
+/* Run the audit; on MINT_OK *out holds the results (free with
+ * mint_audit_result_free) and the report has been written. Images that
+ * cannot be read or aligned do not fail the call: they get a row with
+ * score NaN and the error, and are left out of the set-level test. When no
+ * image could be scored there is no test (has_set 0) and the verdict says
+ * so. Refused before any image is processed: landmarks with a network
+ * whose input is not 112x112, a MINT model whose feature size differs from
+ * what the network's taps give (trained on another network or other taps),
+ * no reference (no --reference and no calibration scores in the MINT model). */
+mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o);
+void mint_audit_result_free(mint_audit_result *r);
+
+#endif

@@ -1,0 +1,87 @@
+/* features.h - the inputs of the MINT auditing models, from disk or from
+ * images (issue 4, items 3-5).
+ *
+ * One sample's features are, as the paper computes them (DESIGN.md):
+ *   vanilla / outcome: every tap reduced to one value per channel (the
+ *     per-channel maximum over H x W of a [C,H,W] map; a [D] tap such as the
+ *     embedding is taken as it is), concatenated in tap order -> [F];
+ *   cnn: the raw map [C,H,W] of one tap.
+ * The same rule is applied to features read from `mint extract` outputs
+ * (mint_feats_load) and to features computed from images on the fly
+ * (mint_feats_from_images, mint_feats_images_stream), so a MINT model
+ * trained on one kind can score the other. */
+#ifndef MINT_MINT_FEATURES_H
+#define MINT_MINT_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "io/dataset.h"
+#include "io/landmarks.h"
+#include "mint.h"
+
+#define MINT_FEATS_MAX_TAPS 16
+/* Default bound on features held in memory by mint_feats_from_images
+ * (8 GiB): a CNN MINT on IResNet layer1 costs 64*56*56*4 = ~800 KB per image. */
+#define MINT_FEATS_MAX_BYTES ((size_t)8 << 30)
+
+typedef struct {
+    float *x;     /* n rows of dims[0] (rank 1) or dims[0]*dims[1]*dims[2] (rank 3) floats */
+    int64_t n;
+    int rank;     /* 1: [F] per sample; 3: [C,H,W] per sample (cnn) */
+    int dims[3];
+} mint_feats;
+
+/* Floats per sample. */
+int64_t mint_feats_row(const mint_feats *f);
+void mint_feats_free(mint_feats *f);
+/* "960" or "64x56x56" (like snprintf). */
+int mint_feats_dims_str(char *buf, size_t n, int rank, const int dims[3]);
+
+/* Read features: path is a .npy file (float32 or float16; [N,F], or
+ * [N,C,H,W] reduced to per-channel maxima [N,C] unless cnn) or a directory
+ * written by `mint extract` holding one <tap>.npy per tap (file stem:
+ * io_safe_name(tap)), concatenated in the order given. cnn: one tap, raw
+ * maps [N,C,H,W] required. taps/ntaps are only used for directories
+ * (MINT_E_ARG if a directory is given without taps). Values must be finite. */
+mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, int ntaps,
+                            mint_feats *out);
+
+/* ---- from images, through a network ---- */
+
+/* The per-image feature shape that taps of network m give (the rule at the
+ * top of this file). MINT_E_ARG/NOTFOUND/SHAPE for unknown taps, a cnn
+ * request that is not exactly one [C,H,W] tap, or too many features. */
+mint_status mint_feats_shape(const mint_model *m, int cnn, const char *const *taps, int ntaps,
+                             int *rank, int dims[3]);
+
+/* What happened to one image. */
+typedef struct {
+    int ok;              /* features computed */
+    char sha256[65];     /* hex SHA-256 of the file bytes ("" if unreadable) */
+    char error[400];     /* why not, when !ok */
+} mint_image_status;
+
+/* Receives the features of images first..first+n-1 of the list: n rows
+ * (rows of failed images are NaN) and their status. A non-OK return stops
+ * the stream and is returned by it. */
+typedef mint_status (*mint_feats_sink)(void *ctx, size_t first, int n, const float *rows,
+                                       const mint_image_status *status);
+
+/* Decode, align (landmarks by key; NULL = images must be the model's input
+ * size), normalise and run the images of l through m, batch at a time
+ * (batch <= 0: 16), reducing the taps to features and handing each batch
+ * to sink. Memory: one batch of inputs and raw taps. Images that fail do
+ * not stop the stream (see mint_image_status). Landmarks with a network
+ * whose input is not the 112x112 alignment size are refused up front. */
+mint_status mint_feats_images_stream(mint_model *m, const io_landmarks *lm, const io_list *l,
+                                     int cnn, const char *const *taps, int ntaps, int batch,
+                                     mint_feats_sink sink, void *ctx);
+
+/* All features of l's images in memory (for training). The first image that
+ * fails fails the call (naming it). MINT_E_NOMEM, before any work, when the
+ * features would take more than max_bytes (0 = MINT_FEATS_MAX_BYTES). */
+mint_status mint_feats_from_images(mint_feats *out, mint_model *m, const io_landmarks *lm,
+                                   const io_list *l, int cnn, const char *const *taps, int ntaps,
+                                   int batch, size_t max_bytes);
+
+#endif

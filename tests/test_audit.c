@@ -1,0 +1,398 @@
+/* test_audit.c - `mint eval` and `mint audit` end to end through the library
+ * calls the CLI uses (mint/audit.h), on a tiny native IResNet and the
+ * committed aligned 112x112 crops: extract features of a "members" and an
+ * "external" list, train a Vanilla MINT for a few epochs, then
+ *  - eval writes JSON and a ROC PNG with sane metrics; wrong-size features
+ *    are refused;
+ *  - audit scores every image, each score equal to the MINT model's score
+ *    of the same image's extracted features (the audit computes features
+ *    exactly as training did); a broken and a missing image get error rows
+ *    and stay out of the set test; JSON and HTML reports carry image SHA-256s;
+ *  - the refusals: MINT trained on another network, no calibration and no
+ *    reference, landmarks with a non-112x112 network;
+ *  - features from images equal extracted features (pooled and raw maps),
+ *    and the memory bound is enforced. */
+#include "testutil.h"
+#include <math.h>
+#include <sys/stat.h>
+#include "io/dataset.h"
+#include "io/landmarks.h"
+#include "mint/audit.h"
+#include "mint/extract.h"
+#include "mint/features.h"
+#include "mint/model.h"
+#include "mint/train.h"
+#include "net/iresnet.h"
+#include "net/model.h"
+#include "weights/graph_io.h"
+
+#define NMEM 8
+#define NEXT 8
+static const char *const crops[] = {
+    "AJ_Cook_0001.png",         "Angelina_Jolie_0005.png",    "Bill_Simon_0011.png",
+    "Choi_Sung-hong_0002.png",  "David_Anderson_0004.png",    "Efrain_Rios_Montt_0001.png",
+    "George_W_Bush_0022.png",   "Giancarlo_Fisichella_0001.png", "Hu_Jintao_0006.png",
+    "Jean-Francois_Pontal_0002.png", "John_Bolton_0004.png", "Junichiro_Koizumi_0058.png",
+    "Leonardo_DiCaprio_0004.png", "Marricia_Tate_0001.png",   "Mohamed_ElBaradei_0008.png",
+    "Paul_Burrell_0009.png",
+};
+static const char *const taps4[] = { "layer1", "layer2", "layer3", "layer4" };
+
+static char net_path[512], mint_path[512], mem_dir[512], ext_dir[512];
+static mint_model *model;
+
+static void make_list(io_list *l, int first, int n)
+{
+    l->n = (size_t)n;
+    l->items = calloc((size_t)n, sizeof *l->items);
+    for (int k = 0; k < n; k++) {
+        char p[512];
+        snprintf(p, sizeof p, TEST_FIXTURES "/align/%s", crops[first + k]);
+        l->items[k].path = strdup(p);
+        l->items[k].key = strdup(crops[first + k]);
+        l->items[k].label = strdup("");
+    }
+}
+
+static mint_status save_net(const char *path, int last_width, int in_hw, mint_model **opened)
+{
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, last_width }, 16, in_hw, in_hw };
+    net_graph *g;
+    mint_status st = net_iresnet_build(&g, &cfg, 3);
+    if (st)
+        return st;
+    st = wt_graph_save(g, path);
+    if (!st && opened)
+        st = mint_model_from_graph(opened, g, NULL);
+    else
+        net_graph_free(g);
+    return st;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(net_path, sizeof net_path, "%s", test_tmp_path("net.mint"));
+    snprintf(mint_path, sizeof mint_path, "%s", test_tmp_path("vanilla.mint"));
+    snprintf(mem_dir, sizeof mem_dir, "%s", test_tmp_path("members"));
+    snprintf(ext_dir, sizeof ext_dir, "%s", test_tmp_path("external"));
+    if (save_net(net_path, 24, 112, &model))
+        return -1;
+    /* the same tensors the CLI writes: `mint extract` (pooled) of both lists */
+    const char *taps[5] = { "layer1", "layer2", "layer3", "layer4", "embedding" };
+    for (int s = 0; s < 2; s++) {
+        io_list l;
+        make_list(&l, s ? NMEM : 0, s ? NEXT : NMEM);
+        mint_extract_opts o = { .model = model, .model_sha256 = "test", .list = &l, .taps = taps,
+                                .ntaps = 5, .pool_max = 1, .out_dir = s ? ext_dir : mem_dir,
+                                .batch = 4, .chunk = 64 };
+        mint_extract_stats es;
+        mint_status st = mint_extract(&o, &es);
+        io_list_free(&l);
+        if (st || es.written != (size_t)(s ? NEXT : NMEM))
+            return -1;
+    }
+    /* a Vanilla MINT on all four stages, a few epochs */
+    mint_feats fm, fe;
+    if (mint_feats_load(mem_dir, 0, taps4, 4, &fm) || mint_feats_load(ext_dir, 0, taps4, 4, &fe))
+        return -1;
+    if (fm.rank != 1 || fm.dims[0] != 8 + 16 + 16 + 24 || fm.n != NMEM)
+        return -1;
+    mint_tm_config cfg = { .kind = MINT_TM_VANILLA, .in_dims = { fm.dims[0], 0, 0 } };
+    snprintf(cfg.taps, sizeof cfg.taps, "layer1,layer2,layer3,layer4");
+    mint_tm *tm;
+    mint_train_opts to;
+    mint_train_defaults(&to, MINT_TM_VANILLA);
+    to.epochs = 3;
+    to.batch = 8;
+    mint_status st = mint_tm_create(&tm, &cfg, 1);
+    if (!st)
+        st = mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to);
+    if (!st)
+        st = mint_tm_save(tm, mint_path);
+    mint_tm_free(tm);
+    mint_feats_free(&fm);
+    mint_feats_free(&fe);
+    return st ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mint_model_close(model);
+    return 0;
+}
+
+static char *slurp_str(const char *path)
+{
+    size_t n;
+    char *p = test_read_file(path, &n);
+    if (p)
+        p[n] = 0;
+    return p;
+}
+
+static void test_eval(void **state)
+{
+    (void)state;
+    const char *json = test_tmp_path("eval.json"), *png = test_tmp_path("roc.png");
+    mint_eval_opts o = { .mint_path = mint_path, .members = mem_dir, .external = ext_dir,
+                         .json_path = json, .roc_png = png, .created = "2026-01-01T00:00:00Z" };
+    mint_eval_summary s;
+    assert_int_equal(mint_eval_run(&s, &o), MINT_OK);
+    assert_int_equal(s.m.n_members, NMEM);
+    assert_int_equal(s.m.n_external, NEXT);
+    assert_string_equal(s.kind, "vanilla");
+    assert_string_equal(s.taps, "layer1,layer2,layer3,layer4");
+    assert_true(s.has_train_threshold);
+    assert_true(s.m.auc >= 0 && s.m.auc <= 1);
+    assert_true(s.m.bacc_05 >= 0 && s.m.bacc_05 <= 1);
+    assert_true(s.m.bacc_train_thr >= 0 && s.m.bacc_train_thr <= 1);
+    assert_int_equal(s.m.cm_train_thr.tp + s.m.cm_train_thr.fn, NMEM);
+    assert_int_equal(s.m.cm_05.fp + s.m.cm_05.tn, NEXT);
+    char *j = slurp_str(json);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"auc\""));
+    assert_non_null(strstr(j, s.mint_sha256));
+    free(j);
+    size_t n;
+    unsigned char *p = test_read_file(png, &n);
+    assert_non_null(p);
+    assert_true(n > 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8));
+    free(p);
+
+    /* features of other taps than the model's: refused, naming the data */
+    const char *one[1] = { "layer4" };
+    o.taps = one;
+    o.ntaps = 1;
+    o.json_path = test_tmp_path("eval_bad.json");
+    o.roc_png = NULL;
+    assert_int_equal(mint_eval_run(&s, &o), MINT_E_SHAPE);
+    assert_non_null(strstr(mint_last_error(), mem_dir));
+    struct stat sb;
+    assert_int_not_equal(stat(o.json_path, &sb), 0);
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    /* members 0..2, a broken file, a missing file, external 0..1 */
+    const char *broken = test_tmp_path("broken.png");
+    assert_int_equal(test_write_file(broken, "\x89PNG\r\n\x1a\nnot really", 18), 0);
+    io_list l = { 0 };
+    l.n = 7;
+    l.items = calloc(l.n, sizeof *l.items);
+    const int src[7] = { 0, 1, 2, -1, -2, NMEM, NMEM + 1 };
+    for (size_t i = 0; i < l.n; i++) {
+        char p[512];
+        if (src[i] == -1)
+            snprintf(p, sizeof p, "%s", broken);
+        else if (src[i] == -2)
+            snprintf(p, sizeof p, "%s", test_tmp_path("missing.png"));
+        else
+            snprintf(p, sizeof p, TEST_FIXTURES "/align/%s", crops[src[i]]);
+        l.items[i].path = strdup(p);
+        l.items[i].key = strdup(p);
+        l.items[i].label = strdup("");
+    }
+    const char *rj = test_tmp_path("audit.json"), *rh = test_tmp_path("audit.html");
+    mint_audit_opts o = { .model_path = net_path, .mint_path = mint_path, .images = &l,
+                          .alpha = 0.05, .batch = 2, .report_path = rj,
+                          .created = "2026-01-01T00:00:00Z" };
+    mint_audit_result r;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(r.n_images, 7);
+    assert_int_equal(r.n_scored, 5);
+    assert_int_equal(r.n_failed, 2);
+    assert_true(r.has_set);
+    assert_int_equal(r.set.n, 5);
+    assert_int_equal(r.set.m, NEXT); /* the calibration external scores */
+    assert_true(r.set.p >= 0 && r.set.p <= 1);
+    assert_true(r.verdict[0]);
+    assert_non_null(strstr(r.verdict, "2 of 7 images could not be scored"));
+    char sha[65];
+    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    assert_string_equal(r.model_sha256, sha);
+
+    /* each score is the MINT model's score of that image's extracted features */
+    mint_tm *tm;
+    mint_feats fm, fe;
+    assert_int_equal(mint_tm_load(&tm, mint_path), MINT_OK);
+    assert_int_equal(mint_feats_load(mem_dir, 0, taps4, 4, &fm), MINT_OK);
+    assert_int_equal(mint_feats_load(ext_dir, 0, taps4, 4, &fe), MINT_OK);
+    float want[NMEM], wante[NEXT];
+    assert_int_equal(mint_tm_predict(tm, fm.x, fm.n, want), MINT_OK);
+    assert_int_equal(mint_tm_predict(tm, fe.x, fe.n, wante), MINT_OK);
+    for (size_t i = 0; i < l.n; i++) {
+        const io_audit_image *im = &r.images[i];
+        assert_string_equal(im->file, l.items[i].path);
+        if (src[i] < 0) {
+            assert_true(isnan(im->score));
+            assert_non_null(im->error);
+            continue;
+        }
+        assert_null(im->error);
+        assert_true(im->score >= 0 && im->score <= 1);
+        const float w = src[i] < NMEM ? want[src[i]] : wante[src[i] - NMEM];
+        assert_float_equal(im->score, w, 1e-6);
+        char h[65];
+        assert_int_equal(wt_sha256_file(l.items[i].path, h), MINT_OK);
+        assert_string_equal(im->sha256, h);
+    }
+    assert_non_null(r.images[3].sha256); /* the broken file was read: it has a hash */
+    assert_null(r.images[4].sha256);     /* the missing one has none */
+    char img_sha[65];
+    snprintf(img_sha, sizeof img_sha, "%s", r.images[0].sha256);
+    mint_audit_result_free(&r);
+
+    /* the JSON report */
+    char *j = slurp_str(rj);
+    assert_non_null(j);
+    assert_non_null(strstr(j, img_sha));
+    assert_non_null(strstr(j, sha));
+    assert_non_null(strstr(j, "missing.png"));
+    free(j);
+
+    /* HTML, and a held-out reference instead of the calibration */
+    o.report_path = rh;
+    o.reference = ext_dir;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(r.set.m, NEXT);
+    assert_non_null(strstr(r.reference, ext_dir));
+    mint_audit_result_free(&r);
+    char *h = slurp_str(rh);
+    assert_non_null(h);
+    assert_non_null(strstr(h, "<!DOCTYPE html>"));
+    assert_non_null(strstr(h, img_sha));
+    free(h);
+
+    /* nothing scorable: no test, still a report */
+    io_list bad = { &l.items[3], 2 };
+    o.images = &bad;
+    o.report_path = test_tmp_path("none.json");
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(r.n_scored, 0);
+    assert_false(r.has_set);
+    assert_null(r.report.set);
+    mint_audit_result_free(&r);
+    j = slurp_str(o.report_path);
+    assert_non_null(j);
+    free(j);
+
+    mint_feats_free(&fm);
+    mint_feats_free(&fe);
+    mint_tm_free(tm);
+    io_list_free(&l);
+}
+
+static void test_audit_refusals(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, 0, 2);
+    mint_audit_result r;
+    mint_audit_opts o = { .model_path = net_path, .mint_path = mint_path, .images = &l,
+                          .alpha = 0.05, .report_path = test_tmp_path("refused.json") };
+
+    /* a MINT model trained on another network (stage 4 wider) */
+    const char *other = test_tmp_path("other_net.mint");
+    assert_int_equal(save_net(other, 32, 112, NULL), MINT_OK);
+    o.model_path = other;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_SHAPE);
+    assert_non_null(strstr(mint_last_error(), "another network"));
+
+    /* landmarks with a network that does not take 112x112 */
+    const char *small = test_tmp_path("net64.mint");
+    assert_int_equal(save_net(small, 24, 64, NULL), MINT_OK);
+    static const char csv[] = "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n"
+                              "AJ_Cook_0001.png,38,51,73,51,56,71,41,92,70,92\n";
+    io_landmarks *lm;
+    assert_int_equal(io_landmarks_parse(csv, sizeof csv - 1, "test", &lm), MINT_OK);
+    o.model_path = small;
+    o.landmarks = lm;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_SHAPE);
+    assert_non_null(strstr(mint_last_error(), "112x112"));
+    o.landmarks = NULL;
+    io_landmarks_free(lm);
+
+    /* a MINT model without calibration scores and no reference */
+    const char *raw = test_tmp_path("uncalibrated.mint");
+    mint_tm_config cfg = { .kind = MINT_TM_VANILLA, .in_dims = { 64, 0, 0 } };
+    snprintf(cfg.taps, sizeof cfg.taps, "layer1,layer2,layer3,layer4");
+    mint_tm *tm;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+    assert_int_equal(mint_tm_save(tm, raw), MINT_OK);
+    mint_tm_free(tm);
+    o.model_path = net_path;
+    o.mint_path = raw;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "--reference"));
+    struct stat sb; /* no refusal wrote a report */
+    assert_int_not_equal(stat(test_tmp_path("refused.json"), &sb), 0);
+    o.reference = ext_dir; /* with a reference it runs */
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(r.set.m, NEXT);
+    mint_audit_result_free(&r);
+
+    /* bad alpha */
+    o.alpha = 1.5;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    io_list_free(&l);
+}
+
+static void test_feats_from_images(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, 0, NMEM);
+    /* pooled: equal to the extracted features */
+    mint_feats a, b;
+    assert_int_equal(mint_feats_from_images(&a, model, NULL, &l, 0, taps4, 4, 3, 0), MINT_OK);
+    assert_int_equal(mint_feats_load(mem_dir, 0, taps4, 4, &b), MINT_OK);
+    assert_int_equal(a.n, b.n);
+    assert_int_equal(a.rank, 1);
+    assert_int_equal(a.dims[0], b.dims[0]);
+    assert_memory_equal(a.x, b.x, sizeof(float) * (size_t)(a.n * a.dims[0]));
+    mint_feats_free(&a);
+    mint_feats_free(&b);
+    /* raw maps for a CNN MINT: equal to a model run */
+    const char *t1[1] = { "layer1" };
+    assert_int_equal(mint_feats_from_images(&a, model, NULL, &l, 1, t1, 1, 5, 0), MINT_OK);
+    assert_int_equal(a.rank, 3);
+    assert_int_equal(a.dims[0], 8);
+    assert_int_equal(a.dims[1], 56);
+    const size_t per = 8 * 56 * 56;
+    float *x = malloc(sizeof(float) * 3 * 112 * 112), *t = malloc(sizeof(float) * per);
+    char sha[65];
+    assert_int_equal(mint_prepare_image(model, NULL, &l.items[NMEM - 1], x, sha), MINT_OK);
+    assert_int_equal(mint_model_run(model, x, 1, NULL, 1, t1, &t), MINT_OK);
+    assert_memory_equal(a.x + (NMEM - 1) * per, t, sizeof(float) * per);
+    free(x);
+    free(t);
+    mint_feats_free(&a);
+    /* the memory bound is checked before any work */
+    assert_int_equal(mint_feats_from_images(&a, model, NULL, &l, 1, t1, 1, 5, 100000),
+                     MINT_E_NOMEM);
+    assert_non_null(strstr(mint_last_error(), "smaller"));
+    assert_null(a.x);
+    /* a bad image fails the in-memory path, naming it */
+    free(l.items[2].path);
+    l.items[2].path = strdup(test_tmp_path("missing.png"));
+    assert_int_not_equal(mint_feats_from_images(&a, model, NULL, &l, 0, taps4, 4, 3, 0), MINT_OK);
+    assert_non_null(strstr(mint_last_error(), "missing.png"));
+    /* a vector tap cannot feed a CNN MINT */
+    const char *emb[1] = { "embedding" };
+    assert_int_equal(mint_feats_from_images(&a, model, NULL, &l, 1, emb, 1, 3, 0), MINT_E_SHAPE);
+    io_list_free(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_audit_refusals),
+        cmocka_unit_test(test_feats_from_images),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
