@@ -292,9 +292,15 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
             st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
         for (size_t i = 0; !st && i < nref; i++)
             ref[i] = tm->cal_external[i];
-        snprintf(out->reference, sizeof out->reference,
-                 "calibration stored in %s: scores of the %zu external samples it was trained on "
-                 "(a held-out reference set is the stricter comparison)", o->mint_path, nref);
+        if (tm->cal_external_heldout)
+            snprintf(out->reference, sizeof out->reference,
+                     "calibration stored in %s: scores of %zu held-out external samples "
+                     "(not used in training)", o->mint_path, nref);
+        else
+            snprintf(out->reference, sizeof out->reference,
+                     "calibration stored in %s: scores of the %zu external samples it was trained on "
+                     "(biased low, so the test may claim membership too often: prefer a model "
+                     "trained with --holdout or a held-out --reference set)", o->mint_path, nref);
     }
     /* per-image scores */
     if (!st) {

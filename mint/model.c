@@ -534,6 +534,10 @@ mint_status mint_tm_save(const mint_tm *tm, const char *path)
             st = wt_writer_tensor(w, "bn.running_var", WT_F32, 1, &h, tm->bn_var);
     }
     if (!st && tm->n_cal_external > 0)
+        st = wt_writer_meta_str(w, "mint.calibration.external",
+                                tm->cal_external_heldout ? "held-out external samples (not trained on)"
+                                                         : "external training samples");
+    if (!st && tm->n_cal_external > 0)
         st = wt_writer_tensor(w, "calibration.external_scores", WT_F32, 1, &tm->n_cal_external,
                               tm->cal_external);
     if (!st && tm->n_cal_member > 0)
@@ -624,6 +628,8 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
     if (!st)
         st = load_scores(f, "calibration.member_scores", &tm->cal_member, &tm->n_cal_member);
     if (!st) {
+        const wt_meta *ce = wt_meta_find(f, "mint.calibration.external");
+        tm->cal_external_heldout = ce && ce->type == WT_META_STR && !strncmp(ce->str, "held-out", 8);
         const wt_meta *th = wt_meta_find(f, "mint.threshold");
         if (th && th->type == WT_META_F64)
             tm->threshold = th->f64;

@@ -89,6 +89,7 @@ typedef struct mint_tm {
      * on them */
     float *cal_member, *cal_external;
     int64_t n_cal_member, n_cal_external;
+    int cal_external_heldout; /* external calibration samples were not trained on */
     double threshold;
     /* training record (metadata) */
     int64_t train_epochs, train_steps, train_batch;

@@ -85,6 +85,13 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
                          "external)", o->batch);
     if (o->epochs < 1)
         return mint_fail(MINT_E_ARG, "epochs %d < 1", o->epochs);
+    if (!(o->holdout >= 0.0 && o->holdout < 1.0))
+        return mint_fail(MINT_E_ARG, "holdout fraction %g: must be in [0, 1)", o->holdout);
+    const int64_t n_hold = (int64_t)(o->holdout * (double)n_ext);
+    if (o->holdout > 0.0 && (n_hold < 1 || n_ext - n_hold < 1))
+        return mint_fail(MINT_E_ARG, "holding out %g of %lld external samples leaves %lld for "
+                         "calibration and %lld for training; use more external data or holdout 0",
+                         o->holdout, (long long)n_ext, (long long)n_hold, (long long)(n_ext - n_hold));
     const int B = o->batch, half = B / 2;
     mint_tm_acts *a;
     mint_status st = mint_tm_acts_new(&a, tm, B);
@@ -98,12 +105,27 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
         mint_tm_acts_free(a);
         return mint_fail(MINT_E_NOMEM, "out of memory for the sample orders");
     }
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < 2; c++)
         for (int64_t i = 0; i < s[c].n; i++)
             s[c].perm[i] = i;
-        shuffle(&s[c]);
+    int64_t *held = NULL;
+    if (n_hold > 0) {
+        /* the held-out samples: the last n_hold of a seeded permutation */
+        stream h = { s[1].perm, n_ext, 0, mint_rng_stream(o->seed, 4) };
+        shuffle(&h);
+        held = malloc(sizeof(int64_t) * (size_t)n_hold);
+        if (!held) {
+            free(s[0].perm);
+            free(s[1].perm);
+            mint_tm_acts_free(a);
+            return mint_fail(MINT_E_NOMEM, "out of memory for the held-out samples");
+        }
+        memcpy(held, s[1].perm + (n_ext - n_hold), sizeof(int64_t) * (size_t)n_hold);
+        s[1].n = n_ext - n_hold;
     }
-    const int64_t nmax = n_mem > n_ext ? n_mem : n_ext;
+    for (int c = 0; c < 2; c++)
+        shuffle(&s[c]);
+    const int64_t nmax = n_mem > s[1].n ? n_mem : s[1].n;
     const int64_t steps = (nmax + half - 1) / half;
     const size_t row = (size_t)tm->in_size, nmask = (size_t)B * tm->hidden;
     const float *src[2] = { members, external };
@@ -142,5 +164,18 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
     tm->train_steps = steps * o->epochs;
     tm->train_batch = B;
     tm->train_seed = o->seed;
-    return mint_tm_calibrate(tm, members, n_mem, external, n_ext);
+    if (!held)
+        return mint_tm_calibrate(tm, members, n_mem, external, n_ext);
+    float *ext_held = malloc(sizeof(float) * row * (size_t)n_hold);
+    if (!ext_held) {
+        free(held);
+        return mint_fail(MINT_E_NOMEM, "out of memory for the held-out samples");
+    }
+    for (int64_t i = 0; i < n_hold; i++)
+        memcpy(ext_held + (size_t)i * row, external + (size_t)held[i] * row, row * sizeof(float));
+    st = mint_tm_calibrate(tm, members, n_mem, ext_held, n_hold);
+    tm->cal_external_heldout = 1;
+    free(ext_held);
+    free(held);
+    return st;
 }

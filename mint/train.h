@@ -50,6 +50,12 @@ typedef struct {
     int epochs;         /* MLP 20, CNN 30 by default */
     int batch;          /* even, >= 2; default 128 */
     uint64_t seed;
+    /* Fraction of the external samples held out of training (chosen by the
+     * seed) and scored afterwards as the calibration reference of audits:
+     * scores of samples the model was trained on are pushed low and would
+     * make a set-level test claim membership too often. 0 = calibrate on the
+     * training samples (biased; for tests and tiny sets). */
+    double holdout;
     mint_adam_cfg adam;
     /* called after every epoch (may be NULL); never prints by itself */
     void (*progress)(void *ctx, const mint_train_progress *p);
@@ -69,8 +75,10 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
                         double *loss, double *bce, int *correct);
 
 /* Train on members [n_mem][in_size] and external [n_ext][in_size]
- * (row-major, in_size = tm->in_size floats per sample), then score both
- * sets in eval mode as calibration data (mint_tm_calibrate). */
+ * (row-major, in_size = tm->in_size floats per sample), less the held-out
+ * external samples (o->holdout), then score the members and the held-out
+ * external samples (all external ones when holdout is 0) in eval mode as
+ * calibration data (mint_tm_calibrate). */
 mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const float *external,
                        int64_t n_ext, const mint_train_opts *o);
 

@@ -26,6 +26,7 @@
 #include "io/npy.h"
 #include "mint/model.h"
 #include "mint/rng.h"
+#include "mint/stats.h"
 #include "mint/train.h"
 #include "net/train_ops.h"
 #include "weights/container.h"
@@ -657,6 +658,69 @@ static void test_learns(void **state)
     }
 }
 
+/* Held-out calibration: on data with no membership signal (members and
+ * external from one distribution), audits of fresh external sets against
+ * the stored reference must reject at about alpha; the scores of the
+ * external samples the model was trained on are biased low, so the same
+ * test against them rejects far too often. */
+static double null_rejection_rate(double holdout, int *n_ref)
+{
+    const int F = 16, N = 400, draws = 300, set = 20;
+    float *m = synth(N, F, 0.0f, 41), *e = synth(N, F, 0.0f, 42);
+    mint_tm_config cfg = { MINT_TM_VANILLA, { F, 0, 0 }, "synthetic" };
+    mint_tm *tm;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 5), MINT_OK);
+    mint_train_opts o;
+    mint_train_defaults(&o, MINT_TM_VANILLA);
+    o.seed = 5;
+    o.epochs = 40;
+    o.holdout = holdout;
+    assert_int_equal(mint_train(tm, m, N, e, N, &o), MINT_OK);
+    assert_int_equal(tm->cal_external_heldout, holdout > 0);
+    *n_ref = (int)tm->n_cal_external;
+    double *ref = malloc(sizeof(double) * (size_t)tm->n_cal_external), sc[20];
+    for (int64_t i = 0; i < tm->n_cal_external; i++)
+        ref[i] = tm->cal_external[i];
+    float *fresh = synth((int64_t)draws * set, F, 0.0f, 43), s32[20];
+    int rejected = 0;
+    for (int d = 0; d < draws; d++) {
+        assert_int_equal(mint_tm_predict(tm, fresh + (size_t)d * set * F, set, s32), MINT_OK);
+        for (int i = 0; i < set; i++)
+            sc[i] = s32[i];
+        mint_set_test t;
+        assert_int_equal(mint_set_test_run(&t, sc, set, ref, (size_t)tm->n_cal_external), MINT_OK);
+        rejected += t.p < 0.05;
+    }
+    free(ref), free(fresh), free(m), free(e);
+    mint_tm_free(tm);
+    return (double)rejected / draws;
+}
+
+static void test_holdout_calibration(void **state)
+{
+    (void)state;
+    int nh, nt;
+    const double held = null_rejection_rate(0.5, &nh), trained = null_rejection_rate(0.0, &nt);
+    printf("  null rejection rate at alpha 0.05: held-out reference (%d) %.3f, "
+           "training reference (%d) %.3f\n", nh, held, nt, trained);
+    assert_int_equal(nh, 200);
+    assert_int_equal(nt, 400);
+    assert_true(held <= 0.05 + 3 * sqrt(0.05 * 0.95 / 300));
+    /* refusals: nothing left to train on, or nothing held out */
+    float *x = synth(8, 4, 0.0f, 1);
+    mint_tm_config cfg = { MINT_TM_VANILLA, { 4, 0, 0 }, "" };
+    mint_tm *tm;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+    mint_train_opts o;
+    mint_train_defaults(&o, MINT_TM_VANILLA);
+    o.holdout = 0.05; /* 0.05 * 8 < 1 sample */
+    assert_int_equal(mint_train(tm, x, 8, x, 8, &o), MINT_E_ARG);
+    o.holdout = 1.0;
+    assert_int_equal(mint_train(tm, x, 8, x, 8, &o), MINT_E_ARG);
+    mint_tm_free(tm);
+    free(x);
+}
+
 /* ---------------- checkpoints ---------------- */
 
 static void test_checkpoint(void **state)
@@ -736,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_thread_independent),
         cmocka_unit_test(test_learns),
+        cmocka_unit_test(test_holdout_calibration),
         cmocka_unit_test(test_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
