@@ -13,7 +13,9 @@
 #include "io/dataset.h"
 #include "io/landmarks.h"
 #include "mint/features.h"
+#include "mint/extract.h"
 #include "mint/model.h"
+#include "weights/container.h"
 #include "mint/train.h"
 
 #define MAX_TAPS MINT_FEATS_MAX_TAPS
@@ -277,6 +279,22 @@ int cmd_train(int argc, char **argv)
     if (lists || taps_given || (!stat(mem, &sb) && S_ISDIR(sb.st_mode)))
         snprintf(cfg.taps, sizeof cfg.taps, "%s", taps_s);
     free(tbuf);
+    /* bind the MINT model to the network its features came from */
+    if (lists) {
+        st = wt_sha256_file(model, cfg.network_sha256);
+    } else {
+        char sm[65] = "", se[65] = "";
+        mint_status a = mint_extract_network(mem, sm), b = mint_extract_network(ext, se);
+        if (!a && !b && strcmp(sm, se))
+            st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
+                           "(extract.txt: %.16s... vs %.16s...)", mem, ext, sm, se);
+        else if (!a || !b)
+            memcpy(cfg.network_sha256, !a ? sm : se, sizeof cfg.network_sha256);
+    }
+    if (st) {
+        mint_feats_free(&fm), mint_feats_free(&fe);
+        return cli_error("train", st);
+    }
     mint_tm *tm;
     st = mint_tm_create(&tm, &cfg, seed);
     if (st) {

@@ -245,6 +245,11 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                        "--taps); name the taps its features came from", o->mint_path);
     const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
     /* refusals first, before any image is read */
+    if (!st && tm->cfg.network_sha256[0] && strcmp(tm->cfg.network_sha256, out->model_sha256))
+        st = mint_fail(MINT_E_ARG, "the MINT model %s was trained on features of the network with "
+                       "SHA-256 %.16s..., but %s has SHA-256 %.16s...: audit with the network it "
+                       "was trained for", o->mint_path, tm->cfg.network_sha256, o->model_path,
+                       out->model_sha256);
     if (!st) {
         int rank, dims[3];
         st = mint_feats_shape(m, cnn, taps, ntaps, &rank, dims);

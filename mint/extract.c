@@ -11,6 +11,7 @@
 #include "io/half.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "io/report.h"
 #include "mint/extract.h"
 #include "net/exec.h"
 #include "net/model.h"
@@ -133,6 +134,30 @@ static mint_status close_commit(FILE *f, const char *tmp, const char *final)
         return mint_fail(MINT_E_IO, "%s: write failed: %s", final, strerror(errno));
     }
     return MINT_OK;
+}
+
+mint_status mint_extract_network(const char *dir, char sha256_hex[65])
+{
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    sha256_hex[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return mint_fail(MINT_E_NOTFOUND, "%s: no extract.txt", dir);
+    /* a missing or odd model line means "network unknown", not an error */
+    mint_status st = mint_fail(MINT_E_NOTFOUND, "%s: no network SHA-256", path);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model ", 6)) {
+            size_t n = strcspn(line + 6, "\r\n");
+            if (n == 64) {
+                memcpy(sha256_hex, line + 6, 64);
+                sha256_hex[64] = 0;
+                st = MINT_OK;
+            }
+            break;
+        }
+    fclose(f);
+    return st;
 }
 
 long mint_count_lines(const char *path)
@@ -427,6 +452,20 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
             io_npy_writer_abort(w);
         else
             st = io_npy_writer_close(w);
+    }
+    /* extract.txt: the run's description (network SHA-256, taps, pooling,
+     * dtype, list hash), so training can bind a MINT model to its network */
+    if (!st) {
+        char cfg[4300], txt[4300];
+        snprintf(cfg, sizeof cfg, "%s/.parts/config", o->out_dir);
+        snprintf(txt, sizeof txt, "%s/extract.txt", o->out_dir);
+        FILE *in = fopen(cfg, "r");
+        char body[8192];
+        size_t n = in ? fread(body, 1, sizeof body, in) : 0;
+        if (in)
+            fclose(in);
+        st = n ? io_write_file_atomic(txt, body, n)
+               : mint_fail(MINT_E_IO, "%s: cannot read the run description", cfg);
     }
     /* index.csv and errors.csv */
     for (int which = 0; which < 2 && !st; which++) {

@@ -52,6 +52,10 @@ mint_status mint_merge(const char *out_dir, const char *const *in_dirs, int n);
 mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, const io_item *it,
                                float *chw, char sha256_hex[65]);
 
+/* SHA-256 of the network an extraction output (or merge) came from, read
+ * from DIR/extract.txt; MINT_E_NOTFOUND if the folder has none. */
+mint_status mint_extract_network(const char *dir, char sha256_hex[65]);
+
 /* Lines ('\n' bytes) in a text file; -1 if it cannot be read. */
 long mint_count_lines(const char *path);
 

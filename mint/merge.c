@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io/npy.h"
+#include "io/report.h"
 #include "mint/extract.h"
 
 static int by_name(const void *a, const void *b)
@@ -218,6 +219,26 @@ mint_status mint_merge(const char *out_dir, const char *const *in, int n)
         st = mint_fail(MINT_E_IO, "%s: %s", out_dir, strerror(errno));
     for (int k = 0; k < nn && !st; k++)
         st = merge_tap(out_dir, names[k], in, n, rows);
+    /* extract.txt: all inputs must come from one network */
+    char sha0[65] = "", sha[65];
+    for (int i = 0; i < n && !st; i++) {
+        mint_status s1 = mint_extract_network(in[i], sha);
+        if (s1 == MINT_E_NOTFOUND)
+            sha[0] = 0;
+        else if (s1)
+            st = s1;
+        if (!st && i > 0 && strcmp(sha, sha0))
+            st = mint_fail(MINT_E_ARG, "%s and %s come from different networks (extract.txt: %.16s... vs %.16s...)",
+                           in[0], in[i], sha0[0] ? sha0 : "unknown", sha[0] ? sha : "unknown");
+        if (i == 0)
+            memcpy(sha0, sha, sizeof sha0);
+    }
+    if (!st && sha0[0]) {
+        char txt[4200], body[256];
+        snprintf(txt, sizeof txt, "%s/extract.txt", out_dir);
+        int len = snprintf(body, sizeof body, "mint merge of %d folders\nmodel %s\n", n, sha0);
+        st = io_write_file_atomic(txt, body, (size_t)len);
+    }
     if (!st)
         st = merge_csv(out_dir, "errors.csv", in, n, 0);
     if (!st) /* index last: its presence marks a finished folder */

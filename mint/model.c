@@ -497,6 +497,8 @@ mint_status mint_tm_save(const mint_tm *tm, const char *path)
     mint_status st = wt_writer_meta_str(w, "mint.kind", mint_tm_kind_name(tm->cfg.kind));
     if (!st)
         st = wt_writer_meta_str(w, "mint.taps", tm->cfg.taps);
+    if (!st && tm->cfg.network_sha256[0])
+        st = wt_writer_meta_str(w, "mint.network_sha256", tm->cfg.network_sha256);
     if (!st)
         st = wt_writer_meta_i64_arr(w, "mint.input_dims", dims, (size_t)rank);
     if (!st)
@@ -583,7 +585,9 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
     mint_tm_config cfg;
     memset(&cfg, 0, sizeof cfg);
     const wt_meta *mk = wt_meta_find(f, "mint.kind"), *md = wt_meta_find(f, "mint.input_dims"),
-                  *mt = wt_meta_find(f, "mint.taps");
+                  *mt = wt_meta_find(f, "mint.taps"), *mn = wt_meta_find(f, "mint.network_sha256");
+    if (mn && mn->type == WT_META_STR && mn->len == 64)
+        memcpy(cfg.network_sha256, mn->str, 65);
     if (!mk || mk->type != WT_META_STR || !md || md->type != WT_META_I64_ARR) {
         wt_close(f);
         return mint_fail(MINT_E_FORMAT, "%s: not a MINT model (no mint.kind / mint.input_dims "

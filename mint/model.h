@@ -50,6 +50,7 @@ typedef struct {
     mint_tm_kind kind;
     int in_dims[3];  /* MLP: {F, 0, 0}; CNN: {C, H, W} with H, W >= 2 */
     char taps[256];  /* comma list of the taps the features come from (recorded) */
+    char network_sha256[65]; /* SHA-256 of the network file the features came from ("" = unknown) */
 } mint_tm_config;
 
 /* One parameter tensor of the arena. */

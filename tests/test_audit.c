@@ -334,6 +334,18 @@ static void test_audit_refusals(void **state)
     assert_int_equal(r.set.m, NEXT);
     mint_audit_result_free(&r);
 
+    /* a MINT model bound to another network file (same shapes) is refused */
+    const char *bound = test_tmp_path("bound.mint");
+    cfg.network_sha256[0] = 0;
+    memset(cfg.network_sha256, 'a', 64);
+    assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+    assert_int_equal(mint_tm_save(tm, bound), MINT_OK);
+    mint_tm_free(tm);
+    o.mint_path = bound;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "trained on features of the network"));
+    o.mint_path = raw;
+
     /* bad alpha */
     o.alpha = 1.5;
     assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);

@@ -485,7 +485,7 @@ static void test_golden_vanilla(void **state)
     static const char *const names[] = { "dense1.weight", "dense1.bias", "bn.weight", "bn.bias",
                                          "dense2.weight", "dense2.bias", "bn.running_mean",
                                          "bn.running_var" };
-    const mint_tm_config cfg = { MINT_TM_VANILLA, { 40, 0, 0 }, "golden" };
+    const mint_tm_config cfg = { MINT_TM_VANILLA, { 40, 0, 0 }, "golden", "" };
     golden("vanilla", &cfg, names, 8);
 }
 
@@ -494,7 +494,7 @@ static void test_golden_cnn(void **state)
     (void)state;
     static const char *const names[] = { "conv.weight", "conv.bias", "dense1.weight",
                                          "dense1.bias", "dense2.weight", "dense2.bias" };
-    const mint_tm_config cfg = { MINT_TM_CNN, { 8, 8, 8 }, "golden" };
+    const mint_tm_config cfg = { MINT_TM_CNN, { 8, 8, 8 }, "golden", "" };
     golden("cnn", &cfg, names, 6);
 }
 
@@ -516,7 +516,7 @@ static float *synth(int64_t n, int d, float shift, uint64_t seed)
 static mint_tm *train_small(mint_tm_kind kind, const int dims[3], uint64_t seed, int epochs,
                             const float *m, int64_t nm, const float *e, int64_t ne)
 {
-    mint_tm_config cfg = { kind, { dims[0], dims[1], dims[2] }, "test" };
+    mint_tm_config cfg = { kind, { dims[0], dims[1], dims[2] }, "test", "" };
     mint_tm *tm;
     assert_int_equal(mint_tm_create(&tm, &cfg, seed), MINT_OK);
     mint_train_opts o;
@@ -625,7 +625,7 @@ static void test_learns(void **state)
         const int F = 32;
         float *m = synth(1024, F, 0.6f, 11), *e = synth(1024, F, 0.0f, 12);
         float *tm_ = synth(500, F, 0.6f, 13), *te = synth(500, F, 0.0f, 14);
-        mint_tm_config cfg = { MINT_TM_VANILLA, { F, 0, 0 }, "synthetic" };
+        mint_tm_config cfg = { MINT_TM_VANILLA, { F, 0, 0 }, "synthetic", "" };
         mint_tm *tm;
         assert_int_equal(mint_tm_create(&tm, &cfg, 3), MINT_OK);
         mint_train_opts o;
@@ -667,7 +667,7 @@ static double null_rejection_rate(double holdout, int *n_ref)
 {
     const int F = 16, N = 400, draws = 300, set = 20;
     float *m = synth(N, F, 0.0f, 41), *e = synth(N, F, 0.0f, 42);
-    mint_tm_config cfg = { MINT_TM_VANILLA, { F, 0, 0 }, "synthetic" };
+    mint_tm_config cfg = { MINT_TM_VANILLA, { F, 0, 0 }, "synthetic", "" };
     mint_tm *tm;
     assert_int_equal(mint_tm_create(&tm, &cfg, 5), MINT_OK);
     mint_train_opts o;
@@ -708,7 +708,7 @@ static void test_holdout_calibration(void **state)
     assert_true(held <= 0.05 + 3 * sqrt(0.05 * 0.95 / 300));
     /* refusals: nothing left to train on, or nothing held out */
     float *x = synth(8, 4, 0.0f, 1);
-    mint_tm_config cfg = { MINT_TM_VANILLA, { 4, 0, 0 }, "" };
+    mint_tm_config cfg = { MINT_TM_VANILLA, { 4, 0, 0 }, "", "" };
     mint_tm *tm;
     assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
     mint_train_opts o;
@@ -784,9 +784,9 @@ static void test_checkpoint(void **state)
     mint_tm *bad = NULL;
     assert_int_equal(mint_tm_load(&bad, np), MINT_E_FORMAT);
     /* bad configurations */
-    mint_tm_config cfg = { MINT_TM_CNN, { 4, 1, 8 }, "" };
+    mint_tm_config cfg = { MINT_TM_CNN, { 4, 1, 8 }, "", "" };
     assert_int_equal(mint_tm_create(&bad, &cfg, 0), MINT_E_SHAPE);
-    cfg = (mint_tm_config){ MINT_TM_VANILLA, { 0, 0, 0 }, "" };
+    cfg = (mint_tm_config){ MINT_TM_VANILLA, { 0, 0, 0 }, "", "" };
     assert_int_equal(mint_tm_create(&bad, &cfg, 0), MINT_E_SHAPE);
 }
 
