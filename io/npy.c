@@ -14,24 +14,6 @@
 
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
-static int host_is_le(void)
-{
-    const uint16_t one = 1;
-    uint8_t b;
-    memcpy(&b, &one, 1);
-    return b == 1;
-}
-
-static void swap_elems(void *data, size_t n, size_t es)
-{
-    uint8_t *p = data;
-    for (size_t i = 0; i < n; i++, p += es)
-        for (size_t a = 0, b = es - 1; a < b; a++, b--) {
-            uint8_t t = p[a];
-            p[a] = p[b];
-            p[b] = t;
-        }
-}
 
 static const char *descr_of(wt_dtype t)
 {
@@ -285,8 +267,8 @@ static mint_status alloc_data(io_npy *a, const char *name)
 static void to_host(io_npy *a)
 {
     size_t es = wt_dtype_size(a->dtype);
-    if (!host_is_le() && es > 1)
-        swap_elems(a->data, a->nbytes / es, es);
+    if (!wt_host_is_le() && es > 1)
+        wt_swap_elems(a->data, a->nbytes / es, es);
 }
 
 mint_status io_npy_read_mem(const void *buf, size_t size, const char *name, io_npy *out)
@@ -488,7 +470,7 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
     size_t bytes = nrows * w->row_bytes; /* <= total bytes, checked at open */
     if (bytes && !rows)
         return mint_fail(MINT_E_ARG, "io_npy_writer_append: NULL rows");
-    if (host_is_le() || w->es == 1) {
+    if (wt_host_is_le() || w->es == 1) {
         if (fwrite(rows, 1, bytes, w->fp) != bytes)
             w->failed = 1;
     } else {
@@ -497,7 +479,7 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
         for (size_t done = 0; done < bytes && !w->failed; done += sizeof buf) {
             size_t k = bytes - done < sizeof buf ? bytes - done : sizeof buf;
             memcpy(buf, src + done, k);
-            swap_elems(buf, k / w->es, w->es);
+            wt_swap_elems(buf, k / w->es, w->es);
             if (fwrite(buf, 1, k, w->fp) != k)
                 w->failed = 1;
         }

@@ -55,8 +55,7 @@ void net_graph_free(net_graph *g)
     free(g);
 }
 
-/* Grow an array of n used elements to hold one more. */
-static int grow(void **arr, int *cap, int n, size_t elem)
+int net_grow(void **arr, int *cap, int n, size_t elem)
 {
     if (n < *cap)
         return 0;
@@ -135,7 +134,7 @@ int net_graph_tensor(net_graph *g, const char *name)
     int t = net_graph_find_tensor(g, name);
     if (t >= 0)
         return t;
-    if (grow((void **)&g->tensors, &g->cap_tensors, g->ntensors, sizeof *g->tensors))
+    if (net_grow((void **)&g->tensors, &g->cap_tensors, g->ntensors, sizeof *g->tensors))
         return -1;
     net_tensor *x = &g->tensors[g->ntensors];
     memset(x, 0, sizeof *x);
@@ -167,7 +166,7 @@ int net_graph_add_weight(net_graph *g, const char *name, int rank, const int64_t
 {
     if (rank < 0 || rank > 4 || net_graph_find_weight(g, name) >= 0)
         return -1;
-    if (grow((void **)&g->weights, &g->cap_weights, g->nweights, sizeof *g->weights))
+    if (net_grow((void **)&g->weights, &g->cap_weights, g->nweights, sizeof *g->weights))
         return -1;
     net_weight *w = &g->weights[g->nweights];
     memset(w, 0, sizeof *w);
@@ -189,7 +188,7 @@ int net_graph_add_weight(net_graph *g, const char *name, int rank, const int64_t
 int net_graph_add_node(net_graph *g, net_op op, const char *name, int in0, int in1,
                        int out, const int w[4])
 {
-    if (grow((void **)&g->nodes, &g->cap_nodes, g->nnodes, sizeof *g->nodes))
+    if (net_grow((void **)&g->nodes, &g->cap_nodes, g->nnodes, sizeof *g->nodes))
         return -1;
     net_node *n = &g->nodes[g->nnodes];
     memset(n, 0, sizeof *n);
@@ -227,7 +226,7 @@ mint_status net_graph_add_tap(net_graph *g, const char *name, int tensor)
             g->taps[i].tensor = tensor;
             return MINT_OK;
         }
-    if (grow((void **)&g->taps, &g->cap_taps, g->ntaps, sizeof *g->taps))
+    if (net_grow((void **)&g->taps, &g->cap_taps, g->ntaps, sizeof *g->taps))
         return mint_fail(MINT_E_NOMEM, "out of memory adding tap");
     g->taps[g->ntaps].name = strdup(name);
     if (!g->taps[g->ntaps].name)

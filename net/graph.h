@@ -12,6 +12,7 @@
 #ifndef MINT_NET_GRAPH_H
 #define MINT_NET_GRAPH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "mint.h"
 
@@ -86,6 +87,10 @@ typedef struct {
     int output;          /* tensor id of the graph output (embedding) */
     net_meta meta;
 } net_graph;
+
+/* Grow a malloc'd array of n used elements (capacity *cap) to hold one
+ * more: 0, or -1 when out of memory (the array is kept). */
+int net_grow(void **arr, int *cap, int n, size_t elem);
 
 net_graph *net_graph_new(void);
 void net_graph_free(net_graph *g);

@@ -60,7 +60,7 @@ static uint64_t get_u64(const uint8_t *p)
     return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
-static int host_is_le(void)
+int wt_host_is_le(void)
 {
     const uint16_t one = 1;
     uint8_t b;
@@ -68,8 +68,7 @@ static int host_is_le(void)
     return b == 1;
 }
 
-/* Reverse the bytes of n elements of size es in place (big-endian hosts). */
-static void swap_elems(void *data, uint64_t n, size_t es)
+void wt_swap_elems(void *data, uint64_t n, size_t es)
 {
     uint8_t *p = data;
     for (uint64_t i = 0; i < n; i++, p += es)
@@ -485,7 +484,7 @@ static mint_status parse(wt_file *f)
             last = spans[k].idx;
         }
     }
-    if (!host_is_le()) {
+    if (!wt_host_is_le()) {
         /* The file is little-endian: give big-endian hosts swapped copies. */
         f->copies = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *f->copies);
         if (!f->copies) {
@@ -503,7 +502,7 @@ static mint_status parse(wt_file *f)
                 goto out;
             }
             memcpy(f->copies[i], t->data, (size_t)sizes[i]);
-            swap_elems(f->copies[i], t->nelem, es);
+            wt_swap_elems(f->copies[i], t->nelem, es);
             t->data = f->copies[i];
         }
     }
@@ -992,7 +991,7 @@ static mint_status write_zeros(int fd, uint64_t n, const char *tmp)
 static mint_status write_data(int fd, const wtens *t, const char *tmp)
 {
     size_t es = wt_dtype_size(t->dtype);
-    if (host_is_le() || es == 1)
+    if (wt_host_is_le() || es == 1)
         return write_all(fd, t->data, (size_t)t->nbytes, tmp);
     enum { CHUNK = 1 << 16 };
     uint8_t *buf = malloc(CHUNK);
@@ -1003,7 +1002,7 @@ static mint_status write_data(int fd, const wtens *t, const char *tmp)
     for (uint64_t done = 0; done < t->nbytes && !st;) {
         size_t k = t->nbytes - done > CHUNK ? CHUNK : (size_t)(t->nbytes - done);
         memcpy(buf, src + done, k);
-        swap_elems(buf, k / es, es);
+        wt_swap_elems(buf, k / es, es);
         st = write_all(fd, buf, k, tmp);
         done += k;
     }

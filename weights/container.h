@@ -19,6 +19,10 @@ typedef enum { WT_META_STR = 0, WT_META_I64 = 1, WT_META_F64 = 2,
                WT_META_F32_ARR = 3, WT_META_I64_ARR = 4 } wt_meta_type;
 
 size_t wt_dtype_size(wt_dtype t); /* 0 for an unknown dtype */
+/* 1 on a little-endian host. */
+int wt_host_is_le(void);
+/* Reverse the bytes of n elements of size es in place (big-endian hosts). */
+void wt_swap_elems(void *data, uint64_t n, size_t es);
 
 typedef struct {
     const char *name;      /* NUL-terminated, inside the mapping or a copy */

@@ -245,18 +245,6 @@ static void *ar_alloc(ictx *x, size_t n)
     return p;
 }
 
-static int grow(void **arr, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    int nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, (size_t)nc * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
 
 static mint_status nomem(void) { return mint_fail(MINT_E_NOMEM, "out of memory importing ONNX"); }
 
@@ -564,7 +552,7 @@ static mint_status const_add(ictx *x, oconst *c, const char *what)
         const_free(c);
         return mint_fail(MINT_E_FORMAT, "%s '%s' is defined more than once", what, c->name);
     }
-    if (grow((void **)&x->consts, &x->capconsts, x->nconsts, sizeof *x->consts) ||
+    if (net_grow((void **)&x->consts, &x->capconsts, x->nconsts, sizeof *x->consts) ||
         hm_put(&x->cmap, c->name, x->nconsts)) {
         const_free(c);
         return nomem();
@@ -962,7 +950,7 @@ static mint_status add_check(ictx *x, const onode *n, int tensor, int need, int6
 {
     if (!need && !flat)
         return MINT_OK;
-    if (grow((void **)&x->checks, &x->capchecks, x->nchecks, sizeof *x->checks))
+    if (net_grow((void **)&x->checks, &x->capchecks, x->nchecks, sizeof *x->checks))
         return nomem();
     x->checks[x->nchecks++] = (ocheck){ tensor, need, flat, n->name, n->op, cname };
     return MINT_OK;
@@ -1568,7 +1556,7 @@ static mint_status op_alias(ictx *x, onode *n)
         return nfail(n, MINT_E_FORMAT, "has %d outputs, expected 1", n->nout);
     if (hm_get(&x->cmap, n->out[0]) >= 0 || hm_get(&x->amap, n->out[0]) >= 0)
         return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[0]);
-    if (grow((void **)&x->alias_to, &x->capaliases, x->naliases, sizeof *x->alias_to) ||
+    if (net_grow((void **)&x->alias_to, &x->capaliases, x->naliases, sizeof *x->alias_to) ||
         hm_put(&x->amap, n->out[0], x->naliases))
         return nomem();
     x->alias_to[x->naliases++] = n->in[0];
@@ -1829,7 +1817,7 @@ static mint_status count_use(ictx *x, const char *name, int consumer, int is_out
         return mint_fail(MINT_E_FORMAT, "Identity/Dropout/Cast nodes form a cycle through '%s'", name);
     int u = hm_get(&x->umap, r);
     if (u < 0) {
-        if (grow((void **)&x->uses, &x->capuses, x->nuses, sizeof *x->uses) ||
+        if (net_grow((void **)&x->uses, &x->capuses, x->nuses, sizeof *x->uses) ||
             hm_put(&x->umap, r, x->nuses))
             return nomem();
         u = x->nuses++;
