@@ -339,13 +339,19 @@ int cmd_demo(int argc, char **argv)
 {
     static const char *help =
         "usage: mint demo [--depth 18|34|50|100|200] [--batch N] [--runs R] [--threads T] [--seed S]\n"
+        "                 [--save FILE.mint]\n"
         "Build an InsightFace IResNet (default IResNet-100) with seeded random weights,\n"
-        "run it on a synthetic 112x112 batch and print ms/image and the stage taps.\n";
+        "run it on a synthetic 112x112 batch and print ms/image and the stage taps.\n"
+        "  --save FILE   also write the network as a mint weight file (a stand-in model\n"
+        "                for trying extract/train/audit when no trained ONNX model is at hand;\n"
+        "                random weights carry no membership signal)\n";
     static const struct option opts[] = {
         { "depth", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
         { "runs", required_argument, 0, 'r' }, { "threads", required_argument, 0, 'j' },
-        { "seed", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "seed", required_argument, 0, 's' }, { "save", required_argument, 0, 'S' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
+    const char *save = NULL;
     int depth = 100, batch = 4, runs = 3, threads = 0, seed = 1, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -355,6 +361,7 @@ int cmd_demo(int argc, char **argv)
         case 'r': if ((runs = cli_int(optarg, 1, 1000)) < 0) return cli_usage_error("demo", "--runs wants 1..1000"); break;
         case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("demo", "--threads wants 1..1024"); break;
         case 's': if ((seed = cli_int(optarg, 0, 1 << 30)) < 0) return cli_usage_error("demo", "--seed wants 0..2^30"); break;
+        case 'S': save = optarg; break;
         case 'h': fputs(help, stdout); return CLI_OK;
         default: return cli_usage_error("demo", "bad option");
         }
@@ -373,6 +380,13 @@ int cmd_demo(int argc, char **argv)
         return cli_error("demo", st);
     printf("IResNet-%d, random weights (seed %d), kernels %s; built in %.2f s\n", depth, seed,
            mint_isa(), cli_now() - t0);
+    if (save) {
+        if ((st = wt_graph_save(mint_model_graph(m), save))) {
+            mint_model_close(m);
+            return cli_error("demo", st);
+        }
+        printf("wrote %s\n", save);
+    }
     int64_t in_numel = 3 * 112 * 112, d = mint_model_output_dim(m);
     float *x = malloc(sizeof(float) * (size_t)(batch * in_numel));
     float *y = malloc(sizeof(float) * (size_t)(batch * d));
