@@ -320,7 +320,7 @@ int cmd_audit(int argc, char **argv)
                "image outscores a reference one: %.3f). Verdict at alpha = %g: %s.\n",
                r.n_scored, r.n_scored == 1 ? "" : "s", r.median_score, r.n_above_threshold,
                r.n_above_threshold == 1 ? "is" : "are", r.report.threshold, r.set.m,
-               ref ? ref : "the MINT model's own external training samples, stored as calibration",
+               r.reference,
                mint_set_test_name(&r.set), p, r.set.effect, alpha, r.verdict);
     } else {
         printf("Verdict: %s.\n", r.verdict);

@@ -69,13 +69,18 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
         snprintf(why, sizeof why, "%s", mint_last_error());
         return mint_fail(st, "%s: %s", it->path, why);
     }
+    /* landmark rows are found by the item's key or, failing that, by its
+     * path: the CSV may name "Person/file.jpg" while the key is "file.jpg"
+     * (a folder given on the command line) */
     const float *pts = NULL;
-    for (int drop = 0; lm && !pts; drop++) {
-        const char *k = io_key_suffix(it->key, drop);
-        if (!k)
-            break;
-        pts = io_landmarks_find(lm, k);
-    }
+    const char *names[2] = { it->key, it->path };
+    for (int which = 0; which < 2 && lm && !pts; which++)
+        for (int drop = 0; !pts; drop++) {
+            const char *k = io_key_suffix(names[which], drop);
+            if (!k)
+                break;
+            pts = io_landmarks_find(lm, k);
+        }
     const io_image *use = &img;
     if (pts) {
         if (meta->in_h != IO_ALIGN_SIZE || meta->in_w != IO_ALIGN_SIZE) {

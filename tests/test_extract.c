@@ -6,7 +6,9 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "io/align.h"
 #include "io/dataset.h"
+#include "io/landmarks.h"
 #include "io/npy.h"
 #include "mint/extract.h"
 #include "net/iresnet.h"
@@ -302,6 +304,41 @@ static void test_shards_merge(void **state)
     io_list_free(&b);
 }
 
+/* Landmarks are found by the image path when the key is shorter than the
+ * CSV's names ("x.png" listed from a folder, CSV row "Person/x.png"). */
+static void test_landmarks_by_path(void **state)
+{
+    (void)state;
+    char sub[300], path[400];
+    snprintf(sub, sizeof sub, "%s/Person", dir);
+    mkdir(sub, 0777);
+    snprintf(path, sizeof path, "%s/x.png", sub);
+    size_t n;
+    void *png = slurp(imgs[0], &n);
+    write_file(path, png, n);
+    free(png);
+    /* the template shifted by 3 pixels: alignment moves the face back */
+    char csv[512];
+    int k = snprintf(csv, sizeof csv, "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\nPerson/x.png");
+    for (int i = 0; i < 10; i++)
+        k += snprintf(csv + k, sizeof csv - (size_t)k, ",%.4f",
+                      (double)io_arcface_template[i] + (i % 2 ? 0.0 : 3.0));
+    k += snprintf(csv + k, sizeof csv - (size_t)k, "\n");
+    io_landmarks *lm;
+    assert_int_equal(io_landmarks_parse(csv, (size_t)k, "test", &lm), MINT_OK);
+    io_item it = { path, "x.png", "" };
+    float *a = malloc(sizeof(float) * 3 * 112 * 112), *b = malloc(sizeof(float) * 3 * 112 * 112);
+    char sha[65];
+    assert_int_equal(mint_prepare_image(model, lm, &it, a, sha), MINT_OK);
+    assert_int_equal(mint_prepare_image(model, NULL, &it, b, sha), MINT_OK);
+    assert_memory_not_equal(a, b, sizeof(float) * 3 * 112 * 112); /* the warp was applied */
+    /* the shifted crop equals the original moved left by 3 pixels */
+    assert_true(a[50 * 112 + 40] == b[50 * 112 + 43]);
+    free(a);
+    free(b);
+    io_landmarks_free(lm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_failure),
         cmocka_unit_test(test_skip_and_shard),
         cmocka_unit_test(test_shards_merge),
+        cmocka_unit_test(test_landmarks_by_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
