@@ -1,7 +1,9 @@
 /* cmd_train.c - `mint train`: train a MINT auditing model (Vanilla, CNN or
  * the outcome baseline) on member and external features - read from
  * `mint extract` outputs, or computed from images through the network in
- * memory - and save it, with its calibration scores, in a weight container. */
+ * memory - and save it, with its calibration scores, in a weight container.
+ * After every epoch the whole training state goes to <out>.partial, from
+ * which --resume continues an interrupted run bit for bit. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -23,6 +25,7 @@
 static const char *train_help =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--threads T] [--quiet]\n"
+    "                  [--resume]\n"
     "       mint train --kind K --model M.mint --members-list L1 --external-list L2 --out T.mint\n"
     "                  [--landmarks CSV] [--root DIR] [--taps ...] [--epochs E] [...]\n"
     "Train a MINT auditing model to tell members (training data of the audited\n"
@@ -66,10 +69,21 @@ static const char *train_help =
     "                  are scored low and make audits claim membership too often)\n"
     "  --threads T     OpenMP threads (default: all cores)\n"
     "  --quiet         no per-epoch progress lines\n"
+    "  --resume        continue an interrupted run from T.mint.partial (if there is\n"
+    "                  none, start afresh). After every epoch the training state\n"
+    "                  (weights, optimiser, sample orders) is written to\n"
+    "                  T.mint.partial, which is removed once T.mint is written; a run\n"
+    "                  that stops early (crash, kill) keeps it. The resumed run must\n"
+    "                  use the same data, --kind, --taps, --epochs, --batch, --seed\n"
+    "                  and --holdout (any --threads), else it is refused, and its\n"
+    "                  T.mint is bit-identical to an uninterrupted run's on the same\n"
+    "                  machine. Without --resume an existing T.mint.partial is\n"
+    "                  refused: resume it, or delete it to start over\n"
 "Optimiser: Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), binary cross-entropy.\n";
 
 typedef struct {
     int quiet;
+    const char *partial; /* checkpoint path, <out>.partial */
 } progress_ctx;
 
 static void print_epoch(void *ctx, const mint_train_progress *p)
@@ -79,6 +93,22 @@ static void print_epoch(void *ctx, const mint_train_progress *p)
     printf("epoch %3d/%-3d  loss %.5f  bce %.5f  train acc %.4f  %.1f s\n", p->epoch, p->epochs,
            p->loss, p->bce, p->accuracy, p->seconds);
     fflush(stdout);
+}
+
+/* The checkpoint hook: the state after every epoch, renamed into place. */
+static mint_status save_partial(void *ctx, const mint_tm *tm, const mint_train_state *s)
+{
+    return mint_train_state_save(tm, s, ((progress_ctx *)ctx)->partial);
+}
+
+/* A failed status again, its message prefixed with what was being done and
+ * followed by a hint. */
+static mint_status explain(mint_status st, const char *what, const char *hint)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mint_last_error());
+    const int named = !strncmp(msg, what, strlen(what)); /* file errors name the file */
+    return mint_fail(st, "%s%s%s%s", named ? "" : what, named ? "" : ": ", msg, hint);
 }
 
 /* Image list from a list file or a folder. */
@@ -156,13 +186,13 @@ int cmd_train(int argc, char **argv)
         { "model", required_argument, 0, 'M' },    { "members-list", required_argument, 0, '1' },
         { "external-list", required_argument, 0, '2' },
         { "landmarks", required_argument, 0, 'L' }, { "root", required_argument, 0, 'R' },
-        { "holdout", required_argument, 0, 'H' },
+        { "holdout", required_argument, 0, 'H' }, { "resume", no_argument, 0, 'r' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
     double holdout = 0.1;
     const char *kind_s = NULL, *mem = NULL, *ext = NULL, *out = NULL, *taps_s = NULL;
     const char *model = NULL, *lmem = NULL, *lext = NULL, *lmpath = NULL, *root = NULL;
-    int epochs = 0, batch = 128, threads = 0, quiet = 0, o;
+    int epochs = 0, batch = 128, threads = 0, quiet = 0, resume = 0, o;
     unsigned long long seed = 0;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -205,6 +235,7 @@ int cmd_train(int argc, char **argv)
                 return cli_usage_error("train", "--threads wants a positive integer");
             break;
         case 'q': quiet = 1; break;
+        case 'r': resume = 1; break;
         case 'h': fputs(train_help, stdout); return CLI_OK;
         default: return cli_usage_error("train", "bad option");
         }
@@ -243,6 +274,23 @@ int cmd_train(int argc, char **argv)
         free(tbuf);
         return cli_usage_error("train", "CNN MINT trains on one tap (got %d)", ntaps);
     }
+    /* an interrupted run's state: refused unless resumed (checked before
+     * the data are read, which may take long) */
+    char *partial = malloc(strlen(out) + sizeof ".partial");
+    if (!partial) {
+        free(tbuf);
+        return cli_error("train", mint_fail(MINT_E_NOMEM, "out of memory"));
+    }
+    sprintf(partial, "%s.partial", out);
+    struct stat pb;
+    const int have_partial = !stat(partial, &pb);
+    if (have_partial && !resume) {
+        free(tbuf);
+        mint_status e = mint_fail(MINT_E_ARG, "%s exists: the state of an interrupted run; add "
+                                  "--resume to continue it, or delete it to start over", partial);
+        free(partial);
+        return cli_error("train", e);
+    }
     cli_set_threads(threads);
 
     const int cnn = kind == MINT_TM_CNN;
@@ -259,14 +307,14 @@ int cmd_train(int argc, char **argv)
             mint_feats_free(&fm);
     }
     if (st) {
-        free(tbuf);
+        free(tbuf), free(partial);
         return cli_error("train", st);
     }
     char dm[64], de[64];
     mint_feats_dims_str(dm, sizeof dm, fm.rank, fm.dims);
     mint_feats_dims_str(de, sizeof de, fe.rank, fe.dims);
     if (strcmp(dm, de)) {
-        mint_feats_free(&fm), mint_feats_free(&fe), free(tbuf);
+        mint_feats_free(&fm), mint_feats_free(&fe), free(tbuf), free(partial);
         return cli_error("train", mint_fail(MINT_E_SHAPE, "members have %s features per sample, "
                                             "external %s", dm, de));
     }
@@ -292,13 +340,13 @@ int cmd_train(int argc, char **argv)
             memcpy(cfg.network_sha256, !a ? sm : se, sizeof cfg.network_sha256);
     }
     if (st) {
-        mint_feats_free(&fm), mint_feats_free(&fe);
+        mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
         return cli_error("train", st);
     }
     mint_tm *tm;
     st = mint_tm_create(&tm, &cfg, seed);
     if (st) {
-        mint_feats_free(&fm), mint_feats_free(&fe);
+        mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
         return cli_error("train", st);
     }
     mint_train_opts to;
@@ -308,9 +356,33 @@ int cmd_train(int argc, char **argv)
     to.batch = batch;
     to.seed = seed;
     to.holdout = holdout;
-    progress_ctx pc = { quiet };
+    progress_ctx pc = { quiet, partial };
     to.progress = print_epoch;
+    to.checkpoint = save_partial;
     to.ctx = &pc;
+    char data_hash[33];
+    mint_train_data_hash(fm.x, fm.n, fe.x, fe.n, tm->in_size, data_hash);
+    to.data_hash = data_hash;
+    mint_train_state *rs = NULL;
+    if (have_partial) {
+        st = mint_train_state_load(partial, tm, &rs);
+        if (!st)
+            st = mint_train_resume_check(rs, tm, fm.n, fe.n, data_hash, &to);
+        if (st) {
+            mint_train_state_free(rs), mint_tm_free(tm);
+            mint_feats_free(&fm), mint_feats_free(&fe);
+            st = explain(st, partial, st == MINT_E_ARG
+                                          ? "; rerun with the options and data of the "
+                                            "interrupted run, or delete it to start over"
+                                          : "; it cannot be resumed: delete it to start over");
+            free(partial);
+            return cli_error("train", st);
+        }
+        to.resume = rs;
+        printf("resuming at epoch %d/%d from %s\n", rs->epochs_done, rs->epochs, partial);
+    } else if (resume && !quiet) {
+        printf("no %s to resume: starting afresh\n", partial);
+    }
     if (!quiet)
         printf("%s MINT: %lld members, %lld external (%lld held out for calibration), input %s, "
                "%d epochs, batch %d, seed %llu\n",
@@ -318,8 +390,12 @@ int cmd_train(int argc, char **argv)
                (long long)(holdout * (double)fe.n), dm, to.epochs, batch, seed);
     const double t0 = cli_now();
     st = mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to);
+    mint_train_state_free(rs);
     if (!st)
         st = mint_tm_save(tm, out);
+    if (!st && remove(partial) && errno != ENOENT)
+        fprintf(stderr, "mint train: warning: could not remove %s: %s\n", partial,
+                strerror(errno));
     if (!st)
         printf("%s: trained in %.1f s, last-epoch train accuracy %.4f, threshold %.4f "
                "(best balanced accuracy on the member and %s external scores)\n",
@@ -327,5 +403,9 @@ int cmd_train(int argc, char **argv)
                tm->cal_external_heldout ? "held-out" : "training");
     mint_tm_free(tm);
     mint_feats_free(&fm), mint_feats_free(&fe);
+    if (st && !stat(partial, &pb))
+        st = explain(st, "training stopped", "; the last finished epoch is kept: rerun with "
+                     "--resume to continue");
+    free(partial);
     return st ? cli_error("train", st) : CLI_OK;
 }

@@ -485,11 +485,8 @@ mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
 
 /* ---------------- checkpoints ---------------- */
 
-mint_status mint_tm_save(const mint_tm *tm, const char *path)
+mint_status mint_tm_write(const mint_tm *tm, wt_writer *w)
 {
-    wt_writer *w = wt_writer_new();
-    if (!w)
-        return mint_fail(MINT_E_NOMEM, "mint_tm_save: out of memory");
     int64_t dims[3];
     const int rank = is_cnn(tm) ? 3 : 1;
     for (int i = 0; i < rank; i++)
@@ -545,6 +542,15 @@ mint_status mint_tm_save(const mint_tm *tm, const char *path)
     if (!st && tm->n_cal_member > 0)
         st = wt_writer_tensor(w, "calibration.member_scores", WT_F32, 1, &tm->n_cal_member,
                               tm->cal_member);
+    return st;
+}
+
+mint_status mint_tm_save(const mint_tm *tm, const char *path)
+{
+    wt_writer *w = wt_writer_new();
+    if (!w)
+        return mint_fail(MINT_E_NOMEM, "mint_tm_save: out of memory");
+    mint_status st = mint_tm_write(tm, w);
     if (!st)
         st = wt_writer_write(w, path);
     wt_writer_free(w);
@@ -573,6 +579,31 @@ static int64_t meta_i64(const wt_file *f, const char *key, int64_t dflt)
 {
     const wt_meta *m = wt_meta_find(f, key);
     return m && m->type == WT_META_I64 ? m->i64 : dflt;
+}
+
+mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
+{
+    /* every tensor is found and shape-checked before anything is copied */
+    const wt_tensor *t[MINT_TM_MAX_PARAMS + 2];
+    mint_status st = MINT_OK;
+    for (int i = 0; !st && i < tm->nparams; i++) {
+        const mint_tm_param *p = &tm->params[i];
+        st = wt_tensor_get(f, p->name, WT_F32, p->rank, p->dims, &t[i]);
+    }
+    const int64_t h = tm->hidden;
+    if (!st && !is_cnn(tm))
+        st = wt_tensor_get(f, "bn.running_mean", WT_F32, 1, &h, &t[tm->nparams]);
+    if (!st && !is_cnn(tm))
+        st = wt_tensor_get(f, "bn.running_var", WT_F32, 1, &h, &t[tm->nparams + 1]);
+    if (st)
+        return st;
+    for (int i = 0; i < tm->nparams; i++)
+        memcpy(tm->arena + tm->params[i].offset, t[i]->data, sizeof(float) * tm->params[i].count);
+    if (!is_cnn(tm)) {
+        memcpy(tm->bn_mean, t[tm->nparams]->data, sizeof(float) * (size_t)h);
+        memcpy(tm->bn_var, t[tm->nparams + 1]->data, sizeof(float) * (size_t)h);
+    }
+    return MINT_OK;
 }
 
 mint_status mint_tm_load(mint_tm **out, const char *path)
@@ -609,24 +640,8 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
     mint_tm *tm = NULL;
     if (!st)
         st = mint_tm_create(&tm, &cfg, 0);
-    for (int i = 0; !st && i < tm->nparams; i++) {
-        const mint_tm_param *p = &tm->params[i];
-        const wt_tensor *t;
-        st = wt_tensor_get(f, p->name, WT_F32, p->rank, p->dims, &t);
-        if (!st)
-            memcpy(tm->arena + p->offset, t->data, sizeof(float) * p->count);
-    }
-    if (!st && !is_cnn(tm)) {
-        const int64_t h = tm->hidden;
-        const wt_tensor *t;
-        st = wt_tensor_get(f, "bn.running_mean", WT_F32, 1, &h, &t);
-        if (!st) {
-            memcpy(tm->bn_mean, t->data, sizeof(float) * (size_t)h);
-            st = wt_tensor_get(f, "bn.running_var", WT_F32, 1, &h, &t);
-        }
-        if (!st)
-            memcpy(tm->bn_var, t->data, sizeof(float) * (size_t)h);
-    }
+    if (!st)
+        st = mint_tm_read(tm, f);
     if (!st)
         st = load_scores(f, "calibration.external_scores", &tm->cal_external, &tm->n_cal_external);
     if (!st)

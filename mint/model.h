@@ -111,6 +111,16 @@ mint_status mint_tm_save(const mint_tm *tm, const char *path);
 /* Load a saved model; every tensor shape is checked against the metadata. */
 mint_status mint_tm_load(mint_tm **out, const char *path);
 
+/* The pieces of save and load, for containers that hold more than a model
+ * (training checkpoints, mint/checkpoint.c). mint_tm_write adds what
+ * mint_tm_save writes to w; mint_tm_read copies the parameters and BN
+ * running statistics of f into tm (same kind and input dims), shape-checked
+ * first: on failure tm is unchanged. */
+struct wt_writer;
+struct wt_file;
+mint_status mint_tm_write(const mint_tm *tm, struct wt_writer *w);
+mint_status mint_tm_read(mint_tm *tm, const struct wt_file *f);
+
 /* Eval-mode membership scores sigmoid(logit) in [0,1] (1 = member) of n
  * samples of in_size floats each. */
 mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,

@@ -1,6 +1,7 @@
 /* train.c - the MINT training loop (see train.h for the batching and
  * reproducibility rules). */
 #include "mint/train.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,29 +41,27 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
         *bce = l;
 }
 
-/* A class's endless stream of shuffled epochs. */
-typedef struct {
-    int64_t *perm;
-    int64_t n, pos;
-    mint_rng rng;
-} stream;
-
-static void shuffle(stream *s)
+/* Fisher-Yates with the generator state *rs (advanced). */
+static void shuffle(int64_t *perm, int64_t n, uint64_t *rs)
 {
-    for (int64_t i = s->n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)mint_rng_below(&s->rng, (uint64_t)i + 1);
-        const int64_t t = s->perm[i];
-        s->perm[i] = s->perm[j];
-        s->perm[j] = t;
+    mint_rng r = { *rs };
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = (int64_t)mint_rng_below(&r, (uint64_t)i + 1);
+        const int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
     }
-    s->pos = 0;
+    *rs = r.s;
 }
 
-static int64_t next_index(stream *s)
+/* Class c's endless stream of shuffled epochs. */
+static int64_t next_index(mint_train_state *s, int c)
 {
-    if (s->pos == s->n)
-        shuffle(s);
-    return s->perm[s->pos++];
+    if (s->pos[c] == s->n[c]) {
+        shuffle(s->perm[c], s->n[c], &s->rng[c]);
+        s->pos[c] = 0;
+    }
+    return s->perm[c][s->pos[c]++];
 }
 
 static double now(void)
@@ -70,6 +69,67 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The sampler of a fresh run (seeded orders and held-out set), or a copy
+ * of o->resume's after checking that it belongs to this run. s->perm[1]
+ * has room for n_ext indices. */
+static mint_status sampler_init(mint_train_state *s, mint_tm *tm, const float *members,
+                                int64_t n_mem, const float *external, int64_t n_ext,
+                                int64_t n_hold, const mint_train_opts *o)
+{
+    s->kind = tm->cfg.kind;
+    memcpy(s->in_dims, tm->cfg.in_dims, sizeof s->in_dims);
+    s->seed = o->seed;
+    s->batch = o->batch;
+    s->epochs = o->epochs;
+    s->holdout = o->holdout;
+    s->adam = o->adam;
+    s->n_mem = n_mem;
+    s->n_ext = n_ext;
+    if (o->checkpoint || o->resume) {
+        if (o->data_hash)
+            snprintf(s->data_hash, sizeof s->data_hash, "%s", o->data_hash);
+        else
+            mint_train_data_hash(members, n_mem, external, n_ext, tm->in_size, s->data_hash);
+    }
+    s->n[0] = n_mem;
+    s->n[1] = n_ext - n_hold;
+    s->n_held = n_hold;
+    const mint_train_state *r = o->resume;
+    if (r) {
+        mint_status st = mint_train_resume_check(r, tm, n_mem, n_ext, s->data_hash, o);
+        if (st)
+            return st;
+        for (int c = 0; c < 2; c++) {
+            memcpy(s->perm[c], r->perm[c], sizeof(int64_t) * (size_t)s->n[c]);
+            s->pos[c] = r->pos[c];
+            s->rng[c] = r->rng[c];
+        }
+        if (n_hold)
+            memcpy(s->held, r->held, sizeof(int64_t) * (size_t)n_hold);
+        s->epochs_done = r->epochs_done;
+        s->adam_t = r->adam_t;
+        s->train_accuracy = r->train_accuracy;
+        tm->train_accuracy = r->train_accuracy;
+        return MINT_OK;
+    }
+    s->rng[0] = mint_rng_stream(o->seed, 2).s;
+    s->rng[1] = mint_rng_stream(o->seed, 3).s;
+    for (int c = 0; c < 2; c++)
+        for (int64_t i = 0; i < (c ? n_ext : n_mem); i++)
+            s->perm[c][i] = i;
+    if (n_hold > 0) {
+        /* the held-out samples: the last n_hold of a seeded permutation */
+        uint64_t h = mint_rng_stream(o->seed, 4).s;
+        shuffle(s->perm[1], n_ext, &h);
+        memcpy(s->held, s->perm[1] + (n_ext - n_hold), sizeof(int64_t) * (size_t)n_hold);
+    }
+    for (int c = 0; c < 2; c++) {
+        shuffle(s->perm[c], s->n[c], &s->rng[c]);
+        s->pos[c] = 0;
+    }
+    return MINT_OK;
 }
 
 mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const float *external,
@@ -93,52 +153,33 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
                          "calibration and %lld for training; use more external data or holdout 0",
                          o->holdout, (long long)n_ext, (long long)n_hold, (long long)(n_ext - n_hold));
     const int B = o->batch, half = B / 2;
-    mint_tm_acts *a;
-    mint_status st = mint_tm_acts_new(&a, tm, B);
-    if (st)
-        return st;
-    stream s[2] = { { malloc(sizeof(int64_t) * (size_t)n_mem), n_mem, 0, mint_rng_stream(o->seed, 2) },
-                    { malloc(sizeof(int64_t) * (size_t)n_ext), n_ext, 0, mint_rng_stream(o->seed, 3) } };
-    if (!s[0].perm || !s[1].perm) {
-        free(s[0].perm);
-        free(s[1].perm);
-        mint_tm_acts_free(a);
-        return mint_fail(MINT_E_NOMEM, "out of memory for the sample orders");
-    }
-    for (int c = 0; c < 2; c++)
-        for (int64_t i = 0; i < s[c].n; i++)
-            s[c].perm[i] = i;
-    int64_t *held = NULL;
-    if (n_hold > 0) {
-        /* the held-out samples: the last n_hold of a seeded permutation */
-        stream h = { s[1].perm, n_ext, 0, mint_rng_stream(o->seed, 4) };
-        shuffle(&h);
-        held = malloc(sizeof(int64_t) * (size_t)n_hold);
-        if (!held) {
-            free(s[0].perm);
-            free(s[1].perm);
-            mint_tm_acts_free(a);
-            return mint_fail(MINT_E_NOMEM, "out of memory for the held-out samples");
-        }
-        memcpy(held, s[1].perm + (n_ext - n_hold), sizeof(int64_t) * (size_t)n_hold);
-        s[1].n = n_ext - n_hold;
-    }
-    for (int c = 0; c < 2; c++)
-        shuffle(&s[c]);
-    const int64_t nmax = n_mem > s[1].n ? n_mem : s[1].n;
+    mint_train_state s;
+    memset(&s, 0, sizeof s);
+    s.perm[0] = malloc(sizeof(int64_t) * (size_t)n_mem);
+    s.perm[1] = malloc(sizeof(int64_t) * (size_t)n_ext);
+    s.held = n_hold > 0 ? malloc(sizeof(int64_t) * (size_t)n_hold) : NULL;
+    mint_tm_acts *a = NULL;
+    mint_status st = MINT_OK;
+    if (!s.perm[0] || !s.perm[1] || (n_hold > 0 && !s.held))
+        st = mint_fail(MINT_E_NOMEM, "out of memory for the sample orders");
+    if (!st)
+        st = sampler_init(&s, tm, members, n_mem, external, n_ext, n_hold, o);
+    if (!st)
+        st = mint_tm_acts_new(&a, tm, B);
+    const int64_t nmax = n_mem > s.n[1] ? n_mem : s.n[1];
     const int64_t steps = (nmax + half - 1) / half;
     const size_t row = (size_t)tm->in_size, nmask = (size_t)B * tm->hidden;
     const float *src[2] = { members, external };
-    for (int i = 0; i < B; i++)
+    for (int i = 0; !st && i < B; i++)
         a->y[i] = i < half ? 1.0f : 0.0f;
-    for (int e = 0; e < o->epochs; e++) {
+    for (int e = s.epochs_done; !st && e < o->epochs; e++) {
         const double t0 = now();
         double sl = 0.0, sb = 0.0;
         int64_t ok = 0;
         for (int64_t k = 0; k < steps; k++) {
             for (int i = 0; i < B; i++) {
                 const int c = i < half ? 0 : 1;
-                memcpy(a->x + (size_t)i * row, src[c] + (size_t)next_index(&s[c]) * row,
+                memcpy(a->x + (size_t)i * row, src[c] + (size_t)next_index(&s, c) * row,
                        row * sizeof(float));
             }
             net_dropout_mask(a->mask, nmask, tm->dropout, o->seed,
@@ -151,19 +192,29 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
             ok += correct;
         }
         tm->train_accuracy = (double)ok / ((double)steps * B);
+        s.epochs_done = e + 1;
+        s.adam_t = tm->adam_t;
+        s.train_accuracy = tm->train_accuracy;
         if (o->progress) {
             const mint_train_progress p = { e + 1, o->epochs, tm->adam_t, sl / steps, sb / steps,
                                             tm->train_accuracy, now() - t0 };
             o->progress(o->ctx, &p);
         }
+        if (o->checkpoint)
+            st = o->checkpoint(o->ctx, tm, &s);
     }
-    free(s[0].perm);
-    free(s[1].perm);
     mint_tm_acts_free(a);
+    free(s.perm[0]);
+    free(s.perm[1]);
+    if (st) {
+        free(s.held);
+        return st;
+    }
     tm->train_epochs = o->epochs;
     tm->train_steps = steps * o->epochs;
     tm->train_batch = B;
     tm->train_seed = o->seed;
+    int64_t *held = s.held;
     if (!held)
         return mint_tm_calibrate(tm, members, n_mem, external, n_ext);
     float *ext_held = malloc(sizeof(float) * row * (size_t)n_hold);

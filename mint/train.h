@@ -18,7 +18,18 @@
  * per-class shuffles and the dropout masks (a counter-based hash of seed and
  * element index); every reduction is done in a fixed order by one thread,
  * so a run is bit-for-bit reproducible for a given seed - and does not even
- * depend on the thread count on a given machine and ISA. */
+ * depend on the thread count on a given machine and ISA.
+ *
+ * Resuming: after every epoch mint_train hands an optional checkpoint hook
+ * the model (parameters, BN running statistics, Adam m, v and step count)
+ * and a mint_train_state (epochs done, each class's shuffled order, its
+ * position and shuffle-rng state, the held-out indices, and what identifies
+ * the run); mint_train_state_save writes both to one container. Given the
+ * loaded state (opts.resume) a later mint_train continues from there, and
+ * the final model and calibration are bit-identical to those of an
+ * uninterrupted run (on the same machine and ISA; any thread count). The
+ * sampling scheme is unchanged by this: the state is stored, not
+ * recomputed, so fresh runs give the same bits as before. */
 #ifndef MINT_MINT_TRAIN_H
 #define MINT_MINT_TRAIN_H
 
@@ -46,6 +57,34 @@ typedef struct {
     double seconds;     /* wall time of the epoch */
 } mint_train_progress;
 
+/* Where a run stands after an epoch: together with the model, what
+ * mint_train needs to continue it bit for bit. Class 0 = members,
+ * 1 = external (less the held-out samples). */
+typedef struct {
+    /* the run (a resumed run must have the same) */
+    mint_tm_kind kind;
+    int in_dims[3];
+    uint64_t seed;
+    int batch, epochs;
+    double holdout;
+    mint_adam_cfg adam;
+    int64_t n_mem, n_ext;   /* all samples given, held-out ones included */
+    char data_hash[33];     /* mint_train_data_hash of the training data */
+    /* progress */
+    int epochs_done;
+    int64_t adam_t;         /* optimiser steps so far (= the model's) */
+    double train_accuracy;  /* of the last epoch done */
+    /* sampler: per class the order of its training samples (indices into
+     * its rows), the next position in it (== n: reshuffle first) and the
+     * shuffle generator's state */
+    int64_t *perm[2];
+    int64_t n[2], pos[2];
+    uint64_t rng[2];
+    /* held-out external samples (indices), the calibration reference */
+    int64_t *held;
+    int64_t n_held;
+} mint_train_state;
+
 typedef struct {
     int epochs;         /* MLP 20, CNN 30 by default */
     int batch;          /* even, >= 2; default 128 */
@@ -59,7 +98,19 @@ typedef struct {
     mint_adam_cfg adam;
     /* called after every epoch (may be NULL); never prints by itself */
     void (*progress)(void *ctx, const mint_train_progress *p);
-    void *ctx;
+    /* called after every epoch, after progress (may be NULL), with the
+     * model and the state to save (mint_train_state_save). A status other
+     * than MINT_OK stops the run: mint_train returns it, the model holds
+     * the weights of the epochs done and is not calibrated. */
+    mint_status (*checkpoint)(void *ctx, const mint_tm *tm, const mint_train_state *s);
+    void *ctx;          /* passed to progress and checkpoint */
+    /* continue this run (NULL = start afresh): a state loaded with
+     * mint_train_state_load into tm. It must belong to the same run
+     * (mint_train_resume_check), else MINT_E_ARG and nothing is trained. */
+    const mint_train_state *resume;
+    /* mint_train_data_hash of the data, if the caller has it already;
+     * NULL = computed when a checkpoint hook or resume needs it */
+    const char *data_hash;
 } mint_train_opts;
 
 /* Defaults of DESIGN.md for a kind: epochs 20 (vanilla, outcome) / 30 (cnn),
@@ -81,5 +132,34 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
  * calibration data (mint_tm_calibrate). */
 mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const float *external,
                        int64_t n_ext, const mint_train_opts *o);
+
+/* ---- resumable training (mint/checkpoint.c) ---- */
+
+/* A 128-bit fingerprint (32 hex digits) of a training set: its sizes and
+ * the bytes of every member and external row. Not cryptographic: it tells
+ * a resumed run that its data differ from the checkpoint's. Several GB/s. */
+void mint_train_data_hash(const float *members, int64_t n_mem, const float *external,
+                          int64_t n_ext, int in_size, char hex[33]);
+
+/* MINT_OK if s is a consistent state of the run that tm, the data sizes,
+ * its hash and o describe (mint_train calls it on o->resume); else
+ * MINT_E_ARG naming every difference ("seed 7 in the checkpoint, 8 now")
+ * or MINT_E_FORMAT for a state that contradicts itself. */
+mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm, int64_t n_mem,
+                                    int64_t n_ext, const char *data_hash,
+                                    const mint_train_opts *o);
+
+/* Write a checkpoint: the model as mint_tm_save does (no calibration yet),
+ * Adam's m and v ("adam.m.<param>", "adam.v.<param>"), the state
+ * ("train.*" metadata, I64 tensors "sampler.members", "sampler.external",
+ * "holdout.external"), to a temporary name renamed into place. */
+mint_status mint_train_state_save(const mint_tm *tm, const mint_train_state *s,
+                                  const char *path);
+/* Read a checkpoint into tm (created with the run's config: the kind and
+ * input dims must match) and a new state (mint_train_state_free). Every
+ * tensor and value is checked before tm is touched: on failure tm is
+ * unchanged and *out NULL. */
+mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_state **out);
+void mint_train_state_free(mint_train_state *s);
 
 #endif

@@ -17,7 +17,13 @@
  *    -> different weights; 1 thread vs several -> identical weights.
  *  - Learning: separable synthetic data -> > 90% held-out accuracy.
  *  - Checkpoints: save -> load -> identical predictions and calibration;
- *    truncated files and non-MINT containers refused. */
+ *    truncated files and non-MINT containers refused.
+ *  - Resuming: E epochs straight vs k epochs, a "crash" (the checkpoint hook
+ *    fails after saving), load, resume to E - on 1 thread then 2 and the
+ *    other way round, and from the last epoch (calibration only): final
+ *    weights, optimiser state and calibration bit-identical. Other seed,
+ *    batch, epochs or data refused before any training; truncated,
+ *    inconsistent or non-checkpoint files refused with tm unchanged. */
 #include "testutil.h"
 #include <math.h>
 #ifdef _OPENMP
@@ -790,6 +796,238 @@ static void test_checkpoint(void **state)
     assert_int_equal(mint_tm_create(&bad, &cfg, 0), MINT_E_SHAPE);
 }
 
+/* ---------------- resumable training ---------------- */
+
+typedef struct {
+    const char *path; /* where the hook saves (NULL: nowhere) */
+    int stop_after;   /* "crash" after saving this epoch (0: never) */
+    int calls;
+} ckpt_log;
+
+static mint_status ckpt_hook(void *ctx, const mint_tm *tm, const mint_train_state *s)
+{
+    ckpt_log *c = ctx;
+    c->calls++;
+    assert_true(s->adam_t == tm->adam_t && s->epochs_done >= 1 && s->epochs_done <= s->epochs);
+    mint_status st = c->path ? mint_train_state_save(tm, s, c->path) : MINT_OK;
+    if (!st && s->epochs_done == c->stop_after)
+        return mint_fail(MINT_E_IO, "simulated crash after epoch %d", s->epochs_done);
+    return st;
+}
+
+/* Everything a finished run leaves in the model, compared bit for bit. */
+static void assert_same_run(const mint_tm *a, const mint_tm *b)
+{
+    assert_int_equal(a->seg, b->seg);
+    /* params, Adam m and v (gradients are scratch, zeroed before every step) */
+    assert_memory_equal(a->arena, b->arena, a->seg * sizeof(float));
+    assert_memory_equal(a->arena + 2 * a->seg, b->arena + 2 * b->seg, 2 * a->seg * sizeof(float));
+    assert_memory_equal(a->bn_mean, b->bn_mean, sizeof(float) * (size_t)a->hidden);
+    assert_memory_equal(a->bn_var, b->bn_var, sizeof(float) * (size_t)a->hidden);
+    assert_true(a->adam_t == b->adam_t);
+    assert_true(a->train_steps == b->train_steps && a->train_epochs == b->train_epochs);
+    assert_true(a->train_accuracy == b->train_accuracy);
+    assert_true(a->n_cal_member == b->n_cal_member && a->n_cal_external == b->n_cal_external);
+    assert_memory_equal(a->cal_member, b->cal_member, sizeof(float) * (size_t)a->n_cal_member);
+    assert_memory_equal(a->cal_external, b->cal_external,
+                        sizeof(float) * (size_t)a->n_cal_external);
+    assert_int_equal(a->cal_external_heldout, b->cal_external_heldout);
+    assert_true(a->threshold == b->threshold);
+}
+
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+typedef struct {
+    mint_tm_config cfg;
+    const float *m, *e;
+    int64_t nm, ne;
+    mint_train_opts o;
+} run_def;
+
+/* Train from scratch (the model seeded with the run's seed); the hook
+ * saves to path (if any) and stops after epoch stop_after (if > 0). */
+static mint_status run_fresh(const run_def *r, const char *path, int stop_after, mint_tm **out)
+{
+    assert_int_equal(mint_tm_create(out, &r->cfg, r->o.seed), MINT_OK);
+    mint_train_opts o = r->o;
+    ckpt_log log = { path, stop_after, 0 };
+    o.checkpoint = ckpt_hook;
+    o.ctx = &log;
+    return mint_train(*out, r->m, r->nm, r->e, r->ne, &o);
+}
+
+/* Continue from the checkpoint at path, possibly stopping again. The model
+ * is created with another seed: everything must come from the file. */
+static mint_status run_resume(const run_def *r, const char *path, int stop_after, mint_tm **out)
+{
+    assert_int_equal(mint_tm_create(out, &r->cfg, r->o.seed + 1000), MINT_OK);
+    mint_train_state *s = NULL;
+    mint_status st = mint_train_state_load(path, *out, &s);
+    if (st)
+        fprintf(stderr, "mint_train_state_load: %s\n", mint_last_error());
+    assert_int_equal(st, MINT_OK);
+    mint_train_opts o = r->o;
+    ckpt_log log = { path, stop_after, 0 };
+    o.checkpoint = ckpt_hook;
+    o.ctx = &log;
+    o.resume = s;
+    st = mint_train(*out, r->m, r->nm, r->e, r->ne, &o);
+    assert_int_equal(log.calls, stop_after > 0 ? stop_after - s->epochs_done
+                                               : r->o.epochs - s->epochs_done);
+    mint_train_state_free(s);
+    return st;
+}
+
+static void test_resume(void **state)
+{
+    (void)state;
+#ifdef _OPENMP
+    const int nt = omp_get_max_threads();
+#else
+    const int nt = 1;
+#endif
+    const int E = 4;
+    /* sizes at which the GEMMs run in parallel (> 2^20 MACs) */
+    float *m = synth(200, 512, 0.1f, 51), *e = synth(150, 512, 0.0f, 52);
+    float *cm = synth(40, 4096, 0.1f, 53), *ce = synth(30, 4096, 0.0f, 54);
+    const char *path = test_tmp_path("resume.mint.partial");
+    for (int kind = 0; kind < 2; kind++) {
+        const int cnn = kind == 1;
+        run_def r;
+        memset(&r, 0, sizeof r);
+        r.cfg = cnn ? (mint_tm_config){ MINT_TM_CNN, { 16, 16, 16 }, "test", "" }
+                    : (mint_tm_config){ MINT_TM_VANILLA, { 512, 0, 0 }, "test", "" };
+        r.m = cnn ? cm : m, r.e = cnn ? ce : e;
+        r.nm = cnn ? 40 : 200, r.ne = cnn ? 30 : 150;
+        mint_train_defaults(&r.o, r.cfg.kind);
+        r.o.epochs = E;
+        r.o.batch = cnn ? 16 : 32;
+        r.o.seed = 23;
+        r.o.holdout = 0.2;
+        /* the straight run, without and with a checkpoint hook */
+        mint_tm *ref, *a, *b;
+        assert_int_equal(mint_tm_create(&ref, &r.cfg, 23), MINT_OK);
+        assert_int_equal(mint_train(ref, r.m, r.nm, r.e, r.ne, &r.o), MINT_OK);
+        assert_int_equal(run_fresh(&r, NULL, 0, &a), MINT_OK);
+        assert_same_run(ref, a);
+        mint_tm_free(a);
+        /* crash after epoch 2 on 1 thread, resume to E on 2 (and the other way round) */
+        for (int order = 0; order < 2; order++) {
+            set_threads(order ? 2 : 1);
+            remove(path);
+            assert_int_equal(run_fresh(&r, path, order ? 1 : 2, &a), MINT_E_IO);
+            assert_true(a->n_cal_member == 0); /* stopped before calibration */
+            mint_tm_free(a);
+            set_threads(order ? 1 : 2);
+            assert_int_equal(run_resume(&r, path, 0, &b), MINT_OK);
+            assert_same_run(ref, b);
+            mint_tm_free(b);
+        }
+        set_threads(nt);
+        /* crash twice (after epochs 1 and 3), then a crash after the last
+         * epoch: the resumed run only calibrates */
+        remove(path);
+        assert_int_equal(run_fresh(&r, path, 1, &a), MINT_E_IO);
+        mint_tm_free(a);
+        assert_int_equal(run_resume(&r, path, 3, &a), MINT_E_IO);
+        mint_tm_free(a);
+        assert_int_equal(run_resume(&r, path, E, &a), MINT_E_IO);
+        mint_tm_free(a);
+        assert_int_equal(run_resume(&r, path, 0, &b), MINT_OK);
+        assert_same_run(ref, b);
+        mint_tm_free(b);
+        printf("  %s: %d epochs straight == crash after 2 / 1 (1 <-> 2 threads), resume; "
+               "== crash after 1, 3, %d, resume\n", mint_tm_kind_name(r.cfg.kind), E, E);
+
+        /* refusals: the partial now holds the state after epoch E */
+        mint_tm *tm;
+        mint_train_state *s;
+        assert_int_equal(mint_tm_create(&tm, &r.cfg, 1), MINT_OK);
+        assert_int_equal(mint_train_state_load(path, tm, &s), MINT_OK);
+        assert_int_equal(s->epochs_done, E);
+        mint_train_opts o = r.o;
+        o.resume = s;
+        const int64_t t0 = tm->adam_t;
+        o.seed = r.o.seed + 1;
+        assert_int_equal(mint_train(tm, r.m, r.nm, r.e, r.ne, &o), MINT_E_ARG);
+        printf("  other seed: %s\n", mint_last_error());
+        o.seed = r.o.seed;
+        o.batch = r.o.batch + 2;
+        assert_int_equal(mint_train(tm, r.m, r.nm, r.e, r.ne, &o), MINT_E_ARG);
+        o.batch = r.o.batch;
+        o.epochs = E + 1;
+        assert_int_equal(mint_train(tm, r.m, r.nm, r.e, r.ne, &o), MINT_E_ARG);
+        o.epochs = E;
+        const size_t in = (size_t)tm->in_size;
+        float *m2 = falloc((size_t)r.nm * in);
+        memcpy(m2, r.m, sizeof(float) * (size_t)r.nm * in);
+        m2[in * 7 + 3] += 1.0f; /* one feature of one member */
+        assert_int_equal(mint_train(tm, m2, r.nm, r.e, r.ne, &o), MINT_E_ARG);
+        printf("  other data: %s\n", mint_last_error());
+        assert_int_equal(mint_train(tm, r.m, r.nm - 1, r.e, r.ne, &o), MINT_E_ARG);
+        free(m2);
+        /* an inconsistent state (an index twice) */
+        const int64_t keep = s->perm[0][0];
+        s->perm[0][0] = s->perm[0][1];
+        assert_int_equal(mint_train(tm, r.m, r.nm, r.e, r.ne, &o), MINT_E_FORMAT);
+        s->perm[0][0] = keep;
+        assert_true(tm->adam_t == t0 && tm->n_cal_member == 0); /* nothing trained */
+        mint_train_state_free(s);
+        /* a checkpoint is loaded only into a model of its kind and input */
+        mint_tm *other;
+        mint_tm_config oc = cnn ? (mint_tm_config){ MINT_TM_CNN, { 16, 16, 8 }, "", "" }
+                                : (mint_tm_config){ MINT_TM_OUTCOME, { 512, 0, 0 }, "", "" };
+        assert_int_equal(mint_tm_create(&other, &oc, 1), MINT_OK);
+        s = (mint_train_state *)1;
+        assert_int_equal(mint_train_state_load(path, other, &s), MINT_E_ARG);
+        assert_null(s);
+        mint_tm_free(other);
+        /* truncated files, and a model that is not a checkpoint: refused,
+         * tm untouched */
+        mint_tm_free(tm);
+        assert_int_equal(mint_tm_create(&tm, &r.cfg, 99), MINT_OK);
+        float *before = falloc(4 * tm->seg);
+        memcpy(before, tm->arena, 4 * tm->seg * sizeof(float));
+        size_t size;
+        void *buf = test_read_file(path, &size);
+        assert_non_null(buf);
+        const char *tp = test_tmp_path("trunc.mint.partial");
+        for (int cut = 1; cut <= 7; cut++) {
+            assert_int_equal(test_write_file(tp, buf, size * (size_t)cut / 8), 0);
+            s = (mint_train_state *)1;
+            assert_int_not_equal(mint_train_state_load(tp, tm, &s), MINT_OK);
+            assert_null(s);
+        }
+        printf("  truncated: %s\n", mint_last_error());
+        const char *mp = test_tmp_path("model.mint");
+        assert_int_equal(mint_tm_save(ref, mp), MINT_OK);
+        assert_int_equal(mint_train_state_load(mp, tm, &s), MINT_E_FORMAT);
+        assert_memory_equal(before, tm->arena, 4 * tm->seg * sizeof(float));
+        assert_true(tm->adam_t == 0);
+        free(buf), free(before);
+        mint_tm_free(tm), mint_tm_free(ref);
+    }
+    /* the fingerprint sees sizes and every byte */
+    char h1[33], h2[33];
+    mint_train_data_hash(m, 200, e, 150, 512, h1);
+    mint_train_data_hash(m, 199, e, 150, 512, h2); /* one member fewer */
+    assert_string_not_equal(h1, h2);
+    mint_train_data_hash(e, 150, m, 200, 512, h2);
+    assert_string_not_equal(h1, h2);
+    e[150 * 512 - 1] = -e[150 * 512 - 1];
+    mint_train_data_hash(m, 200, e, 150, 512, h2);
+    assert_string_not_equal(h1, h2);
+    assert_int_equal(strlen(h1), 32);
+    free(m), free(e), free(cm), free(ce);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_learns),
         cmocka_unit_test(test_holdout_calibration),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
