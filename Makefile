@@ -115,8 +115,9 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
 
-# `make test`: every test binary, kernel tests under each ISA the CPU has.
-test: $(BUILD)/mint $(TESTS)
+# `make test`: every test binary, kernel tests under each ISA the CPU has
+# (the benchmarks are built too, so they cannot rot unnoticed).
+test: $(BUILD)/mint $(TESTS) $(BENCHES)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	@echo "== all tests passed"
 
@@ -140,6 +141,7 @@ bench: $(BUILD)/mint $(BENCHES)
 fixtures:
 	/usr/bin/python3 tools/make_fixtures.py
 	/usr/bin/python3 tools/make_align_fixtures.py
+	/usr/bin/python3 tools/make_train_golden.py
 
 PREFIX ?= /usr/local
 install: $(BUILD)/mint

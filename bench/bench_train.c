@@ -145,8 +145,8 @@ int main(int argc, char **argv)
     printf("  vanilla: F=%d -> Dense 128 ReLU (L1) -> BN -> Dropout -> Dense 1, Adam\n", F);
     printf("  cnn: %dx%dx%d -> Conv 64 3x3 ReLU -> MaxPool 2 -> Dense %d ReLU -> Dropout -> "
            "Dense 1, Adam\n", C, H, W, C);
-    const mint_tm_config vc = { MINT_TM_VANILLA, { F, 0, 0 }, "bench" };
-    const mint_tm_config cc = { MINT_TM_CNN, { C, H, W }, "bench" };
+    const mint_tm_config vc = { .kind = MINT_TM_VANILLA, .in_dims = { F, 0, 0 }, .taps = "bench" };
+    const mint_tm_config cc = { .kind = MINT_TM_CNN, .in_dims = { C, H, W }, .taps = "bench" };
     /* forward + weight-gradient conv (no input gradient: first layer), dense x3 */
     const double conv = 2.0 * 64 * C * 9.0 * H * W, dense = 2.0 * 64.0 * (H / 2) * (W / 2) * C;
     result rv, rc;
