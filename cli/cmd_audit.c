@@ -314,7 +314,7 @@ int cmd_audit(int argc, char **argv)
     if (r.has_set) {
         char p[32];
         mint_format_p(p, sizeof p, r.set.p);
-        printf("The %zu scored image%s have a median membership score of %.3f, and %zu %s at or "
+        printf("The %zu scored distinct image%s have a median membership score of %.3f, and %zu %s at or "
                "above the MINT model's threshold %.3f. Against %zu reference scores of external "
                "data (%s), the set-level test (%s) gives p = %s (probability that an audited "
                "image outscores a reference one: %.3f). Verdict at alpha = %g: %s.\n",
@@ -325,6 +325,8 @@ int cmd_audit(int argc, char **argv)
     } else {
         printf("Verdict: %s.\n", r.verdict);
     }
+    for (size_t i = 0; i < r.n_notes; i++)
+        printf("Note: %s\n", r.notes[i]);
     printf("Report: %s\n", report);
     const int none = !r.has_set;
     mint_audit_result_free(&r);

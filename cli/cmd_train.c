@@ -331,13 +331,25 @@ int cmd_train(int argc, char **argv)
     if (lists) {
         st = wt_sha256_file(model, cfg.network_sha256);
     } else {
+        /* the network each side came from (extract.txt of its directory) */
         char sm[65] = "", se[65] = "";
-        mint_status a = mint_extract_network(mem, sm), b = mint_extract_network(ext, se);
-        if (!a && !b && strcmp(sm, se))
+        st = mint_feats_network(mem, sm);
+        if (!st)
+            st = mint_feats_network(ext, se);
+        if (!st && sm[0] && se[0] && strcmp(sm, se))
             st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
-                           "(extract.txt: %.16s... vs %.16s...)", mem, ext, sm, se);
-        else if (!a || !b)
-            memcpy(cfg.network_sha256, !a ? sm : se, sizeof cfg.network_sha256);
+                           "(extract.txt: %.16s... vs %.16s...): a MINT model trained on them "
+                           "would learn to tell the networks apart", mem, ext, sm, se);
+        else if (!st && sm[0] != se[0])
+            fprintf(stderr, "mint train: warning: %s has no extract.txt saying which network it "
+                    "came from; make sure it is the one of %s (SHA-256 %.16s...)\n",
+                    sm[0] ? ext : mem, sm[0] ? mem : ext, sm[0] ? sm : se);
+        else if (!st && !sm[0])
+            fprintf(stderr, "mint train: warning: no extract.txt says which network the features "
+                    "came from; the MINT model will not record it, so audits cannot check that "
+                    "they use that network\n");
+        if (!st)
+            memcpy(cfg.network_sha256, sm[0] ? sm : se, sizeof cfg.network_sha256);
     }
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);

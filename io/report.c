@@ -172,6 +172,10 @@ void io_strbuf_html_escape(io_strbuf *b, const char *str)
 
 void io_format_double(char buf[32], double v)
 {
+    if (v == floor(v) && fabs(v) < 1e15) { /* integers as integers: 30, not 3e+01 */
+        snprintf(buf, 32, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, 32, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
@@ -549,6 +553,10 @@ mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r)
     io_json_string(&j, "kind", r->mint_kind);
     io_json_object_end(&j);
     io_json_string(&j, "verdict", verdict_of(r, vbuf, sizeof vbuf));
+    io_json_array_begin(&j, "notes");
+    for (size_t i = 0; i < r->n_notes; i++)
+        io_json_string(&j, NULL, r->notes[i]);
+    io_json_array_end(&j);
     if (t) {
         io_json_object_begin(&j, "set_test");
         io_json_string(&j, "test", mint_set_test_name(t));
@@ -589,6 +597,8 @@ mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r)
             io_json_bool(&j, "above_reference_q95", im->score > t->ref_q95);
         if (im->error)
             io_json_string(&j, "error", im->error);
+        if (im->duplicate_of)
+            io_json_string(&j, "duplicate_of", im->duplicate_of);
         io_json_object_end(&j);
     }
     io_json_array_end(&j);
@@ -663,6 +673,15 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
     io_strbuf_printf(b, "<div class=\"verdict%s\"><strong>Verdict:</strong> ", cls);
     io_strbuf_html_escape(b, verdict_of(r, vbuf, sizeof vbuf));
     io_strbuf_puts(b, "</div>\n");
+    if (r->n_notes) {
+        io_strbuf_puts(b, "<h2>Notes</h2>\n<ul>\n");
+        for (size_t i = 0; i < r->n_notes; i++) {
+            io_strbuf_puts(b, "<li>");
+            io_strbuf_html_escape(b, r->notes[i]);
+            io_strbuf_puts(b, "</li>\n");
+        }
+        io_strbuf_puts(b, "</ul>\n");
+    }
 
     /* set-level test */
     if (t) {
@@ -736,6 +755,11 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
                 io_strbuf_printf(b, "<td>%s</td>", im->score >= r->threshold ? "yes" : "no");
             if (t)
                 io_strbuf_printf(b, "<td>%s</td>", im->score > t->ref_q95 ? "yes" : "no");
+            if (im->duplicate_of) {
+                io_strbuf_puts(b, "<td class=\"err\">same bytes as ");
+                io_strbuf_html_escape(b, im->duplicate_of);
+                io_strbuf_puts(b, ": counted once</td>");
+            }
         }
         io_strbuf_puts(b, "</tr>\n");
     }

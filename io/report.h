@@ -98,6 +98,8 @@ typedef struct {
     const char *sha256;  /* hex SHA-256 of the image file; NULL if unknown */
     double score;        /* membership score in [0,1]; NaN when it failed */
     const char *error;   /* NULL, or why there is no score */
+    const char *duplicate_of; /* NULL, or the earlier file with the same bytes (not
+                               * counted again in the set-level test) */
 } io_audit_image;
 
 typedef struct {
@@ -113,6 +115,8 @@ typedef struct {
     size_t n_images;
     const mint_set_test *set;            /* NULL if no set-level test was run */
     const char *verdict;                 /* NULL = mint_verdict(set, alpha) */
+    const char *const *notes;            /* n_notes warnings the reader must see */
+    size_t n_notes;
 } io_audit_report;
 
 mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r);

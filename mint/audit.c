@@ -1,5 +1,6 @@
 /* audit.c - `mint eval` and `mint audit` as library calls (see audit.h). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,15 @@ static mint_status score_feats(const mint_tm *tm, const mint_feats *f, double *o
 
 /* ---------------- eval ---------------- */
 
+/* Features from another network than the one the MINT model was trained
+ * on are refused (when extract.txt and the model both say which). */
+static mint_status check_network(const mint_tm *tm, const char *mint_path, const char *path)
+{
+    char what[4200];
+    snprintf(what, sizeof what, "the MINT model %s was trained on", mint_path);
+    return mint_feats_check_network(path, tm->cfg.network_sha256, what);
+}
+
 mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
 {
     memset(out, 0, sizeof *out);
@@ -102,6 +112,17 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         st = resolve_taps(tm, o->taps, o->ntaps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
                           sizeof out->taps);
     const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
+    if (!st)
+        st = check_network(tm, o->mint_path, o->members);
+    if (!st)
+        st = check_network(tm, o->mint_path, o->external);
+    if (!st && !tm->cfg.network_sha256[0]) { /* unbound model: at least the two must agree */
+        char sm[65], se[65];
+        if (!(st = mint_feats_network(o->members, sm)) && !(st = mint_feats_network(o->external, se))
+            && sm[0] && se[0] && strcmp(sm, se))
+            st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
+                           "(extract.txt: %.16s... vs %.16s...)", o->members, o->external, sm, se);
+    }
     if (!st && (st = mint_feats_load(o->members, cnn, taps, ntaps, &fm)) == MINT_OK)
         st = check_loaded(tm, o->mint_path, o->members, &fm);
     if (!st && (st = mint_feats_load(o->external, cnn, taps, ntaps, &fe)) == MINT_OK)
@@ -210,6 +231,54 @@ void mint_audit_result_free(mint_audit_result *r)
     memset(r, 0, sizeof *r);
 }
 
+static void add_note(mint_audit_result *r, const char *fmt, ...)
+{
+    if (r->n_notes >= sizeof r->notes / sizeof r->notes[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes[r->n_notes], sizeof r->notes[0], fmt, ap);
+    va_end(ap);
+    r->note_ptr[r->n_notes] = r->notes[r->n_notes];
+    r->n_notes++;
+}
+
+typedef struct {
+    const char *sha;
+    size_t i;
+} sha_ix;
+
+static int cmp_by_sha(const void *a, const void *b)
+{
+    const sha_ix *x = a, *y = b;
+    const int c = strcmp(x->sha, y->sha);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Scored images with the bytes of an earlier scored image: a set that
+ * repeats one image is not more evidence than the image alone. */
+static mint_status mark_duplicates(mint_audit_result *out, size_t n)
+{
+    sha_ix *ix = malloc(sizeof *ix * (n ? n : 1));
+    size_t k = 0;
+    if (!ix)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(out->images[i].score) && out->sha[i][0])
+            ix[k++] = (sha_ix){ out->sha[i], i };
+    qsort(ix, k, sizeof *ix, cmp_by_sha);
+    for (size_t a = 1; a < k; a++)
+        if (!strcmp(ix[a].sha, ix[a - 1].sha)) {
+            size_t first = a - 1;
+            while (out->images[ix[first].i].duplicate_of)
+                first--;
+            out->images[ix[a].i].duplicate_of = out->images[ix[first].i].file;
+            out->n_duplicates++;
+        }
+    free(ix);
+    return MINT_OK;
+}
+
 mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
 {
     memset(out, 0, sizeof *out);
@@ -279,6 +348,8 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         st = mint_fail(MINT_E_ARG, "%s has no calibration scores of external data; give "
                        "reference features of known external data (--reference)", o->mint_path);
     /* reference scores */
+    if (!st && o->reference)
+        st = check_network(tm, o->mint_path, o->reference);
     if (!st && o->reference) {
         if (!(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
             st = check_loaded(tm, o->mint_path, o->reference, &fr);
@@ -330,6 +401,8 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
     /* set-level test on the images that were scored */
     if (!st && !(set = malloc(sizeof(double) * n)))
         st = mint_fail(MINT_E_NOMEM, "out of memory");
+    if (!st)
+        st = mark_duplicates(out, n);
     if (!st) {
         for (size_t i = 0; i < n; i++) {
             const double s = out->images[i].score;
@@ -337,6 +410,8 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                 out->n_failed++;
                 continue;
             }
+            if (out->images[i].duplicate_of)
+                continue;
             set[out->n_scored++] = s;
             out->n_above_threshold += s >= tm->threshold;
         }
@@ -362,6 +437,11 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                          sizeof out->verdict - strlen(out->verdict),
                          " (%zu of %zu images could not be scored and are not part of the test)",
                          out->n_failed, n);
+            if (out->n_duplicates)
+                snprintf(out->verdict + strlen(out->verdict),
+                         sizeof out->verdict - strlen(out->verdict),
+                         " (%zu duplicate image%s counted once)", out->n_duplicates,
+                         out->n_duplicates == 1 ? "" : "s");
         } else {
             if (n == 1)
                 snprintf(out->verdict, sizeof out->verdict, "the image could not be scored (see "
@@ -385,6 +465,21 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         r->n_images = n;
         r->set = out->has_set ? &out->set : NULL;
         r->verdict = out->verdict;
+        if (!tm->cfg.network_sha256[0])
+            add_note(out, "The MINT model %s does not record which network it was trained for "
+                     "(it was trained from .npy files without an extract.txt): nothing checked "
+                     "that %s is that network. Features of another network give meaningless "
+                     "scores.", o->mint_path, o->model_path);
+        if (out->n_duplicates)
+            add_note(out, "%zu image%s had the same bytes (SHA-256) as an earlier image of the set "
+                     "and %s counted once in the set-level test.", out->n_duplicates,
+                     out->n_duplicates == 1 ? "" : "s", out->n_duplicates == 1 ? "is" : "are");
+        if (!tm->cal_external_heldout && !o->reference)
+            add_note(out, "The reference scores are of the external samples the MINT model was "
+                     "trained on: they are biased low, so the test may claim membership too "
+                     "often. Prefer a model trained with --holdout or a held-out --reference.");
+        r->notes = out->note_ptr;
+        r->n_notes = out->n_notes;
         if (o->report_path)
             st = io_report_audit_write(o->report_path, r);
     }

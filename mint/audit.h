@@ -75,6 +75,8 @@ typedef struct {
                                         * keep those alive while using it */
     io_audit_image *images;            /* n_images rows, in list order */
     size_t n_images, n_scored, n_failed;
+    size_t n_duplicates;               /* scored images whose bytes equal an earlier
+                                        * image's: shown, not counted again in the test */
     int has_set;                       /* a set-level test was run (n_scored >= 1) */
     mint_set_test set;
     size_t n_above_threshold;          /* scored images with score >= threshold */
@@ -84,6 +86,9 @@ typedef struct {
     char taps[256];
     char reference[4200];              /* where the reference scores came from */
     char verdict[1024];
+    char notes[4][1024];               /* warnings for the reader (also in the report) */
+    const char *note_ptr[4];
+    size_t n_notes;
     char created[32];
     /* private storage behind images[] */
     char (*sha)[65];

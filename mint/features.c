@@ -377,3 +377,38 @@ mint_status mint_feats_from_images(mint_feats *out, mint_model *m, const io_land
         mint_feats_free(out);
     return st;
 }
+
+/* ---------------- which network ---------------- */
+
+mint_status mint_feats_network(const char *path, char sha256_hex[65])
+{
+    sha256_hex[0] = 0;
+    struct stat sb;
+    if (stat(path, &sb))
+        return mint_fail(MINT_E_NOTFOUND, "%s: %s", path, strerror(errno));
+    char dir[4096];
+    if (S_ISDIR(sb.st_mode)) {
+        snprintf(dir, sizeof dir, "%s", path);
+    } else {
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + (slash == path)), path);
+    }
+    char sha[65];
+    if (mint_extract_network(dir, sha) == MINT_OK)
+        memcpy(sha256_hex, sha, sizeof sha);
+    return MINT_OK; /* no extract.txt or no network line: unknown */
+}
+
+mint_status mint_feats_check_network(const char *path, const char *want_sha256, const char *what)
+{
+    char have[65];
+    mint_status st = mint_feats_network(path, have);
+    if (st || !want_sha256 || !want_sha256[0] || !have[0] || !strcmp(have, want_sha256))
+        return st;
+    return mint_fail(MINT_E_ARG, "%s was extracted with the network of SHA-256 %.16s... (its "
+                     "extract.txt), but %s the network of SHA-256 %.16s...: features of "
+                     "different networks cannot be compared", path, have, what, want_sha256);
+}

@@ -46,6 +46,17 @@ int mint_feats_dims_str(char *buf, size_t n, int rank, const int dims[3]);
 mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, int ntaps,
                             mint_feats *out);
 
+/* The network features at path were extracted with (the SHA-256 in the
+ * extract.txt of a `mint extract` directory, or of the directory holding a
+ * .npy file): MINT_OK with sha256_hex set when known, MINT_OK with
+ * sha256_hex[0] == 0 when no extract.txt says (plain .npy files). */
+mint_status mint_feats_network(const char *path, char sha256_hex[65]);
+
+/* MINT_E_ARG naming both when the features at path are known to come from
+ * another network than want_sha256 (what: e.g. "the MINT model T.mint was
+ * trained on"); MINT_OK when they match or either side is unknown. */
+mint_status mint_feats_check_network(const char *path, const char *want_sha256, const char *what);
+
 /* ---- from images, through a network ---- */
 
 /* The per-image feature shape that taps of network m give (the rule at the

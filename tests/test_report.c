@@ -237,6 +237,7 @@ static void test_json_numbers(void **state)
         { 1e-300, "1e-300" },   { 5e-324, "5e-324" },                 { -0.0, "-0" },
         { 1e21, "1e+21" },      { 123456789012.0, "123456789012" },   { 0.30000000000000004, "0.30000000000000004" },
         { 1.7976931348623157e308, "1.7976931348623157e+308" },        { 2.5, "2.5" },
+        { 30.0, "30" },         { -1200.0, "-1200" },                 { 100.0, "100" },
     };
     char buf[32];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -410,11 +411,12 @@ static void make_audit(io_audit_report *r, io_audit_image *im, mint_set_test *t)
     for (int i = 0; i < 60; i++)
         ref[i] = (i + 0.5) / 70.0;
     assert_int_equal(mint_set_test_run(t, set, 4, ref, 60), MINT_OK);
-    im[0] = (io_audit_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL };
-    im[1] = (io_audit_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL };
-    im[2] = (io_audit_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL };
-    im[3] = (io_audit_image){ "faces/d.png", "33cc", 0.66, NULL };
-    im[4] = (io_audit_image){ "faces/broken.png", NULL, NAN, "no face </td> found" };
+    im[0] = (io_audit_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
+    im[1] = (io_audit_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
+    im[2] = (io_audit_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
+    im[3] = (io_audit_image){ "faces/d.png", "33cc", 0.66, NULL, "faces/<first>.png" };
+    im[4] = (io_audit_image){ "faces/broken.png", NULL, NAN, "no face </td> found", NULL };
+    static const char *const notes[2] = { "note <one> & more", "second note" };
     memset(r, 0, sizeof *r);
     r->created = "2024-05-01T12:00:00Z";
     r->model_path = "r100.mint";
@@ -428,6 +430,8 @@ static void make_audit(io_audit_report *r, io_audit_image *im, mint_set_test *t)
     r->images = im;
     r->n_images = 5;
     r->set = t;
+    r->notes = notes;
+    r->n_notes = 2;
 }
 
 static void test_audit_reports(void **state)
@@ -452,6 +456,8 @@ static void test_audit_reports(void **state)
     assert_non_null(strstr(txt, "\"mint_version\": \"" MINT_VERSION "\""));
     assert_non_null(strstr(txt, "\"sha256\": \"aaaa\""));
     assert_non_null(strstr(txt, "\"n\": 4,"));
+    assert_non_null(strstr(txt, "\"notes\": [\n    \"note <one> & more\",\n    \"second note\"\n  ]"));
+    assert_non_null(strstr(txt, "\"duplicate_of\": \"faces/<first>.png\""));
     free(txt);
 
     const char *hpath = test_tmp_path("audit.HTML");
@@ -467,6 +473,8 @@ static void test_audit_reports(void **state)
     assert_non_null(strstr(txt, "calibration scores stored in vanilla.mint &lt;E&gt;"));
     assert_non_null(strstr(txt, "class=\"verdict yes\""));
     assert_non_null(strstr(txt, "2024-05-01T12:00:00Z"));
+    assert_non_null(strstr(txt, "<li>note &lt;one&gt; &amp; more</li>"));
+    assert_non_null(strstr(txt, "same bytes as faces/&lt;first&gt;.png: counted once"));
     free(txt);
 
     /* no set test: still a valid report */
