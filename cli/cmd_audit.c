@@ -19,7 +19,9 @@ static const char *eval_help =
     "Evaluate a trained MINT model on held-out data (not the data T was trained on):\n"
     "members A (training data of the audited network) and external data B. Prints\n"
     "and writes balanced accuracy at 0.5 and at the threshold T chose on its\n"
-    "training data, AUC, TPR at 1% and 0.1% FPR and the confusion matrices.\n"
+    "training data, AUC, TPR at 1% and 0.1% FPR, and the confusion matrix at each\n"
+    "threshold. Features from another network than the one T was trained for\n"
+    "(per the extract.txt of 'mint extract' outputs) are refused.\n"
     "  --mint T        the MINT model ('mint train --out')\n"
     "  --members A     features as for 'mint train': a .npy file ([N,F], [N,C,H,W]\n"
     "  --external B    reduced to per-channel maxima unless T is a CNN MINT) or a\n"
@@ -66,9 +68,13 @@ static const char *audit_help =
     "  --batch N       images per forward pass (default 16)\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "Images that cannot be read or aligned get a row with the reason in the report\n"
-    "and are left out of the test. Refused up front: landmarks with a network whose\n"
-    "input is not 112x112, a MINT model whose feature size does not match M's taps,\n"
-    "no --reference with a MINT model that has no calibration scores.\n"
+    "and are left out of the test; an image whose bytes (SHA-256) repeat an earlier\n"
+    "one is scored but counted once. Refused up front: a network M other than the\n"
+    "one T was trained for, and a --reference extracted with another network (when\n"
+    "T and the reference's extract.txt record them; the report notes when T does\n"
+    "not), landmarks with a network whose input is not 112x112, a MINT model whose\n"
+    "feature size does not match M's taps, no --reference with a MINT model that\n"
+    "has no calibration scores.\n"
     "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage.\n";
 
 /* --taps LIST -> items (NULL/0 when not given). */
@@ -135,12 +141,10 @@ int cmd_eval(int argc, char **argv)
     char lab[64];
     printf("  %-32s %.4f\n", "AUC", e->auc);
     printf("  %-32s %.4f   (accuracy %.4f)\n", "balanced accuracy at 0.5", e->bacc_05, e->acc_05);
-    const mint_confusion *c = &e->cm_05;
     if (s.has_train_threshold) {
         snprintf(lab, sizeof lab, "balanced accuracy at %.4f", e->train_threshold);
         printf("  %-32s %.4f   (accuracy %.4f; threshold chosen on T's training data)\n", lab,
                e->bacc_train_thr, e->acc_train_thr);
-        c = &e->cm_train_thr;
     } else {
         printf("  (T has no calibration data, so no training threshold)\n");
     }
@@ -152,10 +156,16 @@ int cmd_eval(int argc, char **argv)
                    e->n_external);
         printf("\n");
     }
-    printf("  confusion at %s:\n", s.has_train_threshold ? "the training threshold" : "0.5");
-    printf("                      predicted member  predicted external\n");
-    printf("    member   (%6zu)  TP %-14zu FN %zu\n", e->n_members, c->tp, c->fn);
-    printf("    external (%6zu)  FP %-14zu TN %zu\n", e->n_external, c->fp, c->tn);
+    for (int k = s.has_train_threshold ? 0 : 1; k < 2; k++) {
+        const mint_confusion *c = k ? &e->cm_05 : &e->cm_train_thr;
+        if (k)
+            printf("  confusion at 0.5:\n");
+        else
+            printf("  confusion at the training threshold %.4f:\n", e->train_threshold);
+        printf("                      predicted member  predicted external\n");
+        printf("    member   (%6zu)  TP %-14zu FN %zu\n", e->n_members, c->tp, c->fn);
+        printf("    external (%6zu)  FP %-14zu TN %zu\n", e->n_external, c->fp, c->tn);
+    }
     printf("wrote %s%s%s\n", json, roc ? " and " : "", roc ? roc : "");
     return CLI_OK;
 }

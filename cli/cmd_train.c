@@ -24,14 +24,18 @@
 
 static const char *train_help =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
-    "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--threads T] [--quiet]\n"
-    "                  [--resume]\n"
+    "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--holdout F]\n"
+    "                  [--threads T] [--quiet] [--resume]\n"
     "       mint train --kind K --model M.mint --members-list L1 --external-list L2 --out T.mint\n"
     "                  [--landmarks CSV] [--root DIR] [--taps ...] [--epochs E] [...]\n"
     "Train a MINT auditing model to tell members (training data of the audited\n"
-    "model) from external data, and save it with the scores of its training\n"
-    "samples (calibration for audits) and, when known (directories, images or\n"
-    "--taps), the taps its features came from, to T.mint.\n"
+    "model) from external data and save it to T.mint with: the decision threshold\n"
+    "that maximises balanced accuracy on the training data; the scores of the\n"
+    "members and of the held-out external samples (--holdout), the reference\n"
+    "'mint audit' tests against; the taps its features came from when known\n"
+    "(directories, images or --taps); and the SHA-256 of the audited network when\n"
+    "known (--model, or the extract.txt of 'mint extract' outputs, also beside a\n"
+    "<tap>.npy file). Features of two different networks are refused.\n"
     "  --kind K        vanilla: Dense 128 ReLU (L1 0.1) -> BatchNorm -> Dropout 0.5 ->\n"
     "                  Dense 1 on per-channel maxima of the taps, concatenated;\n"
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
@@ -43,7 +47,7 @@ static const char *train_help =
     "                  per-channel maximum [N,C]; cnn: [N,C,H,W] (extract --pool none)\n"
     "  --model M       instead of feature files: the audited network; the features are\n"
     "                  computed from images on the fly (aligned and run as by 'mint\n"
-    "                  extract', taps reduced as above), no files written\n"
+    "                  extract', taps reduced as above), no feature files written\n"
     "  --members-list L1, --external-list L2\n"
     "                  the images (with --model): a list file, one path[,label] per\n"
     "                  line, or a folder (every .jpg/.jpeg/.png below it). The first\n"
@@ -58,15 +62,19 @@ static const char *train_help =
     "  --root DIR      base of relative paths in list files (default: current dir)\n"
     "  --taps LIST     taps read from directories or computed with --model, features\n"
     "                  concatenated in this order (default layer1,layer2,layer3,layer4\n"
-    "                  for vanilla, layer1 for cnn, embedding for outcome)\n"
+    "                  for vanilla, layer1 for cnn, embedding for outcome; outcome on\n"
+    "                  another tap is allowed with a warning: it is then no longer\n"
+    "                  the paper's baseline)\n"
     "  --epochs E      default 20 (vanilla, outcome), 30 (cnn)\n"
     "  --batch N       even batch size, half members, half external (default 128)\n"
     "  --seed S        seed of initialisation, sampling and dropout (default 0);\n"
     "                  the same seed reproduces a run bit for bit\n"
-    "  --holdout F     fraction of the external samples kept out of training and\n"
-    "                  scored as the calibration reference that 'mint audit' tests\n"
-    "                  against (default 0.1; 0 = reuse the training samples, which\n"
-    "                  are scored low and make audits claim membership too often)\n"
+    "  --holdout F     fraction of the external samples, 0 <= F < 0.9, kept out of\n"
+    "                  training and scored as the calibration reference that 'mint\n"
+    "                  audit' tests against (default 0.1; refused if F x the number\n"
+    "                  of external samples is below 1; 0 = reuse the training\n"
+    "                  samples, which are scored low and make audits claim\n"
+    "                  membership too often)\n"
     "  --threads T     OpenMP threads (default: all cores)\n"
     "  --quiet         no per-epoch progress lines\n"
     "  --resume        continue an interrupted run from T.mint.partial (if there is\n"
@@ -274,6 +282,16 @@ int cmd_train(int argc, char **argv)
         free(tbuf);
         return cli_usage_error("train", "CNN MINT trains on one tap (got %d)", ntaps);
     }
+    for (int i = 0; i < ntaps; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(taps[i], taps[j])) {
+                const int rc = cli_usage_error("train", "--taps names %s twice", taps[i]);
+                free(tbuf);
+                return rc;
+            }
+    if (kind == MINT_TM_OUTCOME && (ntaps != 1 || strcmp(taps[0], "embedding")))
+        fprintf(stderr, "mint train: warning: the outcome baseline is the MLP on the embedding; "
+                "on --taps %s it is an MLP on other features, not the paper's baseline\n", taps_s);
     /* an interrupted run's state: refused unless resumed (checked before
      * the data are read, which may take long) */
     char *partial = malloc(strlen(out) + sizeof ".partial");
@@ -410,9 +428,10 @@ int cmd_train(int argc, char **argv)
                 strerror(errno));
     if (!st)
         printf("%s: trained in %.1f s, last-epoch train accuracy %.4f, threshold %.4f "
-               "(best balanced accuracy on the member and %s external scores)\n",
+               "(best balanced accuracy on the training data); audit reference: %lld %s "
+               "external scores\n",
                out, cli_now() - t0, tm->train_accuracy, tm->threshold,
-               tm->cal_external_heldout ? "held-out" : "training");
+               (long long)tm->n_cal_external, tm->cal_external_heldout ? "held-out" : "training");
     mint_tm_free(tm);
     mint_feats_free(&fm), mint_feats_free(&fe);
     if (st && !stat(partial, &pb))

@@ -147,17 +147,18 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         const double thr = out->has_train_threshold ? tm->threshold : NAN;
         st = mint_evaluate(&out->m, o->roc_png ? &roc : NULL, scores, labels, n, thr);
     }
-    if (!st && o->json_path) {
-        io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
-                              o->roc_png, o->created };
-        st = io_report_eval_write(o->json_path, &out->m, &meta);
-    }
+    /* the plot first: the JSON names it, so it appears only when both exist */
     if (!st && o->roc_png) {
         char title[160];
         const char *base = strrchr(o->mint_path, '/');
         snprintf(title, sizeof title, "ROC of %s MINT %s: %zu members, %zu external", out->kind,
                  base ? base + 1 : o->mint_path, out->m.n_members, out->m.n_external);
         st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.auc, title);
+    }
+    if (!st && o->json_path) {
+        io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
+                              o->roc_png, o->created };
+        st = io_report_eval_write(o->json_path, &out->m, &meta);
     }
     mint_roc_free(&roc);
     free(scores);

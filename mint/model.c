@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mint/metrics.h"
 #include "mint/rng.h"
 #include "net/train_ops.h"
 #include "weights/container.h"
@@ -412,62 +413,70 @@ mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
     return MINT_OK;
 }
 
-static int cmp_float(const void *x, const void *y)
+/* The balanced-accuracy threshold (mint_best_threshold: midpoints between
+ * scores, ties nearest 0.5) of member scores cm against the external
+ * scores ce[i] with skip[i] == 0 (skip may be NULL). */
+static mint_status train_threshold(double *thr, const float *cm, int64_t nm, const float *ce,
+                                   int64_t ne, const uint8_t *skip)
 {
-    const float a = *(const float *)x, b = *(const float *)y;
-    return (a > b) - (a < b);
+    const size_t cap = (size_t)(nm + ne);
+    double *sc = malloc(sizeof(double) * (cap ? cap : 1));
+    uint8_t *lab = malloc(cap ? cap : 1);
+    size_t n = 0;
+    mint_status st = MINT_OK;
+    if (!sc || !lab)
+        st = mint_fail(MINT_E_NOMEM, "out of memory for the threshold");
+    for (int64_t i = 0; !st && i < nm; i++)
+        sc[n] = cm[i], lab[n++] = 1;
+    for (int64_t i = 0; !st && i < ne; i++)
+        if (!skip || !skip[i])
+            sc[n] = ce[i], lab[n++] = 0;
+    *thr = 0.5;
+    if (!st && n > (size_t)nm && nm > 0)
+        st = mint_best_threshold(thr, NULL, sc, lab, n);
+    free(sc);
+    free(lab);
+    return st;
 }
 
-/* Threshold t (member if score >= t) maximising (TPR + TNR) / 2. */
-static double best_threshold(const float *mem, int64_t nm, const float *ext, int64_t ne)
+mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_mem,
+                                   const float *external, int64_t n_ext, const int64_t *held,
+                                   int64_t n_held)
 {
-    float *sm = malloc(sizeof(float) * (size_t)nm), *se = malloc(sizeof(float) * (size_t)ne);
-    double best_t = 0.5;
-    if (sm && se && nm > 0 && ne > 0) {
-        memcpy(sm, mem, sizeof(float) * (size_t)nm);
-        memcpy(se, ext, sizeof(float) * (size_t)ne);
-        qsort(sm, (size_t)nm, sizeof(float), cmp_float);
-        qsort(se, (size_t)ne, sizeof(float), cmp_float);
-        double best = -1.0;
-        int64_t i = 0, j = 0;
-        /* candidates: every score value, in increasing order */
-        while (i < nm || j < ne) {
-            const float t = (j >= ne || (i < nm && sm[i] <= se[j])) ? sm[i] : se[j];
-            while (i < nm && sm[i] < t)
-                i++;
-            while (j < ne && se[j] < t)
-                j++;
-            const double ba = 0.5 * ((double)(nm - i) / nm + (double)j / ne);
-            if (ba > best) {
-                best = ba;
-                best_t = t;
-            }
-            while (i < nm && sm[i] <= t)
-                i++;
-            while (j < ne && se[j] <= t)
-                j++;
-        }
-    }
-    free(sm);
-    free(se);
-    return best_t;
-}
-
-mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
-                              const float *external, int64_t n_ext)
-{
-    if (n_mem < 0 || n_ext < 0)
-        return mint_fail(MINT_E_ARG, "mint_tm_calibrate: negative count");
+    if (n_mem < 0 || n_ext < 0 || n_held < 0 || n_held > n_ext || (n_held && !held))
+        return mint_fail(MINT_E_ARG, "mint_tm_calibrate: bad counts");
     float *cm = malloc(sizeof(float) * (size_t)(n_mem ? n_mem : 1));
     float *ce = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
-    if (!cm || !ce) {
-        free(cm);
-        free(ce);
-        return mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
-    }
-    mint_status st = mint_tm_predict(tm, members, n_mem, cm);
+    uint8_t *skip = n_held ? calloc((size_t)n_ext, 1) : NULL;
+    mint_status st = MINT_OK;
+    if (!cm || !ce || (n_held && !skip))
+        st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
+    if (!st)
+        st = mint_tm_predict(tm, members, n_mem, cm);
     if (!st)
         st = mint_tm_predict(tm, external, n_ext, ce);
+    for (int64_t i = 0; !st && i < n_held; i++) {
+        if (held[i] < 0 || held[i] >= n_ext || skip[held[i]])
+            st = mint_fail(MINT_E_ARG, "mint_tm_calibrate: bad held-out index %lld",
+                           (long long)held[i]);
+        else
+            skip[held[i]] = 1;
+    }
+    double thr = 0.5;
+    if (!st) /* on the training data: the members and the external samples trained on */
+        st = train_threshold(&thr, cm, n_mem, ce, n_ext, skip);
+    if (!st && n_held) { /* the reference: held-out external scores, in held[] order */
+        float *ch = malloc(sizeof(float) * (size_t)n_held);
+        if (!ch) {
+            st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
+        } else {
+            for (int64_t i = 0; i < n_held; i++)
+                ch[i] = ce[held[i]];
+            free(ce);
+            ce = ch;
+        }
+    }
+    free(skip);
     if (st) {
         free(cm);
         free(ce);
@@ -478,9 +487,16 @@ mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
     tm->cal_member = cm;
     tm->cal_external = ce;
     tm->n_cal_member = n_mem;
-    tm->n_cal_external = n_ext;
-    tm->threshold = best_threshold(cm, n_mem, ce, n_ext);
+    tm->n_cal_external = n_held ? n_held : n_ext;
+    tm->cal_external_heldout = n_held > 0;
+    tm->threshold = thr;
     return MINT_OK;
+}
+
+mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
+                              const float *external, int64_t n_ext)
+{
+    return mint_tm_calibrate_held(tm, members, n_mem, external, n_ext, NULL, 0);
 }
 
 /* ---------------- checkpoints ---------------- */

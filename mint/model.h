@@ -85,9 +85,10 @@ typedef struct mint_tm {
     mint_tm_views p, g, m, v;
     int64_t adam_t; /* Adam steps taken */
     float *bn_mean, *bn_var; /* BN running statistics (MLP), not trained */
-    /* calibration: eval-mode scores of the training samples (set by
-     * mint_tm_calibrate or loaded), threshold maximising balanced accuracy
-     * on them */
+    /* calibration: eval-mode scores of the members and of the external
+     * reference samples (held out, or else trained on), set by
+     * mint_tm_calibrate[_held] or loaded; threshold maximising balanced
+     * accuracy on the training data */
     float *cal_member, *cal_external;
     int64_t n_cal_member, n_cal_external;
     int cal_external_heldout; /* external calibration samples were not trained on */
@@ -125,10 +126,18 @@ mint_status mint_tm_read(mint_tm *tm, const struct wt_file *f);
  * samples of in_size floats each. */
 mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
                             float *scores_out);
-/* Score the training samples and keep them as calibration data (and the
- * balanced-accuracy threshold). */
+/* Score the training samples and keep them as calibration data, with the
+ * threshold maximising balanced accuracy on them (mint_best_threshold). */
 mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
                               const float *external, int64_t n_ext);
+/* The same when the external samples held[0..n_held) (indices into
+ * external, not trained on) were held out: the threshold is chosen on the
+ * training data (members and the external samples trained on), and the
+ * external calibration scores kept as the audit reference are those of the
+ * held-out samples only (cal_external_heldout = 1). */
+mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_mem,
+                                   const float *external, int64_t n_ext, const int64_t *held,
+                                   int64_t n_held);
 
 /* ---- one training step's activations (one arena, typed views) ---- */
 typedef struct {

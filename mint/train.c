@@ -215,18 +215,7 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
     tm->train_batch = B;
     tm->train_seed = o->seed;
     int64_t *held = s.held;
-    if (!held)
-        return mint_tm_calibrate(tm, members, n_mem, external, n_ext);
-    float *ext_held = malloc(sizeof(float) * row * (size_t)n_hold);
-    if (!ext_held) {
-        free(held);
-        return mint_fail(MINT_E_NOMEM, "out of memory for the held-out samples");
-    }
-    for (int64_t i = 0; i < n_hold; i++)
-        memcpy(ext_held + (size_t)i * row, external + (size_t)held[i] * row, row * sizeof(float));
-    st = mint_tm_calibrate(tm, members, n_mem, ext_held, n_hold);
-    tm->cal_external_heldout = 1;
-    free(ext_held);
+    st = mint_tm_calibrate_held(tm, members, n_mem, external, n_ext, held, held ? n_hold : 0);
     free(held);
     return st;
 }

@@ -24,6 +24,7 @@
 #include "mint/train.h"
 #include "net/iresnet.h"
 #include "net/model.h"
+#include "weights/container.h"
 #include "weights/graph_io.h"
 
 #define NMEM 8
@@ -352,6 +353,126 @@ static void test_audit_refusals(void **state)
     io_list_free(&l);
 }
 
+/* Features of another network than the MINT model's are refused by eval and
+ * as an audit reference; duplicate images count once; an unbound MINT model
+ * gets a note in the report. */
+static void test_network_and_duplicates(void **state)
+{
+    (void)state;
+    /* a MINT model bound to net_path (the trained one, re-saved with the binding) */
+    char sha[65];
+    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    mint_tm *tm;
+    assert_int_equal(mint_tm_load(&tm, mint_path), MINT_OK);
+    memcpy(tm->cfg.network_sha256, sha, sizeof sha);
+    const char *bound = test_tmp_path("bound_net.mint");
+    assert_int_equal(mint_tm_save(tm, bound), MINT_OK);
+    mint_tm_free(tm);
+    /* "external data" whose extract.txt names another network */
+    char other[512], path[600];
+    snprintf(other, sizeof other, "%s", test_tmp_path("other_ext"));
+    assert_int_equal(mkdir(other, 0755), 0);
+    for (int t = 0; t < 4; t++) {
+        char src[600];
+        snprintf(src, sizeof src, "%s/%s.npy", ext_dir, taps4[t]);
+        snprintf(path, sizeof path, "%s/%s.npy", other, taps4[t]);
+        size_t n;
+        void *b = test_read_file(src, &n);
+        assert_non_null(b);
+        assert_int_equal(test_write_file(path, b, n), 0);
+        free(b);
+    }
+    snprintf(path, sizeof path, "%s/extract.txt", other);
+    const char *txt = "model bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+    assert_int_equal(test_write_file(path, txt, strlen(txt)), 0);
+
+    mint_eval_opts eo = { .mint_path = bound, .members = mem_dir, .external = other,
+                          .json_path = test_tmp_path("net.json") };
+    mint_eval_summary es;
+    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "features of different networks"));
+    /* a single .npy beside that extract.txt is refused too */
+    snprintf(path, sizeof path, "%s/layer1.npy", other);
+    eo.external = path;
+    eo.taps = taps4;
+    eo.ntaps = 1;
+    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
+    eo.taps = NULL, eo.ntaps = 0;
+    eo.external = ext_dir; /* unknown network ("test" in its extract.txt): accepted */
+    assert_int_equal(mint_eval_run(&es, &eo), MINT_OK);
+    /* an unbound model: members and external must at least agree */
+    snprintf(path, sizeof path, "%s/extract.txt", mem_dir);
+    char *saved = slurp_str(path);
+    assert_non_null(saved);
+    const char *a = "model aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+    assert_int_equal(test_write_file(path, a, strlen(a)), 0);
+    eo.mint_path = mint_path;
+    eo.external = other;
+    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "different networks"));
+    assert_int_equal(test_write_file(path, saved, strlen(saved)), 0);
+    free(saved);
+
+    /* audit: the same image three times (two paths to the same bytes) */
+    io_list l = { 0 };
+    l.n = 4;
+    l.items = calloc(l.n, sizeof *l.items);
+    const char *copy = test_tmp_path("copy_of_0.png");
+    {
+        char src[600];
+        snprintf(src, sizeof src, TEST_FIXTURES "/align/%s", crops[0]);
+        size_t n;
+        void *b = test_read_file(src, &n);
+        assert_int_equal(test_write_file(copy, b, n), 0);
+        free(b);
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        char p[600];
+        if (i == 2)
+            snprintf(p, sizeof p, "%s", copy);
+        else
+            snprintf(p, sizeof p, TEST_FIXTURES "/align/%s", crops[i == 3 ? 1 : 0]);
+        l.items[i].path = strdup(p);
+        l.items[i].key = strdup(p);
+        l.items[i].label = strdup("");
+    }
+    mint_audit_opts o = { .model_path = net_path, .mint_path = bound, .images = &l,
+                          .alpha = 0.05, .report_path = test_tmp_path("dup.json") };
+    mint_audit_result r;
+    o.reference = other;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "features of different networks"));
+    o.reference = NULL;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(r.n_scored, 2);
+    assert_int_equal(r.n_duplicates, 2);
+    assert_int_equal(r.set.n, 2);
+    assert_null(r.images[0].duplicate_of);
+    assert_string_equal(r.images[1].duplicate_of, l.items[0].path);
+    assert_string_equal(r.images[2].duplicate_of, l.items[0].path);
+    assert_null(r.images[3].duplicate_of);
+    assert_true(r.images[1].score == r.images[0].score);
+    assert_non_null(strstr(r.verdict, "2 duplicate images counted once"));
+    /* bound: notes only on the duplicates and on the training-sample reference
+     * (the setup trains without a held-out set) */
+    assert_int_equal(r.n_notes, 2);
+    assert_non_null(strstr(r.notes[0], "same bytes"));
+    assert_non_null(strstr(r.notes[1], "biased low"));
+    mint_audit_result_free(&r);
+    char *j = slurp_str(o.report_path);
+    assert_non_null(strstr(j, "\"duplicate_of\""));
+    free(j);
+    /* the unbound model: a note says nothing checked the network */
+    o.mint_path = mint_path;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    int found = 0;
+    for (size_t i = 0; i < r.n_notes; i++)
+        found |= strstr(r.notes[i], "does not record which network") != NULL;
+    assert_true(found);
+    mint_audit_result_free(&r);
+    io_list_free(&l);
+}
+
 static void test_feats_from_images(void **state)
 {
     (void)state;
@@ -404,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_audit),
         cmocka_unit_test(test_audit_refusals),
+        cmocka_unit_test(test_network_and_duplicates),
         cmocka_unit_test(test_feats_from_images),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

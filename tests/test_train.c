@@ -30,6 +30,7 @@
 #include <omp.h>
 #endif
 #include "io/npy.h"
+#include "mint/metrics.h"
 #include "mint/model.h"
 #include "mint/rng.h"
 #include "mint/stats.h"
@@ -776,6 +777,35 @@ static void test_checkpoint(void **state)
             assert_null(bad);
         }
         free(buf);
+        /* the threshold is the best on the training data: with external
+         * samples held out, on the members and the rest of the external
+         * samples; the stored reference is the held-out scores, in order */
+        double want, *sc = malloc(sizeof(double) * 112);
+        uint8_t *lab = malloc(112);
+        for (int i = 0; i < 112; i++)
+            sc[i] = s1[i], lab[i] = i < 64;
+        assert_int_equal(mint_best_threshold(&want, NULL, sc, lab, 112), MINT_OK);
+        assert_true(tm->threshold == want);
+        const int64_t held[5] = { 47, 3, 20, 0, 11 };
+        assert_int_equal(mint_tm_calibrate_held(tm, m, 64, e, 48, held, 5), MINT_OK);
+        assert_int_equal(tm->n_cal_external, 5);
+        assert_true(tm->cal_external_heldout);
+        for (int i = 0; i < 5; i++)
+            assert_true(tm->cal_external[i] == s1[64 + held[i]]);
+        size_t n = 64;
+        for (int i = 0; i < 48; i++) {
+            int h = 0;
+            for (int k = 0; k < 5; k++)
+                h |= held[k] == i;
+            if (!h)
+                sc[n] = s1[64 + i], lab[n++] = 0;
+        }
+        assert_int_equal(mint_best_threshold(&want, NULL, sc, lab, n), MINT_OK);
+        assert_true(tm->threshold == want);
+        const int64_t dup[2] = { 4, 4 }, out_of_range[1] = { 48 };
+        assert_int_equal(mint_tm_calibrate_held(tm, m, 64, e, 48, dup, 2), MINT_E_ARG);
+        assert_int_equal(mint_tm_calibrate_held(tm, m, 64, e, 48, out_of_range, 1), MINT_E_ARG);
+        free(sc), free(lab);
         mint_tm_free(lo), mint_tm_free(tm);
         free(m), free(e), free(s1), free(s2);
     }
