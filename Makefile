@@ -68,6 +68,11 @@ ifeq ($(ARCH),aarch64)
 KERN_SRC += $(wildcard kernels/arm/*.c)
 endif
 LIB_SRC := $(wildcard net/*.c weights/*.c io/*.c mint/*.c)
+ifeq ($(ARCH),x86_64)
+LIB_SRC += weights/x86/sha256_shani.c
+$(BUILD)/obj/weights/sha256.o: CFLAGS += -DMINT_SHA_NI
+$(BUILD)/obj/weights/x86/sha256_shani.o: CFLAGS += -msha -mssse3 -msse4.1
+endif
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)

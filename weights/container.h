@@ -86,8 +86,20 @@ mint_status wt_writer_tensor(wt_writer *w, const char *name, wt_dtype dtype, int
 mint_status wt_writer_write(wt_writer *w, const char *path);
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
-typedef struct { uint32_t h[8]; uint64_t len; uint8_t buf[64]; size_t nbuf; } wt_sha256;
+typedef void (*wt_sha256_blocks_fn)(uint32_t h[8], const uint8_t *p, size_t nblocks,
+                                    const uint32_t k[64]);
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+    wt_sha256_blocks_fn blocks; /* block compression: scalar or SHA-NI */
+} wt_sha256;
+/* With the fastest block compression this CPU has (x86 SHA extensions when
+ * cpuid reports them); _scalar forces the portable FIPS 180-4 code (tests). */
 void wt_sha256_init(wt_sha256 *s);
+void wt_sha256_init_scalar(wt_sha256 *s);
+int wt_sha256_accelerated(void); /* 1 if wt_sha256_init picks the SHA extensions */
 void wt_sha256_update(wt_sha256 *s, const void *data, size_t n);
 void wt_sha256_final(wt_sha256 *s, uint8_t out[32]);
 void wt_sha256_hex(const uint8_t d[32], char hex[65]);
