@@ -237,12 +237,35 @@ mint_status io_align_face(const io_image *img, const float *lm, io_image *out)
     return MINT_OK;
 }
 
-void io_image_to_tensor(const io_image *img, const float mean[3], const float std[3], int bgr,
-                        float *chw)
+/* ITU-R BT.601 luma in OpenCV's 8-bit fixed point (imgproc color.hpp:
+ * R2Y 4899, G2Y 9617, B2Y 1868, 14 bits, rounded), so a grey model sees
+ * what cv2.cvtColor(img, COLOR_RGB2GRAY) would give it. */
+static uint8_t luma601(const uint8_t *rgb)
 {
-    if (!img || !img->px || !mean || !std || !chw || (img->c != 1 && img->c != 3))
-        return;
+    return (uint8_t)((4899u * rgb[0] + 9617u * rgb[1] + 1868u * rgb[2] + (1u << 13)) >> 14);
+}
+
+mint_status io_image_to_chw(const io_image *img, int c, const float mean[3], const float std[3],
+                            int bgr, float *chw)
+{
+    if (!img || !img->px || !mean || !std || !chw)
+        return mint_fail(MINT_E_ARG, "io_image_to_chw: NULL argument");
+    if (img->c != 1 && img->c != 3)
+        return mint_fail(MINT_E_ARG, "io_image_to_chw: image has %d channels (1 or 3)", img->c);
+    if (c != 1 && c != 3)
+        return mint_fail(MINT_E_UNSUPPORTED,
+                         "the model takes %d input channels; images can only feed 1 (grey) or "
+                         "3 (RGB/BGR)",
+                         c);
     size_t hw = (size_t)img->w * (size_t)img->h;
+    if (c == 1) {
+        float m = mean[0], s = std[0];
+        for (size_t i = 0; i < hw; i++) {
+            uint8_t v = img->c == 1 ? img->px[i] : luma601(img->px + 3 * i);
+            chw[i] = ((float)v / 255.0f - m) / s;
+        }
+        return MINT_OK;
+    }
     for (int k = 0; k < 3; k++) {
         int sk = img->c == 1 ? 0 : (bgr ? 2 - k : k);
         float m = mean[k], s = std[k];
@@ -251,4 +274,11 @@ void io_image_to_tensor(const io_image *img, const float mean[3], const float st
         for (size_t i = 0; i < hw; i++)
             o[i] = ((float)p[i * (size_t)img->c] / 255.0f - m) / s;
     }
+    return MINT_OK;
+}
+
+void io_image_to_tensor(const io_image *img, const float mean[3], const float std[3], int bgr,
+                        float *chw)
+{
+    (void)io_image_to_chw(img, 3, mean, std, bgr, chw);
 }

@@ -48,10 +48,22 @@ mint_status io_align_warp_d(const io_image *src, const double M[6], io_image *ds
  * (io_image_free). Returns a status (the warp can fail on allocation). */
 mint_status io_align_face(const io_image *img, const float *lm, io_image *out);
 
-/* 8-bit interleaved image -> float32 CHW with 3 channels:
- * chw[k][y][x] = (px/255 - mean[k]) / std[k], where channel k is R,G,B
- * (or B,G,R when bgr != 0); grey is replicated to 3 channels.
- * chw holds 3*h*w floats. InsightFace IResNet: mean = std = 0.5, RGB. */
+/* 8-bit interleaved image -> the float32 CHW input of a model with c
+ * channels; chw holds c*h*w floats.
+ *   c == 3: chw[k][y][x] = (px/255 - mean[k]) / std[k], where channel k is
+ *           R,G,B (or B,G,R when bgr != 0); a grey image is replicated.
+ *   c == 1: chw[0][y][x] = (v/255 - mean[0]) / std[0], v = the grey pixel,
+ *           or for an RGB image its ITU-R BT.601 luma 0.299 R + 0.587 G +
+ *           0.114 B rounded to 8 bits as OpenCV's cvtColor(RGB2GRAY)
+ *           computes it ((4899 R + 9617 G + 1868 B + 2^13) >> 14); bgr
+ *           does not matter.
+ * Any other c: MINT_E_UNSUPPORTED, naming c (nothing is written).
+ * InsightFace IResNet: c = 3, mean = std = 0.5, RGB. */
+mint_status io_image_to_chw(const io_image *img, int c, const float mean[3], const float std[3],
+                            int bgr, float *chw);
+/* io_image_to_chw with c = 3, for callers that know their model takes 3
+ * channels (chw holds 3*h*w floats). Prefer io_image_to_chw with the
+ * model's channel count. */
 void io_image_to_tensor(const io_image *img, const float mean[3], const float std[3], int bgr,
                         float *chw);
 

@@ -1,9 +1,16 @@
 /* exec.c - plans and runs a net_graph on the kernels.
  *
  * Planning: each graph node becomes a step; a Conv/FC whose output feeds only
- * an Add absorbs that Add as a residual, and the activation after it, so
- * they run in the GEMM epilogue (bias + residual + act before the store).
- * Tensors the caller wants to see are never fused away (re-plan on demand).
+ * a BatchNormalization takes the BN into its packed weights (exact algebra:
+ * BN(conv(x)) = s*conv(x) + t = conv_{W*s}(x) + (b*s + t), s = gamma /
+ * sqrt(var + eps), t = beta - mean*s, per output channel; ONNX
+ * BatchNormalization). Only Conv/FC -> BN pairs fold: a BN before a
+ * zero-padded conv does not (border pixels would differ; STYLE.md). A
+ * Conv/FC whose output feeds only an Add absorbs that Add as a residual, and
+ * the activation after it, so they run in the GEMM epilogue (bias + residual
+ * + act before the store). The graph itself is never rewritten, so every
+ * tensor stays computable: tensors the caller wants to see are never folded
+ * or fused away (re-plan, and re-pack the convs concerned, on demand).
  * Memory: tensor lifetimes over the step list; buffers ("slots") are reused
  * once a tensor is dead; element-wise steps run in place when their input
  * dies there. Rank-4 activations are NHWC. */
@@ -30,6 +37,7 @@ struct net_exec {
     const kern_isa *isa;
     int max_batch;
     kern_conv **conv;     /* per node (CONV and FC) */
+    int *fold;            /* per node: BN node packed into conv[i], -1 none */
     float **pa, **pb;     /* per node: expanded per-channel params */
     /* plan */
     step *steps;
@@ -38,6 +46,7 @@ struct net_exec {
     int64_t *off;         /* per tensor: arena offset in floats, -1 none */
     float *arena;
     size_t arena_floats;
+    int planned;          /* steps/offsets valid (0 after a failed plan) */
 };
 
 int64_t net_tensor_numel(const net_tensor *t)
@@ -74,20 +83,6 @@ static mint_status prepare_node(net_exec *e, int i)
     const net_node *n = &g->nodes[i];
     int64_t c = g->tensors[n->in[0]].shape[0];
     switch (n->op) {
-    case NET_OP_CONV: {
-        const net_conv_attr *a = &n->conv;
-        kern_conv_geom geom = { a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr,
-                                a->dh, a->dw, a->groups };
-        const net_weight *w = &g->weights[n->w[0]];
-        return kern_conv_create(&e->conv[i], e->isa, (int)w->dims[0], (int)c, &geom, w->data,
-                                n->w[1] >= 0 ? g->weights[n->w[1]].data : NULL);
-    }
-    case NET_OP_FC: {
-        kern_conv_geom geom = { 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1 };
-        const net_weight *w = &g->weights[n->w[0]];
-        return kern_conv_create(&e->conv[i], e->isa, (int)w->dims[0], (int)c, &geom, w->data,
-                                n->w[1] >= 0 ? g->weights[n->w[1]].data : NULL);
-    }
     case NET_OP_BN: {
         e->pa[i] = malloc(sizeof(float) * (size_t)c);
         e->pb[i] = malloc(sizeof(float) * (size_t)c);
@@ -111,8 +106,61 @@ static mint_status prepare_node(net_exec *e, int i)
         e->pa[i] = expand(g, n->w[0], c, 0.0f);
         return e->pa[i] ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
     default:
-        return MINT_OK;
+        return MINT_OK; /* CONV and FC are packed by plan() */
     }
+}
+
+/* Pack conv/FC node i for the executor's ISA, with BN node bn folded into
+ * its weights and bias (bn < 0: as stored). The fold is the one of
+ * STYLE.md / the ONNX BatchNormalization definition, in float. */
+static mint_status pack_conv(net_exec *e, int i, int bn)
+{
+    const net_graph *g = e->g;
+    const net_node *n = &g->nodes[i];
+    const net_weight *W = &g->weights[n->w[0]];
+    const float *wd = W->data, *bias = n->w[1] >= 0 ? g->weights[n->w[1]].data : NULL;
+    int64_t cin = g->tensors[n->in[0]].shape[0], cout = W->dims[0];
+    int64_t per = net_weight_numel(W) / cout;
+    float *fw = NULL, *fb = NULL;
+    kern_conv_destroy(e->conv[i]);
+    e->conv[i] = NULL;
+    e->fold[i] = -1;
+    if (bn >= 0) {
+        const net_node *b = &g->nodes[bn];
+        const float *gamma = g->weights[b->w[0]].data, *beta = g->weights[b->w[1]].data;
+        const float *mean = g->weights[b->w[2]].data, *var = g->weights[b->w[3]].data;
+        fw = malloc(sizeof(float) * (size_t)(cout * per));
+        fb = malloc(sizeof(float) * (size_t)cout);
+        if (!fw || !fb) {
+            free(fw);
+            free(fb);
+            return mint_fail(MINT_E_NOMEM, "out of memory folding '%s' into '%s'", b->name,
+                             n->name);
+        }
+        for (int64_t o = 0; o < cout; o++) {
+            float s = gamma[o] / sqrtf(var[o] + b->eps);
+            for (int64_t k = 0; k < per; k++)
+                fw[o * per + k] = wd[o * per + k] * s;
+            fb[o] = (bias ? bias[o] : 0.0f) * s + (beta[o] - mean[o] * s);
+        }
+        wd = fw;
+        bias = fb;
+    }
+    mint_status st;
+    if (n->op == NET_OP_CONV) {
+        const net_conv_attr *a = &n->conv;
+        kern_conv_geom geom = { a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr,
+                                a->dh, a->dw, a->groups };
+        st = kern_conv_create(&e->conv[i], e->isa, (int)cout, (int)cin, &geom, wd, bias);
+    } else {
+        kern_conv_geom geom = { 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1 };
+        st = kern_conv_create(&e->conv[i], e->isa, (int)cout, (int)cin, &geom, wd, bias);
+    }
+    free(fw);
+    free(fb);
+    if (!st)
+        e->fold[i] = bn;
+    return st;
 }
 
 /* Number of consumers of tensor t among nodes. */
@@ -133,6 +181,19 @@ static int is_act(const net_node *n)
     return n->op == NET_OP_RELU || n->op == NET_OP_PRELU || n->op == NET_OP_CLIP;
 }
 
+/* The BN node conv/FC node i can fold, -1 if none: the conv output feeds
+ * only that BN and nobody asked to see it. */
+static int bn_to_fold(const net_exec *e, int i)
+{
+    const net_graph *g = e->g;
+    const net_node *n = &g->nodes[i];
+    int c = -1;
+    if ((n->op != NET_OP_CONV && n->op != NET_OP_FC) || e->keep[n->out] ||
+        n_consumers(g, n->out, &c) != 1 || g->nodes[c].op != NET_OP_BN)
+        return -1;
+    return c;
+}
+
 /* Fold the activation node a into step s's epilogue. */
 static void take_act(net_exec *e, step *s, int a)
 {
@@ -149,6 +210,19 @@ static mint_status plan(net_exec *e)
 {
     const net_graph *g = e->g;
     int nn = g->nnodes, nt = g->ntensors;
+    e->planned = 0;
+    /* (re)pack the convs whose BN fold changes (all of them the first time) */
+    for (int i = 0; i < nn; i++) {
+        const net_node *n = &g->nodes[i];
+        if (n->op != NET_OP_CONV && n->op != NET_OP_FC)
+            continue;
+        int bn = bn_to_fold(e, i);
+        if (!e->conv[i] || bn != e->fold[i]) {
+            mint_status st = pack_conv(e, i, bn);
+            if (st)
+                return st;
+        }
+    }
     free(e->steps);
     e->steps = calloc((size_t)(nn ? nn : 1), sizeof *e->steps);
     char *absorbed = calloc((size_t)(nn ? nn : 1), 1);
@@ -175,6 +249,10 @@ static mint_status plan(net_exec *e)
         case NET_OP_FC: {
             s.kind = ST_CONV;
             s.in2 = -1;
+            if (e->fold[i] >= 0) {
+                s.out = g->nodes[e->fold[i]].out;
+                absorbed[e->fold[i]] = 1;
+            }
             int c1 = -1;
             if (!e->keep[s.out] && n_consumers(g, s.out, &c1) == 1) {
                 const net_node *m = &g->nodes[c1];
@@ -304,6 +382,7 @@ static mint_status plan(net_exec *e)
         }
         e->arena_floats = (size_t)total;
     }
+    e->planned = 1;
     return MINT_OK;
 }
 
@@ -320,13 +399,16 @@ mint_status net_exec_create(net_exec **out, const net_graph *g, const kern_isa *
     e->max_batch = max_batch;
     size_t nn = (size_t)(g->nnodes ? g->nnodes : 1);
     e->conv = calloc(nn, sizeof *e->conv);
+    e->fold = malloc(nn * sizeof *e->fold);
     e->pa = calloc(nn, sizeof *e->pa);
     e->pb = calloc(nn, sizeof *e->pb);
     e->keep = calloc((size_t)g->ntensors, 1);
     e->off = calloc((size_t)g->ntensors, sizeof *e->off);
     mint_status st = MINT_OK;
-    if (!e->conv || !e->pa || !e->pb || !e->keep || !e->off)
+    if (!e->conv || !e->fold || !e->pa || !e->pb || !e->keep || !e->off)
         st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < nn; i++)
+        e->fold[i] = -1;
     for (int i = 0; !st && i < g->nnodes; i++)
         st = prepare_node(e, i);
     if (!st) {
@@ -355,6 +437,7 @@ void net_exec_free(net_exec *e)
             free(e->pb[i]);
     }
     free(e->conv);
+    free(e->fold);
     free(e->pa);
     free(e->pb);
     free(e->steps);
@@ -467,12 +550,15 @@ mint_status net_exec_run(net_exec *e, const float *in, int n, int ntaps,
         int t = tap_tensor[i];
         if (t < 0 || t >= g->ntensors || !tap_out[i])
             return mint_fail(MINT_E_ARG, "bad tap %d", i);
+        if (g->tensors[t].rank == 0)
+            return mint_fail(MINT_E_NOTFOUND, "tensor '%s' is not computed by this graph",
+                             g->tensors[t].name);
         if (!e->keep[t]) {
             e->keep[t] = 1;
             replan = 1;
         }
     }
-    if (replan) {
+    if (replan && e->planned) {
         /* is every requested tensor already materialised by the plan? */
         int ok = 1;
         for (int i = 0; i < ntaps && ok; i++) {
@@ -481,16 +567,18 @@ mint_status net_exec_run(net_exec *e, const float *in, int n, int ntaps,
                 found = e->steps[k].out == tap_tensor[i];
             ok = found;
         }
-        mint_status st;
-        if (!ok && (st = plan(e)))
-            return st;
+        if (ok)
+            replan = 0;
     }
+    mint_status st;
+    if ((replan || !e->planned) && (st = plan(e)))
+        return st;
     int64_t done = 0;
     const net_tensor *ti = &g->tensors[g->input];
     while (done < n) {
         int chunk = n - done > e->max_batch ? e->max_batch : (int)(n - done);
-        mint_status st = run_chunk(e, in + done * net_tensor_numel(ti), chunk, ntaps,
-                                   tap_tensor, tap_out, done);
+        st = run_chunk(e, in + done * net_tensor_numel(ti), chunk, ntaps, tap_tensor, tap_out,
+                       done);
         if (st)
             return st;
         done += chunk;

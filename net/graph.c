@@ -1,7 +1,8 @@
 /* graph.c - building, checking and rewriting the op graph (see graph.h).
  * Shape inference follows the ONNX operator definitions (Conv output size
- * floor((H + pads - dil*(k-1) - 1)/stride) + 1); BN folding follows
- * STYLE.md: only Conv->BN (and FC->BN) pairs fold, where it is exact. */
+ * floor((H + pads - dil*(k-1) - 1)/stride) + 1). The graph keeps every
+ * node the model has: BatchNorm folding is the executor's job (net/exec.c),
+ * so that every tensor can still be tapped. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,26 +237,6 @@ mint_status net_graph_add_tap(net_graph *g, const char *name, int tensor)
     return MINT_OK;
 }
 
-/* Number of node inputs naming tensor t. */
-static int consumers(const net_graph *g, int t)
-{
-    int c = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < 2; k++)
-            c += g->nodes[i].in[k] == t;
-    return c;
-}
-
-static int is_tap_or_output(const net_graph *g, int t)
-{
-    if (t == g->output)
-        return 1;
-    for (int i = 0; i < g->ntaps; i++)
-        if (g->taps[i].tensor == t)
-            return 1;
-    return 0;
-}
-
 mint_status net_graph_toposort(net_graph *g)
 {
     int nt = g->ntensors, nn = g->nnodes;
@@ -471,81 +452,6 @@ mint_status net_graph_infer_shapes(net_graph *g)
         }
         if (y->shape[0] <= 0)
             return mint_fail(MINT_E_SHAPE, "node '%s': empty output", n->name);
-    }
-    return MINT_OK;
-}
-
-/* Scale an output-major weight's rows by s and fold into bias: the exact
- * algebra of BN(conv(x)) = s*conv(x) + t = conv_{W*s}(x) + (b*s + t). */
-static mint_status fold_one(net_graph *g, net_node *prod, const net_node *bn)
-{
-    const net_weight *W = &g->weights[prod->w[0]];
-    int64_t cout = W->dims[0], per = net_weight_numel(W) / cout;
-    const float *gamma = g->weights[bn->w[0]].data, *beta = g->weights[bn->w[1]].data;
-    const float *mean = g->weights[bn->w[2]].data, *var = g->weights[bn->w[3]].data;
-    const float *b0 = prod->w[1] >= 0 ? g->weights[prod->w[1]].data : NULL;
-    float *nw = malloc(sizeof(float) * (size_t)(cout * per));
-    float *nb = malloc(sizeof(float) * (size_t)cout);
-    if (!nw || !nb) {
-        free(nw);
-        free(nb);
-        return mint_fail(MINT_E_NOMEM, "out of memory folding '%s'", bn->name);
-    }
-    for (int64_t o = 0; o < cout; o++) {
-        float s = gamma[o] / sqrtf(var[o] + bn->eps);
-        for (int64_t k = 0; k < per; k++)
-            nw[o * per + k] = W->data[o * per + k] * s;
-        nb[o] = (b0 ? b0[o] : 0.0f) * s + (beta[o] - mean[o] * s);
-    }
-    char name[512];
-    snprintf(name, sizeof name, "%s.folded_weight", prod->name);
-    int64_t dims[4] = { W->dims[0], W->dims[1], W->dims[2], W->dims[3] };
-    int wi = net_graph_add_weight(g, name, W->rank, dims, nw, 1);
-    if (wi < 0) {
-        free(nw);
-        free(nb);
-        return mint_fail(MINT_E_NOMEM, "cannot add folded weight '%s' (duplicate name?)", name);
-    }
-    snprintf(name, sizeof name, "%s.folded_bias", prod->name);
-    int bi = net_graph_add_weight(g, name, 1, &cout, nb, 1);
-    if (bi < 0) {
-        free(nb);
-        return mint_fail(MINT_E_NOMEM, "cannot add folded bias '%s' (duplicate name?)", name);
-    }
-    prod->w[0] = wi;
-    prod->w[1] = bi;
-    return MINT_OK;
-}
-
-mint_status net_graph_fold_bn(net_graph *g)
-{
-    for (int i = 0; i < g->nnodes; i++) {
-        net_node *bn = &g->nodes[i];
-        if (bn->op != NET_OP_BN)
-            continue;
-        int t = bn->in[0];
-        if (consumers(g, t) != 1 || is_tap_or_output(g, t) || t == g->input)
-            continue;
-        int p;
-        for (p = 0; p < g->nnodes; p++)
-            if (g->nodes[p].out == t)
-                break;
-        if (p == g->nnodes)
-            continue;
-        net_node *prod = &g->nodes[p];
-        if ((prod->op != NET_OP_CONV && prod->op != NET_OP_FC) || prod->w[0] < 0)
-            continue;
-        if (net_weight_numel(&g->weights[prod->w[0]]) <= 0 ||
-            g->weights[prod->w[0]].dims[0] != net_weight_numel(&g->weights[bn->w[0]]))
-            continue;
-        mint_status st = fold_one(g, prod, bn);
-        if (st)
-            return st;
-        prod->out = bn->out;
-        free(bn->name);
-        memmove(&g->nodes[i], &g->nodes[i + 1], sizeof *g->nodes * (size_t)(g->nnodes - i - 1));
-        g->nnodes--;
-        i--;
     }
     return MINT_OK;
 }

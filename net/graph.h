@@ -34,7 +34,8 @@ const char *net_op_name(net_op op);
 
 typedef struct {
     char *name;
-    int rank;          /* without batch: 1 ([C]) or 3 ([C,H,W]); 0 = unknown yet */
+    int rank;          /* without batch: 1 ([C]) or 3 ([C,H,W]); 0 = unknown yet,
+                          or never computed (no node produces it) */
     int64_t shape[3];
 } net_tensor;
 
@@ -116,14 +117,11 @@ int net_graph_find_tap(const net_graph *g, const char *name); /* tensor id or -1
 mint_status net_graph_toposort(net_graph *g);
 /* Infer every tensor's shape from meta.in_c/in_h/in_w; checks weight shapes. */
 mint_status net_graph_infer_shapes(net_graph *g);
-/* Fold BatchNormalization into the preceding bias-free or biased Conv where
- * that is exact: the conv output feeds only the BN and is not a tap/output. */
-mint_status net_graph_fold_bn(net_graph *g);
 /* For IResNet-shaped graphs: name layer1..layer4 (output of the last
  * residual Add at each of the four resolutions) and embedding (output).
  * Graphs without four residual stages get only "embedding". */
 mint_status net_graph_name_taps(net_graph *g);
-/* Remove weights no node uses (after folding). */
+/* Remove weights no node uses (e.g. Reshape shapes, Clip bounds). */
 void net_graph_prune_weights(net_graph *g);
 
 #endif

@@ -27,7 +27,6 @@ mint_status mint_model_from_graph(mint_model **out, net_graph *g, wt_file *file)
     m->file = file;
     mint_status st;
     if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) ||
-        (st = net_graph_fold_bn(g)) ||
         (st = net_exec_create(&m->exec, g, kern_active(), MODEL_MAX_BATCH))) {
         mint_model_close(m);
         return st;
@@ -75,18 +74,40 @@ int mint_model_output_dim(const mint_model *m)
     return (int)net_tensor_numel(&m->g->tensors[m->g->output]);
 }
 
-/* A tap name is a named tap (layer1.., embedding) or any tensor name. */
-static int resolve_tap(const net_graph *g, const char *name)
+/* A tap name is a named tap (layer1.., embedding) or any tensor name; *t
+ * gets its tensor id. Refuses names that are absent and tensors that no
+ * node computes (rank 0: e.g. the conv output an older mint convert folded
+ * a BatchNorm over, left in the file without a producer), so a tap never
+ * has an empty or unknown shape. */
+static mint_status resolve_tap(const net_graph *g, const char *name, int *t)
 {
-    int t = net_graph_find_tap(g, name);
-    return t >= 0 ? t : net_graph_find_tensor(g, name);
+    *t = net_graph_find_tap(g, name);
+    if (*t < 0)
+        *t = net_graph_find_tensor(g, name);
+    if (*t < 0)
+        return mint_fail(MINT_E_NOTFOUND,
+                         "no tap or tensor named '%s' in this model (see 'mint info --tensors')",
+                         name);
+    const net_tensor *x = &g->tensors[*t];
+    if (x->rank < 1 || x->rank > 3 || net_tensor_numel(x) <= 0)
+        return mint_fail(MINT_E_NOTFOUND,
+                         "tensor '%s' is in this model's file but no node computes it, so it "
+                         "cannot be tapped (files written by older mint versions fold "
+                         "BatchNorm away and keep such names; convert the ONNX model again "
+                         "to tap it)",
+                         name);
+    if (net_tensor_numel(x) > INT32_MAX)
+        return mint_fail(MINT_E_UNSUPPORTED, "tensor '%s' is too large to tap (%lld values per image)",
+                         name, (long long)net_tensor_numel(x));
+    return MINT_OK;
 }
 
 mint_status mint_model_tap_shape(const mint_model *m, const char *tap, int *rank, int dims[3])
 {
-    int t = resolve_tap(m->g, tap);
-    if (t < 0)
-        return mint_fail(MINT_E_NOTFOUND, "no tap or tensor named '%s' in this model", tap);
+    int t;
+    mint_status st = resolve_tap(m->g, tap, &t);
+    if (st)
+        return st;
     const net_tensor *x = &m->g->tensors[t];
     *rank = x->rank + 1;
     for (int i = 0; i < 3; i++)
@@ -103,9 +124,9 @@ mint_status mint_model_run(mint_model *m, const float *in, int n, float *out, in
     float *dst[65];
     int k = 0;
     for (int i = 0; i < ntaps; i++) {
-        ids[k] = resolve_tap(m->g, taps[i]);
-        if (ids[k] < 0)
-            return mint_fail(MINT_E_NOTFOUND, "no tap or tensor named '%s' in this model", taps[i]);
+        mint_status st = resolve_tap(m->g, taps[i], &ids[k]);
+        if (st)
+            return st;
         dst[k++] = tap_out[i];
     }
     if (out) {

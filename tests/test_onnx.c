@@ -12,10 +12,12 @@
 
 #include <math.h>
 
+#include "io/align.h"
 #include "io/npy.h"
 #include "kernels.h"
 #include "net/exec.h"
 #include "net/graph.h"
+#include "net/model.h"
 #include "weights/container.h"
 #include "weights/onnx.h"
 #include "weights/pb.h"
@@ -601,8 +603,13 @@ static void test_conv_gemm(void **state)
         if (st)
             print_message("opset %d: %s\n", opset, mint_last_error());
         assert_int_equal(st, MINT_OK);
-        assert_int_equal(out->nnodes, 6); /* BN folded into the FC */
-        assert_int_equal(count_op(out, NET_OP_BN), 0);
+        /* the BN stays a node (the executor folds it into the FC, and the
+         * FC output 'gm' stays tappable) */
+        assert_int_equal(out->nnodes, 7);
+        assert_int_equal(count_op(out, NET_OP_BN), 1);
+        assert_int_equal(net_graph_find_weight(out, "gemm.folded_weight"), -1);
+        int gm = net_graph_find_tensor(out, "gm");
+        assert_true(gm >= 0 && out->tensors[gm].rank == 1 && out->tensors[gm].shape[0] == 4);
         const net_node *n = find_node(out, "conv");
         assert_non_null(n);
         assert_int_equal(n->conv.kh, 3);
@@ -723,6 +730,11 @@ static void test_refusals(void **state)
     add_vinfo(&g, 11, "x", 4, (int64_t[]){ 1, -1, 4, 4 });
     add_vinfo(&g, 12, "y", 4, in_dims);
     expect_refusal(&g, 11, MINT_E_UNSUPPORTED, "input 'x' must be 4-D");
+    g = (wb){ 0 }; /* a known but too large dimension is named as such */
+    node(&g, "r", "Relu", L("x"), L("y"));
+    add_vinfo(&g, 11, "x", 4, (int64_t[]){ 1, 3, 112, 100000 });
+    add_vinfo(&g, 12, "y", 4, in_dims);
+    expect_refusal(&g, 11, MINT_E_UNSUPPORTED, "input 'x' has W = 100000; mint takes inputs of at most 65536");
 
     /* Dropout whose mask is used; BN training outputs; Gemm alpha */
     g = (wb){ 0 };
@@ -926,6 +938,104 @@ static void test_names_and_aliases(void **state)
     expect_refusal(&g, 13, MINT_E_UNSUPPORTED, "graph output 'y' is the input itself");
 }
 
+/* A grey model (1 input channel): Conv -> BatchNormalization. Colour
+ * images feed it their BT.601 luma, exactly one plane (the buffer holds
+ * c*h*w floats: a guard after it must stay untouched), other channel counts
+ * are refused by name; the conv output, which the executor folds the BN
+ * over, can be tapped and matches a direct computation, before and after a
+ * run that folded it. */
+static void test_grey_conv_bn(void **state)
+{
+    (void)state;
+    enum { H = 8, W = 8, CO = 4 };
+    wb g = { 0 };
+    float w[CO * 9], b[CO], sc[CO], sh[CO], mu[CO], var[CO];
+    for (int i = 0; i < CO * 9; i++)
+        w[i] = (float)((i * 7) % 11 - 5) / 8;
+    for (int o = 0; o < CO; o++) {
+        b[o] = 0.1f * (float)o;
+        sc[o] = 0.5f + 0.25f * (float)o;
+        sh[o] = -0.2f * (float)o;
+        mu[o] = 0.05f * (float)(o - 1);
+        var[o] = 0.5f + (float)o;
+    }
+    add_tensor_f32(&g, 5, "w", 4, (int64_t[]){ CO, 1, 3, 3 }, w, 1);
+    add_tensor_f32(&g, 5, "b", 1, (int64_t[]){ CO }, b, 1);
+    add_tensor_f32(&g, 5, "s", 1, (int64_t[]){ CO }, sc, 1);
+    add_tensor_f32(&g, 5, "sh", 1, (int64_t[]){ CO }, sh, 1);
+    add_tensor_f32(&g, 5, "mu", 1, (int64_t[]){ CO }, mu, 1);
+    add_tensor_f32(&g, 5, "var", 1, (int64_t[]){ CO }, var, 1);
+    wb c = node_begin("conv", "Conv", L("x", "w", "b"), L("c"));
+    attr_ints(&c, "kernel_shape", 2, (int64_t[]){ 3, 3 });
+    attr_ints(&c, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+    wb_msg(&g, 1, &c);
+    node(&g, "bn", "BatchNormalization", L("c", "s", "sh", "mu", "var"), L("y"));
+    add_vinfo(&g, 11, "x", 4, (int64_t[]){ -1, 1, H, W });
+    add_vinfo(&g, 12, "y", 4, (int64_t[]){ -1, CO, H, W });
+    wb m = model(&g, 11, NULL);
+    net_graph *ng = NULL;
+    assert_int_equal(import_wb(&m, &ng), MINT_OK);
+    assert_int_equal(count_op(ng, NET_OP_BN), 1);
+    mint_model *mm;
+    assert_int_equal(mint_model_from_graph(&mm, ng, NULL), MINT_OK);
+
+    io_image img;
+    assert_int_equal(io_image_alloc(&img, W, H, 3), MINT_OK);
+    for (int i = 0; i < H * W * 3; i++)
+        img.px[i] = (uint8_t)((i * 97 + 13) % 256);
+    const float mean[3] = { 0.25f, 9, 9 }, sd[3] = { 0.5f, 9, 9 };
+    float *x = malloc(sizeof(float) * (H * W + 16));
+    assert_non_null(x);
+    for (int i = 0; i < H * W + 16; i++)
+        x[i] = -7.0f;
+    assert_int_equal(io_image_to_chw(&img, 1, mean, sd, 1, x), MINT_OK);
+    for (int i = 0; i < 16; i++)
+        assert_true(x[H * W + i] == -7.0f); /* one plane written, no more */
+    for (int i = 0; i < H * W; i++) {
+        const uint8_t *p = img.px + 3 * i;
+        double yl = floor((0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]) + 0.5);
+        assert_true(fabs(((double)x[i] * 0.5 + 0.25) * 255.0 - yl) < 1e-3);
+    }
+    float *x2 = malloc(sizeof(float) * H * W * 3);
+    assert_int_equal(io_image_to_chw(&img, 2, mean, sd, 0, x2), MINT_E_UNSUPPORTED);
+    assert_non_null(strstr(mint_last_error(), "the model takes 2 input channels"));
+    assert_int_equal(io_image_to_chw(&img, 3, mean, sd, 0, x2), MINT_OK);
+    free(x2);
+
+    /* the model: direct computation in double */
+    double cref[CO * H * W], yref[CO * H * W];
+    for (int o = 0; o < CO; o++)
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                double acc = b[o];
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        int iy = yy + ky - 1, ix = xx + kx - 1;
+                        if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                            acc += (double)w[o * 9 + ky * 3 + kx] * x[iy * W + ix];
+                    }
+                int at = (o * H + yy) * W + xx;
+                cref[at] = acc;
+                yref[at] = (acc - mu[o]) / sqrt((double)var[o] + 1e-5) * sc[o] + sh[o];
+            }
+    float y0[CO * H * W], y1[CO * H * W], ct[CO * H * W];
+    assert_int_equal(mint_model_run(mm, x, 1, y0, 0, NULL, NULL), MINT_OK); /* BN folded */
+    const char *tap = "c";
+    float *tp = ct;
+    int rank, d[3];
+    assert_int_equal(mint_model_tap_shape(mm, tap, &rank, d), MINT_OK);
+    assert_true(rank == 4 && d[0] == CO && d[1] == H && d[2] == W);
+    assert_int_equal(mint_model_run(mm, x, 1, y1, 1, &tap, &tp), MINT_OK); /* re-planned */
+    for (int i = 0; i < CO * H * W; i++) {
+        assert_true(fabs(ct[i] - cref[i]) <= 1e-5 * (1 + fabs(cref[i])));
+        assert_true(fabs(y0[i] - yref[i]) <= 1e-5 * (1 + fabs(yref[i])));
+        assert_true(fabs(y1[i] - yref[i]) <= 1e-5 * (1 + fabs(yref[i])));
+    }
+    free(x);
+    io_image_free(&img);
+    mint_model_close(mm);
+}
+
 /* ------------------------------------------------------------------ */
 /* fixtures                                                            */
 
@@ -936,16 +1046,16 @@ static void test_iresnet_small(void **state)
         skip();
     net_graph *g = import_fixture("iresnet_small.onnx");
     /* ONNX: 21 Conv, 10 BN, 9 PRelu, 8 Add, Flatten, Gemm. The exporter
-     * already folded conv->BN pairs; of the 10 BN left, the 8 block bn1 and
-     * the head bn2 precede a conv / follow an Add (not foldable); the
-     * embedding BatchNorm1d folds into the FC. */
+     * already folded conv->BN pairs; the 10 BN left stay nodes (the 8 block
+     * bn1 and the head bn2 precede a conv / follow an Add; the embedding
+     * BatchNorm1d is folded into the FC by the executor, not the graph). */
     assert_int_equal(count_op(g, NET_OP_CONV), 21);
-    assert_int_equal(count_op(g, NET_OP_BN), 9);
+    assert_int_equal(count_op(g, NET_OP_BN), 10);
     assert_int_equal(count_op(g, NET_OP_PRELU), 9);
     assert_int_equal(count_op(g, NET_OP_ADD), 8);
     assert_int_equal(count_op(g, NET_OP_FLATTEN), 1);
     assert_int_equal(count_op(g, NET_OP_FC), 1);
-    assert_int_equal(g->nnodes, 49);
+    assert_int_equal(g->nnodes, 50);
     assert_int_equal(g->meta.in_c, 3);
     assert_int_equal(g->meta.in_h, 112);
     assert_int_equal(g->meta.in_w, 112);
@@ -980,18 +1090,18 @@ static void test_iresnet_small(void **state)
     sha_hex(file, n, hex);
     assert_string_equal(g->meta.source_sha256, hex);
 
-    /* every weight the graph took unchanged from the file is found there
-     * byte for byte (raw_data copied exactly); count them */
+    /* every weight (the graph takes them all unchanged: no folding at import)
+     * is found in the file byte for byte (raw_data copied exactly) */
     int found = 0;
     for (int i = 0; i < g->nweights; i++) {
         const net_weight *w = &g->weights[i];
-        if (strstr(w->name, ".folded_"))
-            continue;
+        assert_null(strstr(w->name, ".folded_"));
         size_t bytes = (size_t)net_weight_numel(w) * 4;
         assert_non_null(memmem(file, n, w->data, bytes));
         found++;
     }
-    assert_true(found >= 21 + 9 * 4 + 9);
+    assert_int_equal(found, g->nweights);
+    assert_true(found >= 21 + 10 * 4 + 9);
     /* a BN parameter keeps its ONNX name and shape */
     const net_weight *bn = weight(g, "layer1.0.bn1.running_var");
     assert_int_equal(bn->rank, 1);
@@ -1021,8 +1131,6 @@ static void test_iresnet_fp16(void **state)
         const net_weight *wa = &a->weights[i], *wh = &h->weights[i];
         assert_string_equal(wa->name, wh->name);
         assert_int_equal(net_weight_numel(wa), net_weight_numel(wh));
-        if (strstr(wa->name, ".folded_"))
-            continue; /* folded in fp32 from rounded inputs: compared loosely below */
         for (int64_t k = 0; k < net_weight_numel(wa); k++) {
             float x = wa->data[k], y = wh->data[k];
             /* y is x rounded to half: relative error <= 2^-11 (normal
@@ -1059,7 +1167,7 @@ static void test_r18like(void **state)
     assert_true(fabsf(g->weights[n1->w[0]].data[0] - 1.0f / 127.5f) < 1e-9f);
     assert_int_equal(n1->w[1], -1);
     assert_int_equal(count_op(g, NET_OP_CONV), 15);
-    assert_int_equal(count_op(g, NET_OP_BN), 6); /* 7 in ONNX, features folded */
+    assert_int_equal(count_op(g, NET_OP_BN), 7); /* as in ONNX */
     check_tap(g, "layer1", 3, 8, 56, 56);
     check_tap(g, "layer2", 3, 16, 28, 28);
     check_tap(g, "layer3", 3, 24, 14, 14);
@@ -1073,13 +1181,13 @@ static void check_mobile(net_graph *g)
 {
     assert_int_equal(g->meta.in_h, 64);
     assert_int_equal(count_op(g, NET_OP_CONV), 11);
-    assert_int_equal(count_op(g, NET_OP_BN), 1); /* bn_post follows a Relu */
+    assert_int_equal(count_op(g, NET_OP_BN), 2); /* bn_post, and the one after the Gemm */
     assert_int_equal(count_op(g, NET_OP_CLIP), 3);
     assert_int_equal(count_op(g, NET_OP_RELU), 4);
     assert_int_equal(count_op(g, NET_OP_PRELU), 3);
     assert_int_equal(count_op(g, NET_OP_ADD), 1);
     assert_int_equal(count_op(g, NET_OP_FC), 1);
-    assert_int_equal(g->nnodes, 25);
+    assert_int_equal(g->nnodes, 26);
     int groups[4] = { 0 };
     for (int i = 0; i < g->nnodes; i++) {
         const net_node *n = &g->nodes[i];
@@ -1318,6 +1426,7 @@ int main(void)
         cmocka_unit_test(test_fp16_values),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_names_and_aliases),
+        cmocka_unit_test(test_grey_conv_bn),
         cmocka_unit_test(test_iresnet_small),
         cmocka_unit_test(test_iresnet_fp16),
         cmocka_unit_test(test_r18like),

@@ -15,7 +15,9 @@
  *  4. Identity / Dropout / Cast become aliases (their output names resolve
  *     to their input), then each remaining node maps onto one net op;
  *  5. net_graph_toposort / infer_shapes, broadcast checks that need shapes,
- *     fold_bn, name_taps, prune_weights.
+ *     name_taps, prune_weights. BatchNormalization stays a node: the
+ *     executor folds it into the conv before it when that is exact, and the
+ *     conv output stays tappable.
  *
  * Bounds: the protobuf reader checks every length against its buffer; the
  * importer only descends into the message types it knows (depth <= 6), caps
@@ -1952,11 +1954,16 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     if (in.elem != DT_FLOAT && in.elem != DT_FLOAT16)
         return mint_fail(MINT_E_UNSUPPORTED, "input '%s' has element type %s; mint needs FLOAT",
                          in.name, dtype_name(in.elem));
-    if (!in.has_shape || in.rank != 4 || in.dims[1] < 1 || in.dims[2] < 1 || in.dims[3] < 1 ||
-        in.dims[1] > OX_MAX_DIM || in.dims[2] > OX_MAX_DIM || in.dims[3] > OX_MAX_DIM)
+    if (!in.has_shape || in.rank != 4 || in.dims[1] < 1 || in.dims[2] < 1 || in.dims[3] < 1)
         return mint_fail(MINT_E_UNSUPPORTED,
                          "input '%s' must be 4-D [N,C,H,W] with C, H and W known (batch may be symbolic)",
                          in.name);
+    for (int k = 1; k < 4; k++)
+        if (in.dims[k] > OX_MAX_DIM)
+            return mint_fail(MINT_E_UNSUPPORTED,
+                             "input '%s' has %c = %lld; mint takes inputs of at most %d in C, H "
+                             "and W",
+                             in.name, "NCHW"[k], (long long)in.dims[k], OX_MAX_DIM);
     x->input_name = in.name;
 
     /* the output: the first graph output (further outputs, e.g. extra
@@ -2012,7 +2019,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     set_meta(g, buf, nbuf, name);
 
     if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) || (st = post_checks(x)) ||
-        (st = net_graph_fold_bn(g)) || (st = net_graph_name_taps(g)))
+        (st = net_graph_name_taps(g)))
         return st;
     net_graph_prune_weights(g);
     return MINT_OK;
