@@ -10,7 +10,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Print "mint <cmd>: <status text>: <detail>" and return CLI_FAIL. */
 int cli_error(const char *cmd, mint_status st);
-/* Print "mint <cmd>: message" + "try 'mint <cmd> --help'" and return CLI_USAGE. */
+/* Print "mint <cmd>: message", then the command's usage synopsis (the
+ * "usage:" lines of its help text) and return CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -25,6 +26,11 @@ int cli_int(const char *s, int lo, int hi);
 void cli_set_threads(int n);
 /* Monotonic seconds. */
 double cli_now(void);
+
+/* A command's --help text (main.c's table), NULL if not registered. Help
+ * texts start with their "usage: mint <cmd> ..." synopsis lines. */
+const char *cli_help(const char *cmd);
+extern const char cli_help_convert[], cli_help_info[], cli_help_embed[], cli_help_demo[];
 
 int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cli/cli.h"
 #include "io/dataset.h"
 #include "io/npy.h"
@@ -23,16 +24,20 @@ static int parse3(const char *s, float v[3])
     return sscanf(s, "%f,%f,%f%c", &v[0], &v[1], &v[2], &extra) == 3 ? 0 : -1;
 }
 
+const char cli_help_convert[] =
+    "usage: mint convert [options] IN.onnx OUT.mint\n"
+    "Import an ONNX model (InsightFace recognition op set) into a mint weight file.\n"
+    "The graph is stored as it is; a BatchNorm that directly follows a Conv/Gemm is\n"
+    "folded into it when the model runs (exact), unless its input is tapped.\n"
+    "  --mean a,b,c          input mean per channel, pixels in [0,1] (default 0.5,0.5,0.5)\n"
+    "  --std a,b,c           input std per channel (default 0.5,0.5,0.5)\n"
+    "  --channel-order RGB|BGR  channel order the model expects (default RGB)\n"
+    "  --arch NAME           architecture label stored in the file (default onnx)\n"
+    "A model with 1 input channel gets the BT.601 luma of colour images (mean[0],\n"
+    "std[0]); 3 channels get RGB or BGR; other channel counts take .npy input only.\n";
+
 int cmd_convert(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint convert [options] IN.onnx OUT.mint\n"
-        "Import an ONNX model (InsightFace recognition op set) into a mint weight file.\n"
-        "BatchNorm layers that directly follow a Conv/Gemm are folded into it.\n"
-        "  --mean a,b,c          input mean per channel, pixels in [0,1] (default 0.5,0.5,0.5)\n"
-        "  --std a,b,c           input std per channel (default 0.5,0.5,0.5)\n"
-        "  --channel-order RGB|BGR  channel order the model expects (default RGB)\n"
-        "  --arch NAME           architecture label stored in the file (default onnx)\n";
     static const struct option opts[] = {
         { "mean", required_argument, 0, 'm' }, { "std", required_argument, 0, 's' },
         { "channel-order", required_argument, 0, 'c' }, { "arch", required_argument, 0, 'a' },
@@ -55,7 +60,7 @@ int cmd_convert(int argc, char **argv)
             order = optarg;
             break;
         case 'a': arch = optarg; break;
-        case 'h': fputs(help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_convert, stdout); return CLI_OK;
         default: return cli_usage_error("convert", "bad option");
         }
     }
@@ -93,25 +98,67 @@ static const char *dtype_name(wt_dtype t)
     return (unsigned)t < 5 ? n[t] : "?";
 }
 
+/* "[N,a,b,c]" for tensor t. */
+static void print_shape(const net_tensor *t)
+{
+    printf("[N");
+    for (int k = 0; k < t->rank; k++)
+        printf(",%lld", (long long)t->shape[k]);
+    printf("]");
+}
+
+/* Every tensor a tap can name, in execution order: the input, then each
+ * node's output; then the names the file holds that no node computes. */
+static void print_graph_tensors(const net_graph *g)
+{
+    printf("\ngraph tensors (any can be tapped by name):\n");
+    printf("  %-48s %-20s ", g->tensors[g->input].name, "input");
+    print_shape(&g->tensors[g->input]);
+    printf("\n");
+    for (int i = 0; i < g->nnodes; i++) {
+        const net_tensor *t = &g->tensors[g->nodes[i].out];
+        printf("  %-48s %-20s ", t->name, net_op_name(g->nodes[i].op));
+        print_shape(t);
+        printf("\n");
+    }
+    int orphans = 0;
+    for (int i = 0; i < g->ntensors; i++) {
+        if (g->tensors[i].rank != 0)
+            continue;
+        if (orphans++ == 0)
+            printf("\nnot computed by any node, cannot be tapped (names an older mint left\n"
+                   "behind when it folded a BatchNorm into the conv before it):\n");
+        printf("  %s\n", g->tensors[i].name);
+    }
+}
+
+const char cli_help_info[] =
+    "usage: mint info [--brief] [--tensors] FILE.mint\n"
+    "Print a weight file's SHA-256, metadata, graph summary, named taps with their\n"
+    "tensors and shapes, and the table of stored tensors (weights).\n"
+    "  --brief     leave out the table of stored tensors\n"
+    "  --tensors   also list every graph tensor (activation) with its producing op\n"
+    "              and shape [N,C,H,W] or [N,D]: each can be given to --taps\n";
+
 int cmd_info(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint info [--brief] FILE.mint\n"
-        "Print a weight file's SHA-256, metadata, graph summary and tensor table.\n"
-        "  --brief   leave out the tensor table\n";
-    int brief = 0;
-    if (argc == 2 && !strcmp(argv[1], "--help")) {
-        fputs(help, stdout);
-        return CLI_OK;
+    static const struct option opts[] = {
+        { "brief", no_argument, 0, 'b' }, { "tensors", no_argument, 0, 't' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    int brief = 0, tensors = 0, o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': brief = 1; break;
+        case 't': tensors = 1; break;
+        case 'h': fputs(cli_help_info, stdout); return CLI_OK;
+        default: return cli_usage_error("info", "bad option");
+        }
     }
-    int a = 1;
-    if (argc > 1 && !strcmp(argv[1], "--brief")) {
-        brief = 1;
-        a = 2;
-    }
-    if (argc - a != 1)
+    if (argc - optind != 1)
         return cli_usage_error("info", "needs one FILE");
-    const char *path = argv[a];
+    const char *path = argv[optind];
     wt_file *f;
     mint_status st = wt_open(&f, path);
     if (st)
@@ -164,11 +211,16 @@ int cmd_info(int argc, char **argv)
                g->meta.in_h, g->meta.in_w);
         for (int i = 0; i < g->ntaps; i++) {
             const net_tensor *t = &g->tensors[g->taps[i].tensor];
-            printf("  %-10s %-40s [N", g->taps[i].name, t->name);
-            for (int k = 0; k < t->rank; k++)
-                printf(",%lld", (long long)t->shape[k]);
-            printf("]\n");
+            printf("  %-10s %-40s ", g->taps[i].name, t->name);
+            print_shape(t);
+            printf("\n");
         }
+        if (tensors)
+            print_graph_tensors(g);
+        else
+            printf("(mint info --tensors lists every tensor that can be tapped)\n");
+    } else if (tensors) {
+        printf("\n(no graph in this file: nothing to tap)\n");
     }
     uint64_t total = 0;
     for (int i = 0; i < wt_tensor_count(f); i++)
@@ -190,17 +242,34 @@ int cmd_info(int argc, char **argv)
 
 #define MAX_TAPS 16
 
+const char cli_help_embed[] =
+    "usage: mint embed --model M.mint --input X.npy --output Y.npy\n"
+    "                  [--taps layer1,...,embedding --tap-dir DIR] [--batch N] [--threads T]\n"
+    "       mint embed --model M.mint --input X.npy --taps LIST --tap-dir DIR [...]\n"
+    "Run the model on X (float32 [N,C,H,W], already normalised) and write the\n"
+    "embeddings Y (float32 [N,D]). Each tap (layer1..layer4, embedding, or any\n"
+    "tensor listed by 'mint info --tensors') is written to DIR/<tap>.npy, float32\n"
+    "NCHW (or [N,D]); a tap may be named once. Outputs are streamed batch by batch\n"
+    "and renamed into place at the end. Progress goes to stderr (one line, or a\n"
+    "line every 5 s when stderr is not a terminal).\n"
+    "  --taps LIST   comma-separated tap names (needs --tap-dir)\n"
+    "  --tap-dir DIR directory for the taps (created if missing; needs --taps)\n"
+    "  --batch N     images per forward pass (default 8)\n"
+    "  --threads T   OpenMP threads (default: all cores)\n";
+
+/* "[a,b,c]" of an .npy's real dims into buf. */
+static const char *dims_text(const io_npy *x, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < x->rank && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)x->dims[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
 int cmd_embed(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint embed --model M.mint --input X.npy --output Y.npy\n"
-        "                  [--taps layer1,...,embedding --tap-dir DIR] [--batch N] [--threads T]\n"
-        "Run the model on X (float32 [N,C,H,W], already normalised) and write the\n"
-        "embeddings Y (float32 [N,D]). Each tap (layer1..layer4, embedding, or any\n"
-        "tensor name shown by 'mint info') is written to DIR/<tap>.npy, float32 NCHW\n"
-        "(or [N,D]). Outputs are streamed batch by batch and renamed into place at the end.\n"
-        "  --batch N     images per forward pass (default 8)\n"
-        "  --threads T   OpenMP threads (default: all cores)\n";
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "input", required_argument, 0, 'i' },
         { "output", required_argument, 0, 'o' }, { "taps", required_argument, 0, 't' },
@@ -219,7 +288,7 @@ int cmd_embed(int argc, char **argv)
         case 'd': tapdir = optarg; break;
         case 'b': if ((batch = cli_int(optarg, 1, 4096)) < 0) return cli_usage_error("embed", "--batch wants 1..4096"); break;
         case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("embed", "--threads wants 1..1024"); break;
-        case 'h': fputs(help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_embed, stdout); return CLI_OK;
         default: return cli_usage_error("embed", "bad option");
         }
     }
@@ -229,12 +298,30 @@ int cmd_embed(int argc, char **argv)
         return cli_usage_error("embed", "needs --model, --input and --output (or --taps)");
     if (taps && !tapdir)
         return cli_usage_error("embed", "--taps needs --tap-dir DIR");
+    if (tapdir && !taps)
+        return cli_usage_error("embed", "--tap-dir needs --taps (which tensors to write)");
     char *tapbuf = NULL, *tapname[MAX_TAPS];
     int ntaps = 0;
     if (taps && (ntaps = cli_split(taps, tapname, MAX_TAPS, &tapbuf)) < 0) {
         free(tapbuf);
         return cli_usage_error("embed", "--taps wants 1..%d comma-separated names", MAX_TAPS);
     }
+    /* every tap is its own file: refuse repeats (and names that map to the
+     * same file name) before anything is written */
+    for (int i = 0; i < ntaps; i++)
+        for (int j = 0; j < i; j++) {
+            char si[256], sj[256];
+            io_safe_name(tapname[i], si, sizeof si);
+            io_safe_name(tapname[j], sj, sizeof sj);
+            if (!strcmp(tapname[i], tapname[j]) || !strcmp(si, sj)) {
+                int rc = !strcmp(tapname[i], tapname[j])
+                             ? cli_usage_error("embed", "--taps names '%s' twice", tapname[i])
+                             : cli_usage_error("embed", "taps '%s' and '%s' would both be written "
+                                               "to %s/%s.npy", tapname[j], tapname[i], tapdir, si);
+                free(tapbuf);
+                return rc;
+            }
+        }
     cli_set_threads(threads);
 
     int rc = CLI_FAIL;
@@ -249,10 +336,9 @@ int cmd_embed(int argc, char **argv)
     int c, h, w;
     mint_model_input_shape(m, &c, &h, &w);
     if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h || x.dims[3] != w || x.dims[0] < 1) {
-        st = mint_fail(MINT_E_SHAPE, "%s: expected float32 [N,%d,%d,%d], got %s rank %d [%lld,%lld,%lld,%lld]",
-                       input, c, h, w, dtype_name(x.dtype), x.rank, (long long)x.dims[0],
-                       (long long)(x.rank > 1 ? x.dims[1] : 0), (long long)(x.rank > 2 ? x.dims[2] : 0),
-                       (long long)(x.rank > 3 ? x.dims[3] : 0));
+        char got[160];
+        st = mint_fail(MINT_E_SHAPE, "%s: expected float32 [N,%d,%d,%d], got %s %s", input, c, h, w,
+                       dtype_name(x.dtype), dims_text(&x, got, sizeof got));
         goto fail;
     }
     int64_t n = x.dims[0], d = mint_model_output_dim(m);
@@ -286,7 +372,8 @@ int cmd_embed(int argc, char **argv)
             goto fail;
         }
     }
-    double t0 = cli_now();
+    double t0 = cli_now(), last_print = t0;
+    const int tty = isatty(2);
     const float *xp = x.data;
     for (int64_t done = 0; done < n;) {
         int k = n - done < batch ? (int)(n - done) : batch;
@@ -299,11 +386,16 @@ int cmd_embed(int argc, char **argv)
             if ((st = io_npy_writer_append(wtap[i], tbuf[i], (size_t)k)))
                 goto fail;
         done += k;
-        if (n > batch)
-            fprintf(stderr, "\rmint embed: %lld/%lld images, %.1f images/s", (long long)done,
-                    (long long)n, (double)done / (cli_now() - t0));
+        /* one line rewritten in place on a terminal; into a log, a line at
+         * most every 5 s and the last one */
+        double now = cli_now();
+        if (n > batch && (tty || done == n || now - last_print >= 5.0)) {
+            fprintf(stderr, "%smint embed: %lld/%lld images, %.1f images/s%s", tty ? "\r" : "",
+                    (long long)done, (long long)n, (double)done / (now - t0), tty ? "" : "\n");
+            last_print = now;
+        }
     }
-    if (n > batch)
+    if (n > batch && tty)
         fprintf(stderr, "\n");
     if (wout) {
         st = io_npy_writer_close(wout);
@@ -335,16 +427,17 @@ fail:
 
 /* ---------------- demo ---------------- */
 
+const char cli_help_demo[] =
+    "usage: mint demo [--depth 18|34|50|100|200] [--batch N] [--runs R] [--threads T] [--seed S]\n"
+    "                 [--save FILE.mint]\n"
+    "Build an InsightFace IResNet (default IResNet-100) with seeded random weights,\n"
+    "run it on a synthetic 112x112 batch and print ms/image and the stage taps.\n"
+    "  --save FILE   also write the network as a mint weight file (a stand-in model\n"
+    "                for trying extract/train/audit when no trained ONNX model is at hand;\n"
+    "                random weights carry no membership signal)\n";
+
 int cmd_demo(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint demo [--depth 18|34|50|100|200] [--batch N] [--runs R] [--threads T] [--seed S]\n"
-        "                 [--save FILE.mint]\n"
-        "Build an InsightFace IResNet (default IResNet-100) with seeded random weights,\n"
-        "run it on a synthetic 112x112 batch and print ms/image and the stage taps.\n"
-        "  --save FILE   also write the network as a mint weight file (a stand-in model\n"
-        "                for trying extract/train/audit when no trained ONNX model is at hand;\n"
-        "                random weights carry no membership signal)\n";
     static const struct option opts[] = {
         { "depth", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
         { "runs", required_argument, 0, 'r' }, { "threads", required_argument, 0, 'j' },
@@ -362,7 +455,7 @@ int cmd_demo(int argc, char **argv)
         case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("demo", "--threads wants 1..1024"); break;
         case 's': if ((seed = cli_int(optarg, 0, 1 << 30)) < 0) return cli_usage_error("demo", "--seed wants 0..2^30"); break;
         case 'S': save = optarg; break;
-        case 'h': fputs(help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_demo, stdout); return CLI_OK;
         default: return cli_usage_error("demo", "bad option");
         }
     }

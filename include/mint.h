@@ -47,6 +47,11 @@ mint_status mint_fail(mint_status s, const char *fmt, ...)
 const char *mint_isa(void);
 /* Force an ISA by name; MINT_E_UNSUPPORTED if this CPU/build lacks it. */
 mint_status mint_set_isa(const char *name);
+/* MINT_ISA names a path this build or CPU/OS lacks (the best path is used
+ * instead): MINT_E_UNSUPPORTED, and mint_last_error() says which value,
+ * which paths are available and which one runs, for the caller to show.
+ * MINT_OK when MINT_ISA is unset, "auto" or usable. */
+mint_status mint_isa_env_check(void);
 
 /* ---- Models ---- */
 typedef struct mint_model mint_model;
@@ -61,7 +66,8 @@ void mint_model_input_shape(const mint_model *m, int *c, int *h, int *w);
 int mint_model_output_dim(const mint_model *m);
 
 /* Describe a tap (a named tensor: "layer1".."layer4", "embedding" or any
- * graph tensor name) for one image: rank (2 or 4) and dims without batch. */
+ * graph tensor name) for one image: rank (2 or 4) and dims without batch.
+ * MINT_E_NOTFOUND for names that are absent or that no node computes. */
 mint_status mint_model_tap_shape(const mint_model *m, const char *tap,
                                  int *rank, int dims[3]);
 

@@ -2,13 +2,15 @@
  *
  * One static table per ISA is built from kernels.inc. The active table is
  * chosen once, on first use: MINT_ISA=scalar|avx2|avx512|neon forces a path
- * (an unknown or unsupported name falls back to the best one; mint_set_isa
- * reports such names as MINT_E_UNSUPPORTED), otherwise the best table this
- * CPU *and OS* can run. On x86 a feature counts only if cpuid reports it and
- * XGETBV shows that the OS saves the register state it needs (YMM for AVX2,
- * opmask + ZMM for AVX-512); see Intel SDM vol. 1, 13.3 and 15.2. NEON is the
- * aarch64 baseline and needs no run-time check. */
+ * (an unknown or unsupported name falls back to the best one and
+ * mint_isa_env_check reports it, for the CLI to print: the library does not
+ * print; mint_set_isa refuses such names with MINT_E_UNSUPPORTED), otherwise
+ * the best table this CPU *and OS* can run. On x86 a feature counts only if
+ * cpuid reports it and XGETBV shows that the OS saves the register state it
+ * needs (YMM for AVX2, opmask + ZMM for AVX-512); see Intel SDM vol. 1, 13.3
+ * and 15.2. NEON is the aarch64 baseline and needs no run-time check. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -144,6 +146,25 @@ const kern_isa *kern_active(void)
 }
 
 const char *mint_isa(void) { return kern_active()->name; }
+
+mint_status mint_isa_env_check(void)
+{
+    const char *env = getenv("MINT_ISA");
+    if (!env || !*env || strcmp(env, "auto") == 0 || kern_isa_find(env))
+        return MINT_OK;
+    char avail[64] = "";
+    size_t k = 0;
+    for (int i = 0; i < NTABLES && k < sizeof avail; i++)
+        if (isa_supported(all_tables[i]->name))
+            k += (size_t)snprintf(avail + k, sizeof avail - k, "%s%s", k ? ", " : "",
+                                  all_tables[i]->name);
+    int known = 0;
+    for (int i = 0; i < NTABLES; i++)
+        known |= strcmp(all_tables[i]->name, env) == 0;
+    return mint_fail(MINT_E_UNSUPPORTED, "MINT_ISA=%.40s ignored: %s (available: %s); using %s",
+                     env, known ? "this CPU/OS cannot run it" : "not a kernel path of this build",
+                     avail, mint_isa());
+}
 
 mint_status mint_set_isa(const char *name)
 {

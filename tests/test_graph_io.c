@@ -1,10 +1,16 @@
 /* test_graph_io.c - a net_graph stored in the container and loaded back
  * (docs/format.md section 2): every field survives a round trip, saving is
  * deterministic, and corrupted "mint.graph"/"mint.taps"/metadata are
- * refused with MINT_E_FORMAT naming the line. */
+ * refused with MINT_E_FORMAT naming the line. Stored graphs through the
+ * model API (names no node computes are refused as taps) and through the
+ * CLI (mint info --tensors, mint embed taps, help and usage errors). */
 #include "testutil.h"
 #include <math.h>
+#include <sys/wait.h>
+#include "io/npy.h"
 #include "net/graph.h"
+#include "net/iresnet.h"
+#include "net/model.h"
 #include "weights/container.h"
 #include "weights/graph_io.h"
 
@@ -427,12 +433,244 @@ static void test_graph_corrupt(void **state)
     net_graph_free(g);
 }
 
+/* A file as an older mint convert wrote it: BatchNorm folded into the conv
+ * and the conv's own output name left behind with no producer. Tapping
+ * that name is refused (naming it), never answered with an empty or
+ * garbage shape; unknown names are refused too. */
+static void test_uncomputed_tensor_taps(void **state)
+{
+    (void)state;
+    net_graph *g = net_graph_new();
+    assert_non_null(g);
+    g->meta.in_c = 2;
+    g->meta.in_h = g->meta.in_w = 4;
+    g->input = net_graph_tensor(g, "data");
+    int orphan = net_graph_tensor(g, "conv.out");
+    int y = net_graph_tensor(g, "bn.out");
+    int64_t d4[4] = { 3, 2, 1, 1 };
+    int w = add_w(g, "conv.folded_weight", 4, d4, 0.5f);
+    int n = net_graph_add_node(g, NET_OP_CONV, "conv", g->input, -1, y, (int[4]){ w, -1, -1, -1 });
+    assert_true(n >= 0 && orphan >= 0);
+    g->nodes[n].conv = (net_conv_attr){ 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1 };
+    g->output = y;
+    const char *p = test_tmp_path("orphan.mint");
+    assert_int_equal(net_graph_toposort(g), MINT_OK);
+    assert_int_equal(net_graph_infer_shapes(g), MINT_OK);
+    assert_int_equal(wt_graph_save(g, p), MINT_OK);
+    net_graph_free(g);
+    mint_model *m;
+    assert_int_equal(mint_model_open(&m, p), MINT_OK);
+    int rank = -1, dims[3];
+    assert_int_equal(mint_model_tap_shape(m, "conv.out", &rank, dims), MINT_E_NOTFOUND);
+    assert_non_null(strstr(mint_last_error(), "'conv.out'"));
+    assert_non_null(strstr(mint_last_error(), "no node computes it"));
+    assert_int_equal(mint_model_tap_shape(m, "nope", &rank, dims), MINT_E_NOTFOUND);
+    assert_int_equal(mint_model_tap_shape(m, "bn.out", &rank, dims), MINT_OK);
+    assert_true(rank == 4 && dims[0] == 3 && dims[1] == 4 && dims[2] == 4);
+    float x[2 * 16] = { 0 }, t[64], *tp = t;
+    const char *tap = "conv.out";
+    assert_int_equal(mint_model_run(m, x, 1, NULL, 1, &tap, &tp), MINT_E_NOTFOUND);
+    mint_model_close(m);
+}
+
+/* ---- the CLI ---- */
+
+/* build/<dir>/mint next to build/<dir>/tests/<this test>. */
+static const char *mint_bin(void)
+{
+    static char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+    if (n <= 0)
+        return NULL;
+    path[n] = 0;
+    for (int k = 0; k < 2; k++) {
+        char *sl = strrchr(path, '/');
+        if (!sl)
+            return NULL;
+        *sl = 0;
+    }
+    strcat(path, "/mint");
+    return access(path, X_OK) == 0 ? path : NULL;
+}
+
+/* Run "mint ARGS" (sh syntax) with stdout/stderr into files; exit status. */
+static int run_mint(const char *args, const char *env, char **out, char **err)
+{
+    const char *bin = mint_bin();
+    const char *po = test_tmp_path("cli.out"), *pe = test_tmp_path("cli.err");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s '%s' %s >'%s' 2>'%s'", env ? env : "", bin, args, po, pe);
+    int st = system(cmd);
+    size_t n;
+    char *o = test_read_file(po, &n), *e;
+    o = realloc(o, n + 1);
+    o[n] = 0;
+    e = test_read_file(pe, &n);
+    e = realloc(e, n + 1);
+    e[n] = 0;
+    *out = o;
+    *err = e;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The lines of text starting with "usage:" or continuing one. */
+static int has_synopsis(const char *text, const char *cmd)
+{
+    char want[64];
+    snprintf(want, sizeof want, "usage: mint %s ", cmd);
+    return strstr(text, want) != NULL;
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_graph *g;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 9), MINT_OK);
+    /* test_tmp_path's buffers rotate: keep copies */
+    char model[512], in[512], td[512], td2[512], bad[512], yout[512];
+    snprintf(model, sizeof model, "%s", test_tmp_path("cli.mint"));
+    snprintf(in, sizeof in, "%s", test_tmp_path("cli_x.npy"));
+    snprintf(td, sizeof td, "%s", test_tmp_path("cli_taps"));
+    snprintf(td2, sizeof td2, "%s", test_tmp_path("cli_taps2"));
+    snprintf(bad, sizeof bad, "%s", test_tmp_path("cli_bad.npy"));
+    snprintf(yout, sizeof yout, "%s", test_tmp_path("cli_y.npy"));
+    assert_int_equal(wt_graph_save(g, model), MINT_OK);
+    char *o, *e, args[4096];
+
+    /* info --tensors lists every computed tensor with its shape */
+    snprintf(args, sizeof args, "info --brief --tensors '%s'", model);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    for (int i = 0; i < g->nnodes; i++)
+        assert_non_null(strstr(o, g->tensors[g->nodes[i].out].name));
+    assert_non_null(strstr(o, "conv1.out"));
+    char *line = strstr(o, "\n  conv1.out ");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "[N,8,112,112]\n"));
+    assert_null(strstr(o, "not computed"));
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", model);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_null(strstr(o, "conv1.out")); /* only with --tensors */
+    assert_non_null(strstr(o, "mint info --tensors"));
+    free(o);
+    free(e);
+
+    /* embed: a tap on a conv output the BN after it would fold away */
+    enum { N = 3 };
+    float *x = malloc(sizeof(float) * N * 3 * 112 * 112);
+    assert_non_null(x);
+    for (size_t i = 0; i < (size_t)N * 3 * 112 * 112; i++)
+        x[i] = (float)sin((double)i * 0.3);
+    int64_t dims[4] = { N, 3, 112, 112 };
+    assert_int_equal(io_npy_write(in, WT_F32, 4, dims, x), MINT_OK);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --taps conv1.out,bn1.out "
+             "--tap-dir '%s' --batch 2", model, in, td);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    /* progress into a file: whole lines, no carriage returns */
+    assert_null(strchr(e, '\r'));
+    assert_non_null(strstr(e, "mint embed: 3/3 images"));
+    assert_true(e[strlen(e) - 1] == '\n');
+    free(o);
+    free(e);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/conv1.out.npy", td);
+    io_npy t;
+    assert_int_equal(io_npy_read(p, &t), MINT_OK);
+    assert_int_equal(t.rank, 4);
+    assert_true(t.dims[0] == N && t.dims[1] == 8 && t.dims[2] == 112 && t.dims[3] == 112);
+    double ss = 0;
+    for (size_t i = 0; i < (size_t)N * 8 * 112 * 112; i++)
+        ss += (double)((float *)t.data)[i] * ((float *)t.data)[i];
+    assert_true(ss > 0 && isfinite(ss));
+    io_npy_free(&t);
+
+    /* the same tap twice: refused before anything is written */
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s/y.npy' "
+             "--taps layer1,conv1.out,layer1 --tap-dir '%s'", model, in, td2, td2);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "--taps names 'layer1' twice"));
+    assert_true(has_synopsis(e, "embed"));
+    assert_int_equal(access(td2, F_OK), -1);
+    free(o);
+    free(e);
+    /* --tap-dir without --taps */
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s/y.npy' "
+             "--tap-dir '%s'", model, in, td2, td2);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "--tap-dir needs --taps"));
+    free(o);
+    free(e);
+    /* a wrong input shape names the real dims only */
+    assert_int_equal(io_npy_write(bad, WT_F32, 3, dims, x), MINT_OK);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, bad, yout);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "got f32 [3,3,112]\n"));
+    free(o);
+    free(e);
+    free(x);
+
+    /* mint help CMD is mint CMD --help, for every command */
+    static const char *const cmds[] = { "convert", "info", "embed", "extract", "merge",
+                                        "train", "eval", "audit", "demo" };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *o2, *e2;
+        snprintf(args, sizeof args, "help %s", cmds[i]);
+        assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+        snprintf(args, sizeof args, "%s --help", cmds[i]);
+        assert_int_equal(run_mint(args, NULL, &o2, &e2), 0);
+        assert_string_equal(o, o2);
+        assert_true(has_synopsis(o, cmds[i]));
+        free(o);
+        free(e);
+        free(o2);
+        free(e2);
+    }
+    assert_int_equal(run_mint("help frobnicate", NULL, &o, &e), 2);
+    free(o);
+    free(e);
+    /* a usage error: the message, then the command's usage lines; status 2 */
+    assert_int_equal(run_mint("convert only-one-file.onnx", NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "mint convert: needs IN.onnx and OUT.mint\nusage: mint convert "));
+    free(o);
+    free(e);
+    snprintf(args, sizeof args, "info --frobnicate '%s'", model);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_true(has_synopsis(e, "info"));
+    free(o);
+    free(e);
+    assert_int_equal(run_mint("demo --batch 0", NULL, &o, &e), 2);
+    assert_true(has_synopsis(e, "demo"));
+    free(o);
+    free(e);
+
+    /* MINT_ISA naming no usable path: a warning, then the best path */
+    assert_int_equal(run_mint("--version", "MINT_ISA=foo", &o, &e), 0);
+    assert_non_null(strstr(e, "warning: MINT_ISA=foo ignored"));
+    assert_non_null(strstr(e, "available: scalar"));
+    free(o);
+    free(e);
+    assert_int_equal(run_mint("--version", "MINT_ISA=scalar", &o, &e), 0);
+    assert_string_equal(e, "");
+    assert_non_null(strstr(o, "kernels: scalar"));
+    free(o);
+    free(e);
+    net_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_roundtrip),
         cmocka_unit_test(test_graph_save_refuses),
         cmocka_unit_test(test_graph_corrupt),
+        cmocka_unit_test(test_uncomputed_tensor_taps),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
