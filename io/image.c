@@ -24,7 +24,10 @@
 #include <jerror.h> /* after jpeglib.h: its message list depends on jconfig.h */
 #include <png.h>
 
-#define MEM_LABEL "<memory>"
+/* Messages start with the file name; images decoded from memory have none
+ * (the caller, which knows where the bytes came from, adds it). */
+#define MEM_LABEL ""
+#define LBL(l) (l), ((l)[0] ? ": " : "")
 
 /* Progressive JPEGs may carry any number of scans; each one re-runs the
  * entropy decoder over the image, so a hostile file with thousands of tiny
@@ -33,7 +36,7 @@
 
 /* ---- input source: a FILE or a memory buffer ---- */
 typedef struct {
-    const char *label; /* path or MEM_LABEL, used in messages */
+    const char *label; /* path, or MEM_LABEL (""), starts messages */
     FILE *f;
     const uint8_t *mem;
     size_t size, pos;
@@ -65,11 +68,11 @@ static mint_status check_pixels(const char *label, unsigned long w, unsigned lon
     unsigned long long lim = (unsigned long long)(max_pixels > 0 ? max_pixels
                                                   : IO_IMAGE_DEFAULT_MAX_PIXELS);
     if (w == 0 || h == 0)
-        return mint_fail(MINT_E_FORMAT, "%s: image has zero size (%lux%lu)", label, w, h);
+        return mint_fail(MINT_E_FORMAT, "%s%simage has zero size (%lux%lu)", LBL(label), w, h);
     if ((unsigned long long)w * h > lim)
         return mint_fail(MINT_E_FORMAT,
-                         "%s: image %lux%lu exceeds the limit of %llu pixels "
-                         "(decompression bomb?)", label, w, h, lim);
+                         "%s%simage %lux%lu exceeds the limit of %llu pixels "
+                         "(decompression bomb?)", LBL(label), w, h, lim);
     return MINT_OK;
 }
 
@@ -180,13 +183,13 @@ static void png_decode_body(png_ctx *ctx)
     if (ch < 1 || ch > 4 || (obd != 8 && obd != 16) ||
         rowbytes != (size_t)w * (size_t)ch * (size_t)(obd / 8)) {
         ctx->status = mint_fail(MINT_E_UNSUPPORTED,
-                                "%s: unsupported PNG layout (%d channels, %d bits)",
-                                label, ch, obd);
+                                "%s%sunsupported PNG layout (%d channels, %d bits)",
+                                LBL(label), ch, obd);
         return;
     }
     int outc = ch <= 2 ? 1 : 3; /* alpha dropped */
     if (io_image_alloc(&ctx->img, (int)w, (int)h, outc) != MINT_OK) {
-        ctx->status = mint_fail(MINT_E_NOMEM, "%s: cannot allocate %lux%lu image", label,
+        ctx->status = mint_fail(MINT_E_NOMEM, "%s%scannot allocate %lux%lu image", LBL(label),
                                 (unsigned long)w, (unsigned long)h);
         return;
     }
@@ -195,7 +198,7 @@ static void png_decode_body(png_ctx *ctx)
     if (passes == 1) {
         ctx->buf = malloc(rowbytes);
         if (!ctx->buf) {
-            ctx->status = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+            ctx->status = mint_fail(MINT_E_NOMEM, "%s%sout of memory", LBL(label));
             return;
         }
         for (png_uint_32 y = 0; y < h; y++) {
@@ -204,13 +207,13 @@ static void png_decode_body(png_ctx *ctx)
         }
     } else {
         if (rowbytes > SIZE_MAX / h) {
-            ctx->status = mint_fail(MINT_E_NOMEM, "%s: image too large", label);
+            ctx->status = mint_fail(MINT_E_NOMEM, "%s%simage too large", LBL(label));
             return;
         }
         ctx->buf = malloc(rowbytes * h);
         ctx->rows = malloc(sizeof *ctx->rows * h);
         if (!ctx->buf || !ctx->rows) {
-            ctx->status = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+            ctx->status = mint_fail(MINT_E_NOMEM, "%s%sout of memory", LBL(label));
             return;
         }
         for (png_uint_32 y = 0; y < h; y++)
@@ -237,12 +240,12 @@ static mint_status decode_png(img_src *src, io_image *out, int max_pixels)
         ctx.info = png_create_info_struct(ctx.png);
     if (!ctx.png || !ctx.info) {
         png_destroy_read_struct(ctx.png ? &ctx.png : NULL, NULL, NULL);
-        return mint_fail(MINT_E_NOMEM, "%s: cannot create PNG decoder", src->label);
+        return mint_fail(MINT_E_NOMEM, "%s%scannot create PNG decoder", LBL(src->label));
     }
     if (setjmp(png_jmpbuf(ctx.png)) == 0) {
         png_decode_body(&ctx);
     } else {
-        ctx.status = mint_fail(MINT_E_FORMAT, "%s: corrupt PNG: %s", src->label, ctx.msg);
+        ctx.status = mint_fail(MINT_E_FORMAT, "%s%scorrupt PNG: %s", LBL(src->label), ctx.msg);
     }
     png_destroy_read_struct(&ctx.png, &ctx.info, NULL);
     free(ctx.buf);
@@ -344,14 +347,14 @@ static void jpeg_decode_body(jpeg_ctx *ctx)
         jpeg_mem_src(cinfo, ctx->src->mem, (unsigned long)ctx->src->size);
 
     if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) {
-        ctx->status = mint_fail(MINT_E_FORMAT, "%s: JPEG has no image", label);
+        ctx->status = mint_fail(MINT_E_FORMAT, "%s%sJPEG has no image", LBL(label));
         return;
     }
     int outc;
     if (cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK) {
         ctx->status = mint_fail(MINT_E_UNSUPPORTED,
-                                "%s: CMYK/YCCK JPEG is not supported (convert it to RGB)",
-                                label);
+                                "%s%sCMYK/YCCK JPEG is not supported (convert it to RGB)",
+                                LBL(label));
         return;
     }
     if (cinfo->num_components == 1) {
@@ -361,7 +364,7 @@ static void jpeg_decode_body(jpeg_ctx *ctx)
         cinfo->out_color_space = JCS_RGB;
         outc = 3;
     } else {
-        ctx->status = mint_fail(MINT_E_UNSUPPORTED, "%s: JPEG with %d components", label,
+        ctx->status = mint_fail(MINT_E_UNSUPPORTED, "%s%sJPEG with %d components", LBL(label),
                                 cinfo->num_components);
         return;
     }
@@ -382,12 +385,12 @@ static void jpeg_decode_body(jpeg_ctx *ctx)
     if ((int)cinfo->output_components != outc ||
         cinfo->output_width != cinfo->image_width ||
         cinfo->output_height != cinfo->image_height) {
-        ctx->status = mint_fail(MINT_E_FORMAT, "%s: unexpected JPEG output geometry", label);
+        ctx->status = mint_fail(MINT_E_FORMAT, "%s%sunexpected JPEG output geometry", LBL(label));
         return;
     }
     if (io_image_alloc(&ctx->img, (int)cinfo->output_width, (int)cinfo->output_height,
                        outc) != MINT_OK) {
-        ctx->status = mint_fail(MINT_E_NOMEM, "%s: cannot allocate %ux%u image", label,
+        ctx->status = mint_fail(MINT_E_NOMEM, "%s%scannot allocate %ux%u image", LBL(label),
                                 cinfo->output_width, cinfo->output_height);
         return;
     }
@@ -395,7 +398,7 @@ static void jpeg_decode_body(jpeg_ctx *ctx)
     while (cinfo->output_scanline < cinfo->output_height) {
         JSAMPROW row = ctx->img.px + (size_t)cinfo->output_scanline * stride;
         if (jpeg_read_scanlines(cinfo, &row, 1) != 1) {
-            ctx->status = mint_fail(MINT_E_FORMAT, "%s: JPEG decoding stalled", label);
+            ctx->status = mint_fail(MINT_E_FORMAT, "%s%sJPEG decoding stalled", LBL(label));
             return;
         }
     }
@@ -407,7 +410,7 @@ static mint_status decode_jpeg(img_src *src, io_image *out, int max_pixels)
 {
     jpeg_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", src->label);
+        return mint_fail(MINT_E_NOMEM, "%s%sout of memory", LBL(src->label));
     ctx->src = src;
     ctx->max_pixels = max_pixels;
     ctx->cinfo.err = jpeg_std_error(&ctx->err.pub);
@@ -423,7 +426,7 @@ static mint_status decode_jpeg(img_src *src, io_image *out, int max_pixels)
         jpeg_decode_body(ctx);
         st = ctx->status;
     } else {
-        st = mint_fail(MINT_E_FORMAT, "%s: corrupt JPEG: %s", src->label, ctx->err.msg);
+        st = mint_fail(MINT_E_FORMAT, "%s%scorrupt JPEG: %s", LBL(src->label), ctx->err.msg);
     }
     jpeg_destroy_decompress(&ctx->cinfo);
     if (st != MINT_OK)
@@ -458,11 +461,11 @@ static mint_status decode_any(img_src *src, const uint8_t *magic, size_t nmagic,
     else if (nmagic >= 4 && memcmp(magic, "RIFF", 4) == 0)
         kind = "RIFF/WebP";
     if (kind)
-        return mint_fail(MINT_E_UNSUPPORTED, "%s: %s images are not supported (use PNG or JPEG)",
-                         src->label, kind);
+        return mint_fail(MINT_E_UNSUPPORTED, "%s%s%s images are not supported (use PNG or JPEG)",
+                         LBL(src->label), kind);
     if (nmagic == 0)
-        return mint_fail(MINT_E_FORMAT, "%s: empty file", src->label);
-    return mint_fail(MINT_E_FORMAT, "%s: not a PNG or JPEG file", src->label);
+        return mint_fail(MINT_E_FORMAT, "%s%sempty file", LBL(src->label));
+    return mint_fail(MINT_E_FORMAT, "%s%snot a PNG or JPEG file", LBL(src->label));
 }
 
 mint_status io_image_load_mem(const void *data, size_t size, io_image *out, int max_pixels)

@@ -281,6 +281,31 @@ static void test_mem_and_args(void **state)
     assert_int_equal(io_image_load(NULL, &img, 0), MINT_E_ARG);
     assert_int_equal(io_image_load(IMG_FIX "rgb8.png", NULL, 0), MINT_E_ARG);
     assert_int_equal(io_image_load(IMG_FIX, &img, 0), MINT_E_IO); /* a directory */
+    /* a missing file says so (errno text), it is not a "malformed" one */
+    assert_int_equal(io_image_load(IMG_FIX "no_such_file.png", &img, 0), MINT_E_IO);
+    assert_non_null(strstr(mint_last_error(), "no_such_file.png: cannot open: "));
+    assert_non_null(strstr(mint_last_error(), strerror(ENOENT)));
+    /* decoding from memory names no file: the caller prefixes its own name,
+     * so the message must not carry a made-up one ("x.png: <memory>: ...") */
+    static const char trunc_png[] = "\x89PNG\r\n\x1a\nxxxxxxxxxxxxxxxx";
+    assert_int_equal(io_image_load_mem(trunc_png, sizeof trunc_png - 1, &img, 0), MINT_E_FORMAT);
+    assert_null(strstr(mint_last_error(), "<memory>"));
+    assert_int_equal(strncmp(mint_last_error(), "corrupt PNG: ", 13), 0);
+    assert_int_equal(io_image_load_mem("GIF89a..", 8, &img, 0), MINT_E_UNSUPPORTED);
+    assert_string_equal(mint_last_error(), "GIF images are not supported (use PNG or JPEG)");
+    assert_int_equal(io_image_load_mem("\xff\xd8\xff", 3, &img, 0), MINT_E_FORMAT);
+    assert_int_equal(strncmp(mint_last_error(), "corrupt JPEG: ", 14), 0);
+    /* from a file, the message starts with its path */
+    char tpath[512];
+    snprintf(tpath, sizeof tpath, "%s", test_tmp_path("trunc.png"));
+    FILE *tf = fopen(tpath, "wb");
+    assert_non_null(tf);
+    fwrite(trunc_png, 1, sizeof trunc_png - 1, tf);
+    fclose(tf);
+    assert_int_equal(io_image_load(tpath, &img, 0), MINT_E_FORMAT);
+    char want[600];
+    snprintf(want, sizeof want, "%s: corrupt PNG: ", tpath);
+    assert_int_equal(strncmp(mint_last_error(), want, strlen(want)), 0);
     io_image_free(NULL);
     io_image z = {0};
     io_image_free(&z);
