@@ -13,49 +13,65 @@
 
 typedef struct {
     double t0, last_print;
-    size_t last_done;
     int tty;
 } progress_state;
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
 {
     progress_state *p = ctx;
-    double now = cli_now(), el = now - p->t0;
+    double now = cli_now(), rate, eta;
     /* a line per batch on a terminal; at most one each 5 s into a log */
     if (!p->tty && done < total && now - p->last_print < 5.0)
         return;
     p->last_print = now;
-    size_t fresh = done - resumed;
-    double rate = el > 0 ? (double)fresh / el : 0;
-    double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "%smint extract: %zu/%zu images (%.1f%%), %.1f images/s, ETA %02d:%02d:%02d, %zu skipped%s",
-            p->tty ? "\r" : "", done, total, 100.0 * (double)done / (double)total, rate,
-            (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60, failed, p->tty ? "  " : "\n");
-    p->last_done = done;
+    /* images/s of this run only: resumed images took no time here */
+    mint_extract_rate(done, resumed, total, now - p->t0, &rate, &eta);
+    char etas[32] = "--:--:--";
+    if (eta >= 0)
+        snprintf(etas, sizeof etas, "%02d:%02d:%02d", (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60);
+    fprintf(stderr, "%smint extract: %zu/%zu images (%.1f%%), %.1f images/s, ETA %s, %zu skipped%s",
+            p->tty ? "\r" : "", done, total, total ? 100.0 * (double)done / (double)total : 100.0, rate,
+            etas, failed, p->tty ? "  " : "\n");
 }
 
 int cmd_extract(int argc, char **argv)
 {
     static const char *help =
-        "usage: mint extract --model M.mint (--list FILE | --dir DIR) --out OUT\n"
+        "usage: mint extract --model M.mint (--list FILE [--root DIR] | --dir DIR) --out OUT\n"
         "                    [--landmarks CSV] [--taps layer1,layer2,layer3,layer4,embedding]\n"
-        "                    [--pool max|none] [--batch N] [--shard i/n] [--resume]\n"
-        "                    [--dtype f32|f16] [--on-error skip|fail] [--root DIR] [--threads T]\n"
+        "                    [--pool max|none] [--dtype f32|f16] [--batch N] [--chunk N]\n"
+        "                    [--shard i/n] [--resume] [--on-error skip|fail] [--threads T]\n"
         "Decode, align (5 landmarks -> ArcFace 112x112), normalise and run every image\n"
-        "through the model, writing OUT/<tap>.npy for each tap and OUT/index.csv\n"
-        "(row,file,label,sha256 of the image bytes).\n"
-        "  --list FILE    one image per line: path[,label] (paths relative to --root or cwd)\n"
-        "  --dir DIR      every .jpg/.jpeg/.png below DIR, sorted; label = first folder\n"
+        "through the model, writing OUT/<tap>.npy for each tap, OUT/index.csv\n"
+        "(row,file,label,sha256 of the image bytes) and OUT/extract.txt (network, taps,\n"
+        "list and landmarks SHA-256, shard).\n"
+        "  --list FILE    one image per line: path[,label]\n"
+        "  --root DIR     with --list: relative paths in FILE are taken below DIR\n"
+        "                 (default: the current directory); the keys in index.csv and\n"
+        "                 the landmark lookups stay the paths as written in FILE\n"
+        "  --dir DIR      every .jpg/.jpeg/.png below DIR (at most 32 levels), sorted;\n"
+        "                 label = first folder. Symlinked files and folders are followed;\n"
+        "                 a link back to a folder being walked (a cycle) is skipped\n"
         "  --landmarks    CSV with header file,...,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy;\n"
         "                 images without a row must already be the model's input size\n"
+        "  --taps         comma-separated tap names, each once (see 'mint info')\n"
         "  --pool max     per-channel max over H,W: [N,C] (default); none: raw [N,C,H,W]\n"
-        "  --batch N      images per forward pass (default 16)\n"
-        "  --chunk N      images per committed chunk (default 1024; smaller = less lost on a crash)\n"
-        "  --shard i/n    process images with index %% n == i (merge shards with 'mint merge')\n"
-        "  --resume       continue a killed run in OUT (same options required)\n"
         "  --dtype f16    store float16 (default f32)\n"
-        "  --on-error     skip: list bad images in OUT/errors.csv and go on; fail (default): stop\n"
-        "Progress (images/s, ETA) goes to stderr. Outputs appear only when complete.\n";
+        "  --batch N      images per forward pass (default 16)\n"
+        "  --chunk N      images per committed chunk (default 1024; smaller = less\n"
+        "                 lost on a crash)\n"
+        "  --shard i/n    process only the images at list positions p (0-based, images\n"
+        "                 only: no blank or # lines) with p % n == i;\n"
+        "                 merge the n outputs with 'mint merge' (rows back in list order).\n"
+        "                 A shard with no images (n > list size) writes empty (0-row) outputs\n"
+        "  --resume       continue a killed run in OUT: model, list, --root/--dir, --landmarks\n"
+        "                 (its SHA-256), --taps, --pool, --dtype, --chunk and --shard must\n"
+        "                 be the same, else it is refused naming the setting that differs\n"
+        "  --on-error     skip: list bad images in OUT/errors.csv (item,file,error; item =\n"
+        "                 0-based position in the whole list) and go on; fail (default): stop\n"
+        "  --threads T    OpenMP threads for decoding/aligning a batch and for the network\n"
+        "                 (default: OMP_NUM_THREADS, else every core)\n"
+        "Progress (images/s of this run, ETA) goes to stderr. Outputs appear only when complete.\n";
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "list", required_argument, 0, 'l' },
         { "dir", required_argument, 0, 'D' }, { "landmarks", required_argument, 0, 'L' },
@@ -67,8 +83,8 @@ int cmd_extract(int argc, char **argv)
         { "threads", required_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     const char *model = NULL, *list = NULL, *dir = NULL, *lmpath = NULL, *out = NULL, *root = NULL;
-    const char *taps = "layer1,layer2,layer3,layer4,embedding", *shard = NULL;
-    int pool = 1, batch = 16, chunk = 1024, resume = 0, f16 = 0, skip = 0, threads = 0, si = 0, sn = 1, o;
+    const char *taps = "layer1,layer2,layer3,layer4,embedding";
+    int pool = 1, batch = 16, chunk = 1024, resume = 0, f16 = 0, skip = 0, threads = 0, si = 0, sn = 0, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -100,9 +116,9 @@ int cmd_extract(int argc, char **argv)
         case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("extract", "--threads wants 1..1024"); break;
         case 's': {
             char extra;
-            if (sscanf(optarg, "%d/%d%c", &si, &sn, &extra) != 2 || sn < 1 || si < 0 || si >= sn)
-                return cli_usage_error("extract", "--shard wants i/n with 0 <= i < n");
-            shard = optarg;
+            if (sscanf(optarg, "%d/%d%c", &si, &sn, &extra) != 2 || sn < 1 || si < 0 || si >= sn ||
+                sn > (1 << 24))
+                return cli_usage_error("extract", "--shard wants i/n with 0 <= i < n <= 16777216");
             break;
         }
         case 'h': fputs(help, stdout); return CLI_OK;
@@ -119,27 +135,43 @@ int cmd_extract(int argc, char **argv)
         free(tapbuf);
         return cli_usage_error("extract", "--taps wants 1..64 comma-separated names");
     }
+    for (int i = 0; i < ntaps; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(tapname[i], tapname[j])) {
+                int rc = cli_usage_error("extract", "tap '%s' is given twice in --taps", tapname[i]);
+                free(tapbuf);
+                return rc;
+            }
     cli_set_threads(threads);
+    if (root && dir)
+        return cli_usage_error("extract", "--root goes with --list (--dir DIR is its own root)");
     mint_model *m = NULL;
     io_list l = { 0 };
     io_landmarks *lm = NULL;
-    char sha[65];
+    char sha[65], lmsha[65];
     mint_status st;
     if (!(st = wt_sha256_file(model, sha)) && !(st = mint_model_open(&m, model)) &&
-        !(st = list ? io_list_from_file(list, root, &l) : io_list_from_dir(dir, &l)) &&
-        (!lmpath || !(st = io_landmarks_load(lmpath, &lm)))) {
-        io_list_shard(&l, si, sn);
-        if (l.n == 0)
-            st = mint_fail(MINT_E_ARG, "shard %s of the list is empty", shard);
-    }
+        !(st = list ? io_list_from_file(list, root, &l) : io_list_from_dir(dir, &l)) && lmpath &&
+        !(st = wt_sha256_file(lmpath, lmsha)))
+        st = io_landmarks_load(lmpath, &lm);
     mint_extract_stats stats = { 0 };
     if (!st) {
-        progress_state ps = { cli_now(), 0, 0, isatty(2) };
-        mint_extract_opts eo = { m, sha, &l, lm, (const char *const *)tapname, ntaps, pool, f16, out,
-                                 batch, chunk, resume, skip, shard, progress, &ps };
-        fprintf(stderr, "mint extract: %zu images, taps %s, kernels %s\n", l.n, taps, mint_isa());
+        size_t n = mint_shard_size(l.n, si, sn);
+        progress_state ps = { cli_now(), 0, isatty(2) };
+        mint_extract_opts eo = {
+            .model = m, .model_sha256 = sha, .list = &l, .landmarks = lm,
+            .landmarks_sha256 = lmpath ? lmsha : NULL, .root = list ? root : dir,
+            .taps = (const char *const *)tapname, .ntaps = ntaps, .pool_max = pool, .f16 = f16,
+            .out_dir = out, .batch = batch, .chunk = chunk, .resume = resume, .skip_errors = skip,
+            .shard_i = si, .shard_n = sn, .progress = progress, .ctx = &ps,
+        };
+        if (sn > 0)
+            fprintf(stderr, "mint extract: shard %d/%d: %zu of %zu images%s, taps %s, kernels %s\n", si, sn, n,
+                    l.n, n ? "" : " (empty: writing 0-row outputs)", taps, mint_isa());
+        else
+            fprintf(stderr, "mint extract: %zu images, taps %s, kernels %s\n", l.n, taps, mint_isa());
         st = mint_extract(&eo, &stats);
-        if (ps.tty)
+        if (ps.tty && n)
             fputc('\n', stderr);
         if (!st)
             printf("%s: %zu rows written (%zu resumed from an earlier run), %zu images skipped%s\n", out,
@@ -155,18 +187,30 @@ int cmd_extract(int argc, char **argv)
 int cmd_merge(int argc, char **argv)
 {
     static const char *help =
-        "usage: mint merge --out OUT IN1 IN2 ...\n"
-        "Concatenate the outputs of several 'mint extract' runs (e.g. --shard 0/2 and 1/2)\n"
-        "into OUT: every tap .npy and index.csv (rows renumbered), in the order given.\n";
+        "usage: mint merge --out OUT [--partial] IN1 IN2 ...\n"
+        "Merge the outputs of several 'mint extract' runs into OUT: every tap .npy,\n"
+        "index.csv (rows renumbered), errors.csv and extract.txt. All inputs must come\n"
+        "from the same network with the same taps, pooling and dtype.\n"
+        "  Shards (--shard i/n) must be shards of one list (same n, same list SHA-256\n"
+        "  in extract.txt); a shard given twice is refused. Rows are put back in list\n"
+        "  order, whatever the order of IN..., so merging all n shards gives what one\n"
+        "  unsharded run would have. An incomplete set is refused, naming the missing\n"
+        "  shards, unless --partial: then it is merged (still in list order) with a\n"
+        "  warning, and the missing shards can be merged in later with the result.\n"
+        "  Whole extractions (no --shard) are concatenated in the order given; the same\n"
+        "  folder or the same image list twice is refused.\n";
     const char *out = NULL;
-    int o;
+    int o, partial = 0;
     static const struct option opts[] = {
-        { "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "out", required_argument, 0, 'o' }, { "partial", no_argument, 0, 'p' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (o == 'o')
             out = optarg;
+        else if (o == 'p')
+            partial = 1;
         else if (o == 'h') {
             fputs(help, stdout);
             return CLI_OK;
@@ -175,9 +219,13 @@ int cmd_merge(int argc, char **argv)
     }
     if (!out || argc - optind < 1)
         return cli_usage_error("merge", "needs --out OUT and at least one input folder");
-    mint_status st = mint_merge(out, (const char *const *)argv + optind, argc - optind);
+    mint_merge_stats ms;
+    mint_status st = mint_merge(out, (const char *const *)argv + optind, argc - optind, partial, &ms);
     if (st)
         return cli_error("merge", st);
-    printf("%s: merged %d folders\n", out, argc - optind);
+    if (ms.missing[0])
+        fprintf(stderr, "mint merge: warning: incomplete set of shards, missing %s\n", ms.missing);
+    printf("%s: merged %d folders, %zu rows%s\n", out, argc - optind, ms.rows,
+           ms.list_order ? " in list order" : ", concatenated in the order given");
     return CLI_OK;
 }

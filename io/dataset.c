@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include "io/dataset.h"
 
+#define WALK_MAX_DEPTH 32
+
 static mint_status push(io_list *l, size_t *cap, const char *path, const char *key,
                         const char *label)
 {
@@ -101,11 +103,29 @@ static int is_image_name(const char *name)
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
 }
 
-/* Recursive walk; rel is the path below the top ("" at the top). */
-static mint_status walk(const char *top, const char *rel, io_list *l, size_t *cap, int depth)
+/* Folders on the path from the top to the one being read, by identity:
+ * a symlink back to one of them is a cycle and is not entered again. */
+typedef struct {
+    dev_t dev[WALK_MAX_DEPTH + 2];
+    ino_t ino[WALK_MAX_DEPTH + 2];
+    int n;
+} walk_path;
+
+static int on_path(const walk_path *p, const struct stat *sb)
 {
-    if (depth > 32)
-        return mint_fail(MINT_E_ARG, "%s/%s: folders nested too deep", top, rel);
+    for (int i = 0; i < p->n; i++)
+        if (p->dev[i] == sb->st_dev && p->ino[i] == sb->st_ino)
+            return 1;
+    return 0;
+}
+
+/* Recursive walk; rel is the path below the top ("" at the top). Symlinks
+ * are followed (stat): a linked image or folder is listed like a real one. */
+static mint_status walk(const char *top, const char *rel, io_list *l, size_t *cap, walk_path *anc)
+{
+    if (anc->n > WALK_MAX_DEPTH + 1) /* the top folder is anc[0] */
+        return mint_fail(MINT_E_ARG, "%s/%s: folders nested deeper than %d levels", top, rel,
+                         WALK_MAX_DEPTH);
     char dir[4096];
     if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", top, rel[0] ? "/" : "", rel) >= sizeof dir)
         return mint_fail(MINT_E_ARG, "path too long under %s", top);
@@ -124,11 +144,24 @@ static mint_status walk(const char *top, const char *rel, io_list *l, size_t *ca
             break;
         }
         struct stat sb;
-        if (lstat(full, &sb))
+        int image = 0;
+        if (stat(full, &sb)) {
+            /* a dangling symlink named like an image is listed, so that the
+             * extraction reports it missing instead of silently dropping it */
+            image = lstat(full, &sb) == 0 && S_ISLNK(sb.st_mode) && is_image_name(e->d_name);
+        } else if (S_ISDIR(sb.st_mode)) {
+            if (on_path(anc, &sb))
+                continue; /* symlink cycle: this folder is being listed already */
+            anc->dev[anc->n] = sb.st_dev;
+            anc->ino[anc->n] = sb.st_ino;
+            anc->n++;
+            st = walk(top, sub, l, cap, anc);
+            anc->n--;
             continue;
-        if (S_ISDIR(sb.st_mode)) {
-            st = walk(top, sub, l, cap, depth + 1);
-        } else if (S_ISREG(sb.st_mode) && is_image_name(e->d_name)) {
+        } else {
+            image = S_ISREG(sb.st_mode) && is_image_name(e->d_name);
+        }
+        if (image) {
             char label[1024] = "";
             const char *slash = strchr(sub, '/');
             if (slash && (size_t)(slash - sub) < sizeof label)
@@ -149,7 +182,14 @@ mint_status io_list_from_dir(const char *dir, io_list *out)
 {
     memset(out, 0, sizeof *out);
     size_t cap = 0;
-    mint_status st = walk(dir, "", out, &cap, 0);
+    walk_path anc = { .n = 0 };
+    struct stat sb;
+    if (stat(dir, &sb))
+        return mint_fail(MINT_E_IO, "%s: %s", dir, strerror(errno));
+    anc.dev[0] = sb.st_dev;
+    anc.ino[0] = sb.st_ino;
+    anc.n = 1;
+    mint_status st = walk(dir, "", out, &cap, &anc);
     if (!st && out->n == 0)
         st = mint_fail(MINT_E_ARG, "%s: no .jpg/.jpeg/.png images found", dir);
     if (st) {

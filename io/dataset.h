@@ -22,9 +22,12 @@ typedef struct {
  * paths are taken relative to root (NULL = the current directory); the key
  * is the path as written. */
 mint_status io_list_from_file(const char *listfile, const char *root, io_list *out);
-/* Every .jpg/.jpeg/.png under dir (recursive, symlinks not followed), sorted
+/* Every .jpg/.jpeg/.png under dir (recursive, at most 32 levels), sorted
  * by relative path; key = relative path; label = first folder of the
- * relative path (LFW layout <Person>/<file>.jpg), "" at the top level. */
+ * relative path (LFW layout <Person>/<file>.jpg), "" at the top level.
+ * Symlinks to files and folders are followed; a link to a folder that is
+ * already being walked (a cycle) is skipped; a dangling link with an image
+ * name is listed, so that reading it reports the missing file. */
 mint_status io_list_from_dir(const char *dir, io_list *out);
 /* Keep items whose index i satisfies i % n == k (0 <= k < n). */
 void io_list_shard(io_list *l, int k, int n);

@@ -24,7 +24,8 @@ static mint_status read_file(const char *path, uint8_t **buf, size_t *n)
     *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+        return mint_fail(errno == ENOENT ? MINT_E_NOTFOUND : MINT_E_IO, "%s: cannot open: %s", path,
+                         strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)MAX_FILE_BYTES) {
         fclose(f);
@@ -186,29 +187,128 @@ typedef struct {
     char safe[200];      /* file stem */
 } tapinfo;
 
-static mint_status write_config(const mint_extract_opts *o, const char *path, int check)
+size_t mint_shard_size(size_t count, int i, int n)
 {
-    char want[8192];
-    int w = snprintf(want, sizeof want, "mint extract run\nmodel %s\ntaps", o->model_sha256);
-    for (int i = 0; i < o->ntaps && w > 0 && (size_t)w < sizeof want; i++)
-        w += snprintf(want + w, sizeof want - (size_t)w, " %s", o->taps[i]);
+    if (n < 1)
+        return count;
+    return count > (size_t)i ? (count - (size_t)i - 1) / (size_t)n + 1 : 0;
+}
+
+void mint_extract_rate(size_t done, size_t resumed, size_t total, double elapsed, double *rate,
+                       double *eta)
+{
+    size_t fresh = done > resumed ? done - resumed : 0;
+    *rate = elapsed > 0 && fresh > 0 ? (double)fresh / elapsed : 0;
+    *eta = *rate > 0 ? (double)(total > done ? total - done : 0) / *rate : -1;
+}
+
+/* SHA-256 over the keys and labels of a list: its identity, independent of
+ * where the files live. */
+static void list_sha256(const io_list *l, char hex[65])
+{
     wt_sha256 h;
     uint8_t dg[32];
-    char hex[65];
     wt_sha256_init(&h);
-    for (size_t i = 0; i < o->list->n; i++) {
-        wt_sha256_update(&h, o->list->items[i].key, strlen(o->list->items[i].key) + 1);
-        wt_sha256_update(&h, o->list->items[i].label, strlen(o->list->items[i].label) + 1);
+    for (size_t i = 0; i < l->n; i++) {
+        wt_sha256_update(&h, l->items[i].key, strlen(l->items[i].key) + 1);
+        wt_sha256_update(&h, l->items[i].label, strlen(l->items[i].label) + 1);
     }
     wt_sha256_final(&h, dg);
     wt_sha256_hex(dg, hex);
+}
+
+/* What a differing config line means, for the resume refusal. */
+static const char *config_setting(const char *key)
+{
+    static const char *const map[][2] = {
+        { "model", "--model (network SHA-256)" }, { "taps", "--taps" }, { "pool", "--pool" },
+        { "dtype", "--dtype" }, { "chunk", "--chunk" }, { "shard", "--shard" },
+        { "images", "the image list (--list/--dir, --shard)" },
+        { "list", "the image list (--list/--dir, --shard)" },
+        { "full-list", "the image list (--list/--dir)" },
+        { "landmarks", "--landmarks (SHA-256 of the CSV)" }, { "root", "--root/--dir" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(key, map[i][0]))
+            return map[i][1];
+    return key;
+}
+
+/* Value of "key value" line key in text (copied into val), 0 if absent. */
+static int config_value(const char *text, const char *key, char *val, size_t n)
+{
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!strncmp(p, key, kl) && (p[kl] == ' ' || p[kl] == '\n' || !p[kl])) {
+            const char *v = p[kl] == ' ' ? p + kl + 1 : p + kl;
+            size_t len = strcspn(v, "\n");
+            snprintf(val, n, "%.*s", (int)len, v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Compare the unfinished run's config (have) with this run's (want), and
+ * name the first setting that differs. */
+static mint_status config_check(const mint_extract_opts *o, const char *have, const char *want)
+{
+    for (const char *p = strchr(want, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        char key[32], a[512], b[512];
+        size_t kl = strcspn(p + 1, " \n");
+        if (kl >= sizeof key)
+            continue;
+        memcpy(key, p + 1, kl);
+        key[kl] = 0;
+        config_value(want, key, b, sizeof b);
+        if (!config_value(have, key, a, sizeof a))
+            return mint_fail(MINT_E_ARG,
+                             "%s: cannot resume: the unfinished run there did not record %s "
+                             "(started by an older mint?); remove the folder and start again",
+                             o->out_dir, config_setting(key));
+        if (strcmp(a, b))
+            return mint_fail(MINT_E_ARG,
+                             "%s: cannot resume: %s differs (unfinished run: %.150s; this run: %.150s); "
+                             "rerun with the same setting, or remove the folder",
+                             o->out_dir, config_setting(key), a, b);
+    }
+    if (strcmp(have, want))
+        return mint_fail(MINT_E_ARG,
+                         "%s: cannot resume: the unfinished run there used other options, model or image "
+                         "list; rerun with the same ones, or remove the folder", o->out_dir);
+    return MINT_OK;
+}
+
+/* The run description (see extract.h). full is the whole list, o->list the
+ * shard; check: compare with the file instead of writing it. */
+static mint_status write_config(const mint_extract_opts *o, const io_list *full, const char *path,
+                                int check)
+{
+    char want[8192], root[4096], hex[65], fullhex[65], shard[32] = "-";
+    int w = snprintf(want, sizeof want, "mint extract run\nmodel %s\ntaps", o->model_sha256);
+    for (int i = 0; i < o->ntaps && w > 0 && (size_t)w < sizeof want; i++)
+        w += snprintf(want + w, sizeof want - (size_t)w, " %s", o->taps[i]);
+    list_sha256(o->list, hex);
+    list_sha256(full, fullhex);
+    if (o->shard_n > 0)
+        snprintf(shard, sizeof shard, "%d/%d", o->shard_i, o->shard_n);
+    /* the root as an absolute path, so that "imgs" and "./imgs" agree */
+    if (!o->root)
+        snprintf(root, sizeof root, "-");
+    else if (!realpath(o->root, root))
+        snprintf(root, sizeof root, "%s", o->root);
+    if (strchr(root, '\n'))
+        return mint_fail(MINT_E_ARG, "%s: newline in the folder name", o->root);
     if (w > 0 && (size_t)w < sizeof want)
         w += snprintf(want + w, sizeof want - (size_t)w,
-                      "\npool %s\ndtype %s\nchunk %d\nshard %s\nimages %zu\nlist %s\n",
-                      o->pool_max ? "max" : "none", o->f16 ? "f16" : "f32", o->chunk,
-                      o->shard ? o->shard : "-", o->list->n, hex);
+                      "\npool %s\ndtype %s\nchunk %d\nshard %s\nimages %zu\nlist %s\n"
+                      "full-list %s %zu\nlandmarks %s\nroot %s\n",
+                      o->pool_max ? "max" : "none", o->f16 ? "f16" : "f32", o->chunk, shard,
+                      o->list->n, hex, fullhex, full->n,
+                      !o->landmarks ? "-" : o->landmarks_sha256 ? o->landmarks_sha256 : "given",
+                      root);
     if (w <= 0 || (size_t)w >= sizeof want)
-        return mint_fail(MINT_E_ARG, "too many taps");
+        return mint_fail(MINT_E_ARG, "too many taps or too long a folder name");
     if (check) {
         char have[8192];
         FILE *f = fopen(path, "r");
@@ -216,11 +316,7 @@ static mint_status write_config(const mint_extract_opts *o, const char *path, in
         if (f)
             fclose(f);
         have[n] = 0;
-        if (strcmp(have, want))
-            return mint_fail(MINT_E_ARG,
-                             "%s: the unfinished run there used other options, model or image list; "
-                             "rerun with the same ones, or remove the folder", o->out_dir);
-        return MINT_OK;
+        return config_check(o, have, want);
     }
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -263,11 +359,17 @@ typedef struct {
     float *x;            /* batch input */
     float *tap[64];      /* raw taps of a batch */
     void *rows;          /* stored rows of one tap for a batch */
-    int *ok;
+    mint_status *status; /* per image of a batch */
     char (*sha)[65];
     char (*err)[512];
-    size_t done, failed;
+    size_t done, failed, resumed;
 } run_state;
+
+/* Position in the whole list of item j of the shard. */
+static size_t list_pos(const mint_extract_opts *o, size_t j)
+{
+    return o->shard_n > 0 ? j * (size_t)o->shard_n + (size_t)o->shard_i : j;
+}
 
 static mint_status part_name(char *buf, size_t n, const char *dir, const char *stem, size_t chunk,
                              const char *ext)
@@ -313,18 +415,19 @@ static mint_status do_chunk(run_state *rs, size_t c)
         for (int j = 0; j < n; j++) {
             mint_status s = mint_prepare_image(m, o->landmarks, &o->list->items[b0 + (size_t)j],
                                                rs->x + (int64_t)j * per, rs->sha[j]);
-            rs->ok[j] = s == MINT_OK;
+            rs->status[j] = s;
             if (s)
                 snprintf(rs->err[j], sizeof rs->err[j], "%s", mint_last_error());
         }
         int k = 0;
         for (int j = 0; j < n; j++) {
             const io_item *it = &o->list->items[b0 + (size_t)j];
-            if (!rs->ok[j]) {
+            if (rs->status[j]) {
                 if (!o->skip_errors) {
-                    st = mint_fail(MINT_E_FORMAT, "%s (use --on-error skip to skip bad images)", rs->err[j]);
+                    st = mint_fail(rs->status[j], "%s (use --on-error skip to skip bad images)", rs->err[j]);
                     break;
                 }
+                fprintf(fe, "%zu,", list_pos(o, b0 + (size_t)j));
                 csv_field(fe, it->key);
                 fputc(',', fe);
                 csv_field(fe, rs->err[j]);
@@ -357,7 +460,7 @@ static mint_status do_chunk(run_state *rs, size_t c)
         rs->done += (size_t)n;
         rs->failed += (size_t)(n - k);
         if (o->progress)
-            o->progress(o->ctx, rs->done, o->list->n, rs->failed, 0);
+            o->progress(o->ctx, rs->done, o->list->n, rs->failed, rs->resumed);
     }
     /* commit: tap parts and errors first, the index part last */
     for (int t = 0; t < o->ntaps; t++) {
@@ -484,7 +587,7 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
             st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
             break;
         }
-        fputs(which ? "file,error\n" : "row,file,label,sha256\n", out);
+        fputs(which ? "item,file,error\n" : "row,file,label,sha256\n", out);
         size_t row = 0;
         for (size_t c = 0; c < nchunks && !st; c++) {
             char part[4200], *line = NULL;
@@ -530,55 +633,79 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
     return MINT_OK;
 }
 
-mint_status mint_extract(const mint_extract_opts *o, mint_extract_stats *stats)
+mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
-    if (!o->model || !o->list || o->list->n == 0 || o->ntaps < 1 || o->ntaps > 64 ||
-        o->batch < 1 || o->chunk < 1 || !o->out_dir)
+    if (!oin->model || !oin->list || oin->ntaps < 1 || oin->ntaps > 64 || oin->batch < 1 ||
+        oin->chunk < 1 || !oin->out_dir || !oin->model_sha256 || oin->shard_n < 0 ||
+        (oin->shard_n > 0 && (oin->shard_i < 0 || oin->shard_i >= oin->shard_n)))
         return mint_fail(MINT_E_ARG, "bad extraction options");
     tapinfo ti[64];
-    for (int t = 0; t < o->ntaps; t++) {
-        mint_status st = mint_model_tap_shape(o->model, o->taps[t], &ti[t].rank, ti[t].dims);
+    for (int t = 0; t < oin->ntaps; t++) {
+        mint_status st = mint_model_tap_shape(oin->model, oin->taps[t], &ti[t].rank, ti[t].dims);
         if (st)
             return st;
         ti[t].numel = (int64_t)ti[t].dims[0] * (ti[t].rank == 4 ? (int64_t)ti[t].dims[1] * ti[t].dims[2] : 1);
-        ti[t].row = o->pool_max ? ti[t].dims[0] : ti[t].numel;
-        io_safe_name(o->taps[t], ti[t].safe, sizeof ti[t].safe);
+        ti[t].row = oin->pool_max ? ti[t].dims[0] : ti[t].numel;
+        io_safe_name(oin->taps[t], ti[t].safe, sizeof ti[t].safe);
         if (!strcmp(ti[t].safe, "index") || !strcmp(ti[t].safe, "errors"))
-            return mint_fail(MINT_E_ARG, "tap name '%s' clashes with an output file name", o->taps[t]);
+            return mint_fail(MINT_E_ARG, "tap name '%s' clashes with an output file name", oin->taps[t]);
+        /* two taps writing one file would fail only after all the work */
+        for (int u = 0; u < t; u++) {
+            if (!strcmp(oin->taps[u], oin->taps[t]))
+                return mint_fail(MINT_E_ARG, "tap '%s' is given twice in --taps", oin->taps[t]);
+            if (!strcmp(ti[u].safe, ti[t].safe))
+                return mint_fail(MINT_E_ARG, "taps '%s' and '%s' would both be written to %s.npy",
+                                 oin->taps[u], oin->taps[t], ti[t].safe);
+        }
+    }
+    /* the shard: a shallow view of the whole list's items */
+    mint_extract_opts so = *oin;
+    const mint_extract_opts *o = &so;
+    io_list shard = { NULL, 0 };
+    if (oin->shard_n > 0) {
+        size_t n = mint_shard_size(oin->list->n, oin->shard_i, oin->shard_n);
+        shard.items = malloc((n ? n : 1) * sizeof *shard.items);
+        if (!shard.items)
+            return mint_fail(MINT_E_NOMEM, "out of memory");
+        for (size_t j = 0; j < n; j++)
+            shard.items[j] = oin->list->items[j * (size_t)oin->shard_n + (size_t)oin->shard_i];
+        shard.n = n;
+        so.list = &shard;
     }
     char parts[4200], cfg[4300], path[4300];
     snprintf(parts, sizeof parts, "%s/.parts", o->out_dir);
     snprintf(cfg, sizeof cfg, "%s/config", parts);
     snprintf(path, sizeof path, "%s/index.csv", o->out_dir);
+    mint_status st = MINT_OK;
+    int unfinished = 0;
     if (mkdir(o->out_dir, 0777) && errno != EEXIST)
-        return mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
-    int unfinished = exists(cfg);
-    if (exists(path) && !unfinished)
-        return mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
-                         o->out_dir);
-    mint_status st;
-    if (unfinished && !o->resume)
-        return mint_fail(MINT_E_ARG, "%s holds an unfinished extraction: add --resume to continue it, "
-                         "or remove the folder", o->out_dir);
-    if (unfinished) {
-        if ((st = write_config(o, cfg, 1)))
-            return st;
-    } else {
-        if (mkdir(parts, 0777) && errno != EEXIST)
-            return mint_fail(MINT_E_IO, "%s: %s", parts, strerror(errno));
-        if ((st = write_config(o, cfg, 0)))
-            return st;
+        st = mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
+    else if (!(unfinished = exists(cfg)) && exists(path))
+        st = mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
+                       o->out_dir);
+    else if (unfinished && !o->resume)
+        st = mint_fail(MINT_E_ARG, "%s holds an unfinished extraction: add --resume to continue it, "
+                       "or remove the folder", o->out_dir);
+    else if (unfinished)
+        st = write_config(o, oin->list, cfg, 1);
+    else if (mkdir(parts, 0777) && errno != EEXIST)
+        st = mint_fail(MINT_E_IO, "%s: %s", parts, strerror(errno));
+    else
+        st = write_config(o, oin->list, cfg, 0);
+    if (st) {
+        free(shard.items);
+        return st;
     }
     int ic, ih, iw;
     mint_model_input_shape(o->model, &ic, &ih, &iw);
     run_state rs = { .o = o, .ti = ti };
     size_t maxrow = 0;
     rs.x = malloc(sizeof(float) * (size_t)o->batch * (size_t)ic * (size_t)ih * (size_t)iw);
-    rs.ok = malloc(sizeof(int) * (size_t)o->batch);
+    rs.status = malloc(sizeof *rs.status * (size_t)o->batch);
     rs.sha = malloc(65 * (size_t)o->batch);
     rs.err = malloc(512 * (size_t)o->batch);
-    int okalloc = rs.x && rs.ok && rs.sha && rs.err;
+    int okalloc = rs.x && rs.status && rs.sha && rs.err;
     for (int t = 0; t < o->ntaps && okalloc; t++) {
         okalloc = (rs.tap[t] = malloc(sizeof(float) * (size_t)(ti[t].numel * o->batch))) != NULL;
         if ((size_t)ti[t].row > maxrow)
@@ -595,24 +722,23 @@ mint_status mint_extract(const mint_extract_opts *o, mint_extract_stats *stats)
         if (exists(ipart)) {
             size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
             rs.done += n;
-            stats->resumed += n;
+            rs.resumed += n;
             if (o->progress)
-                o->progress(o->ctx, rs.done, o->list->n, rs.failed, stats->resumed);
+                o->progress(o->ctx, rs.done, o->list->n, rs.failed, rs.resumed);
             continue;
         }
         st = do_chunk(&rs, c);
     }
     free(rs.x);
-    free(rs.ok);
+    free(rs.status);
     free(rs.sha);
     free(rs.err);
     free(rs.rows);
     for (int t = 0; t < o->ntaps; t++)
         free(rs.tap[t]);
-    if (st)
-        return st;
-    size_t resumed = stats->resumed;
-    st = finish(o, ti, nchunks, stats);
-    stats->resumed = resumed;
+    if (!st)
+        st = finish(o, ti, nchunks, stats);
+    stats->resumed = rs.resumed;
+    free(shard.items);
     return st;
 }

@@ -1,7 +1,16 @@
-/* merge.c - concatenate extraction outputs (shards) into one folder:
- * every tap .npy (streamed, never loaded whole) and index.csv renumbered. */
+/* merge.c - merge extraction outputs into one folder: every tap .npy
+ * (streamed, never loaded whole), index.csv renumbered, errors.csv and
+ * extract.txt.
+ *
+ * Shards (extract.txt "shard i/n") are checked to belong together: one
+ * n, one full list (SHA-256 and count), no shard twice, none missing unless
+ * allowed. Their rows go back into list order: the rows of shard i are the
+ * list positions p with p % n == i, minus the positions its errors.csv
+ * names, in order. So the merge of a complete set is byte for byte the
+ * unsharded extraction. Whole extractions are concatenated as given. */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +20,32 @@
 #include "io/report.h"
 #include "mint/extract.h"
 
+#define MAX_SHARDS (1 << 24)
+
+/* What an input's extract.txt says ("" = not recorded). */
+typedef struct {
+    const char *dir;
+    int has_txt;
+    char model[65], taps[2048], pool[16], dtype[16], list[65], full[65], landmarks[80];
+    size_t full_n;
+    int has_full;
+    int sharded;          /* shard line present and not "-" */
+    int shard_n, nset;    /* shard residues of n held by this input */
+    int *set;             /* sorted */
+    long rows;            /* data lines of index.csv */
+    long errors;          /* data lines of errors.csv */
+    long *err_item;       /* item column of errors.csv (-1: old format without it) */
+} input_info;
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int by_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
 }
 
 /* Sorted names of the .npy files in dir. */
@@ -53,71 +85,335 @@ static mint_status list_npy(const char *dir, char ***names, int *n)
     return st;
 }
 
-/* Data lines of an index.csv (header excluded); -1 if unreadable. */
-static long index_rows(const char *dir)
+/* "i/n" or "i,j,k/n" (a partial merge): sorted residues in *set. */
+static mint_status parse_shard(const char *path, const char *v, input_info *in)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/index.csv", dir);
-    long n = mint_count_lines(path);
-    return n < 0 ? -1 : n - 1;
+    const char *slash = strrchr(v, '/');
+    char *end;
+    long n = slash ? strtol(slash + 1, &end, 10) : 0;
+    if (!slash || end == slash + 1 || *end || n < 1 || n > MAX_SHARDS)
+        return mint_fail(MINT_E_FORMAT, "%s: bad shard line '%s'", path, v);
+    in->shard_n = (int)n;
+    in->nset = 0;
+    int cap = 0;
+    for (const char *p = v; p < slash;) {
+        long i = strtol(p, &end, 10);
+        if (end == p || i < 0 || i >= n || (*end != ',' && end != slash))
+            return mint_fail(MINT_E_FORMAT, "%s: bad shard line '%s'", path, v);
+        if (in->nset == cap) {
+            cap = cap ? 2 * cap : 4;
+            int *q = realloc(in->set, sizeof *q * (size_t)cap);
+            if (!q)
+                return mint_fail(MINT_E_NOMEM, "out of memory");
+            in->set = q;
+        }
+        in->set[in->nset++] = (int)i;
+        p = end + (*end == ',');
+    }
+    if (in->nset == 0)
+        return mint_fail(MINT_E_FORMAT, "%s: bad shard line '%s'", path, v);
+    qsort(in->set, (size_t)in->nset, sizeof *in->set, by_int);
+    for (int k = 1; k < in->nset; k++)
+        if (in->set[k] == in->set[k - 1])
+            return mint_fail(MINT_E_FORMAT, "%s: shard %d listed twice in '%s'", path, in->set[k], v);
+    in->sharded = 1;
+    return MINT_OK;
 }
 
-static mint_status merge_tap(const char *out_dir, const char *name, const char *const *in, int n,
-                             const long *rows)
+static void copy_field(char *dst, size_t n, const char *v)
+{
+    snprintf(dst, n, "%s", strcmp(v, "-") ? v : "");
+}
+
+/* Read DIR/extract.txt (absent: everything unknown). */
+static mint_status read_info(input_info *in)
+{
+    char path[4200], *line = NULL;
+    size_t cap = 0;
+    snprintf(path, sizeof path, "%s/extract.txt", in->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? MINT_OK : mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+    in->has_txt = 1;
+    mint_status st = MINT_OK;
+    ssize_t got;
+    while (!st && (got = getline(&line, &cap, f)) > 0) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *v = strchr(line, ' ');
+        if (!v)
+            continue;
+        *v++ = 0;
+        if (!strcmp(line, "model"))
+            copy_field(in->model, sizeof in->model, v);
+        else if (!strcmp(line, "taps"))
+            copy_field(in->taps, sizeof in->taps, v);
+        else if (!strcmp(line, "pool"))
+            copy_field(in->pool, sizeof in->pool, v);
+        else if (!strcmp(line, "dtype"))
+            copy_field(in->dtype, sizeof in->dtype, v);
+        else if (!strcmp(line, "landmarks"))
+            snprintf(in->landmarks, sizeof in->landmarks, "%s", v); /* "-" (none) is a value here */
+        else if (!strcmp(line, "list"))
+            copy_field(in->list, sizeof in->list, v);
+        else if (!strcmp(line, "shard") && strcmp(v, "-"))
+            st = parse_shard(path, v, in);
+        else if (!strcmp(line, "full-list") && strcmp(v, "-")) {
+            char hex[65];
+            if (sscanf(v, "%64s %zu", hex, &in->full_n) != 2 || strlen(hex) != 64)
+                st = mint_fail(MINT_E_FORMAT, "%s: bad full-list line", path);
+            memcpy(in->full, hex, sizeof hex);
+            in->has_full = 1;
+        }
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* Count index.csv rows; read errors.csv's item column. */
+static mint_status read_rows(input_info *in)
+{
+    char path[4200], *line = NULL;
+    size_t cap = 0;
+    snprintf(path, sizeof path, "%s/index.csv", in->dir);
+    long n = mint_count_lines(path);
+    if (n < 1)
+        return mint_fail(MINT_E_IO, "%s: cannot read (not a finished extraction?)", path);
+    in->rows = n - 1;
+    snprintf(path, sizeof path, "%s/errors.csv", in->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return MINT_OK;
+    mint_status st = MINT_OK;
+    long lineno = 0, capi = 0;
+    int old = 0;
+    while (!st && getline(&line, &cap, f) > 0) {
+        if (lineno++ == 0) {
+            old = strncmp(line, "item,", 5) != 0; /* "file,error": made before items were recorded */
+            continue;
+        }
+        if (in->errors == capi) {
+            capi = capi ? 2 * capi : 64;
+            long *p = realloc(in->err_item, sizeof *p * (size_t)capi);
+            if (!p) {
+                st = mint_fail(MINT_E_NOMEM, "out of memory");
+                break;
+            }
+            in->err_item = p;
+        }
+        char *end;
+        long item = old ? -1 : strtol(line, &end, 10);
+        if (!old && (end == line || *end != ',' || item < 0))
+            st = mint_fail(MINT_E_FORMAT, "%s:%ld: no item number", path, lineno);
+        in->err_item[in->errors++] = item;
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* Merge plan: order[r] = input the r-th output row comes from. */
+typedef struct {
+    int *order;
+    size_t total;
+} plan;
+
+/* Shards of one list: check that they belong together, find the missing
+ * ones, and order the rows by list position. */
+static mint_status plan_shards(input_info *in, int n, int allow_partial, plan *pl,
+                               mint_merge_stats *stats, char *shardline, size_t shardline_n)
+{
+    int s0 = 0;
+    while (!in[s0].sharded)
+        s0++;
+    for (int i = 0; i < n; i++) {
+        if (!in[i].sharded)
+            return mint_fail(MINT_E_ARG, "%s is a shard (--shard), %s is %s: shards merge only with "
+                             "shards of the same list", in[s0].dir, in[i].dir,
+                             in[i].has_txt ? "a whole extraction" : "a folder without extract.txt");
+        if (!in[i].has_full)
+            return mint_fail(MINT_E_ARG, "%s: a shard made by an older mint (no full-list line in "
+                             "extract.txt), so whether it belongs with the others cannot be checked; "
+                             "extract it again", in[i].dir);
+    }
+    for (int i = 0; i < n; i++) {
+        if (in[i].shard_n != in[0].shard_n)
+            return mint_fail(MINT_E_ARG, "%s is a shard of %d, %s of %d: shards of different splits overlap",
+                             in[0].dir, in[0].shard_n, in[i].dir, in[i].shard_n);
+        if (in[i].full_n != in[0].full_n || strcmp(in[i].full, in[0].full))
+            return mint_fail(MINT_E_ARG,
+                             "%s and %s are shards of different image lists (%zu images, %.16s... vs "
+                             "%zu images, %.16s...)", in[0].dir, in[i].dir, in[0].full_n, in[0].full,
+                             in[i].full_n, in[i].full);
+    }
+    int sn = in[0].shard_n;
+    /* every residue once */
+    size_t nres = 0;
+    for (int i = 0; i < n; i++)
+        nres += (size_t)in[i].nset;
+    int *res = malloc(sizeof *res * 2 * nres);
+    if (!res)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int i = 0, k = 0; i < n; i++)
+        for (int j = 0; j < in[i].nset; j++, k++)
+            res[2 * k] = in[i].set[j], res[2 * k + 1] = i;
+    qsort(res, nres, 2 * sizeof *res, by_int); /* by residue (first int of each pair) */
+    for (size_t k = 1; k < nres; k++)
+        if (res[2 * k] == res[2 * k - 2]) {
+            int r = res[2 * k], a = res[2 * k - 1], b = res[2 * k + 1];
+            free(res);
+            return mint_fail(MINT_E_ARG, "shard %d/%d is given twice (%s and %s)", r, sn, in[a].dir, in[b].dir);
+        }
+    /* missing shards, named (the first few) */
+    stats->missing[0] = 0;
+    size_t w = 0, nmiss = 0, k = 0;
+    for (int r = 0; r < sn; r++) {
+        if (k < nres && res[2 * k] == r) {
+            k++;
+            continue;
+        }
+        if (nmiss++ < 12 && w < sizeof stats->missing)
+            w += (size_t)snprintf(stats->missing + w, sizeof stats->missing - w, "%s%d/%d",
+                                  w ? " " : "", r, sn);
+    }
+    if (nmiss > 12 && w < sizeof stats->missing)
+        snprintf(stats->missing + w, sizeof stats->missing - w, " and %zu more", nmiss - 12);
+    /* the shard line of the output: "-" when complete, else the residues held */
+    if (nmiss == 0) {
+        snprintf(shardline, shardline_n, "-");
+    } else {
+        size_t sw = 0;
+        for (k = 0; k < nres && sw < shardline_n; k++)
+            sw += (size_t)snprintf(shardline + sw, shardline_n - sw, "%s%d", k ? "," : "", res[2 * k]);
+        if (sw < shardline_n)
+            sw += (size_t)snprintf(shardline + sw, shardline_n - sw, "/%d", sn);
+        if (sw >= shardline_n)
+            snprintf(shardline, shardline_n, "partial");
+    }
+    int *owner = NULL;
+    if (nmiss && !allow_partial) {
+        free(res);
+        return mint_fail(MINT_E_ARG, "incomplete set of %d shards: %s missing (allow it with --partial)",
+                         sn, stats->missing);
+    }
+    /* owner of each list position, then the failed ones removed */
+    size_t fulln = in[0].full_n;
+    owner = malloc(sizeof *owner * (fulln ? fulln : 1));
+    mint_status st = owner ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t p = 0; p < fulln && !st; p++)
+        owner[p] = -1;
+    for (k = 0; k < nres && !st; k++)
+        for (size_t p = (size_t)res[2 * k]; p < fulln; p += (size_t)sn)
+            owner[p] = res[2 * k + 1];
+    free(res);
+    for (int i = 0; i < n && !st; i++) {
+        for (long e = 0; e < in[i].errors && !st; e++) {
+            long p = in[i].err_item[e];
+            if (p < 0)
+                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv has no item column (made by an older mint)",
+                               in[i].dir);
+            else if ((size_t)p >= fulln || owner[p] != i)
+                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv: item %ld is not in this shard", in[i].dir, p);
+            else
+                owner[p] = -2;
+        }
+    }
+    size_t *cnt = calloc((size_t)n, sizeof *cnt);
+    if (!st && !cnt)
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t p = 0; p < fulln && !st; p++)
+        if (owner[p] >= 0)
+            cnt[owner[p]]++, pl->total++;
+    for (int i = 0; i < n && !st; i++)
+        if (cnt[i] != (size_t)in[i].rows)
+            st = mint_fail(MINT_E_FORMAT,
+                           "%s: index.csv has %ld rows, but its shard of the list has %zu images "
+                           "that did not fail: the folder is inconsistent", in[i].dir, in[i].rows, cnt[i]);
+    free(cnt);
+    if (!st && !(pl->order = malloc(sizeof *pl->order * (pl->total ? pl->total : 1))))
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t p = 0, r = 0; p < fulln && !st; p++)
+        if (owner[p] >= 0)
+            pl->order[r++] = owner[p];
+    free(owner);
+    stats->list_order = 1;
+    return st;
+}
+
+static mint_status plan_concat(input_info *in, int n, plan *pl)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < i; j++)
+            if (in[i].list[0] && !strcmp(in[i].list, in[j].list))
+                return mint_fail(MINT_E_ARG, "%s and %s hold the same image list (extract.txt list %.16s...): "
+                                 "merging them would duplicate every row", in[j].dir, in[i].dir, in[i].list);
+        pl->total += (size_t)in[i].rows;
+    }
+    pl->order = malloc(sizeof *pl->order * (pl->total ? pl->total : 1));
+    if (!pl->order)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int i = 0, r = 0; i < n; i++)
+        for (long k = 0; k < in[i].rows; k++)
+            pl->order[r++] = i;
+    return MINT_OK;
+}
+
+static mint_status merge_tap(const char *out_dir, const char *name, const input_info *in, int n,
+                             const plan *pl)
 {
     char path[4200];
     io_npy h0 = { 0 };
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) {
+    FILE **fp = calloc((size_t)n, sizeof *fp);
+    if (!fp)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    mint_status st = MINT_OK;
+    for (int i = 0; i < n && !st; i++) {
         io_npy h;
-        FILE *fp;
-        snprintf(path, sizeof path, "%s/%s", in[i], name);
-        mint_status st = io_npy_open(path, &h, &fp);
-        if (st)
-            return st;
-        fclose(fp);
-        if (h.rank < 1 || h.dims[0] != rows[i])
-            return mint_fail(MINT_E_FORMAT, "%s: %lld rows but %s/index.csv lists %ld", path,
-                             (long long)(h.rank ? h.dims[0] : 0), in[i], rows[i]);
-        if (i == 0)
+        snprintf(path, sizeof path, "%s/%s", in[i].dir, name);
+        if ((st = io_npy_open(path, &h, &fp[i])))
+            break;
+        if (h.rank < 1 || h.dims[0] != in[i].rows)
+            st = mint_fail(MINT_E_FORMAT, "%s: %lld rows but %s/index.csv lists %ld", path,
+                           (long long)(h.rank ? h.dims[0] : 0), in[i].dir, in[i].rows);
+        else if (i == 0)
             h0 = h;
         else if (h.dtype != h0.dtype || h.rank != h0.rank ||
                  memcmp(h.dims + 1, h0.dims + 1, sizeof(int64_t) * (size_t)(h.rank - 1)))
-            return mint_fail(MINT_E_SHAPE, "%s: dtype or row shape differs from %s/%s", path, in[0], name);
-        total += h.dims[0];
+            st = mint_fail(MINT_E_SHAPE, "%s: dtype or row shape differs from %s/%s", path, in[0].dir, name);
     }
-    int64_t dims[8];
-    memcpy(dims, h0.dims, sizeof dims);
-    dims[0] = total;
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    io_npy_writer *w;
-    mint_status st = io_npy_writer_open(&w, path, h0.dtype, h0.rank, dims);
-    if (st)
-        return st;
+    io_npy_writer *w = NULL;
     size_t rowbytes = wt_dtype_size(h0.dtype);
     for (int k = 1; k < h0.rank; k++)
         rowbytes *= (size_t)h0.dims[k];
-    size_t per = rowbytes ? ((1u << 20) / rowbytes ? (1u << 20) / rowbytes : 1) : 1;
-    char *buf = malloc(per * (rowbytes ? rowbytes : 1));
-    if (!buf)
+    if (!st) {
+        int64_t dims[8];
+        memcpy(dims, h0.dims, sizeof dims);
+        dims[0] = (int64_t)pl->total;
+        snprintf(path, sizeof path, "%s/%s", out_dir, name);
+        st = io_npy_writer_open(&w, path, h0.dtype, h0.rank, dims);
+    }
+    /* rows are copied one by one in plan order, gathered into 1 MB writes */
+    size_t per = rowbytes && (1u << 20) / rowbytes ? (1u << 20) / rowbytes : 1;
+    char *buf = st ? NULL : malloc(per * (rowbytes ? rowbytes : 1));
+    if (!st && !buf)
         st = mint_fail(MINT_E_NOMEM, "out of memory");
-    for (int i = 0; i < n && !st; i++) {
-        io_npy h;
-        FILE *fp;
-        snprintf(path, sizeof path, "%s/%s", in[i], name);
-        if ((st = io_npy_open(path, &h, &fp)))
-            break;
-        for (int64_t r = 0; r < h.dims[0] && !st;) {
-            size_t k = (size_t)(h.dims[0] - r) < per ? (size_t)(h.dims[0] - r) : per;
-            if (fread(buf, rowbytes, k, fp) != k)
-                st = mint_fail(MINT_E_IO, "%s: read error", path);
-            else
-                st = io_npy_writer_append(w, buf, k);
-            r += (int64_t)k;
+    size_t have = 0;
+    for (size_t r = 0; r < pl->total && !st; r++) {
+        int i = pl->order[r];
+        if (rowbytes && fread(buf + have * rowbytes, rowbytes, 1, fp[i]) != 1)
+            st = mint_fail(MINT_E_IO, "%s/%s: read error", in[i].dir, name);
+        else if (++have == per || r + 1 == pl->total) {
+            st = io_npy_writer_append(w, buf, have);
+            have = 0;
         }
-        fclose(fp);
     }
     free(buf);
+    for (int i = 0; i < n; i++)
+        if (fp[i])
+            fclose(fp[i]);
+    free(fp);
+    if (!w)
+        return st;
     if (st) {
         io_npy_writer_abort(w);
         return st;
@@ -125,57 +421,11 @@ static mint_status merge_tap(const char *out_dir, const char *name, const char *
     return io_npy_writer_close(w);
 }
 
-/* index.csv with rows renumbered, or errors.csv concatenated. */
-static mint_status merge_csv(const char *out_dir, const char *name, const char *const *in, int n,
-                             int renumber)
+static mint_status commit_tmp(FILE *out, const char *tmp, const char *path, mint_status st)
 {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *out = fopen(tmp, "w");
-    if (!out)
-        return mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
-    mint_status st = MINT_OK;
-    long row = 0;
-    int any = 0;
-    for (int i = 0; i < n && !st; i++) {
-        char src[4200], *line = NULL;
-        size_t cap = 0;
-        snprintf(src, sizeof src, "%s/%s", in[i], name);
-        FILE *f = fopen(src, "r");
-        if (!f) {
-            if (renumber)
-                st = mint_fail(MINT_E_IO, "%s: %s", src, strerror(errno));
-            continue;
-        }
-        long lineno = 0;
-        while (getline(&line, &cap, f) > 0) {
-            if (lineno++ == 0) {
-                if (!any)
-                    fputs(line, out);
-                any = 1;
-                continue;
-            }
-            const char *rest = renumber ? strchr(line, ',') : NULL;
-            if (renumber && !rest) {
-                st = mint_fail(MINT_E_FORMAT, "%s:%ld: no row number", src, lineno);
-                break;
-            }
-            if (renumber)
-                fprintf(out, "%ld%s", row++, rest);
-            else
-                fputs(line, out);
-        }
-        free(line);
-        fclose(f);
-    }
     if (!st && (fflush(out) || ferror(out) || fsync(fileno(out))))
         st = mint_fail(MINT_E_IO, "%s: write failed", tmp);
     fclose(out);
-    if (!st && !any) {
-        unlink(tmp);
-        return MINT_OK; /* no errors.csv anywhere */
-    }
     if (!st && rename(tmp, path))
         st = mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
     if (st)
@@ -183,69 +433,250 @@ static mint_status merge_csv(const char *out_dir, const char *name, const char *
     return st;
 }
 
-mint_status mint_merge(const char *out_dir, const char *const *in, int n)
+/* index.csv in plan order, rows renumbered. */
+static mint_status merge_index(const char *out_dir, const input_info *in, int n, const plan *pl)
 {
+    char path[4200], tmp[4300], src[4200];
+    snprintf(path, sizeof path, "%s/index.csv", out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE **f = calloc((size_t)n, sizeof *f);
+    FILE *out = f ? fopen(tmp, "w") : NULL;
+    if (!out) {
+        free(f);
+        return mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+    }
+    mint_status st = MINT_OK;
+    char *line = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < n && !st; i++) {
+        snprintf(src, sizeof src, "%s/index.csv", in[i].dir);
+        if (!(f[i] = fopen(src, "r")) || getline(&line, &cap, f[i]) <= 0)
+            st = mint_fail(MINT_E_IO, "%s: cannot read", src);
+        else if (i == 0)
+            fputs(line, out);
+    }
+    for (size_t r = 0; r < pl->total && !st; r++) {
+        int i = pl->order[r];
+        const char *rest = getline(&line, &cap, f[i]) > 0 ? strchr(line, ',') : NULL;
+        if (!rest)
+            st = mint_fail(MINT_E_FORMAT, "%s/index.csv: short or without row numbers", in[i].dir);
+        else
+            fprintf(out, "%zu%s", r, rest);
+    }
+    free(line);
+    for (int i = 0; i < n; i++)
+        if (f[i])
+            fclose(f[i]);
+    free(f);
+    return commit_tmp(out, tmp, path, st);
+}
+
+typedef struct {
+    long item;
+    size_t seq;
+    char *line; /* after the item field */
+} err_line;
+
+static int by_item(const void *a, const void *b)
+{
+    const err_line *x = a, *y = b;
+    if (x->item != y->item)
+        return (x->item > y->item) - (x->item < y->item);
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* errors.csv: in list order (shards), or concatenated with items offset by
+ * the images of the inputs before (whole extractions). */
+static mint_status merge_errors(const char *out_dir, const input_info *in, int n, int list_order)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += (size_t)in[i].errors;
+    if (total == 0)
+        return MINT_OK;
+    err_line *e = calloc(total, sizeof *e);
+    if (!e)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    mint_status st = MINT_OK;
+    size_t k = 0;
+    long offset = 0;
+    char src[4200], *line = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < n && !st; i++) {
+        snprintf(src, sizeof src, "%s/errors.csv", in[i].dir);
+        FILE *f = in[i].errors ? fopen(src, "r") : NULL;
+        if (in[i].errors && !f)
+            st = mint_fail(MINT_E_IO, "%s: %s", src, strerror(errno));
+        for (long lineno = 0, j = 0; f && !st && j < in[i].errors && getline(&line, &cap, f) > 0; lineno++) {
+            if (lineno == 0)
+                continue;
+            long item = in[i].err_item[j++];
+            const char *rest = item >= 0 ? strchr(line, ',') + 1 : line;
+            e[k].item = item < 0 ? -1 : list_order ? item : item + offset;
+            e[k].seq = k;
+            if (!(e[k].line = strdup(rest)))
+                st = mint_fail(MINT_E_NOMEM, "out of memory");
+            k++;
+        }
+        if (f)
+            fclose(f);
+        offset += in[i].rows + in[i].errors;
+    }
+    free(line);
+    if (!st && list_order)
+        qsort(e, k, sizeof *e, by_item);
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/errors.csv", out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *out = st ? NULL : fopen(tmp, "w");
+    if (!st && !out)
+        st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+    if (out) {
+        fputs("item,file,error\n", out);
+        for (size_t j = 0; j < k; j++) {
+            if (e[j].item >= 0) /* unknown (older mint): left empty */
+                fprintf(out, "%ld", e[j].item);
+            fputc(',', out);
+            fputs(e[j].line, out);
+        }
+        st = commit_tmp(out, tmp, path, st);
+    }
+    for (size_t j = 0; j < k; j++)
+        free(e[j].line);
+    free(e);
+    return st;
+}
+
+/* The first known value of a field, refusing inputs that disagree. */
+static mint_status agree(const input_info *in, int n, size_t off, const char *what, const char **val)
+{
+    *val = "";
+    int first = -1;
+    for (int i = 0; i < n; i++) {
+        const char *v = (const char *)&in[i] + off;
+        if (!v[0])
+            continue;
+        if (first < 0) {
+            first = i;
+            *val = v;
+        } else if (strcmp(v, *val)) {
+            return mint_fail(MINT_E_ARG, "%s and %s differ in %s (extract.txt: '%.64s' vs '%.64s')",
+                             in[first].dir, in[i].dir, what, *val, v);
+        }
+    }
+    return MINT_OK;
+}
+
+mint_status mint_merge(const char *out_dir, const char *const *dirs, int n, int allow_partial,
+                       mint_merge_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
     if (n < 1)
         return mint_fail(MINT_E_ARG, "nothing to merge");
     char path[4200];
     snprintf(path, sizeof path, "%s/index.csv", out_dir);
     if (access(path, F_OK) == 0)
         return mint_fail(MINT_E_ARG, "%s already holds extraction output; choose another --out", out_dir);
-    char **names;
-    int nn;
-    mint_status st = list_npy(in[0], &names, &nn);
-    if (st)
-        return st;
-    long *rows = calloc((size_t)n, sizeof *rows);
-    if (!rows)
-        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    input_info *in = calloc((size_t)n, sizeof *in);
+    struct stat *sb = calloc((size_t)n, sizeof *sb);
+    char **names = NULL;
+    int nn = 0;
+    plan pl = { NULL, 0 };
+    mint_status st = in && sb ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
     for (int i = 0; i < n && !st; i++) {
+        in[i].dir = dirs[i];
+        if (stat(dirs[i], &sb[i]))
+            st = mint_fail(MINT_E_IO, "%s: %s", dirs[i], strerror(errno));
+        for (int j = 0; j < i && !st; j++)
+            if (sb[i].st_dev == sb[j].st_dev && sb[i].st_ino == sb[j].st_ino)
+                st = mint_fail(MINT_E_ARG, "%s and %s are the same folder: its rows would be merged twice",
+                               dirs[j], dirs[i]);
+        if (!st && !(st = read_info(&in[i])))
+            st = read_rows(&in[i]);
+    }
+    if (!st)
+        st = list_npy(dirs[0], &names, &nn);
+    for (int i = 1; i < n && !st; i++) {
         char **other;
         int no;
-        if ((rows[i] = index_rows(in[i])) < 0)
-            st = mint_fail(MINT_E_IO, "%s/index.csv: cannot read (not a finished extraction?)", in[i]);
-        else if (!(st = list_npy(in[i], &other, &no))) {
+        if (!(st = list_npy(dirs[i], &other, &no))) {
             if (no != nn)
-                st = mint_fail(MINT_E_ARG, "%s has %d tap files, %s has %d", in[i], no, in[0], nn);
+                st = mint_fail(MINT_E_ARG, "%s has %d tap files, %s has %d", dirs[i], no, dirs[0], nn);
             for (int k = 0; k < no; k++) {
                 if (!st && strcmp(other[k], names[k]))
-                    st = mint_fail(MINT_E_ARG, "%s has %s, %s has not", in[i], other[k], in[0]);
+                    st = mint_fail(MINT_E_ARG, "%s has %s, %s has not", dirs[i], other[k], dirs[0]);
                 free(other[k]);
             }
             free(other);
         }
     }
+    /* one network: every input the same SHA-256, or all unknown */
+    for (int i = 1; i < n && !st; i++)
+        if (strcmp(in[i].model, in[0].model))
+            st = mint_fail(MINT_E_ARG, "%s and %s come from different networks (extract.txt: %.16s... vs %.16s...)",
+                           dirs[0], dirs[i], in[0].model[0] ? in[0].model : "unknown",
+                           in[i].model[0] ? in[i].model : "unknown");
+    const char *taps = "", *pool = "", *dtype = "", *lms = "";
+    if (!st)
+        st = agree(in, n, offsetof(input_info, taps), "taps", &taps);
+    if (!st)
+        st = agree(in, n, offsetof(input_info, pool), "pooling", &pool);
+    if (!st)
+        st = agree(in, n, offsetof(input_info, dtype), "dtype", &dtype);
+    if (!st) /* another landmarks CSV is another alignment */
+        st = agree(in, n, offsetof(input_info, landmarks), "landmarks (CSV SHA-256)", &lms);
+    int sharded = 0;
+    for (int i = 0; i < n; i++)
+        sharded |= in[i].sharded;
+    char shardline[256] = "-";
+    if (!st)
+        st = sharded ? plan_shards(in, n, allow_partial, &pl, stats, shardline, sizeof shardline)
+                     : plan_concat(in, n, &pl);
     if (!st && mkdir(out_dir, 0777) && errno != EEXIST)
         st = mint_fail(MINT_E_IO, "%s: %s", out_dir, strerror(errno));
     for (int k = 0; k < nn && !st; k++)
-        st = merge_tap(out_dir, names[k], in, n, rows);
-    /* extract.txt: all inputs must come from one network */
-    char sha0[65] = "", sha[65];
-    for (int i = 0; i < n && !st; i++) {
-        mint_status s1 = mint_extract_network(in[i], sha);
-        if (s1 == MINT_E_NOTFOUND)
-            sha[0] = 0;
-        else if (s1)
-            st = s1;
-        if (!st && i > 0 && strcmp(sha, sha0))
-            st = mint_fail(MINT_E_ARG, "%s and %s come from different networks (extract.txt: %.16s... vs %.16s...)",
-                           in[0], in[i], sha0[0] ? sha0 : "unknown", sha[0] ? sha : "unknown");
-        if (i == 0)
-            memcpy(sha0, sha, sizeof sha0);
-    }
-    if (!st && sha0[0]) {
-        char txt[4200], body[256];
+        st = merge_tap(out_dir, names[k], in, n, &pl);
+    /* extract.txt: what the inputs agree on; a complete set of shards is
+     * described as the unsharded extraction of the whole list */
+    int any_txt = 0;
+    for (int i = 0; i < n; i++)
+        any_txt |= in[i].has_txt;
+    if (!st && any_txt) {
+        char txt[4200], body[4096];
+        size_t images = 0;
+        for (int i = 0; i < n; i++)
+            images += (size_t)(in[i].rows + in[i].errors);
+        int complete = sharded && !strcmp(shardline, "-");
+        int len = snprintf(body, sizeof body,
+                           "mint merge of %d folders\nmodel %s\ntaps %s\npool %s\ndtype %s\nshard %s\n"
+                           "images %zu\nlist %s\n",
+                           n, in[0].model[0] ? in[0].model : "-", taps[0] ? taps : "-",
+                           pool[0] ? pool : "-", dtype[0] ? dtype : "-", shardline, images,
+                           complete ? in[0].full : "-");
+        if (sharded && len > 0 && (size_t)len < sizeof body)
+            len += snprintf(body + len, sizeof body - (size_t)len, "full-list %s %zu\n", in[0].full,
+                            in[0].full_n);
+        if (lms[0] && len > 0 && (size_t)len < sizeof body)
+            len += snprintf(body + len, sizeof body - (size_t)len, "landmarks %s\n", lms);
         snprintf(txt, sizeof txt, "%s/extract.txt", out_dir);
-        int len = snprintf(body, sizeof body, "mint merge of %d folders\nmodel %s\n", n, sha0);
-        st = io_write_file_atomic(txt, body, (size_t)len);
+        st = len > 0 && (size_t)len < sizeof body ? io_write_file_atomic(txt, body, (size_t)len)
+                                                  : mint_fail(MINT_E_ARG, "extract.txt too long");
     }
     if (!st)
-        st = merge_csv(out_dir, "errors.csv", in, n, 0);
+        st = merge_errors(out_dir, in, n, sharded);
     if (!st) /* index last: its presence marks a finished folder */
-        st = merge_csv(out_dir, "index.csv", in, n, 1);
+        st = merge_index(out_dir, in, n, &pl);
+    if (!st)
+        stats->rows = pl.total;
     for (int k = 0; k < nn; k++)
         free(names[k]);
     free(names);
-    free(rows);
+    for (int i = 0; in && i < n; i++) {
+        free(in[i].set);
+        free(in[i].err_item);
+    }
+    free(in);
+    free(sb);
+    free(pl.order);
     return st;
 }

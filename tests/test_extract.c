@@ -1,8 +1,13 @@
 /* test_extract.c - AAD extraction: outputs equal the model run on the same
  * prepared tensors bit for bit (raw and max-pooled), shards partition the
  * list, a run that dies mid-way resumes without redoing finished chunks and
- * ends with the same bytes as a clean run, bad images are skipped or fail. */
+ * ends with the same bytes as a clean run (and only with the same settings,
+ * landmarks and root included), bad images are skipped or fail, duplicate
+ * taps are refused up front, folder scans follow symlinks but not cycles,
+ * and merge puts shards back in list order and refuses sets that do not
+ * belong together. */
 #include "testutil.h"
+#include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +90,49 @@ static void make_list_from(io_list *l, int first, int n)
 }
 
 static void make_list(io_list *l, int n) { make_list_from(l, 0, n); }
+
+/* Progress calls seen (the last one's figures). */
+typedef struct {
+    int calls;
+    size_t done, total, resumed;
+} progress_log;
+
+static void log_progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
+{
+    (void)failed;
+    progress_log *p = ctx;
+    p->calls++;
+    p->done = done;
+    p->total = total;
+    p->resumed = resumed;
+}
+
+static int contains(const char *path, const char *needle)
+{
+    size_t n;
+    char *t = slurp(path, &n);
+    if (!t)
+        return 0;
+    t[n] = 0;
+    int r = strstr(t, needle) != NULL;
+    free(t);
+    return r;
+}
+
+static void same_file(const char *a, const char *b, const char *name)
+{
+    char pa[400], pb[400];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    size_t na, nb;
+    void *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(na, nb);
+    assert_memory_equal(x, y, na);
+    free(x);
+    free(y);
+}
 
 static mint_extract_opts opts(const io_list *l, const char *out, const char *const *taps, int ntaps,
                               int pool)
@@ -190,8 +238,17 @@ static void test_resume_after_failure(void **state)
     write_file(bad, good, n);
     free(good);
     o.resume = 1;
+    progress_log pl = { 0 };
+    o.progress = log_progress;
+    o.ctx = &pl;
     assert_int_equal(mint_extract(&o, &s), MINT_OK);
     assert_int_equal(s.resumed, 4);
+    /* the progress of the resumed run says which images were resumed, so
+     * images/s counts only the 2 done now (it counted all 6) */
+    assert_true(pl.calls >= 2);
+    assert_int_equal(pl.done, NIMG);
+    assert_int_equal(pl.total, NIMG);
+    assert_int_equal(pl.resumed, 4);
     assert_int_equal(s.written, NIMG);
     /* same bytes as a clean run */
     o = opts(&l, clean, taps, 1, 1);
@@ -212,7 +269,7 @@ static void test_resume_after_failure(void **state)
     o.pool_max = 0;
     o.resume = 1;
     assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
-    assert_non_null(strstr(mint_last_error(), "other options"));
+    assert_non_null(strstr(mint_last_error(), "--pool differs"));
     io_list_free(&l);
 }
 
@@ -238,8 +295,15 @@ static void test_skip_and_shard(void **state)
     char *e = slurp(path, &n);
     assert_non_null(e);
     e[n] = 0;
-    assert_non_null(strstr(e, "img01.png,"));
+    assert_non_null(strstr(e, "item,file,error\n1,img01.png,"));
+    assert_non_null(strstr(e, "missing.png: cannot open: "));
+    assert_non_null(strstr(e, strerror(ENOENT)));
     free(e);
+    /* without skip the run fails with "not found", not "malformed file" */
+    snprintf(out, sizeof out, "%s/skip_fail", dir);
+    o = opts(&l, out, taps, 1, 1);
+    assert_int_equal(mint_extract(&o, &s), MINT_E_NOTFOUND);
+    assert_non_null(strstr(mint_last_error(), strerror(ENOENT)));
     /* shards: i % n == k, disjoint and complete */
     io_list a, b;
     make_list(&a, 7);
@@ -277,7 +341,10 @@ static void test_shards_merge(void **state)
     o = opts(&b, s1, taps, 1, 0);
     assert_int_equal(mint_extract(&o, &s), MINT_OK);
     const char *ins[2] = { s0, s1 };
-    assert_int_equal(mint_merge(merged, ins, 2), MINT_OK);
+    mint_merge_stats ms;
+    assert_int_equal(mint_merge(merged, ins, 2, 0, &ms), MINT_OK);
+    assert_int_equal(ms.rows, 4);
+    assert_int_equal(ms.list_order, 0); /* whole extractions: concatenated */
     const char *files[2] = { "layer3.npy", "index.csv" };
     for (int k = 0; k < 2; k++) {
         size_t na, nb;
@@ -290,7 +357,7 @@ static void test_shards_merge(void **state)
         free(y);
     }
     /* merging into a finished folder is refused, so are folders with other taps */
-    assert_int_equal(mint_merge(merged, ins, 2), MINT_E_ARG);
+    assert_int_equal(mint_merge(merged, ins, 2, 0, &ms), MINT_E_ARG);
     char other[300];
     snprintf(other, sizeof other, "%s/m_other", dir);
     const char *t2[1] = { "layer2" };
@@ -298,7 +365,18 @@ static void test_shards_merge(void **state)
     assert_int_equal(mint_extract(&o, &s), MINT_OK);
     const char *mixed[2] = { s0, other };
     snprintf(p1, sizeof p1, "%s/m_bad", dir);
-    assert_int_equal(mint_merge(p1, mixed, 2), MINT_E_ARG);
+    assert_int_equal(mint_merge(p1, mixed, 2, 0, &ms), MINT_E_ARG);
+    /* the same list twice (a copy of a folder, or the folder itself) */
+    const char *twice[2] = { s0, s0 };
+    assert_int_equal(mint_merge(p1, twice, 2, 0, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "same folder"));
+    char again[300];
+    snprintf(again, sizeof again, "%s/m_s0_again", dir);
+    o = opts(&a, again, taps, 1, 0);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *copy[2] = { s0, again };
+    assert_int_equal(mint_merge(p1, copy, 2, 0, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "same image list"));
     io_list_free(&l);
     io_list_free(&a);
     io_list_free(&b);
@@ -339,6 +417,290 @@ static void test_landmarks_by_path(void **state)
     io_landmarks_free(lm);
 }
 
+/* --dir follows symlinked files and folders, lists a dangling image link
+ * (so that it is reported missing), and does not loop on a cycle. */
+static void test_dir_symlinks(void **state)
+{
+    (void)state;
+    char top[300], ext[300], p[400], q[400];
+    snprintf(top, sizeof top, "%s/scan", dir);
+    snprintf(ext, sizeof ext, "%s/scan_outside", dir);
+    mkdir(top, 0777);
+    mkdir(ext, 0777);
+    snprintf(p, sizeof p, "%s/A", top);
+    mkdir(p, 0777);
+    size_t n;
+    void *png = slurp(imgs[0], &n);
+    snprintf(p, sizeof p, "%s/A/a.png", top);
+    write_file(p, png, n);
+    snprintf(q, sizeof q, "%s/b.png", ext);
+    write_file(q, png, n);
+    free(png);
+    snprintf(p, sizeof p, "%s/B", top); /* a folder elsewhere */
+    assert_int_equal(symlink(ext, p), 0);
+    snprintf(q, sizeof q, "%s/A/a.png", top);
+    snprintf(p, sizeof p, "%s/A/c.png", top); /* a file */
+    assert_int_equal(symlink(q, p), 0);
+    snprintf(p, sizeof p, "%s/A/loop", top); /* a cycle back to the top */
+    assert_int_equal(symlink("..", p), 0);
+    snprintf(p, sizeof p, "%s/A/self", top); /* and to its own folder */
+    assert_int_equal(symlink(".", p), 0);
+    snprintf(p, sizeof p, "%s/A/gone.png", top); /* dangling */
+    assert_int_equal(symlink("nowhere.png", p), 0);
+    io_list l;
+    assert_int_equal(io_list_from_dir(top, &l), MINT_OK);
+    static const char *const want[] = { "A/a.png", "A/c.png", "A/gone.png", "B/b.png" };
+    assert_int_equal(l.n, 4);
+    for (size_t i = 0; i < l.n; i++)
+        assert_string_equal(l.items[i].key, want[i]);
+    assert_string_equal(l.items[3].label, "B");
+    /* the linked images read like real ones; the dangling one is missing */
+    float *x = malloc(sizeof(float) * 3 * 112 * 112);
+    char sha[65];
+    assert_int_equal(mint_prepare_image(model, NULL, &l.items[1], x, sha), MINT_OK);
+    assert_int_equal(mint_prepare_image(model, NULL, &l.items[3], x, sha), MINT_OK);
+    assert_int_equal(mint_prepare_image(model, NULL, &l.items[2], x, sha), MINT_E_NOTFOUND);
+    free(x);
+    io_list_free(&l);
+    /* a folder linked in twice is listed under both names (not a cycle) */
+    snprintf(p, sizeof p, "%s/C", top);
+    assert_int_equal(symlink(ext, p), 0);
+    assert_int_equal(io_list_from_dir(top, &l), MINT_OK);
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.items[4].key, "C/b.png");
+    io_list_free(&l);
+}
+
+/* Duplicate taps are refused before any image is read. */
+static void test_duplicate_taps(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, 2);
+    char out[300];
+    snprintf(out, sizeof out, "%s/duptaps", dir);
+    const char *taps[3] = { "layer1", "embedding", "layer1" };
+    progress_log pl = { 0 };
+    mint_extract_opts o = opts(&l, out, taps, 3, 1);
+    o.progress = log_progress;
+    o.ctx = &pl;
+    mint_extract_stats s;
+    assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "'layer1' is given twice"));
+    assert_int_equal(pl.calls, 0);
+    assert_int_equal(access(out, F_OK), -1); /* nothing written */
+    io_list_free(&l);
+}
+
+/* A resume must use the same landmarks (by SHA-256) and root; the refusal
+ * names the setting. */
+static void test_resume_checks_landmarks_root(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, NIMG);
+    char bad[300], out[300], path[400];
+    snprintf(bad, sizeof bad, "%s/broken_lm.png", dir);
+    write_file(bad, "\x89PNG\r\n\x1a\n broken", 16);
+    free(l.items[4].path);
+    l.items[4].path = strdup(bad);
+    /* landmarks for no listed key: the images are already 112x112 */
+    static const char csv[] = "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\nnobody.png,1,2,3,4,5,6,7,8,9,10\n";
+    io_landmarks *lm;
+    assert_int_equal(io_landmarks_parse(csv, sizeof csv - 1, "test", &lm), MINT_OK);
+    const char *taps[1] = { "embedding" };
+    snprintf(out, sizeof out, "%s/lmroot", dir);
+    mint_extract_stats s;
+    mint_extract_opts o = opts(&l, out, taps, 1, 1);
+    o.landmarks = lm;
+    o.landmarks_sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
+    o.root = dir;
+    assert_int_equal(mint_extract(&o, &s), MINT_E_FORMAT); /* dies in chunk 2 */
+    o.resume = 1;
+    mint_extract_opts r = o;
+    r.landmarks_sha256 = "2222222222222222222222222222222222222222222222222222222222222222";
+    assert_int_equal(mint_extract(&r, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "--landmarks"));
+    assert_non_null(strstr(mint_last_error(), "2222222222"));
+    r = o;
+    r.landmarks = NULL;
+    r.landmarks_sha256 = NULL;
+    assert_int_equal(mint_extract(&r, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "--landmarks"));
+    r = o;
+    r.root = TEST_FIXTURES;
+    assert_int_equal(mint_extract(&r, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "--root"));
+    r = o;
+    r.shard_i = 0;
+    r.shard_n = 1;
+    assert_int_equal(mint_extract(&r, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "--shard"));
+    /* the same settings resume (skipping the bad image: not a recorded setting) */
+    o.skip_errors = 1;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    assert_int_equal(s.resumed, 4);
+    assert_int_equal(s.written, NIMG - 1);
+    snprintf(path, sizeof path, "%s/extract.txt", out);
+    assert_true(contains(path, "\nlandmarks 1111111111111111111111111111111111111111111111111111111111111111\n"));
+    assert_true(contains(path, "\nroot /"));
+    io_landmarks_free(lm);
+    io_list_free(&l);
+}
+
+/* Shards of one list merge back into list order (the unsharded bytes, with
+ * a skipped image too); sets that do not belong together are refused. */
+static void test_merge_shards(void **state)
+{
+    (void)state;
+    enum { N = 7 };
+    io_list l, other;
+    make_list(&l, N);
+    make_list_from(&other, 1, N); /* another list of the same length */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/broken_m.png", dir);
+    write_file(bad, "\x89PNG\r\n\x1a\n broken", 16);
+    /* bad images in shards 1/3 and 2/3; given in the order 2, 0, 1 below, a
+     * concatenation would list the errors in the wrong order */
+    free(l.items[1].path);
+    l.items[1].path = strdup(bad);
+    free(l.items[5].path);
+    l.items[5].path = strdup(bad);
+    const char *taps[2] = { "layer4", "embedding" };
+    char full[300], sh[3][300], dup[300], half[300], oth[300], out[300], part[300], empty[300];
+    snprintf(full, sizeof full, "%s/ms_full", dir);
+    mint_extract_stats s;
+    mint_extract_opts o = opts(&l, full, taps, 2, 1);
+    o.skip_errors = 1;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    assert_int_equal(s.written, N - 2);
+    for (int i = 0; i < 3; i++) {
+        snprintf(sh[i], sizeof sh[i], "%s/ms_s%d", dir, i);
+        o.out_dir = sh[i];
+        o.shard_i = i;
+        o.shard_n = 3;
+        assert_int_equal(mint_extract(&o, &s), MINT_OK);
+        assert_int_equal(s.written + s.failed, i == 0 ? 3 : 2);
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/extract.txt", sh[1]);
+    assert_true(contains(path, "\nshard 1/3\nimages 2\n"));
+    assert_true(contains(path, "\nfull-list "));
+    /* any order in, list order out: the same bytes as the unsharded run */
+    const char *ins[3] = { sh[2], sh[0], sh[1] };
+    mint_merge_stats ms;
+    snprintf(out, sizeof out, "%s/ms_merged", dir);
+    assert_int_equal(mint_merge(out, ins, 3, 0, &ms), MINT_OK);
+    assert_int_equal(ms.rows, N - 2);
+    assert_int_equal(ms.list_order, 1);
+    assert_string_equal(ms.missing, "");
+    const char *files[4] = { "layer4.npy", "embedding.npy", "index.csv", "errors.csv" };
+    for (int k = 0; k < 4; k++)
+        same_file(full, out, files[k]);
+    snprintf(path, sizeof path, "%s/extract.txt", out);
+    assert_true(contains(path, "\ntaps layer4 embedding\npool max\ndtype f32\nshard -\nimages 7\n"));
+
+    /* the same shard twice (extracted again elsewhere) */
+    snprintf(dup, sizeof dup, "%s/ms_s0_again", dir);
+    o.out_dir = dup;
+    o.shard_i = 0;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *twice[4] = { sh[0], sh[1], sh[2], dup };
+    snprintf(out, sizeof out, "%s/ms_bad", dir);
+    assert_int_equal(mint_merge(out, twice, 4, 1, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "shard 0/3 is given twice"));
+    /* shards of another split overlap */
+    snprintf(half, sizeof half, "%s/ms_half", dir);
+    o.out_dir = half;
+    o.shard_i = 1;
+    o.shard_n = 2;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *split[2] = { sh[0], half };
+    assert_int_equal(mint_merge(out, split, 2, 1, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "different splits"));
+    /* a shard of another list */
+    snprintf(oth, sizeof oth, "%s/ms_other", dir);
+    o.list = &other;
+    o.out_dir = oth;
+    o.shard_i = 1;
+    o.shard_n = 3;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *lists[3] = { sh[0], oth, sh[2] };
+    assert_int_equal(mint_merge(out, lists, 3, 1, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "different image lists"));
+    /* a shard aligned with another landmarks CSV */
+    static const char csv[] = "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\nnobody.png,1,2,3,4,5,6,7,8,9,10\n";
+    io_landmarks *lm;
+    assert_int_equal(io_landmarks_parse(csv, sizeof csv - 1, "test", &lm), MINT_OK);
+    snprintf(oth, sizeof oth, "%s/ms_lm", dir);
+    o.list = &l;
+    o.out_dir = oth;
+    o.landmarks = lm;
+    o.landmarks_sha256 = "3333333333333333333333333333333333333333333333333333333333333333";
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    o.landmarks = NULL;
+    assert_int_equal(mint_merge(out, lists, 3, 1, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "landmarks"));
+    io_landmarks_free(lm);
+    /* shards with a whole extraction */
+    const char *mixed[2] = { sh[0], full };
+    assert_int_equal(mint_merge(out, mixed, 2, 1, &ms), MINT_E_ARG);
+    assert_int_equal(access(out, F_OK), -1); /* nothing written by the refusals */
+    /* an incomplete set: refused naming the missing shard, or merged with
+     * allow_partial; the rest merges in later */
+    const char *some[2] = { sh[2], sh[0] };
+    assert_int_equal(mint_merge(out, some, 2, 0, &ms), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "1/3 missing"));
+    snprintf(part, sizeof part, "%s/ms_partial", dir);
+    assert_int_equal(mint_merge(part, some, 2, 1, &ms), MINT_OK);
+    assert_string_equal(ms.missing, "1/3");
+    assert_int_equal(ms.rows, 4);
+    const char *rest[2] = { sh[1], part };
+    snprintf(out, sizeof out, "%s/ms_merged2", dir);
+    assert_int_equal(mint_merge(out, rest, 2, 0, &ms), MINT_OK);
+    for (int k = 0; k < 4; k++)
+        same_file(full, out, files[k]);
+    /* more shards than images: the empty shard gives 0-row outputs */
+    snprintf(empty, sizeof empty, "%s/ms_empty", dir);
+    o.list = &l;
+    o.out_dir = empty;
+    o.shard_i = 9;
+    o.shard_n = 10;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    assert_int_equal(s.written, 0);
+    io_npy a;
+    snprintf(path, sizeof path, "%s/embedding.npy", empty);
+    assert_int_equal(io_npy_read(path, &a), MINT_OK);
+    assert_int_equal(a.rank, 2);
+    assert_int_equal(a.dims[0], 0);
+    assert_int_equal(a.dims[1], 16);
+    io_npy_free(&a);
+    snprintf(path, sizeof path, "%s/index.csv", empty);
+    assert_int_equal(mint_count_lines(path), 1);
+    io_list_free(&l);
+    io_list_free(&other);
+}
+
+/* images/s counts only this run's images; ETA from the remaining ones. */
+static void test_progress_rate(void **state)
+{
+    (void)state;
+    double rate, eta;
+    mint_extract_rate(150, 100, 200, 10.0, &rate, &eta); /* 50 new in 10 s */
+    assert_true(fabs(rate - 5.0) < 1e-12);
+    assert_true(fabs(eta - 10.0) < 1e-12);
+    mint_extract_rate(100, 100, 200, 3.0, &rate, &eta); /* only resumed so far */
+    assert_true(rate == 0 && eta < 0);
+    mint_extract_rate(0, 0, 10, 0.0, &rate, &eta);
+    assert_true(rate == 0 && eta < 0);
+    mint_extract_rate(10, 0, 10, 2.0, &rate, &eta);
+    assert_true(fabs(rate - 5.0) < 1e-12 && eta == 0);
+    assert_int_equal(mint_shard_size(7, 0, 3), 3);
+    assert_int_equal(mint_shard_size(7, 2, 3), 2);
+    assert_int_equal(mint_shard_size(7, 9, 10), 0);
+    assert_int_equal(mint_shard_size(7, 0, 0), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +709,11 @@ int main(void)
         cmocka_unit_test(test_skip_and_shard),
         cmocka_unit_test(test_shards_merge),
         cmocka_unit_test(test_landmarks_by_path),
+        cmocka_unit_test(test_dir_symlinks),
+        cmocka_unit_test(test_duplicate_taps),
+        cmocka_unit_test(test_resume_checks_landmarks_root),
+        cmocka_unit_test(test_merge_shards),
+        cmocka_unit_test(test_progress_rate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
