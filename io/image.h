@@ -35,7 +35,8 @@ typedef struct {
  * (starting with the path) is in mint_last_error(). */
 mint_status io_image_load(const char *path, io_image *out, int max_pixels);
 
-/* Same, from memory (tests, fuzzing). Messages start with "<memory>". */
+/* Same, from memory (tests, fuzzing). Messages name no file: the caller
+ * adds one. */
 mint_status io_image_load_mem(const void *data, size_t size, io_image *out,
                               int max_pixels);
 
