@@ -1,8 +1,10 @@
 /* test_conformance.c - mint against PyTorch and ONNX Runtime on the fixture
  * models (tools/make_fixtures.py): every ONNX model is imported, written to
  * a container, reopened, and run under each ISA this CPU has and with 1 and
- * 2 threads; the embedding and the stage taps must match both references:
- * cosine >= 0.99999 per image and max abs error <= 1e-4 * max|ref|. */
+ * 2 threads; the embedding and every tap (the four stages, and conv/Gemm
+ * outputs that a BatchNorm would be folded over) must match both
+ * references, each of which must be present: cosine >= 0.99999 per image
+ * and max abs error <= 1e-4 * max|ref|. */
 #include "testutil.h"
 #include <math.h>
 #include <unistd.h>
@@ -20,18 +22,23 @@ typedef struct {
     const char *model;
     const char *input;    /* fixture folder holding input.npy */
     const char *tap[6];   /* mint tap names (layerK/embedding or ONNX tensor names) */
-    const char *ref[6];   /* reference file stem: <model>/<src>_<ref>.npy */
+    const char *ref[6];   /* reference file stem: <refdir>/<src>_<ref>.npy */
+    const char *refdir;   /* folder of the references (NULL: <model>) */
 } conf_case;
 
 static const conf_case cases[] = {
-    { "iresnet_small", "iresnet_small", { "layer1", "layer2", "layer3", "layer4", "embedding" },
-      { "layer1", "layer2", "layer3", "layer4", "embedding" } },
+    { "iresnet_small", "iresnet_small",
+      { "layer1", "layer2", "layer3", "layer4", "embedding", "/fc/Gemm_output_0" },
+      { "layer1", "layer2", "layer3", "layer4", "embedding", "fc" }, NULL },
     { "iresnet_r18like", "iresnet_r18like", { "layer1", "layer2", "layer3", "layer4", "embedding" },
-      { "layer1", "layer2", "layer3", "layer4", "embedding" } },
-    { "iresnet_small_fp16", "iresnet_small", { "layer4", "embedding" }, { "layer4", "embedding" } },
+      { "layer1", "layer2", "layer3", "layer4", "embedding" }, NULL },
+    { "iresnet_small_fp16", "iresnet_small", { "layer4", "embedding" }, { "layer4", "embedding" },
+      NULL },
     { "mobile_dw", "mobile_dw", { "/prelu2/PRelu_output_0", "/Add_output_0", "/bn_post/BatchNormalization_output_0", "embedding" },
-      { "stage1", "stage2", "stage3", "embedding" } },
-    { "mobile_dw_op9", "mobile_dw", { "embedding" }, { "embedding" } },
+      { "stage1", "stage2", "stage3", "embedding" }, NULL },
+    { "mobile_dw_op9", "mobile_dw", { "/prelu2/PRelu_output_0", "/Add_output_0", "/bn_post/BatchNormalization_output_0", "embedding" },
+      { "stage1", "stage2", "stage3", "embedding" }, "mobile_dw" /* same results: files shared */ },
+    { "conv_bn", "conv_bn", { "c1", "c2", "embedding" }, { "conv1", "conv2", "embedding" }, NULL },
 };
 
 /* Worst per-image cosine and max abs error relative to max|ref|. */
@@ -78,8 +85,12 @@ static void run_case(const conf_case *cc)
     net_graph_free(g);
     if (st)
         fail_msg("%s: save: %s", cc->model, mint_last_error());
-    mint_model *m;
+    /* m computes the taps; plain only the output, with every BatchNorm it
+     * can fold folded (a tapped conv output keeps its BN separate) */
+    mint_model *m, *plain;
     st = mint_model_open(&m, tmp);
+    if (!st)
+        st = mint_model_open(&plain, tmp);
     if (st)
         fail_msg("%s: open: %s", cc->model, mint_last_error());
 
@@ -91,8 +102,9 @@ static void run_case(const conf_case *cc)
     int ntaps = 0;
     while (ntaps < 6 && cc->tap[ntaps])
         ntaps++;
-    float *out[6];
-    int64_t per[6];
+    float *out[7];
+    int64_t per[7];
+    int emb = -1;
     for (int t = 0; t < ntaps; t++) {
         int rank, d[3];
         st = mint_model_tap_shape(m, cc->tap[t], &rank, d);
@@ -101,7 +113,13 @@ static void run_case(const conf_case *cc)
         per[t] = (int64_t)d[0] * (rank == 4 ? (int64_t)d[1] * d[2] : 1);
         out[t] = malloc(sizeof(float) * (size_t)(n * per[t]));
         assert_non_null(out[t]);
+        if (!strcmp(cc->tap[t], "embedding"))
+            emb = t;
     }
+    assert_true(emb >= 0);
+    per[ntaps] = per[emb];
+    out[ntaps] = malloc(sizeof(float) * (size_t)(n * per[emb]));
+    assert_non_null(out[ntaps]);
     const kern_isa *isas[8];
     int nisa = kern_isa_available(isas, 8);
     for (int k = 0; k < nisa; k++) {
@@ -110,37 +128,43 @@ static void run_case(const conf_case *cc)
 #ifdef _OPENMP
             omp_set_num_threads(threads);
 #endif
-            for (int t = 0; t < ntaps; t++)
+            for (int t = 0; t <= ntaps; t++)
                 memset(out[t], 0xff, sizeof(float) * (size_t)(n * per[t])); /* NaN */
             st = mint_model_run(m, in.data, n, NULL, ntaps, cc->tap, out);
+            if (!st)
+                st = mint_model_run(plain, in.data, n, out[ntaps], 0, NULL, NULL);
             if (st)
                 fail_msg("%s: run: %s", cc->model, mint_last_error());
             for (int src = 0; src < 2; src++) {
-                for (int t = 0; t < ntaps; t++) {
-                    snprintf(path, sizeof path, TEST_FIXTURES "/%s/%s_%s.npy", cc->model,
-                             src ? "ort" : "torch", cc->ref[t]);
+                for (int t = 0; t <= ntaps; t++) {
+                    const char *stem = cc->ref[t < ntaps ? t : emb];
+                    snprintf(path, sizeof path, TEST_FIXTURES "/%s/%s_%s.npy",
+                             cc->refdir ? cc->refdir : cc->model, src ? "ort" : "torch", stem);
                     if (!have_file(path))
-                        continue;
+                        fail_msg("%s: reference %s missing (run tools/make_fixtures.py)",
+                                 cc->model, path);
                     io_npy ref;
                     assert_int_equal(io_npy_read(path, &ref), MINT_OK);
                     assert_int_equal(ref.nbytes, sizeof(float) * (size_t)(n * per[t]));
                     double c, e;
                     compare(out[t], ref.data, n, per[t], &c, &e);
-                    printf("  %-18s %-7s %dT %-5s %-10s cos %.8f  err/max %.2e\n", cc->model,
-                           isas[k]->name, threads, src ? "ort" : "torch", cc->ref[t], c, e);
+                    printf("  %-18s %-7s %dT %-5s %-10s%s cos %.8f  err/max %.2e\n", cc->model,
+                           isas[k]->name, threads, src ? "ort" : "torch", stem,
+                           t < ntaps ? "       " : " folded", c, e);
                     if (!(c >= 0.99999 && e <= 1e-4))
-                        fail_msg("%s %s %s: cos %.8f err/max %.3e out of tolerance", cc->model,
-                                 isas[k]->name, cc->ref[t], c, e);
+                        fail_msg("%s %s %s%s: cos %.8f err/max %.3e out of tolerance", cc->model,
+                                 isas[k]->name, stem, t < ntaps ? "" : " (folded)", c, e);
                     io_npy_free(&ref);
                 }
             }
         }
     }
     mint_set_isa(kern_active()->name);
-    for (int t = 0; t < ntaps; t++)
+    for (int t = 0; t <= ntaps; t++)
         free(out[t]);
     io_npy_free(&in);
     mint_model_close(m);
+    mint_model_close(plain);
     unlink(tmp);
 }
 

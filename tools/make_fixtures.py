@@ -40,7 +40,7 @@ import onnx_ref  # noqa: E402
 COS_MIN = 0.99999
 STAGES = ["layer1", "layer2", "layer3", "layer4"]
 GENERATED_DIRS = ["iresnet_small", "iresnet_small_fp16", "iresnet_r18like", "mobile_dw",
-                  "mobile_dw_op9"]
+                  "mobile_dw_op9", "conv_bn"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -237,10 +237,28 @@ def emit(ctx, name, onnx_model, onnx_bytes_path, x, input_file, taps, emb_name,
     ctx.summary[name] = {"taps": side["taps"], "embedding": emb_name, "agreement": agreement}
 
 
-def torch_taps(net, x):
-    with torch.no_grad():
-        out = net.forward_taps(torch.from_numpy(x))
+def torch_taps(net, x, hooks=None):
+    """forward_taps outputs, plus {tap: submodule} outputs caught by hooks."""
+    caught = {}
+    handles = [mod.register_forward_hook(
+        lambda _m, _i, o, tap=tap: caught.__setitem__(tap, o.detach().clone()))
+        for tap, mod in (hooks or {}).items()]
+    try:
+        with torch.no_grad():
+            out = net.forward_taps(torch.from_numpy(x))
+    finally:
+        for h in handles:
+            h.remove()
+    out.update(caught)
     return {k: v.numpy() for k, v in out.items()}
+
+
+def op_output(model, op_type):
+    """Output of the only node of op_type."""
+    outs = [n.output[0] for n in model.graph.node if n.op_type == op_type]
+    if len(outs) != 1:
+        raise SystemExit("expected one %s node, found %d" % (op_type, len(outs)))
+    return outs[0]
 
 
 def stage_taps(model):
@@ -260,12 +278,15 @@ def make_iresnet_small(ctx):
     x = np.random.RandomState(101).standard_normal((2, 3, 112, 112)).astype(np.float32)
     save_npy(os.path.join(ctx.out, "iresnet_small/input.npy"), x)
     taps = stage_taps(m)
-    tout = torch_taps(net, x)
+    # the Gemm output, which the BatchNorm1d after it is folded over at run
+    # time unless it is tapped
+    taps["fc"] = op_output(m, "Gemm")
+    tout = torch_taps(net, x, {"fc": net.fc})
     emit(ctx, "iresnet_small", m, path, x, "iresnet_small/input.npy", taps, "embedding", tout,
          "IResNet layers [2,2,2,2] widths [8,16,32,64] emb 32, arcface_torch-style export "
-         "(opset 11, BN after convs folded by the exporter), fp32, batch axis 'N'",
-         "N(0,1), seed 101 (already normalised; no normalisation in the graph)",
-         store_ort=["layer4", "embedding"])
+         "(opset 11, BN after convs folded by the exporter), fp32, batch axis 'N'; tap `fc` "
+         "is the Gemm output before the embedding BatchNormalization",
+         "N(0,1), seed 101 (already normalised; no normalisation in the graph)")
     return net, m, x
 
 
@@ -317,8 +338,7 @@ def make_iresnet_r18like(ctx):
          "IResNet layers [1,2,1,1] widths [8,16,24,40] emb 48 with the InsightFace input "
          "normalisation in the graph: Sub 127.5 then Mul 1/127.5 (scalar initializers); "
          "exported exactly like torch2onnx (numeric output name, batch dim_param 'None')",
-         "integer pixel values 0..255 as float32, seed 202 (raw RGB-range input)",
-         store_ort=["layer4", "embedding"])
+         "integer pixel values 0..255 as float32, seed 202 (raw RGB-range input)")
 
 
 def make_mobile(ctx):
@@ -350,8 +370,72 @@ def make_mobile(ctx):
                 "" if opset < 11 else "; Constant nodes"),
              "N(0,1), seed 303",
              extra={"clip_nodes": len(clip)},
-             store_ort=["stage3", "embedding"],
              share="mobile_dw" if name != "mobile_dw" else None)
+
+
+class ConvBN(torch.nn.Module):
+    """Conv -> BN -> ReLU -> Conv(s2) -> BN, eval mode: what a hand-written
+    or non-PyTorch ONNX file keeps and mint folds at run time."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=True)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+
+    def forward_taps(self, x):
+        c1 = self.conv1(x)
+        c2 = self.conv2(torch.relu(self.bn1(c1)))
+        return {"conv1": c1, "conv2": c2, "embedding": self.bn2(c2)}
+
+
+def make_conv_bn(ctx):
+    """Conv -> BatchNormalization pairs written node for node (the PyTorch
+    exporter would fold them), so the conv outputs exist as tensors."""
+    torch.manual_seed(41)
+    net = ConvBN()
+    iresnet.randomize_stats(net, torch.Generator().manual_seed(42))
+    net.eval()
+    x = np.random.RandomState(404).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    save_npy(os.path.join(ctx.out, "conv_bn/input.npy"), x)
+    tout = torch_taps(net, x)
+    inits = [numpy_helper.from_array(t.detach().numpy(), n)
+             for n, t in list(net.named_parameters()) + list(net.named_buffers())
+             if not n.endswith("num_batches_tracked")]
+    def bn(name, inp, out):
+        return helper.make_node("BatchNormalization",
+                                [inp] + ["%s.%s" % (name, k) for k in
+                                         ("weight", "bias", "running_mean", "running_var")],
+                                [out], name=name, epsilon=1e-5)
+    nodes = [
+        helper.make_node("Conv", ["data", "conv1.weight", "conv1.bias"], ["c1"], name="conv1",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        bn("bn1", "c1", "b1"),
+        helper.make_node("Relu", ["b1"], ["r1"], name="relu"),
+        helper.make_node("Conv", ["r1", "conv2.weight"], ["c2"], name="conv2",
+                         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        bn("bn2", "c2", "out"),
+    ]
+    g = helper.make_graph(
+        nodes, "conv_bn",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 16, 16])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 8, 8, 8])],
+        initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)],
+                          producer_name="mint-tools")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    path = os.path.join(ctx.out, "conv_bn.onnx")
+    onnx.save(m, path)
+    emit(ctx, "conv_bn", m, path, x, "conv_bn/input.npy", {"conv1": "c1", "conv2": "c2"}, "out",
+         tout,
+         "Conv(3->8, bias) -> BatchNormalization -> Relu -> Conv(8->8, s2, no bias) -> "
+         "BatchNormalization, opset 11, input 3x16x16, written node by node from a PyTorch "
+         "module in eval mode (no exporter, so no folding): taps `conv1`/`conv2` are conv "
+         "outputs that mint folds a BN over unless they are tapped",
+         "N(0,1), seed 404")
 
 
 # ---------------------------------------------------------------- malformed
@@ -469,13 +553,13 @@ PyTorch and ONNX Runtime agree (`agreement_torch_vs_ort`; use it to pick test
 tolerances). Stage taps of the IResNets are the outputs of the last residual
 Add at each resolution (56, 28, 14, 7).
 
-What is stored: PyTorch references for every tap; ONNX Runtime references
-for the last stage and the embedding (they agree with PyTorch to ~1e-6
-relative, so more would only make this folder bigger). The generator compares every tap of
-every model against ORT and against a third evaluation of the ONNX graph
-(tools/onnx_ref.py) and fails below cosine 0.99999; the numbers are in each
-sidecar. `mobile_dw_op9` reuses the `mobile_dw/` files (same weights, same
-results bit for bit). Check `refs` in the sidecar rather than assuming a file.
+What is stored: PyTorch and ONNX Runtime references for every tap (for
+`iresnet_small_fp16`, the fp16-storage check, only `layer4` and the
+embedding). The generator compares every tap of every model against ORT and
+against a third evaluation of the ONNX graph (tools/onnx_ref.py) and fails
+below cosine 0.99999; the numbers are in each sidecar. `mobile_dw_op9`
+reuses the `mobile_dw/` files (same weights, same results bit for bit).
+Check `refs` in the sidecar rather than assuming a file.
 
 Things the importer meets here: Conv with bias (the exporter folds BN into the
 preceding conv), standalone BatchNormalization on 4-D and 2-D inputs, PRelu
@@ -538,6 +622,7 @@ def main():
         make_iresnet_small_fp16(ctx, net, m32, x)
         make_iresnet_r18like(ctx)
         make_mobile(ctx)
+        make_conv_bn(ctx)
         rows = make_malformed(ctx)
         write_readme(ctx, rows)
     finally:
