@@ -30,7 +30,8 @@ double cli_now(void);
 /* A command's --help text (main.c's table), NULL if not registered. Help
  * texts start with their "usage: mint <cmd> ..." synopsis lines. */
 const char *cli_help(const char *cmd);
-extern const char cli_help_convert[], cli_help_info[], cli_help_embed[], cli_help_demo[];
+extern const char cli_help_convert[], cli_help_info[], cli_help_embed[], cli_help_demo[],
+    cli_help_extract[], cli_help_merge[], cli_help_train[], cli_help_eval[], cli_help_audit[];
 
 int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);

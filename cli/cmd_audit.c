@@ -13,7 +13,7 @@
 #include "io/landmarks.h"
 #include "mint/audit.h"
 
-static const char *eval_help =
+const char cli_help_eval[] =
     "usage: mint eval --mint T.mint --members A --external B --json OUT.json\n"
     "                 [--roc ROC.png] [--taps t1,t2,...] [--threads N]\n"
     "Evaluate a trained MINT model on held-out data (not the data T was trained on):\n"
@@ -34,7 +34,7 @@ static const char *eval_help =
     "The feature size must be the one T was trained on. Outputs are written to a\n"
     "temporary name and renamed into place.\n";
 
-static const char *audit_help =
+const char cli_help_audit[] =
     "usage: mint audit --model M.mint --mint T.mint --report OUT.json|OUT.html\n"
     "                  [--landmarks CSV] [--reference B] [--alpha A] [--taps LIST]\n"
     "                  [--batch N] [--threads N] IMAGES...\n"
@@ -115,7 +115,7 @@ int cmd_eval(int argc, char **argv)
             if ((threads = cli_int(optarg, 1, 4096)) < 0)
                 return cli_usage_error("eval", "--threads wants a positive integer");
             break;
-        case 'h': fputs(eval_help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_eval, stdout); return CLI_OK;
         default: return cli_usage_error("eval", "bad option");
         }
     }
@@ -281,7 +281,7 @@ int cmd_audit(int argc, char **argv)
             if ((threads = cli_int(optarg, 1, 4096)) < 0)
                 return cli_usage_error("audit", "--threads wants a positive integer");
             break;
-        case 'h': fputs(audit_help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_audit, stdout); return CLI_OK;
         default: return cli_usage_error("audit", "bad option");
         }
     }

@@ -34,44 +34,45 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t
             etas, failed, p->tty ? "  " : "\n");
 }
 
+const char cli_help_extract[] =
+    "usage: mint extract --model M.mint (--list FILE [--root DIR] | --dir DIR) --out OUT\n"
+    "                    [--landmarks CSV] [--taps layer1,layer2,layer3,layer4,embedding]\n"
+    "                    [--pool max|none] [--dtype f32|f16] [--batch N] [--chunk N]\n"
+    "                    [--shard i/n] [--resume] [--on-error skip|fail] [--threads T]\n"
+    "Decode, align (5 landmarks -> ArcFace 112x112), normalise and run every image\n"
+    "through the model, writing OUT/<tap>.npy for each tap, OUT/index.csv\n"
+    "(row,file,label,sha256 of the image bytes) and OUT/extract.txt (network, taps,\n"
+    "list and landmarks SHA-256, shard).\n"
+    "  --list FILE    one image per line: path[,label]\n"
+    "  --root DIR     with --list: relative paths in FILE are taken below DIR\n"
+    "                 (default: the current directory); the keys in index.csv and\n"
+    "                 the landmark lookups stay the paths as written in FILE\n"
+    "  --dir DIR      every .jpg/.jpeg/.png below DIR (at most 32 levels), sorted;\n"
+    "                 label = first folder. Symlinked files and folders are followed;\n"
+    "                 a link back to a folder being walked (a cycle) is skipped\n"
+    "  --landmarks    CSV with header file,...,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy;\n"
+    "                 images without a row must already be the model's input size\n"
+    "  --taps         comma-separated tap names, each once (see 'mint info')\n"
+    "  --pool max     per-channel max over H,W: [N,C] (default); none: raw [N,C,H,W]\n"
+    "  --dtype f16    store float16 (default f32)\n"
+    "  --batch N      images per forward pass (default 16)\n"
+    "  --chunk N      images per committed chunk (default 1024; smaller = less\n"
+    "                 lost on a crash)\n"
+    "  --shard i/n    process only the images at list positions p (0-based, images\n"
+    "                 only: no blank or # lines) with p % n == i;\n"
+    "                 merge the n outputs with 'mint merge' (rows back in list order).\n"
+    "                 A shard with no images (n > list size) writes empty (0-row) outputs\n"
+    "  --resume       continue a killed run in OUT: model, list, --root/--dir, --landmarks\n"
+    "                 (its SHA-256), --taps, --pool, --dtype, --chunk and --shard must\n"
+    "                 be the same, else it is refused naming the setting that differs\n"
+    "  --on-error     skip: list bad images in OUT/errors.csv (item,file,error; item =\n"
+    "                 0-based position in the whole list) and go on; fail (default): stop\n"
+    "  --threads T    OpenMP threads for decoding/aligning a batch and for the network\n"
+    "                 (default: OMP_NUM_THREADS, else every core)\n"
+    "Progress (images/s of this run, ETA) goes to stderr. Outputs appear only when complete.\n";
+
 int cmd_extract(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint extract --model M.mint (--list FILE [--root DIR] | --dir DIR) --out OUT\n"
-        "                    [--landmarks CSV] [--taps layer1,layer2,layer3,layer4,embedding]\n"
-        "                    [--pool max|none] [--dtype f32|f16] [--batch N] [--chunk N]\n"
-        "                    [--shard i/n] [--resume] [--on-error skip|fail] [--threads T]\n"
-        "Decode, align (5 landmarks -> ArcFace 112x112), normalise and run every image\n"
-        "through the model, writing OUT/<tap>.npy for each tap, OUT/index.csv\n"
-        "(row,file,label,sha256 of the image bytes) and OUT/extract.txt (network, taps,\n"
-        "list and landmarks SHA-256, shard).\n"
-        "  --list FILE    one image per line: path[,label]\n"
-        "  --root DIR     with --list: relative paths in FILE are taken below DIR\n"
-        "                 (default: the current directory); the keys in index.csv and\n"
-        "                 the landmark lookups stay the paths as written in FILE\n"
-        "  --dir DIR      every .jpg/.jpeg/.png below DIR (at most 32 levels), sorted;\n"
-        "                 label = first folder. Symlinked files and folders are followed;\n"
-        "                 a link back to a folder being walked (a cycle) is skipped\n"
-        "  --landmarks    CSV with header file,...,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy;\n"
-        "                 images without a row must already be the model's input size\n"
-        "  --taps         comma-separated tap names, each once (see 'mint info')\n"
-        "  --pool max     per-channel max over H,W: [N,C] (default); none: raw [N,C,H,W]\n"
-        "  --dtype f16    store float16 (default f32)\n"
-        "  --batch N      images per forward pass (default 16)\n"
-        "  --chunk N      images per committed chunk (default 1024; smaller = less\n"
-        "                 lost on a crash)\n"
-        "  --shard i/n    process only the images at list positions p (0-based, images\n"
-        "                 only: no blank or # lines) with p % n == i;\n"
-        "                 merge the n outputs with 'mint merge' (rows back in list order).\n"
-        "                 A shard with no images (n > list size) writes empty (0-row) outputs\n"
-        "  --resume       continue a killed run in OUT: model, list, --root/--dir, --landmarks\n"
-        "                 (its SHA-256), --taps, --pool, --dtype, --chunk and --shard must\n"
-        "                 be the same, else it is refused naming the setting that differs\n"
-        "  --on-error     skip: list bad images in OUT/errors.csv (item,file,error; item =\n"
-        "                 0-based position in the whole list) and go on; fail (default): stop\n"
-        "  --threads T    OpenMP threads for decoding/aligning a batch and for the network\n"
-        "                 (default: OMP_NUM_THREADS, else every core)\n"
-        "Progress (images/s of this run, ETA) goes to stderr. Outputs appear only when complete.\n";
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "list", required_argument, 0, 'l' },
         { "dir", required_argument, 0, 'D' }, { "landmarks", required_argument, 0, 'L' },
@@ -121,7 +122,7 @@ int cmd_extract(int argc, char **argv)
                 return cli_usage_error("extract", "--shard wants i/n with 0 <= i < n <= 16777216");
             break;
         }
-        case 'h': fputs(help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_extract, stdout); return CLI_OK;
         default: return cli_usage_error("extract", "bad option");
         }
     }
@@ -184,21 +185,22 @@ int cmd_extract(int argc, char **argv)
     return st ? cli_error("extract", st) : CLI_OK;
 }
 
+const char cli_help_merge[] =
+    "usage: mint merge --out OUT [--partial] IN1 IN2 ...\n"
+    "Merge the outputs of several 'mint extract' runs into OUT: every tap .npy,\n"
+    "index.csv (rows renumbered), errors.csv and extract.txt. All inputs must come\n"
+    "from the same network with the same taps, pooling and dtype.\n"
+    "  Shards (--shard i/n) must be shards of one list (same n, same list SHA-256\n"
+    "  in extract.txt); a shard given twice is refused. Rows are put back in list\n"
+    "  order, whatever the order of IN..., so merging all n shards gives what one\n"
+    "  unsharded run would have. An incomplete set is refused, naming the missing\n"
+    "  shards, unless --partial: then it is merged (still in list order) with a\n"
+    "  warning, and the missing shards can be merged in later with the result.\n"
+    "  Whole extractions (no --shard) are concatenated in the order given; the same\n"
+    "  folder or the same image list twice is refused.\n";
+
 int cmd_merge(int argc, char **argv)
 {
-    static const char *help =
-        "usage: mint merge --out OUT [--partial] IN1 IN2 ...\n"
-        "Merge the outputs of several 'mint extract' runs into OUT: every tap .npy,\n"
-        "index.csv (rows renumbered), errors.csv and extract.txt. All inputs must come\n"
-        "from the same network with the same taps, pooling and dtype.\n"
-        "  Shards (--shard i/n) must be shards of one list (same n, same list SHA-256\n"
-        "  in extract.txt); a shard given twice is refused. Rows are put back in list\n"
-        "  order, whatever the order of IN..., so merging all n shards gives what one\n"
-        "  unsharded run would have. An incomplete set is refused, naming the missing\n"
-        "  shards, unless --partial: then it is merged (still in list order) with a\n"
-        "  warning, and the missing shards can be merged in later with the result.\n"
-        "  Whole extractions (no --shard) are concatenated in the order given; the same\n"
-        "  folder or the same image list twice is refused.\n";
     const char *out = NULL;
     int o, partial = 0;
     static const struct option opts[] = {
@@ -212,7 +214,7 @@ int cmd_merge(int argc, char **argv)
         else if (o == 'p')
             partial = 1;
         else if (o == 'h') {
-            fputs(help, stdout);
+            fputs(cli_help_merge, stdout);
             return CLI_OK;
         } else
             return cli_usage_error("merge", "bad option");

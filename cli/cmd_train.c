@@ -22,7 +22,7 @@
 
 #define MAX_TAPS MINT_FEATS_MAX_TAPS
 
-static const char *train_help =
+const char cli_help_train[] =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--holdout F]\n"
     "                  [--threads T] [--quiet] [--resume]\n"
@@ -244,7 +244,7 @@ int cmd_train(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'r': resume = 1; break;
-        case 'h': fputs(train_help, stdout); return CLI_OK;
+        case 'h': fputs(cli_help_train, stdout); return CLI_OK;
         default: return cli_usage_error("train", "bad option");
         }
     }

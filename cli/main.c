@@ -86,8 +86,7 @@ double cli_now(void)
 }
 
 /* Every command: name, entry point, one-line summary, and its --help text
- * (whose "usage:" lines cli_usage_error repeats; NULL while the command's
- * file does not export it as cli_help_<name>). */
+ * (whose "usage:" lines cli_usage_error repeats). */
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -97,11 +96,11 @@ static const struct {
     { "convert", cmd_convert, "convert an ONNX model into a mint weight file", cli_help_convert },
     { "info", cmd_info, "show a weight file's metadata, graph, taps, tensors and SHA-256", cli_help_info },
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps", cli_help_embed },
-    { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv", NULL },
-    { "merge", cmd_merge, "concatenate the outputs of several extract runs (shards)", NULL },
-    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images", NULL },
-    { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", NULL },
-    { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", NULL },
+    { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv", cli_help_extract },
+    { "merge", cmd_merge, "concatenate the outputs of several extract runs (shards)", cli_help_merge },
+    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images", cli_help_train },
+    { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", cli_help_eval },
+    { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", cli_help_audit },
     { "demo", cmd_demo, "build an IResNet with random weights and time a forward pass", cli_help_demo },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

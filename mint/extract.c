@@ -100,8 +100,14 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
                        "(give --landmarks CSV to align it)",
                        it->path, img.w, img.h, meta->in_w, meta->in_h, it->key);
     }
-    if (!st)
-        io_image_to_tensor(use, meta->mean, meta->std, !strcmp(meta->channel_order, "BGR"), chw);
+    if (!st) /* 3 channels, or 1 (grey models: BT.601 luma); others refused */
+        st = io_image_to_chw(use, meta->in_c, meta->mean, meta->std,
+                             !strcmp(meta->channel_order, "BGR"), chw);
+    if (st && meta->in_c != 1 && meta->in_c != 3) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mint_last_error());
+        st = mint_fail(st, "%s: %s", it->path, why);
+    }
     io_image_free(&img);
     io_image_free(&al);
     return st;
@@ -633,6 +639,15 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
     return MINT_OK;
 }
 
+mint_status mint_check_image_input(const mint_model *m)
+{
+    const int c = mint_model_graph(m)->meta.in_c;
+    if (c != 1 && c != 3)
+        return mint_fail(MINT_E_UNSUPPORTED, "the model takes %d input channels; images can only "
+                         "feed 1 (grey) or 3 (RGB/BGR) channels", c);
+    return MINT_OK;
+}
+
 mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
@@ -640,6 +655,9 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
         oin->chunk < 1 || !oin->out_dir || !oin->model_sha256 || oin->shard_n < 0 ||
         (oin->shard_n > 0 && (oin->shard_i < 0 || oin->shard_i >= oin->shard_n)))
         return mint_fail(MINT_E_ARG, "bad extraction options");
+    mint_status cst = mint_check_image_input(oin->model);
+    if (cst)
+        return cst;
     tapinfo ti[64];
     for (int t = 0; t < oin->ntaps; t++) {
         mint_status st = mint_model_tap_shape(oin->model, oin->taps[t], &ti[t].rank, ti[t].dims);

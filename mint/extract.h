@@ -82,8 +82,13 @@ typedef struct {
 mint_status mint_merge(const char *out_dir, const char *const *in_dirs, int n, int allow_partial,
                        mint_merge_stats *stats);
 
+/* MINT_E_UNSUPPORTED unless the model's input has 1 (grey) or 3 channels,
+ * the only ones images can feed. */
+mint_status mint_check_image_input(const mint_model *m);
+
 /* Load an image, align it (landmarks by key) and write the normalised CHW
- * tensor for model m into chw; sha256_hex (65 bytes) gets the file's hash. */
+ * tensor for model m into chw (1 or 3 channels: grey models get BT.601
+ * luma); sha256_hex (65 bytes) gets the file's hash. */
 mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, const io_item *it,
                                float *chw, char sha256_hex[65]);
 

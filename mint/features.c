@@ -249,6 +249,9 @@ mint_status mint_feats_images_stream(mint_model *m, const io_landmarks *lm, cons
         batch = 16;
     if (batch > 4096)
         return mint_fail(MINT_E_ARG, "batch %d too large", batch);
+    mint_status cst = mint_check_image_input(m);
+    if (cst)
+        return cst;
     tap_geom g[MINT_FEATS_MAX_TAPS];
     int rank, dims[3];
     mint_status st = tap_geoms(m, cnn, taps, ntaps, g, &rank, dims);

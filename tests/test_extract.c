@@ -13,9 +13,11 @@
 #include <unistd.h>
 #include "io/align.h"
 #include "io/dataset.h"
+#include "io/image.h"
 #include "io/landmarks.h"
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "net/graph.h"
 #include "net/iresnet.h"
 #include "net/model.h"
 
@@ -701,6 +703,93 @@ static void test_progress_rate(void **state)
     assert_int_equal(mint_shard_size(7, 0, 0), 7);
 }
 
+/* A one-channel (grey) model: the images are fed as BT.601 luma, one plane
+ * (this overflowed the input buffer when three planes were always written);
+ * a two-channel model is refused before any image is read. */
+static mint_model *conv_model(int cin)
+{
+    net_graph *g = net_graph_new();
+    assert_non_null(g);
+    snprintf(g->meta.arch, sizeof g->meta.arch, "onnx");
+    g->meta.in_c = cin, g->meta.in_h = 112, g->meta.in_w = 112;
+    for (int k = 0; k < 3; k++)
+        g->meta.mean[k] = 0.5f, g->meta.std[k] = 0.25f;
+    snprintf(g->meta.channel_order, sizeof g->meta.channel_order, "RGB");
+    const int64_t dims[4] = { 4, cin, 3, 3 };
+    float *w = malloc(sizeof(float) * 4 * (size_t)cin * 9);
+    assert_non_null(w);
+    for (int i = 0; i < 4 * cin * 9; i++)
+        w[i] = (float)((i * 37) % 11 - 5) / 7.0f;
+    g->input = net_graph_tensor(g, "data");
+    const int out = net_graph_tensor(g, "y");
+    const int wid[4] = { net_graph_add_weight(g, "w", 4, dims, w, 1), -1, -1, -1 };
+    assert_true(wid[0] >= 0);
+    assert_true(net_graph_add_node(g, NET_OP_CONV, "conv", g->input, -1, out, wid) >= 0);
+    g->nodes[g->nnodes - 1].conv = (net_conv_attr){ 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    g->output = out;
+    assert_int_equal(net_graph_toposort(g), MINT_OK);
+    assert_int_equal(net_graph_infer_shapes(g), MINT_OK);
+    assert_int_equal(net_graph_name_taps(g), MINT_OK);
+    mint_model *m;
+    assert_int_equal(mint_model_from_graph(&m, g, NULL), MINT_OK);
+    return m;
+}
+
+static void test_grey_model(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, 3);
+    mint_model *m = conv_model(1);
+    const char *taps[1] = { "embedding" };
+    char out[300], path[400];
+    snprintf(out, sizeof out, "%s/grey", dir);
+    mint_extract_opts o = opts(&l, out, taps, 1, 0);
+    o.model = m;
+    mint_extract_stats s;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    assert_int_equal(s.written, 3);
+    /* the reference: luma of each image, normalised, through the model */
+    float *x = malloc(sizeof(float) * 3 * 112 * 112), *y = malloc(sizeof(float) * 3 * 4 * 112 * 112);
+    for (int i = 0; i < 3; i++) {
+        io_image img;
+        assert_int_equal(io_image_load(l.items[i].path, &img, 0), MINT_OK);
+        assert_int_equal(img.c, 3);
+        for (int p = 0; p < 112 * 112; p++) {
+            const uint8_t *q = img.px + 3 * p;
+            /* BT.601 in OpenCV's 14-bit fixed point (cvtColor RGB2GRAY) */
+            const double luma = (double)((4899u * q[0] + 9617u * q[1] + 1868u * q[2] + 8192u) >> 14);
+            x[i * 112 * 112 + p] = (float)((luma / 255.0 - 0.5) / 0.25);
+        }
+        io_image_free(&img);
+    }
+    float *outs[1] = { y };
+    assert_int_equal(mint_model_run(m, x, 3, NULL, 1, taps, outs), MINT_OK);
+    io_npy a;
+    snprintf(path, sizeof path, "%s/embedding.npy", out);
+    assert_int_equal(io_npy_read(path, &a), MINT_OK);
+    assert_int_equal(a.rank, 4);
+    assert_int_equal(a.dims[1], 4);
+    double maxd = 0;
+    for (size_t i = 0; i < (size_t)3 * 4 * 112 * 112; i++)
+        maxd = fmax(maxd, fabs((double)((float *)a.data)[i] - y[i]));
+    assert_true(maxd < 1e-4);
+    io_npy_free(&a);
+    mint_model_close(m);
+    /* two input channels: refused up front, nothing written */
+    m = conv_model(2);
+    snprintf(out, sizeof out, "%s/two", dir);
+    o = opts(&l, out, taps, 1, 0);
+    o.model = m;
+    assert_int_equal(mint_extract(&o, &s), MINT_E_UNSUPPORTED);
+    assert_non_null(strstr(mint_last_error(), "takes 2 input channels"));
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    mint_model_close(m);
+    free(x), free(y);
+    io_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_resume_checks_landmarks_root),
         cmocka_unit_test(test_merge_shards),
         cmocka_unit_test(test_progress_rate),
+        cmocka_unit_test(test_grey_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,8 +2,9 @@
  *
  * Reads the protobuf with weights/pb.c (no protobuf library), maps the
  * InsightFace recognition op set onto net/graph.h ops, converts every
- * initializer to fp32 once, then sorts, shape-checks and BN-folds the graph
- * and names its taps. Anything outside the op set is refused with a message
+ * initializer to fp32 once, then sorts and shape-checks the graph and names
+ * its taps (BatchNorm is folded later, by the executor, so every tensor
+ * stays tappable). Anything outside the op set is refused with a message
  * naming the node/op or initializer; hostile files are refused, never
  * crash. Supported ops: see WT_ONNX_SUPPORTED_OPS. */
 #ifndef MINT_WT_ONNX_H
