@@ -97,7 +97,7 @@ static const struct {
     { "info", cmd_info, "show a weight file's metadata, graph, taps, tensors and SHA-256", cli_help_info },
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps", cli_help_embed },
     { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv", cli_help_extract },
-    { "merge", cmd_merge, "concatenate the outputs of several extract runs (shards)", cli_help_merge },
+    { "merge", cmd_merge, "merge the outputs of several extract runs (shards back in list order)", cli_help_merge },
     { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images", cli_help_train },
     { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", cli_help_eval },
     { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", cli_help_audit },

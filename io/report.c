@@ -727,10 +727,14 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
     io_strbuf_puts(b, "</table>\n");
 
     /* images */
+    int any_dup = 0;
+    for (size_t i = 0; i < r->n_images; i++)
+        any_dup |= r->images[i].duplicate_of != NULL;
     io_strbuf_printf(b, "<h2>Images (%zu)</h2>\n<table>\n<tr><th>#</th><th>File</th>"
-                        "<th>SHA-256</th><th>Score</th>%s%s</tr>\n",
+                        "<th>SHA-256</th><th>Score</th>%s%s%s</tr>\n",
                      r->n_images, isnan(r->threshold) ? "" : "<th>Above threshold</th>",
-                     t ? "<th>Above reference 95th pct.</th>" : "");
+                     t ? "<th>Above reference 95th pct.</th>" : "",
+                     any_dup ? "<th>Duplicate</th>" : "");
     for (size_t i = 0; i < r->n_images; i++) {
         const io_audit_image *im = &r->images[i];
         io_strbuf_printf(b, "<tr><td class=\"num\">%zu</td><td>", i + 1);
@@ -746,6 +750,8 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
                 io_strbuf_puts(b, "<td></td>");
             if (t)
                 io_strbuf_puts(b, "<td></td>");
+            if (any_dup)
+                io_strbuf_puts(b, "<td></td>");
         } else {
             double w = im->score < 0 ? 0 : im->score > 1 ? 100 : 100 * im->score;
             io_strbuf_printf(b, "<td class=\"num\">%.4f<span class=\"bar\"><span "
@@ -759,6 +765,8 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
                 io_strbuf_puts(b, "<td class=\"err\">same bytes as ");
                 io_strbuf_html_escape(b, im->duplicate_of);
                 io_strbuf_puts(b, ": counted once</td>");
+            } else if (any_dup) {
+                io_strbuf_puts(b, "<td></td>");
             }
         }
         io_strbuf_puts(b, "</tr>\n");

@@ -349,8 +349,15 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         st = mint_fail(MINT_E_ARG, "%s has no calibration scores of external data; give "
                        "reference features of known external data (--reference)", o->mint_path);
     /* reference scores */
-    if (!st && o->reference)
-        st = check_network(tm, o->mint_path, o->reference);
+    if (!st && o->reference) {
+        if (tm->cfg.network_sha256[0]) {
+            st = check_network(tm, o->mint_path, o->reference);
+        } else { /* unbound T: the reference must at least come from M */
+            char what[4200];
+            snprintf(what, sizeof what, "the audited network %s is", o->model_path);
+            st = mint_feats_check_network(o->reference, out->model_sha256, what);
+        }
+    }
     if (!st && o->reference) {
         if (!(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
             st = check_loaded(tm, o->mint_path, o->reference, &fr);

@@ -27,6 +27,7 @@ typedef struct {
     const char *dir;
     int has_txt;
     char model[65], taps[2048], pool[16], dtype[16], list[65], full[65], landmarks[80];
+    char root[4096]; /* absolute root the list's paths were relative to ("" unknown) */
     size_t full_n;
     int has_full;
     int sharded;          /* shard line present and not "-" */
@@ -155,10 +156,12 @@ static mint_status read_info(input_info *in)
             snprintf(in->landmarks, sizeof in->landmarks, "%s", v); /* "-" (none) is a value here */
         else if (!strcmp(line, "list"))
             copy_field(in->list, sizeof in->list, v);
+        else if (!strcmp(line, "root"))
+            copy_field(in->root, sizeof in->root, v);
         else if (!strcmp(line, "shard") && strcmp(v, "-"))
             st = parse_shard(path, v, in);
         else if (!strcmp(line, "full-list") && strcmp(v, "-")) {
-            char hex[65];
+            char hex[65] = "";
             if (sscanf(v, "%64s %zu", hex, &in->full_n) != 2 || strlen(hex) != 64)
                 st = mint_fail(MINT_E_FORMAT, "%s: bad full-list line", path);
             memcpy(in->full, hex, sizeof hex);
@@ -344,9 +347,12 @@ static mint_status plan_concat(input_info *in, int n, plan *pl)
 {
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < i; j++)
-            if (in[i].list[0] && !strcmp(in[i].list, in[j].list))
-                return mint_fail(MINT_E_ARG, "%s and %s hold the same image list (extract.txt list %.16s...): "
-                                 "merging them would duplicate every row", in[j].dir, in[i].dir, in[i].list);
+            /* the same names under the same root: the same images (the list hash
+             * covers the relative names, so other roots are other images) */
+            if (in[i].list[0] && !strcmp(in[i].list, in[j].list) && !strcmp(in[i].root, in[j].root))
+                return mint_fail(MINT_E_ARG, "%s and %s hold the same image list (extract.txt list %.16s..., "
+                                 "root %s): merging them would duplicate every row", in[j].dir, in[i].dir,
+                                 in[i].list, in[i].root[0] ? in[i].root : "-");
         pl->total += (size_t)in[i].rows;
     }
     pl->order = malloc(sizeof *pl->order * (pl->total ? pl->total : 1));

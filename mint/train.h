@@ -151,7 +151,7 @@ mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm
 
 /* Write a checkpoint: the model as mint_tm_save does (no calibration yet),
  * Adam's m and v ("adam.m.<param>", "adam.v.<param>"), the state
- * ("train.*" metadata, I64 tensors "sampler.members", "sampler.external",
+ * ("checkpoint.*" metadata, I64 tensors "sampler.members", "sampler.external",
  * "holdout.external"), to a temporary name renamed into place. */
 mint_status mint_train_state_save(const mint_tm *tm, const mint_train_state *s,
                                   const char *path);

@@ -546,6 +546,8 @@ mint_status net_exec_run(net_exec *e, const float *in, int n, int ntaps,
     if (n < 1 || !in || ntaps < 0)
         return mint_fail(MINT_E_ARG, "bad run arguments (n=%d)", n);
     int replan = 0;
+    /* every tap checked before any is marked: a refused call must not leave
+     * a tensor marked as kept without the re-plan that materialises it */
     for (int i = 0; i < ntaps; i++) {
         int t = tap_tensor[i];
         if (t < 0 || t >= g->ntensors || !tap_out[i])
@@ -553,6 +555,9 @@ mint_status net_exec_run(net_exec *e, const float *in, int n, int ntaps,
         if (g->tensors[t].rank == 0)
             return mint_fail(MINT_E_NOTFOUND, "tensor '%s' is not computed by this graph",
                              g->tensors[t].name);
+    }
+    for (int i = 0; i < ntaps; i++) {
+        int t = tap_tensor[i];
         if (!e->keep[t]) {
             e->keep[t] = 1;
             replan = 1;

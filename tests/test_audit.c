@@ -462,8 +462,13 @@ static void test_network_and_duplicates(void **state)
     char *j = slurp_str(o.report_path);
     assert_non_null(strstr(j, "\"duplicate_of\""));
     free(j);
-    /* the unbound model: a note says nothing checked the network */
+    /* the unbound model: a reference from another network than M is refused */
     o.mint_path = mint_path;
+    o.reference = other;
+    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "the audited network"));
+    o.reference = NULL;
+    /* ... and a note says nothing checked the network */
     assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
     int found = 0;
     for (size_t i = 0; i < r.n_notes; i++)

@@ -379,6 +379,15 @@ static void test_shards_merge(void **state)
     const char *copy[2] = { s0, again };
     assert_int_equal(mint_merge(p1, copy, 2, 0, &ms), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "same image list"));
+    /* the same names under another root are other images: merged */
+    char elsewhere[300];
+    snprintf(elsewhere, sizeof elsewhere, "%s/m_s0_elsewhere", dir);
+    o = opts(&a, elsewhere, taps, 1, 0);
+    o.root = "/some/other/corpus";
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *roots[2] = { s0, elsewhere };
+    assert_int_equal(mint_merge(p1, roots, 2, 0, &ms), MINT_OK);
+    assert_int_equal(ms.rows, 4);
     io_list_free(&l);
     io_list_free(&a);
     io_list_free(&b);

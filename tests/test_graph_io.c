@@ -473,6 +473,43 @@ static void test_uncomputed_tensor_taps(void **state)
     mint_model_close(m);
 }
 
+/* A call refused for one bad tap must not leave a good tap of the same
+ * call half-registered: the next call asking for it alone must compute it
+ * (a conv output that BN folding would otherwise skip). */
+static void test_refused_tap_then_tap(void **state)
+{
+    (void)state;
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32 };
+    net_graph *g;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
+    mint_model *m;
+    assert_int_equal(mint_model_from_graph(&m, g, NULL), MINT_OK);
+    int rank, dims[3];
+    assert_int_equal(mint_model_tap_shape(m, "layer1.0.conv2.out", &rank, dims), MINT_OK);
+    const size_t nt = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2];
+    float *x = malloc(sizeof(float) * 3 * 32 * 32), *a = malloc(sizeof(float) * nt),
+          *b = malloc(sizeof(float) * nt);
+    for (int i = 0; i < 3 * 32 * 32; i++)
+        x[i] = (float)((i * 31) % 17) / 9.0f - 0.8f;
+    const char *taps[2] = { "layer1.0.conv2.out", "embedding" };
+    float *outs[2] = { a, NULL };
+    assert_int_equal(mint_model_run(m, x, 1, NULL, 2, taps, outs), MINT_E_ARG);
+    for (size_t i = 0; i < nt; i++)
+        a[i] = NAN;
+    assert_int_equal(mint_model_run(m, x, 1, NULL, 1, taps, outs), MINT_OK);
+    for (size_t i = 0; i < nt; i++)
+        assert_false(isnan(a[i]));
+    /* and the same values as from a fresh model asked for it directly */
+    mint_model *m2;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
+    assert_int_equal(mint_model_from_graph(&m2, g, NULL), MINT_OK);
+    outs[0] = b;
+    assert_int_equal(mint_model_run(m2, x, 1, NULL, 1, taps, outs), MINT_OK);
+    assert_memory_equal(a, b, sizeof(float) * nt);
+    mint_model_close(m), mint_model_close(m2);
+    free(x), free(a), free(b);
+}
+
 /* ---- the CLI ---- */
 
 /* build/<dir>/mint next to build/<dir>/tests/<this test>. */
@@ -670,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_graph_save_refuses),
         cmocka_unit_test(test_graph_corrupt),
         cmocka_unit_test(test_uncomputed_tensor_taps),
+        cmocka_unit_test(test_refused_tap_then_tap),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
