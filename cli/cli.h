@@ -3,6 +3,7 @@
 #ifndef MINT_CLI_H
 #define MINT_CLI_H
 
+#include <stddef.h>
 #include "mint.h"
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
@@ -26,6 +27,20 @@ int cli_int(const char *s, int lo, int hi);
 void cli_set_threads(int n);
 /* Monotonic seconds. */
 double cli_now(void);
+
+/* The progress line of a long job (progress.c): redrawn with \r on a
+ * terminal, else a line at most every 5 s. */
+typedef struct {
+    const char *cmd, *what; /* "extract", "images" */
+    double t0, last_print;
+    int tty, printed;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *cmd, const char *what);
+/* done of total, of which resumed were done by an earlier run (not in the
+ * rate); failed >= 0 is shown as "k skipped". */
+void cli_progress_update(cli_progress *p, size_t done, size_t total, size_t resumed, long failed);
+/* Ends the \r line on a terminal. */
+void cli_progress_end(cli_progress *p);
 
 /* A command's --help text (main.c's table), NULL if not registered. Help
  * texts start with their "usage: mint <cmd> ..." synopsis lines. */

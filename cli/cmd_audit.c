@@ -77,6 +77,11 @@ const char cli_help_audit[] =
     "has no calibration scores.\n"
     "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage.\n";
 
+static void audit_progress(void *ctx, size_t done, size_t total)
+{
+    cli_progress_update(ctx, done, total, 0, -1);
+}
+
 /* --taps LIST -> items (NULL/0 when not given). */
 static int parse_taps(const char *cmd, const char *s, char **taps, char **buf, int *ntaps)
 {
@@ -303,10 +308,13 @@ int cmd_audit(int argc, char **argv)
     memset(&r, 0, sizeof r);
     if (!st) {
         fprintf(stderr, "mint audit: %zu images, kernels %s\n", l.n, mint_isa());
+        cli_progress pr;
+        cli_progress_init(&pr, "audit", "images");
         mint_audit_opts ao = { model, mint, &l, lm, ref,
                                ntaps ? (const char *const *)taps : NULL, ntaps, alpha, batch,
-                               report, NULL };
+                               report, NULL, audit_progress, &pr };
         st = mint_audit_run(&r, &ao);
+        cli_progress_end(&pr);
     }
     free(tbuf);
     if (st) {

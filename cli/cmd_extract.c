@@ -11,27 +11,9 @@
 #include "mint/extract.h"
 #include "weights/container.h"
 
-typedef struct {
-    double t0, last_print;
-    int tty;
-} progress_state;
-
 static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
 {
-    progress_state *p = ctx;
-    double now = cli_now(), rate, eta;
-    /* a line per batch on a terminal; at most one each 5 s into a log */
-    if (!p->tty && done < total && now - p->last_print < 5.0)
-        return;
-    p->last_print = now;
-    /* images/s of this run only: resumed images took no time here */
-    mint_extract_rate(done, resumed, total, now - p->t0, &rate, &eta);
-    char etas[32] = "--:--:--";
-    if (eta >= 0)
-        snprintf(etas, sizeof etas, "%02d:%02d:%02d", (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60);
-    fprintf(stderr, "%smint extract: %zu/%zu images (%.1f%%), %.1f images/s, ETA %s, %zu skipped%s",
-            p->tty ? "\r" : "", done, total, total ? 100.0 * (double)done / (double)total : 100.0, rate,
-            etas, failed, p->tty ? "  " : "\n");
+    cli_progress_update(ctx, done, total, resumed, (long)failed);
 }
 
 const char cli_help_extract[] =
@@ -158,7 +140,8 @@ int cmd_extract(int argc, char **argv)
     mint_extract_stats stats = { 0 };
     if (!st) {
         size_t n = mint_shard_size(l.n, si, sn);
-        progress_state ps = { cli_now(), 0, isatty(2) };
+        cli_progress ps;
+        cli_progress_init(&ps, "extract", "images");
         mint_extract_opts eo = {
             .model = m, .model_sha256 = sha, .list = &l, .landmarks = lm,
             .landmarks_sha256 = lmpath ? lmsha : NULL, .root = list ? root : dir,
@@ -172,8 +155,7 @@ int cmd_extract(int argc, char **argv)
         else
             fprintf(stderr, "mint extract: %zu images, taps %s, kernels %s\n", l.n, taps, mint_isa());
         st = mint_extract(&eo, &stats);
-        if (ps.tty && n)
-            fputc('\n', stderr);
+        cli_progress_end(&ps);
         if (!st)
             printf("%s: %zu rows written (%zu resumed from an earlier run), %zu images skipped%s\n", out,
                    stats.written, stats.resumed, stats.failed, stats.failed ? " (see errors.csv)" : "");

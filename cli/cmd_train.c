@@ -119,6 +119,19 @@ static mint_status explain(mint_status st, const char *what, const char *hint)
     return mint_fail(st, "%s%s%s%s", named ? "" : what, named ? "" : ": ", msg, hint);
 }
 
+/* Progress over the members' and then the external images. */
+typedef struct {
+    cli_progress p;
+    size_t offset, total;
+} image_progress;
+
+static void image_progress_cb(void *ctx, size_t done, size_t total)
+{
+    image_progress *ip = ctx;
+    (void)total;
+    cli_progress_update(&ip->p, ip->offset + done, ip->total, 0, -1);
+}
+
 /* Image list from a list file or a folder. */
 static mint_status open_list(const char *path, const char *root, io_list *l)
 {
@@ -168,10 +181,15 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
         }
     }
     const double t0 = cli_now();
+    image_progress ip = { .offset = 0, .total = l1.n + l2.n };
+    cli_progress_init(&ip.p, "train", "images");
+    mint_images_progress pf = quiet ? NULL : image_progress_cb;
     if (!st)
-        st = mint_feats_from_images(fm, m, lm, &l1, cnn, taps, ntaps, 16, 0);
+        st = mint_feats_from_images_p(fm, m, lm, &l1, cnn, taps, ntaps, 16, 0, pf, &ip);
+    ip.offset = l1.n;
     if (!st)
-        st = mint_feats_from_images(fe, m, lm, &l2, cnn, taps, ntaps, 16, 0);
+        st = mint_feats_from_images_p(fe, m, lm, &l2, cnn, taps, ntaps, 16, 0, pf, &ip);
+    cli_progress_end(&ip.p);
     if (!st && !quiet)
         printf("features computed in %.1f s\n", cli_now() - t0);
     if (st)

@@ -178,6 +178,8 @@ typedef struct {
     float *scores;
     int cap;        /* rows the buffers hold */
     int64_t row;
+    mint_images_progress progress;
+    void *progress_ctx;
 } audit_ctx;
 
 static mint_status audit_sink(void *vctx, size_t first, int n, const float *rows,
@@ -213,6 +215,8 @@ static mint_status audit_sink(void *vctx, size_t first, int n, const float *rows
     for (int j = 0; j < n; j++)
         if (status[j].ok)
             c->r->images[first + (size_t)j].score = c->scores[k++];
+    if (c->progress)
+        c->progress(c->progress_ctx, first + (size_t)n, c->r->n_images);
     return MINT_OK;
 }
 
@@ -403,6 +407,8 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         ctx.tm = tm;
         ctx.r = out;
         ctx.row = tm->in_size;
+        ctx.progress = o->progress;
+        ctx.progress_ctx = o->progress_ctx;
         st = mint_feats_images_stream(m, o->landmarks, o->images, cnn, taps, ntaps, o->batch,
                                       audit_sink, &ctx);
     }

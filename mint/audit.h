@@ -66,6 +66,8 @@ typedef struct {
     int batch;                         /* images per forward pass; <= 0: 16 */
     const char *report_path;           /* .json or .html; NULL = do not write */
     const char *created;               /* ISO-8601 UTC; NULL = now */
+    mint_images_progress progress;     /* after every batch of images; may be NULL */
+    void *progress_ctx;
 } mint_audit_opts;
 
 typedef struct {

@@ -332,6 +332,9 @@ mint_status mint_feats_images_stream(mint_model *m, const io_landmarks *lm, cons
 
 typedef struct {
     mint_feats *f;
+    size_t total;
+    mint_images_progress progress;
+    void *ctx;
 } collect_ctx;
 
 static mint_status collect(void *ctx, size_t first, int n, const float *rows,
@@ -344,12 +347,22 @@ static mint_status collect(void *ctx, size_t first, int n, const float *rows,
                              status[j].error);
     const int64_t row = mint_feats_row(c->f);
     memcpy(c->f->x + (size_t)first * (size_t)row, rows, sizeof(float) * (size_t)(row * n));
+    if (c->progress)
+        c->progress(c->ctx, first + (size_t)n, c->total);
     return MINT_OK;
 }
 
 mint_status mint_feats_from_images(mint_feats *out, mint_model *m, const io_landmarks *lm,
                                    const io_list *l, int cnn, const char *const *taps, int ntaps,
                                    int batch, size_t max_bytes)
+{
+    return mint_feats_from_images_p(out, m, lm, l, cnn, taps, ntaps, batch, max_bytes, NULL, NULL);
+}
+
+mint_status mint_feats_from_images_p(mint_feats *out, mint_model *m, const io_landmarks *lm,
+                                     const io_list *l, int cnn, const char *const *taps,
+                                     int ntaps, int batch, size_t max_bytes,
+                                     mint_images_progress progress, void *pctx)
 {
     memset(out, 0, sizeof *out);
     if (!m || !l)
@@ -374,7 +387,7 @@ mint_status mint_feats_from_images(mint_feats *out, mint_model *m, const io_land
     if (!out->x)
         return mint_fail(MINT_E_NOMEM, "out of memory for %.1f GiB of features", need / 1073741824.0);
     out->n = (int64_t)l->n;
-    collect_ctx c = { out };
+    collect_ctx c = { out, l->n, progress, pctx };
     st = mint_feats_images_stream(m, lm, l, cnn, taps, ntaps, batch, collect, &c);
     if (st)
         mint_feats_free(out);

@@ -95,4 +95,13 @@ mint_status mint_feats_from_images(mint_feats *out, mint_model *m, const io_land
                                    const io_list *l, int cnn, const char *const *taps, int ntaps,
                                    int batch, size_t max_bytes);
 
+/* Progress of a long image job: done of total images. */
+typedef void (*mint_images_progress)(void *ctx, size_t done, size_t total);
+
+/* mint_feats_from_images, calling progress (if not NULL) after every batch. */
+mint_status mint_feats_from_images_p(mint_feats *out, mint_model *m, const io_landmarks *lm,
+                                     const io_list *l, int cnn, const char *const *taps,
+                                     int ntaps, int batch, size_t max_bytes,
+                                     mint_images_progress progress, void *ctx);
+
 #endif

@@ -174,6 +174,13 @@ static void test_eval(void **state)
     assert_int_not_equal(stat(o.json_path, &sb), 0);
 }
 
+static void count_progress(void *ctx, size_t done, size_t total)
+{
+    size_t *p = ctx;
+    assert_true(done > p[1] && done <= total);
+    p[0]++, p[1] = done, p[2] = total;
+}
+
 static void test_audit(void **state)
 {
     (void)state;
@@ -197,11 +204,17 @@ static void test_audit(void **state)
         l.items[i].label = strdup("");
     }
     const char *rj = test_tmp_path("audit.json"), *rh = test_tmp_path("audit.html");
+    size_t prog[3] = { 0, 0, 0 }; /* calls, last done, last total */
     mint_audit_opts o = { .model_path = net_path, .mint_path = mint_path, .images = &l,
                           .alpha = 0.05, .batch = 2, .report_path = rj,
-                          .created = "2026-01-01T00:00:00Z" };
+                          .created = "2026-01-01T00:00:00Z", .progress = count_progress,
+                          .progress_ctx = prog };
     mint_audit_result r;
     assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(prog[0], 4); /* 7 images in batches of 2 */
+    assert_int_equal(prog[1], 7);
+    assert_int_equal(prog[2], 7);
+    o.progress = NULL;
     assert_int_equal(r.n_images, 7);
     assert_int_equal(r.n_scored, 5);
     assert_int_equal(r.n_failed, 2);
