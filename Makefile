@@ -46,17 +46,28 @@ endif
 ifeq ($(STATIC),1)
 LDFLAGS += -static
 endif
+# Tests link like the binary, except in cross builds (below).
+TEST_LDFLAGS := $(LDFLAGS)
 ifneq ($(CROSS),)
 LDFLAGS += -static
 endif
 
 LIBS := -lpng -ljpeg -lz -lm -lpthread
 TEST_LIBS := -lcmocka
-# No cmocka for cross targets: tests/test_kernels.c then uses its built-in
-# minimal runner (same report lines).
+# Cross builds: `mint` and the kernel tests are static. The kernel tests use
+# their built-in minimal runner (no cmocka, no target libraries needed:
+# `make CROSS=... test-kernels`); the other tests link cmocka and the
+# target's libraries dynamically (Debian has no static cmocka) and run under
+# qemu with the multiarch libraries (`make CROSS=... test-cross`, set up by
+# tools/setup-debian.sh --cross).
 ifneq ($(CROSS),)
-TEST_LIBS :=
+KERN_TEST_LIBS :=
+KERN_TEST_LDFLAGS := $(LDFLAGS)
 $(BUILD)/tests/test_kernels: CFLAGS += -DMINT_NO_CMOCKA
+else
+KERN_TEST_LIBS := $(TEST_LIBS)
+KERN_TEST_LDFLAGS := $(LDFLAGS)
+TEST_LDFLAGS := $(LDFLAGS)
 endif
 
 # ---- sources ----
@@ -84,7 +95,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels bench clean fixtures install
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -110,11 +121,11 @@ $(BUILD)/mint: $(CLI_OBJ) $(BUILD)/libmint.a
 # Kernel tests link only the kernels (so they cross-build without libpng etc.).
 $(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(LDFLAGS) $(TEST_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(KERN_TEST_LDFLAGS) $(KERN_TEST_LIBS) -lm
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libmint.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(TEST_LIBS) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(TEST_LDFLAGS) $(TEST_LIBS) $(LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a
 	@mkdir -p $(dir $@)
@@ -130,6 +141,12 @@ ifneq ($(CROSS),)
 QEMU ?= qemu-$(ARCH)
 test-kernels: $(BUILD)/tests/test_kernels
 	$(QEMU) $(BUILD)/tests/test_kernels
+# Every test under qemu, and the static binary's demo; the tests that run
+# `mint` itself prefix it with MINT_TEST_EXEC.
+test-cross: $(BUILD)/mint $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $(QEMU) $$t"; MINT_TEST_EXEC=$(QEMU) $(QEMU) $$t; done
+	$(QEMU) $(BUILD)/mint demo --depth 18 --batch 1 --runs 1
+	@echo "== all $(ARCH) tests passed under $(QEMU)"
 else
 test-kernels: $(BUILD)/tests/test_kernels
 	$(BUILD)/tests/test_kernels

@@ -536,7 +536,10 @@ static int run_mint(const char *args, const char *env, char **out, char **err)
     const char *bin = mint_bin();
     const char *po = test_tmp_path("cli.out"), *pe = test_tmp_path("cli.err");
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s '%s' %s >'%s' 2>'%s'", env ? env : "", bin, args, po, pe);
+    /* MINT_TEST_EXEC: how to run a cross-built binary (make test-cross: qemu) */
+    const char *exec = getenv("MINT_TEST_EXEC");
+    snprintf(cmd, sizeof cmd, "%s %s '%s' %s >'%s' 2>'%s'", env ? env : "", exec ? exec : "", bin,
+             args, po, pe);
     int st = system(cmd);
     size_t n;
     char *o = test_read_file(po, &n), *e;
