@@ -741,6 +741,11 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
             size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
             rs.done += n;
             rs.resumed += n;
+            char epart[4200]; /* the finished chunk's failures count as skipped too */
+            if (!part_name(epart, sizeof epart, o->out_dir, "errors", c, ".csv")) {
+                long e = mint_count_lines(epart);
+                rs.failed += (size_t)(e > 0 ? e : 0);
+            }
             if (o->progress)
                 o->progress(o->ctx, rs.done, o->list->n, rs.failed, rs.resumed);
             continue;
