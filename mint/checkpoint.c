@@ -405,6 +405,13 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
         if (!r || !r->perm[0] || !r->perm[1] || (th && !r->held))
             st = mint_fail(MINT_E_NOMEM, "%s: out of memory for the sampler state", path);
     }
+    for (int i = 0; !st && i < 2 * tm->nparams; i++) {
+        const int64_t bad = mint_tm_first_bad(tmv[i]->data, (size_t)tmv[i]->nelem, i & 1);
+        if (bad >= 0)
+            st = mint_fail(MINT_E_FORMAT, "%s: tensor '%s' element %lld is %g: Adam moments must "
+                           "be finite (and the second ones >= 0)", path, tmv[i]->name,
+                           (long long)bad, (double)((const float *)tmv[i]->data)[bad]);
+    }
     /* the model last: mint_tm_read leaves tm unchanged when it fails */
     if (!st)
         st = mint_tm_read(tm, f);

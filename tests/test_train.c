@@ -806,6 +806,19 @@ static void test_checkpoint(void **state)
         assert_int_equal(mint_tm_calibrate_held(tm, m, 64, e, 48, dup, 2), MINT_E_ARG);
         assert_int_equal(mint_tm_calibrate_held(tm, m, 64, e, 48, out_of_range, 1), MINT_E_ARG);
         free(sc), free(lab);
+        /* a damaged value (NaN parameter, negative running variance) is refused */
+        for (int dmg = 0; dmg < (cnn ? 1 : 2); dmg++) {
+            float *where = dmg ? tm->bn_var + 3 : tm->arena + tm->params[1].offset;
+            const float keep = *where;
+            *where = dmg ? -1.0f : NAN;
+            const char *dp = test_tmp_path("damaged.mint");
+            assert_int_equal(mint_tm_save(tm, dp), MINT_OK);
+            mint_tm *bad = NULL;
+            assert_int_equal(mint_tm_load(&bad, dp), MINT_E_FORMAT);
+            assert_non_null(strstr(mint_last_error(), dmg ? "bn.running_var" : tm->params[1].name));
+            assert_null(bad);
+            *where = keep;
+        }
         mint_tm_free(lo), mint_tm_free(tm);
         free(m), free(e), free(s1), free(s2);
     }

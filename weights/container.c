@@ -1138,3 +1138,8 @@ mint_status wt_writer_write(wt_writer *w, const char *path)
     free(b.p);
     return st;
 }
+
+const char *wt_file_path(const wt_file *f)
+{
+    return f && f->fname ? f->fname : "?";
+}

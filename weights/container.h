@@ -62,6 +62,7 @@ const wt_meta *wt_meta_find(const wt_file *f, const char *key); /* NULL if absen
 int wt_tensor_count(const wt_file *f);
 const wt_tensor *wt_tensor_at(const wt_file *f, int i);
 const wt_tensor *wt_tensor_find(const wt_file *f, const char *name); /* NULL if absent */
+const char *wt_file_path(const wt_file *f); /* the path it was opened from, for messages */
 /* Lookup by name with dtype and shape checked (rank dims; -1 = any). */
 mint_status wt_tensor_get(const wt_file *f, const char *name, wt_dtype dtype, int rank,
                           const int64_t *dims, const wt_tensor **out);
