@@ -524,3 +524,27 @@ void net_graph_prune_weights(net_graph *g)
     for (int i = 0; i < nw; i++)
         index_add(g, &g->windex, weight_name, i, nw);
 }
+
+mint_status net_graph_check_values(const net_graph *g)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const net_node *n = &g->nodes[i];
+        for (int k = 0; k < 4; k++) {
+            const int id = n->w[k];
+            if (id < 0 || id >= g->nweights)
+                continue;
+            const net_weight *w = &g->weights[id];
+            const int nonneg = n->op == NET_OP_BN && k == 3; /* running variance */
+            const int64_t cnt = net_weight_numel(w);
+            for (int64_t j = 0; j < cnt; j++) {
+                const float v = w->data[j];
+                if (!isfinite(v) || (nonneg && v < 0.0f))
+                    return mint_fail(MINT_E_FORMAT, "weight '%s' (node '%s') element %lld is %g: %s",
+                                     w->name, n->name ? n->name : "", (long long)j, (double)v,
+                                     nonneg ? "variances must be finite and >= 0"
+                                            : "weights must be finite");
+            }
+        }
+    }
+    return MINT_OK;
+}

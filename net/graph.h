@@ -121,6 +121,10 @@ mint_status net_graph_infer_shapes(net_graph *g);
  * residual Add at each of the four resolutions) and embedding (output).
  * Graphs without four residual stages get only "embedding". */
 mint_status net_graph_name_taps(net_graph *g);
+/* Every weight a node uses holds finite values, and BatchNorm variances are
+ * not negative: a damaged or broken model is refused (MINT_E_FORMAT, naming
+ * the weight and element) instead of giving NaN embeddings. */
+mint_status net_graph_check_values(const net_graph *g);
 /* Remove weights no node uses (e.g. Reshape shapes, Clip bounds). */
 void net_graph_prune_weights(net_graph *g);
 

@@ -1,5 +1,6 @@
 /* model.c - the public model API of include/mint.h: a container opened by
  * mmap, its graph, and an executor packed for the active ISA. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "net/exec.h"
@@ -27,6 +28,7 @@ mint_status mint_model_from_graph(mint_model **out, net_graph *g, wt_file *file)
     m->file = file;
     mint_status st;
     if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) ||
+        (st = net_graph_check_values(g)) ||
         (st = net_exec_create(&m->exec, g, kern_active(), MODEL_MAX_BATCH))) {
         mint_model_close(m);
         return st;
@@ -47,7 +49,13 @@ mint_status mint_model_open(mint_model **out, const char *path)
     mint_status st = wt_graph_load(&g, &f, path);
     if (st)
         return st;
-    return mint_model_from_graph(out, g, f);
+    if ((st = mint_model_from_graph(out, g, f))) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mint_last_error());
+        if (strncmp(msg, path, strlen(path))) /* name the file */
+            st = mint_fail(st, "%s: %s", path, msg);
+    }
+    return st;
 }
 
 void mint_model_close(mint_model *m)

@@ -510,6 +510,30 @@ static void test_refused_tap_then_tap(void **state)
     free(x), free(a), free(b);
 }
 
+/* A model file whose weights hold a NaN, or a negative BatchNorm variance,
+ * is refused when opened, naming the weight (not NaN embeddings later). */
+static void test_damaged_values(void **state)
+{
+    (void)state;
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32 };
+    for (int k = 0; k < 2; k++) {
+        net_graph *g;
+        assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
+        const char *wname = k ? "layer2.0.bn1.running_var" : "layer3.0.conv1.weight";
+        int id = net_graph_find_weight(g, wname);
+        assert_true(id >= 0);
+        g->weights[id].data[1] = k ? -0.5f : NAN;
+        const char *p = test_tmp_path("damaged_net.mint");
+        assert_int_equal(wt_graph_save(g, p), MINT_OK);
+        net_graph_free(g);
+        mint_model *m = NULL;
+        assert_int_equal(mint_model_open(&m, p), MINT_E_FORMAT);
+        assert_non_null(strstr(mint_last_error(), wname));
+        assert_non_null(strstr(mint_last_error(), "element 1"));
+        assert_null(m);
+    }
+}
+
 /* ---- the CLI ---- */
 
 /* build/<dir>/mint next to build/<dir>/tests/<this test>. */
@@ -711,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_graph_corrupt),
         cmocka_unit_test(test_uncomputed_tensor_taps),
         cmocka_unit_test(test_refused_tap_then_tap),
+        cmocka_unit_test(test_damaged_values),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2019,6 +2019,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     set_meta(g, buf, nbuf, name);
 
     if ((st = net_graph_toposort(g)) || (st = net_graph_infer_shapes(g)) || (st = post_checks(x)) ||
+        (st = net_graph_check_values(g)) ||
         (st = net_graph_name_taps(g)))
         return st;
     net_graph_prune_weights(g);
