@@ -6,6 +6,7 @@
  * CLI (mint info --tensors, mint embed taps, help and usage errors). */
 #include "testutil.h"
 #include <math.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "io/npy.h"
 #include "net/graph.h"
@@ -585,6 +586,59 @@ static int has_synopsis(const char *text, const char *cmd)
     return strstr(text, want) != NULL;
 }
 
+/* mint train binds the MINT model to the network named by the extract.txt
+ * of its inputs: two different networks are refused, an unknown one is
+ * warned about (the CLI logic; the library checks are in test_audit). */
+static void test_cli_train_network(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char dm[512], de[512], path[700], out[512], args[4096], *o, *e;
+    snprintf(dm, sizeof dm, "%s", test_tmp_path("tn_members"));
+    snprintf(de, sizeof de, "%s", test_tmp_path("tn_external"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("tn.mint"));
+    mkdir(dm, 0755);
+    mkdir(de, 0755);
+    float x[40 * 6];
+    for (int i = 0; i < 40 * 6; i++)
+        x[i] = (float)((i * 37) % 23) / 11.0f;
+    const int64_t dims[2] = { 40, 6 };
+    snprintf(path, sizeof path, "%s/layer1.npy", dm);
+    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
+    snprintf(path, sizeof path, "%s/layer1.npy", de);
+    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x + 6), MINT_OK);
+    const char *a = "model aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+    const char *b = "model bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+    snprintf(path, sizeof path, "%s/extract.txt", dm);
+    assert_int_equal(test_write_file(path, a, strlen(a)), 0);
+    snprintf(path, sizeof path, "%s/extract.txt", de);
+    assert_int_equal(test_write_file(path, b, strlen(b)), 0);
+    /* two networks: refused */
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
+             "--epochs 1 --batch 8 --quiet --out '%s'", dm, de, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "different networks"));
+    free(o), free(e);
+    /* the external side a plain .npy elsewhere: trained, with a warning, bound to A */
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s", test_tmp_path("tn_plain.npy"));
+    assert_int_equal(io_npy_write(plain, WT_F32, 2, dims, x + 6), MINT_OK);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
+             "--epochs 1 --batch 8 --quiet --out '%s'", dm, plain, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "has no extract.txt"));
+    free(o), free(e);
+    wt_file *f;
+    assert_int_equal(wt_open(&f, out), MINT_OK);
+    const wt_meta *m = wt_meta_find(f, "mint.network_sha256");
+    assert_non_null(m);
+    assert_string_equal(m->str, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    wt_close(f);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -736,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_uncomputed_tensor_taps),
         cmocka_unit_test(test_refused_tap_then_tap),
         cmocka_unit_test(test_damaged_values),
+        cmocka_unit_test(test_cli_train_network),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
