@@ -602,8 +602,8 @@ static void test_cli_train_network(void **state)
     snprintf(out, sizeof out, "%s", test_tmp_path("tn.mint"));
     mkdir(dm, 0755);
     mkdir(de, 0755);
-    float x[40 * 6];
-    for (int i = 0; i < 40 * 6; i++)
+    float x[41 * 6]; /* members rows 0..39, external rows 1..40 */
+    for (int i = 0; i < 41 * 6; i++)
         x[i] = (float)((i * 37) % 23) / 11.0f;
     const int64_t dims[2] = { 40, 6 };
     snprintf(path, sizeof path, "%s/layer1.npy", dm);
