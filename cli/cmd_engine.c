@@ -372,8 +372,8 @@ int cmd_embed(int argc, char **argv)
             goto fail;
         }
     }
-    double t0 = cli_now(), last_print = t0;
-    const int tty = isatty(2);
+    cli_progress pr; /* shown when there is more than one batch */
+    cli_progress_init(&pr, "embed", "images");
     const float *xp = x.data;
     for (int64_t done = 0; done < n;) {
         int k = n - done < batch ? (int)(n - done) : batch;
@@ -386,17 +386,10 @@ int cmd_embed(int argc, char **argv)
             if ((st = io_npy_writer_append(wtap[i], tbuf[i], (size_t)k)))
                 goto fail;
         done += k;
-        /* one line rewritten in place on a terminal; into a log, a line at
-         * most every 5 s and the last one */
-        double now = cli_now();
-        if (n > batch && (tty || done == n || now - last_print >= 5.0)) {
-            fprintf(stderr, "%smint embed: %lld/%lld images, %.1f images/s%s", tty ? "\r" : "",
-                    (long long)done, (long long)n, (double)done / (now - t0), tty ? "" : "\n");
-            last_print = now;
-        }
+        if (n > batch)
+            cli_progress_update(&pr, (size_t)done, (size_t)n, 0, -1);
     }
-    if (n > batch && tty)
-        fprintf(stderr, "\n");
+    cli_progress_end(&pr);
     if (wout) {
         st = io_npy_writer_close(wout);
         wout = NULL;

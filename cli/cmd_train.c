@@ -369,14 +369,8 @@ int cmd_train(int argc, char **argv)
     } else {
         /* the network each side came from (extract.txt of its directory) */
         char sm[65] = "", se[65] = "";
-        st = mint_feats_network(mem, sm);
-        if (!st)
-            st = mint_feats_network(ext, se);
-        if (!st && sm[0] && se[0] && strcmp(sm, se))
-            st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
-                           "(extract.txt: %.16s... vs %.16s...): a MINT model trained on them "
-                           "would learn to tell the networks apart", mem, ext, sm, se);
-        else if (!st && sm[0] != se[0])
+        st = mint_feats_networks(mem, ext, sm, se);
+        if (!st && sm[0] != se[0])
             fprintf(stderr, "mint train: warning: %s has no extract.txt saying which network it "
                     "came from; make sure it is the one of %s (SHA-256 %.16s...)\n",
                     sm[0] ? ext : mem, sm[0] ? mem : ext, sm[0] ? sm : se);

@@ -276,9 +276,3 @@ mint_status io_image_to_chw(const io_image *img, int c, const float mean[3], con
     }
     return MINT_OK;
 }
-
-void io_image_to_tensor(const io_image *img, const float mean[3], const float std[3], int bgr,
-                        float *chw)
-{
-    (void)io_image_to_chw(img, 3, mean, std, bgr, chw);
-}

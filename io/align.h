@@ -61,10 +61,5 @@ mint_status io_align_face(const io_image *img, const float *lm, io_image *out);
  * InsightFace IResNet: c = 3, mean = std = 0.5, RGB. */
 mint_status io_image_to_chw(const io_image *img, int c, const float mean[3], const float std[3],
                             int bgr, float *chw);
-/* io_image_to_chw with c = 3, for callers that know their model takes 3
- * channels (chw holds 3*h*w floats). Prefer io_image_to_chw with the
- * model's channel count. */
-void io_image_to_tensor(const io_image *img, const float mean[3], const float std[3], int bgr,
-                        float *chw);
 
 #endif

@@ -118,10 +118,7 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         st = check_network(tm, o->mint_path, o->external);
     if (!st && !tm->cfg.network_sha256[0]) { /* unbound model: at least the two must agree */
         char sm[65], se[65];
-        if (!(st = mint_feats_network(o->members, sm)) && !(st = mint_feats_network(o->external, se))
-            && sm[0] && se[0] && strcmp(sm, se))
-            st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
-                           "(extract.txt: %.16s... vs %.16s...)", o->members, o->external, sm, se);
+        st = mint_feats_networks(o->members, o->external, sm, se);
     }
     if (!st && (st = mint_feats_load(o->members, cnn, taps, ntaps, &fm)) == MINT_OK)
         st = check_loaded(tm, o->mint_path, o->members, &fm);
@@ -354,16 +351,11 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                        "reference features of known external data (--reference)", o->mint_path);
     /* reference scores */
     if (!st && o->reference) {
-        if (tm->cfg.network_sha256[0]) {
-            st = check_network(tm, o->mint_path, o->reference);
-        } else { /* unbound T: the reference must at least come from M */
-            char what[4200];
-            snprintf(what, sizeof what, "the audited network %s is", o->model_path);
-            st = mint_feats_check_network(o->reference, out->model_sha256, what);
-        }
-    }
-    if (!st && o->reference) {
-        if (!(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
+        /* from M's network: a bound T's own, checked against M above */
+        char what[4200];
+        snprintf(what, sizeof what, "the audited network %s is", o->model_path);
+        if (!(st = mint_feats_check_network(o->reference, out->model_sha256, what)) &&
+            !(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
             st = check_loaded(tm, o->mint_path, o->reference, &fr);
         if (!st && !(ref = malloc(sizeof(double) * (size_t)fr.n)))
             st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "mint/rng.h"
 #include "mint/train.h"
+#include "net/graph.h"
 #include "weights/container.h"
 
 /* ---------------- data fingerprint ---------------- */
@@ -406,7 +407,7 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
             st = mint_fail(MINT_E_NOMEM, "%s: out of memory for the sampler state", path);
     }
     for (int i = 0; !st && i < 2 * tm->nparams; i++) {
-        const int64_t bad = mint_tm_first_bad(tmv[i]->data, (size_t)tmv[i]->nelem, i & 1);
+        const int64_t bad = net_first_bad_value(tmv[i]->data, (size_t)tmv[i]->nelem, i & 1);
         if (bad >= 0)
             st = mint_fail(MINT_E_FORMAT, "%s: tensor '%s' element %lld is %g: Adam moments must "
                            "be finite (and the second ones >= 0)", path, tmv[i]->name,

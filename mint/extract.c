@@ -687,7 +687,7 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
         if (!shard.items)
             return mint_fail(MINT_E_NOMEM, "out of memory");
         for (size_t j = 0; j < n; j++)
-            shard.items[j] = oin->list->items[j * (size_t)oin->shard_n + (size_t)oin->shard_i];
+            shard.items[j] = oin->list->items[list_pos(oin, j)];
         shard.n = n;
         so.list = &shard;
     }

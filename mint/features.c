@@ -428,3 +428,15 @@ mint_status mint_feats_check_network(const char *path, const char *want_sha256, 
                      "extract.txt), but %s the network of SHA-256 %.16s...: features of "
                      "different networks cannot be compared", path, have, what, want_sha256);
 }
+
+mint_status mint_feats_networks(const char *a, const char *b, char sha_a[65], char sha_b[65])
+{
+    mint_status st = mint_feats_network(a, sha_a);
+    if (!st)
+        st = mint_feats_network(b, sha_b);
+    if (!st && sha_a[0] && sha_b[0] && strcmp(sha_a, sha_b))
+        st = mint_fail(MINT_E_ARG, "%s and %s were extracted with different networks "
+                       "(extract.txt: %.16s... vs %.16s...): a MINT model trained on them "
+                       "would learn to tell the networks apart", a, b, sha_a, sha_b);
+    return st;
+}

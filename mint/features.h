@@ -57,6 +57,11 @@ mint_status mint_feats_network(const char *path, char sha256_hex[65]);
  * trained on"); MINT_OK when they match or either side is unknown. */
 mint_status mint_feats_check_network(const char *path, const char *want_sha256, const char *what);
 
+/* The networks of two feature sources (mint_feats_network: "" = unknown);
+ * MINT_E_ARG naming both when both are known and differ, since a MINT model
+ * trained or evaluated on them would tell the networks apart. */
+mint_status mint_feats_networks(const char *a, const char *b, char sha_a[65], char sha_b[65]);
+
 /* ---- from images, through a network ---- */
 
 /* The per-image feature shape that taps of network m give (the rule at the

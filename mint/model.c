@@ -8,6 +8,7 @@
 #include <string.h>
 #include "mint/metrics.h"
 #include "mint/rng.h"
+#include "net/graph.h"
 #include "net/train_ops.h"
 #include "weights/container.h"
 
@@ -597,14 +598,6 @@ static int64_t meta_i64(const wt_file *f, const char *key, int64_t dflt)
     return m && m->type == WT_META_I64 ? m->i64 : dflt;
 }
 
-int64_t mint_tm_first_bad(const float *x, size_t n, int nonneg)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]) || (nonneg && x[i] < 0.0f))
-            return (int64_t)i;
-    return -1;
-}
-
 mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
 {
     /* every tensor is found and shape-checked before anything is copied */
@@ -624,7 +617,7 @@ mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
     const int nt = tm->nparams + (is_cnn(tm) ? 0 : 2);
     for (int i = 0; !st && i < nt; i++) {
         const int is_var = !is_cnn(tm) && i == tm->nparams + 1;
-        int64_t bad = mint_tm_first_bad(t[i]->data, (size_t)t[i]->nelem, is_var);
+        int64_t bad = net_first_bad_value(t[i]->data, (size_t)t[i]->nelem, is_var);
         if (bad >= 0)
             st = mint_fail(MINT_E_FORMAT, "%s: tensor '%s' element %lld is %g: %s", wt_file_path(f), t[i]->name,
                            (long long)bad, (double)((const float *)t[i]->data)[bad],

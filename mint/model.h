@@ -121,9 +121,6 @@ struct wt_writer;
 struct wt_file;
 mint_status mint_tm_write(const mint_tm *tm, struct wt_writer *w);
 mint_status mint_tm_read(mint_tm *tm, const struct wt_file *f);
-/* Index of the first value of x[0..n) that is not finite (or negative, if
- * nonneg), -1 if none: loaders refuse damaged values by name. */
-int64_t mint_tm_first_bad(const float *x, size_t n, int nonneg);
 
 /* Eval-mode membership scores sigmoid(logit) in [0,1] (1 = member) of n
  * samples of in_size floats each. */

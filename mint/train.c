@@ -214,8 +214,7 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
     tm->train_steps = steps * o->epochs;
     tm->train_batch = B;
     tm->train_seed = o->seed;
-    int64_t *held = s.held;
-    st = mint_tm_calibrate_held(tm, members, n_mem, external, n_ext, held, held ? n_hold : 0);
-    free(held);
+    st = mint_tm_calibrate_held(tm, members, n_mem, external, n_ext, s.held, s.n_held);
+    free(s.held);
     return st;
 }

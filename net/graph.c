@@ -535,16 +535,22 @@ mint_status net_graph_check_values(const net_graph *g)
                 continue;
             const net_weight *w = &g->weights[id];
             const int nonneg = n->op == NET_OP_BN && k == 3; /* running variance */
-            const int64_t cnt = net_weight_numel(w);
-            for (int64_t j = 0; j < cnt; j++) {
-                const float v = w->data[j];
-                if (!isfinite(v) || (nonneg && v < 0.0f))
-                    return mint_fail(MINT_E_FORMAT, "weight '%s' (node '%s') element %lld is %g: %s",
-                                     w->name, n->name ? n->name : "", (long long)j, (double)v,
-                                     nonneg ? "variances must be finite and >= 0"
-                                            : "weights must be finite");
-            }
+            const int64_t j = net_first_bad_value(w->data, (size_t)net_weight_numel(w), nonneg);
+            if (j >= 0)
+                return mint_fail(MINT_E_FORMAT, "weight '%s' (node '%s') element %lld is %g: %s",
+                                 w->name, n->name ? n->name : "", (long long)j,
+                                 (double)w->data[j],
+                                 nonneg ? "variances must be finite and >= 0"
+                                        : "weights must be finite");
         }
     }
     return MINT_OK;
+}
+
+int64_t net_first_bad_value(const float *x, size_t n, int nonneg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) || (nonneg && x[i] < 0.0f))
+            return (int64_t)i;
+    return -1;
 }

@@ -121,6 +121,10 @@ mint_status net_graph_infer_shapes(net_graph *g);
  * residual Add at each of the four resolutions) and embedding (output).
  * Graphs without four residual stages get only "embedding". */
 mint_status net_graph_name_taps(net_graph *g);
+/* Index of the first of x[0..n) that is not finite (or negative, when
+ * nonneg), -1 if none: the check of net_graph_check_values, shared with the
+ * MINT model and checkpoint loaders. */
+int64_t net_first_bad_value(const float *x, size_t n, int nonneg);
 /* Every weight a node uses holds finite values, and BatchNorm variances are
  * not negative: a damaged or broken model is refused (MINT_E_FORMAT, naming
  * the weight and element) instead of giving NaN embeddings. */

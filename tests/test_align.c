@@ -295,18 +295,18 @@ static void test_align_face_and_tensor(void **state)
     memcpy(t.px, px, 6);
     const float mean[3] = {0.5f, 0.5f, 0.5f}, sd[3] = {0.5f, 0.5f, 0.5f};
     float chw[6];
-    io_image_to_tensor(&t, mean, sd, 0, chw);
+    assert_int_equal(io_image_to_chw(&t, 3, mean, sd, 0, chw), MINT_OK);
     assert_true(chw[0] == -1.0f);                                    /* R of pixel 0 */
     assert_true(chw[1] == (10 / 255.0f - 0.5f) / 0.5f);              /* R of pixel 1 */
     assert_true(chw[2] == (128 / 255.0f - 0.5f) / 0.5f);             /* G of pixel 0 */
     assert_true(chw[4] == 1.0f);                                     /* B of pixel 0 */
-    io_image_to_tensor(&t, mean, sd, 1, chw);
+    assert_int_equal(io_image_to_chw(&t, 3, mean, sd, 1, chw), MINT_OK);
     assert_true(chw[0] == 1.0f && chw[4] == -1.0f);
     io_image_free(&t);
     assert_int_equal(io_image_alloc(&t, 1, 1, 1), MINT_OK);
     t.px[0] = 51;
     const float m2[3] = {0.1f, 0.2f, 0.3f}, s2[3] = {1, 2, 4};
-    io_image_to_tensor(&t, m2, s2, 0, chw);
+    assert_int_equal(io_image_to_chw(&t, 3, m2, s2, 0, chw), MINT_OK);
     for (int k = 0; k < 3; k++)
         assert_true(chw[k] == (51 / 255.0f - m2[k]) / s2[k]);
     io_image_free(&t);
