@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mint/features.h"
 #include "mint/rng.h"
 #include "mint/train.h"
 #include "net/graph.h"
@@ -85,14 +86,6 @@ static void diff(difflist *d, const char *fmt, ...)
         d->n = sizeof d->s - 1;
 }
 
-static void dims_str(char *b, size_t n, mint_tm_kind kind, const int d[3])
-{
-    if (kind == MINT_TM_CNN)
-        snprintf(b, n, "%dx%dx%d", d[0], d[1], d[2]);
-    else
-        snprintf(b, n, "%d", d[0]);
-}
-
 /* perm[0..n) (and extra[0..nx)) together hold each of 0..total-1 once */
 static int is_permutation(const int64_t *perm, int64_t n, const int64_t *extra, int64_t nx,
                           int64_t total, int *nomem)
@@ -125,8 +118,8 @@ mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm
     difflist d;
     memset(&d, 0, sizeof d);
     char a[64], b[64];
-    dims_str(a, sizeof a, s->kind, s->in_dims);
-    dims_str(b, sizeof b, tm->cfg.kind, tm->cfg.in_dims);
+    mint_feats_dims_str(a, sizeof a, s->kind == MINT_TM_CNN ? 3 : 1, s->in_dims);
+    mint_feats_dims_str(b, sizeof b, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
     if (s->kind != tm->cfg.kind)
         diff(&d, "kind %s in the checkpoint, %s now", mint_tm_kind_name(s->kind),
              mint_tm_kind_name(tm->cfg.kind));
@@ -325,8 +318,8 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
         s.in_dims[i] = md->i64s[i] >= 0 && md->i64s[i] <= INT32_MAX ? (int)md->i64s[i] : -1;
     if (!st) {
         char a[64], b[64];
-        dims_str(a, sizeof a, s.kind, s.in_dims);
-        dims_str(b, sizeof b, tm->cfg.kind, tm->cfg.in_dims);
+        mint_feats_dims_str(a, sizeof a, s.kind == MINT_TM_CNN ? 3 : 1, s.in_dims);
+        mint_feats_dims_str(b, sizeof b, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
         if (s.kind != tm->cfg.kind || strcmp(a, b))
             st = mint_fail(MINT_E_ARG, "%s: checkpoint of a %s model on input %s; this run trains "
                            "a %s model on input %s", path, mint_tm_kind_name(s.kind), a,
