@@ -29,7 +29,8 @@ const char cli_help_eval[] =
     "  --json OUT      the metrics as JSON\n"
     "  --roc PNG       ROC curve plot, linear and log-FPR axes\n"
     "  --taps LIST     taps read from directories, in this order (default: the taps\n"
-    "                  recorded in T)\n"
+    "                  recorded in T; if T records none, chosen as 'mint train' does\n"
+    "                  from the extract.txt of the --members directory)\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "The feature size must be the one T was trained on. Outputs are written to a\n"
     "temporary name and renamed into place.\n";

@@ -308,10 +308,16 @@ int cmd_embed(int argc, char **argv)
     }
     /* every tap is its own file: refuse repeats (and names that map to the
      * same file name) before anything is written */
-    for (int i = 0; i < ntaps; i++)
+    for (int i = 0; i < ntaps; i++) {
+        char si[256], sj[256];
+        if (io_safe_name(tapname[i], si, sizeof si)) {
+            int rc = cli_usage_error("embed", "tap name '%s' gives no file name (empty after the "
+                                     "leading '.' and '/', or longer than %d bytes)", tapname[i],
+                                     IO_SAFE_NAME_MAX);
+            free(tapbuf);
+            return rc;
+        }
         for (int j = 0; j < i; j++) {
-            char si[256], sj[256];
-            io_safe_name(tapname[i], si, sizeof si);
             io_safe_name(tapname[j], sj, sizeof sj);
             if (!strcmp(tapname[i], tapname[j]) || !strcmp(si, sj)) {
                 int rc = !strcmp(tapname[i], tapname[j])
@@ -322,6 +328,7 @@ int cmd_embed(int argc, char **argv)
                 return rc;
             }
         }
+    }
     cli_set_threads(threads);
 
     int rc = CLI_FAIL;

@@ -62,9 +62,11 @@ const char cli_help_train[] =
     "  --root DIR      base of relative paths in list files (default: current dir)\n"
     "  --taps LIST     taps read from directories or computed with --model, features\n"
     "                  concatenated in this order (default layer1,layer2,layer3,layer4\n"
-    "                  for vanilla, layer1 for cnn, embedding for outcome; outcome on\n"
-    "                  another tap is allowed with a warning: it is then no longer\n"
-    "                  the paper's baseline)\n"
+    "                  for vanilla, layer1 for cnn, embedding for outcome, unless the\n"
+    "                  extract.txt of the --members directory records taps without\n"
+    "                  them: then those taps, for cnn the first, said on stderr;\n"
+    "                  outcome on another tap is allowed with a warning: it is then\n"
+    "                  no longer the paper's baseline)\n"
     "  --epochs E      default 20 (vanilla, outcome), 30 (cnn)\n"
     "  --batch N       even batch size, half members, half external (default 128)\n"
     "  --seed S        seed of initialisation, sampling and dropout (default 0);\n"
@@ -285,11 +287,20 @@ int cmd_train(int argc, char **argv)
     mint_tm_kind kind;
     if (mint_tm_kind_parse(kind_s, &kind))
         return cli_usage_error("train", "--kind is vanilla, cnn or outcome (not '%s')", kind_s);
-    static const char *const default_taps[] = { "layer1,layer2,layer3,layer4", "layer1",
-                                                "embedding" };
     const int taps_given = taps_s != NULL;
-    if (!taps_s)
-        taps_s = default_taps[kind];
+    char dtaps[256]; /* as long as the MINT model's record of its taps */
+    if (!taps_s) { /* the kind's own taps, or those the members' extract.txt records */
+        mint_taps_source src;
+        mint_status dst = mint_feats_default_taps(lists ? NULL : mem, (int)kind, dtaps,
+                                                  sizeof dtaps, &src);
+        if (dst)
+            return cli_error("train", dst);
+        taps_s = dtaps;
+        if (src != MINT_TAPS_KIND)
+            fprintf(stderr, "mint train: taps %s, %s in %s/extract.txt (--taps picks others)\n",
+                    taps_s, src == MINT_TAPS_FIRST ? "the first of those recorded" : "as recorded",
+                    mem);
+    }
     char *taps[MAX_TAPS], *tbuf = NULL;
     const int ntaps = cli_split(taps_s, taps, MAX_TAPS, &tbuf);
     if (ntaps < 0) {

@@ -227,12 +227,16 @@ const char *io_key_suffix(const char *key, int drop)
     return p;
 }
 
-void io_safe_name(const char *in, char *out, size_t n)
+int io_safe_name(const char *in, char *out, size_t n)
 {
+    if (n == 0)
+        return -1;
     while (*in == '.' || *in == '/')
         in++;
+    const size_t len = strlen(in);
     snprintf(out, n, "%s", in);
     for (char *p = out; *p; p++)
         if (*p == '/' || *p == '\\')
             *p = '_';
+    return len == 0 || len > IO_SAFE_NAME_MAX || len >= n ? -1 : 0;
 }

@@ -39,7 +39,15 @@ const char *io_key_suffix(const char *key, int drop);
 
 
 
-/* File-name-safe copy of a tap/tensor name: '/' and '\\' become '_', a
- * leading '.' is dropped (ONNX names like "/layer1/Add_output_0"). */
-void io_safe_name(const char *in, char *out, size_t n);
+/* Longest file stem io_safe_name accepts, in bytes. */
+#define IO_SAFE_NAME_MAX 200
+
+/* The file stem of a tap/tensor name (the tap is written to <stem>.npy; the
+ * rule is in docs/format.md, "Extraction folders"): every leading '.' and '/'
+ * is dropped, then each '/' and '\\' becomes '_'; every other byte (':',
+ * spaces, inner dots, UTF-8) is kept as it is. ONNX names such as
+ * "/layer1/Add_output_0" give "layer1_Add_output_0". Returns 0, or -1 (out
+ * then holds "" or a truncated stem) when the stem is empty or longer than
+ * IO_SAFE_NAME_MAX bytes or than n - 1: such a name cannot be a tap file. */
+int io_safe_name(const char *in, char *out, size_t n);
 #endif

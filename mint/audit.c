@@ -111,6 +111,19 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     if (!st)
         st = resolve_taps(tm, o->taps, o->ntaps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
                           sizeof out->taps);
+    if (!st && ntaps == 0) { /* none given or recorded in T: the members' extract.txt */
+        mint_taps_source src;
+        st = mint_feats_default_taps(o->members, (int)tm->cfg.kind, tbuf, sizeof tbuf, &src);
+        if (!st)
+            snprintf(out->taps, sizeof out->taps, "%s", tbuf);
+        char *sv = NULL;
+        for (char *t = st ? NULL : strtok_r(tbuf, ",", &sv); t && !st; t = strtok_r(NULL, ",", &sv))
+            if (ntaps == MINT_FEATS_MAX_TAPS)
+                st = mint_fail(MINT_E_ARG, "%s/extract.txt records more than %d taps", o->members,
+                               MINT_FEATS_MAX_TAPS);
+            else
+                taps[ntaps++] = t;
+    }
     const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
     if (!st)
         st = check_network(tm, o->mint_path, o->members);

@@ -172,6 +172,48 @@ mint_status mint_extract_network(const char *dir, char sha256_hex[65])
     return st;
 }
 
+mint_status mint_extract_taps(const char *dir, char *buf, size_t cap, int *ntaps)
+{
+    char path[4200], *line = NULL;
+    size_t lcap = 0;
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    buf[0] = 0;
+    *ntaps = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return mint_fail(MINT_E_NOTFOUND, "%s: no extract.txt", dir);
+    mint_status st = mint_fail(MINT_E_NOTFOUND, "%s records no taps", path);
+    while (getline(&line, &lcap, f) > 0) {
+        if (strncmp(line, "taps ", 5))
+            continue;
+        size_t w = 0;
+        int n = 0;
+        for (char *save = NULL, *t = strtok_r(line + 5, " \t\r\n", &save); t;
+             t = strtok_r(NULL, " \t\r\n", &save)) {
+            size_t k = strlen(t);
+            if (w + k + 2 > cap) {
+                n = -1;
+                break;
+            }
+            if (n++)
+                buf[w++] = ',';
+            memcpy(buf + w, t, k + 1);
+            w += k;
+        }
+        if (n < 0) {
+            buf[0] = 0;
+            st = mint_fail(MINT_E_ARG, "%s: the taps line is too long", path);
+        } else if (n > 0) {
+            *ntaps = n;
+            st = MINT_OK;
+        }
+        break;
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
 long mint_count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -190,7 +232,7 @@ typedef struct {
     int dims[3];
     int64_t numel;       /* elements of the raw tap per image */
     int64_t row;         /* elements per stored row */
-    char safe[200];      /* file stem */
+    char safe[IO_SAFE_NAME_MAX + 1]; /* file stem */
 } tapinfo;
 
 size_t mint_shard_size(size_t count, int i, int n)
@@ -660,12 +702,18 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
         return cst;
     tapinfo ti[64];
     for (int t = 0; t < oin->ntaps; t++) {
+        if (io_safe_name(oin->taps[t], ti[t].safe, sizeof ti[t].safe))
+            return mint_fail(MINT_E_ARG, "tap name '%.300s' gives no file name (empty after the "
+                             "leading '.' and '/', or longer than %d bytes)", oin->taps[t],
+                             IO_SAFE_NAME_MAX);
+        if (strpbrk(oin->taps[t], " \t\r\n"))
+            return mint_fail(MINT_E_ARG, "tap name '%s' contains white space, which extract.txt "
+                             "cannot record", oin->taps[t]);
         mint_status st = mint_model_tap_shape(oin->model, oin->taps[t], &ti[t].rank, ti[t].dims);
         if (st)
             return st;
         ti[t].numel = (int64_t)ti[t].dims[0] * (ti[t].rank == 4 ? (int64_t)ti[t].dims[1] * ti[t].dims[2] : 1);
         ti[t].row = oin->pool_max ? ti[t].dims[0] : ti[t].numel;
-        io_safe_name(oin->taps[t], ti[t].safe, sizeof ti[t].safe);
         if (!strcmp(ti[t].safe, "index") || !strcmp(ti[t].safe, "errors"))
             return mint_fail(MINT_E_ARG, "tap name '%s' clashes with an output file name", oin->taps[t]);
         /* two taps writing one file would fail only after all the work */

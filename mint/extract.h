@@ -96,6 +96,12 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
  * from DIR/extract.txt; MINT_E_NOTFOUND if the folder has none. */
 mint_status mint_extract_network(const char *dir, char sha256_hex[65]);
 
+/* The taps an extraction output recorded (the "taps" line of
+ * DIR/extract.txt), comma-joined into buf in their order, *ntaps set:
+ * MINT_E_NOTFOUND when the folder has no extract.txt or it records no
+ * taps, MINT_E_ARG when they do not fit in cap bytes. */
+mint_status mint_extract_taps(const char *dir, char *buf, size_t cap, int *ntaps);
+
 /* Lines ('\n' bytes) in a text file; -1 if it cannot be read. */
 long mint_count_lines(const char *path);
 

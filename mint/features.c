@@ -148,8 +148,7 @@ mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, 
     char file[4096], stem[256];
     int64_t total = 0;
     for (int t = 0; !st && t < ntaps; t++) {
-        io_safe_name(taps[t], stem, sizeof stem);
-        if (!stem[0] || !strcmp(stem, "."))
+        if (io_safe_name(taps[t], stem, sizeof stem))
             st = mint_fail(MINT_E_ARG, "bad tap name '%s'", taps[t]);
         else if ((size_t)snprintf(file, sizeof file, "%s/%s.npy", path, stem) >= sizeof file)
             st = mint_fail(MINT_E_ARG, "%s: path too long", path);
@@ -439,4 +438,53 @@ mint_status mint_feats_networks(const char *a, const char *b, char sha_a[65], ch
                        "(extract.txt: %.16s... vs %.16s...): a MINT model trained on them "
                        "would learn to tell the networks apart", a, b, sha_a, sha_b);
     return st;
+}
+
+/* Is every name of the comma list want in the comma list have? */
+static int taps_cover(const char *have, const char *want)
+{
+    for (const char *w = want; *w;) {
+        size_t k = strcspn(w, ",");
+        int found = 0;
+        for (const char *h = have; *h && !found;) {
+            size_t j = strcspn(h, ",");
+            found = j == k && !strncmp(h, w, k);
+            h += j + (h[j] == ',');
+        }
+        if (!found)
+            return 0;
+        w += k + (w[k] == ',');
+    }
+    return 1;
+}
+
+mint_status mint_feats_default_taps(const char *path, int kind, char *buf, size_t cap,
+                                    mint_taps_source *source)
+{
+    static const char *const own[] = { "layer1,layer2,layer3,layer4", "layer1", "embedding" };
+    if (kind < 0 || kind > 2 || !buf || cap == 0)
+        return mint_fail(MINT_E_ARG, "mint_feats_default_taps: bad arguments");
+    *source = MINT_TAPS_KIND;
+    struct stat sb;
+    char rec[4096];
+    int nrec = 0;
+    if (path && !stat(path, &sb) && S_ISDIR(sb.st_mode)) {
+        mint_status st = mint_extract_taps(path, rec, sizeof rec, &nrec);
+        if (st && st != MINT_E_NOTFOUND)
+            return st;
+        if (st)
+            nrec = 0;
+    }
+    const char *pick = own[kind];
+    size_t len = strlen(pick);
+    if (nrec > 0 && !taps_cover(rec, own[kind])) {
+        pick = rec;
+        len = kind == 1 ? strcspn(rec, ",") : strlen(rec);
+        *source = kind == 1 && nrec > 1 ? MINT_TAPS_FIRST : MINT_TAPS_RECORDED;
+    }
+    if (len >= cap)
+        return mint_fail(MINT_E_ARG, "%s: the recorded taps are too long", path);
+    memcpy(buf, pick, len);
+    buf[len] = 0;
+    return MINT_OK;
 }

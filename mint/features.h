@@ -62,6 +62,21 @@ mint_status mint_feats_check_network(const char *path, const char *want_sha256, 
  * trained or evaluated on them would tell the networks apart. */
 mint_status mint_feats_networks(const char *a, const char *b, char sha_a[65], char sha_b[65]);
 
+/* Where mint_feats_default_taps took the taps from. */
+typedef enum {
+    MINT_TAPS_KIND = 0,   /* the kind's own: no extract.txt records taps, or it records these */
+    MINT_TAPS_RECORDED,   /* every tap the extract.txt records */
+    MINT_TAPS_FIRST,      /* the first of several the extract.txt records (cnn takes one) */
+} mint_taps_source;
+
+/* The taps to read from path when none are named, for a MINT model of kind
+ * (mint_tm_kind: 0 vanilla, 1 cnn, 2 outcome), comma-joined into buf: the
+ * kind's own (layer1,layer2,layer3,layer4 / layer1 / embedding) when path is
+ * not a `mint extract` directory recording taps, or when it records all of
+ * them; else the taps it records (cnn: the first). */
+mint_status mint_feats_default_taps(const char *path, int kind, char *buf, size_t cap,
+                                    mint_taps_source *source);
+
 /* ---- from images, through a network ---- */
 
 /* The per-image feature shape that taps of network m give (the rule at the

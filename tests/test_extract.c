@@ -500,6 +500,15 @@ static void test_duplicate_taps(void **state)
     assert_non_null(strstr(mint_last_error(), "'layer1' is given twice"));
     assert_int_equal(pl.calls, 0);
     assert_int_equal(access(out, F_OK), -1); /* nothing written */
+    /* names extract.txt cannot record, or that give no file name */
+    const char *spaced[2] = { "layer1", "a b" }, *dots[1] = { "./." };
+    o = opts(&l, out, spaced, 2, 1);
+    assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "white space"));
+    o = opts(&l, out, dots, 1, 1);
+    assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "gives no file name"));
+    assert_int_equal(access(out, F_OK), -1);
     io_list_free(&l);
 }
 

@@ -537,47 +537,6 @@ static void test_damaged_values(void **state)
 
 /* ---- the CLI ---- */
 
-/* build/<dir>/mint next to build/<dir>/tests/<this test>. */
-static const char *mint_bin(void)
-{
-    static char path[4096];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
-    if (n <= 0)
-        return NULL;
-    path[n] = 0;
-    for (int k = 0; k < 2; k++) {
-        char *sl = strrchr(path, '/');
-        if (!sl)
-            return NULL;
-        *sl = 0;
-    }
-    strcat(path, "/mint");
-    return access(path, X_OK) == 0 ? path : NULL;
-}
-
-/* Run "mint ARGS" (sh syntax) with stdout/stderr into files; exit status. */
-static int run_mint(const char *args, const char *env, char **out, char **err)
-{
-    const char *bin = mint_bin();
-    const char *po = test_tmp_path("cli.out"), *pe = test_tmp_path("cli.err");
-    char cmd[8192];
-    /* MINT_TEST_EXEC: how to run a cross-built binary (make test-cross: qemu) */
-    const char *exec = getenv("MINT_TEST_EXEC");
-    snprintf(cmd, sizeof cmd, "%s %s '%s' %s >'%s' 2>'%s'", env ? env : "", exec ? exec : "", bin,
-             args, po, pe);
-    int st = system(cmd);
-    size_t n;
-    char *o = test_read_file(po, &n), *e;
-    o = realloc(o, n + 1);
-    o[n] = 0;
-    e = test_read_file(pe, &n);
-    e = realloc(e, n + 1);
-    e[n] = 0;
-    *out = o;
-    *err = e;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The lines of text starting with "usage:" or continuing one. */
 static int has_synopsis(const char *text, const char *cmd)
 {

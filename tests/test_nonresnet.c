@@ -1,0 +1,227 @@
+/* test_nonresnet.c - models that are not IResNets (issue 8, item 5): the
+ * file names of taps (io_safe_name, docs/format.md "Extraction folders"),
+ * the taps train and eval take from extract.txt when none are named. */
+#include "testutil.h"
+#include <errno.h>
+#include <sys/stat.h>
+#include "io/dataset.h"
+#include "io/npy.h"
+#include "mint/extract.h"
+#include "mint/features.h"
+#include "weights/container.h"
+
+/* The documented rule on awkward names: leading '.' and '/' dropped, '/'
+ * and '\' -> '_', all else kept byte for byte; empty or too long refused. */
+static void test_safe_name_rule(void **state)
+{
+    (void)state;
+    static const char *const ok[][2] = {
+        { "layer1", "layer1" },
+        { "/layer1/Add_output_0", "layer1_Add_output_0" },
+        { "../up/../x", "up_.._x" },
+        { ".hidden.name", "hidden.name" },
+        { "./a/b", "a_b" },
+        { "stage3:0", "stage3:0" },
+        { "a\\b/c", "a_b_c" },
+        { "with space", "with space" },
+        { "\xc3\xa9tage/\xe5\xb1\x82", "\xc3\xa9tage_\xe5\xb1\x82" }, /* "étage/层" */
+        { "embedding.npy", "embedding.npy" },
+    };
+    char out[IO_SAFE_NAME_MAX + 1];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        assert_int_equal(io_safe_name(ok[i][0], out, sizeof out), 0);
+        assert_string_equal(out, ok[i][1]);
+    }
+    static const char *const bad[] = { "", ".", "..", "/", "./", "/./../" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(io_safe_name(bad[i], out, sizeof out), -1);
+        assert_string_equal(out, "");
+    }
+    /* IO_SAFE_NAME_MAX bytes after the dropped prefix fit; one more does not */
+    char name[IO_SAFE_NAME_MAX + 8];
+    name[0] = '/';
+    memset(name + 1, 'x', IO_SAFE_NAME_MAX);
+    name[IO_SAFE_NAME_MAX + 1] = 0;
+    assert_int_equal(io_safe_name(name, out, sizeof out), 0);
+    assert_int_equal(strlen(out), IO_SAFE_NAME_MAX);
+    strcat(name, "y");
+    assert_int_equal(io_safe_name(name, out, sizeof out), -1);
+    /* a buffer too small for the stem is a refusal too, never a silent cut */
+    char small[4];
+    assert_int_equal(io_safe_name("layer1", small, sizeof small), -1);
+    assert_int_equal(io_safe_name("abc", small, sizeof small), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(test_write_file(path, text, strlen(text)), 0);
+}
+
+static const char *mkdir_tmp(const char *name)
+{
+    const char *d = test_tmp_path(name);
+    assert_true(mkdir(d, 0755) == 0 || errno == EEXIST);
+    return d;
+}
+
+static void test_extract_taps_read(void **state)
+{
+    (void)state;
+    char dir[512], path[700], buf[64];
+    int n;
+    snprintf(dir, sizeof dir, "%s", mkdir_tmp("xt_read"));
+    assert_int_equal(mint_extract_taps(dir, buf, sizeof buf, &n), MINT_E_NOTFOUND);
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    write_text(path, "mint extract run\nmodel aa\npool max\n");
+    assert_int_equal(mint_extract_taps(dir, buf, sizeof buf, &n), MINT_E_NOTFOUND);
+    write_text(path, "mint extract run\nmodel aa\ntaps /a/b stage3:0 embedding\npool max\n");
+    assert_int_equal(mint_extract_taps(dir, buf, sizeof buf, &n), MINT_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(buf, "/a/b,stage3:0,embedding");
+    char tiny[8];
+    assert_int_equal(mint_extract_taps(dir, tiny, sizeof tiny, &n), MINT_E_ARG);
+}
+
+/* The kind's own taps stay the default unless extract.txt records taps
+ * without them. */
+static void test_default_taps(void **state)
+{
+    (void)state;
+    char dir[512], path[700], buf[256];
+    mint_taps_source src;
+    snprintf(dir, sizeof dir, "%s", mkdir_tmp("xt_default"));
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    /* no extract.txt, or a plain file: the kind's own */
+    assert_int_equal(mint_feats_default_taps(dir, 0, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "layer1,layer2,layer3,layer4");
+    assert_int_equal(src, MINT_TAPS_KIND);
+    assert_int_equal(mint_feats_default_taps(NULL, 1, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "layer1");
+    assert_int_equal(mint_feats_default_taps("nonexistent.npy", 2, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "embedding");
+    /* the default extraction: each kind keeps its own */
+    write_text(path, "mint extract run\ntaps layer1 layer2 layer3 layer4 embedding\n");
+    static const char *const own[] = { "layer1,layer2,layer3,layer4", "layer1", "embedding" };
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(mint_feats_default_taps(dir, k, buf, sizeof buf, &src), MINT_OK);
+        assert_string_equal(buf, own[k]);
+        assert_int_equal(src, MINT_TAPS_KIND);
+    }
+    /* a network tapped by tensor names */
+    write_text(path, "mint extract run\ntaps /s1/Add /s2/Add embedding\n");
+    assert_int_equal(mint_feats_default_taps(dir, 0, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "/s1/Add,/s2/Add,embedding");
+    assert_int_equal(src, MINT_TAPS_RECORDED);
+    assert_int_equal(mint_feats_default_taps(dir, 1, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "/s1/Add");
+    assert_int_equal(src, MINT_TAPS_FIRST);
+    assert_int_equal(mint_feats_default_taps(dir, 2, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "embedding");
+    assert_int_equal(src, MINT_TAPS_KIND);
+    /* one recorded tap: cnn takes it without "first of" */
+    write_text(path, "mint extract run\ntaps /s1/Add\n");
+    assert_int_equal(mint_feats_default_taps(dir, 1, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "/s1/Add");
+    assert_int_equal(src, MINT_TAPS_RECORDED);
+    assert_int_equal(mint_feats_default_taps(dir, 2, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "/s1/Add");
+    /* layer1 alone does not cover vanilla's four */
+    write_text(path, "mint extract run\ntaps layer1 layer2\n");
+    assert_int_equal(mint_feats_default_taps(dir, 0, buf, sizeof buf, &src), MINT_OK);
+    assert_string_equal(buf, "layer1,layer2");
+}
+
+/* A feature folder as 'mint extract' writes it: <stem>.npy per tap. */
+static void write_feature_dir(const char *dir, const char *taps_line, const char *const *stems,
+                              int nstems, int offset)
+{
+    char path[700];
+    mkdir(dir, 0755);
+    float x[41 * 6];
+    for (int i = 0; i < 41 * 6; i++)
+        x[i] = (float)((i * 37) % 23) / 11.0f;
+    const int64_t dims[2] = { 40, 6 };
+    for (int i = 0; i < nstems; i++) {
+        snprintf(path, sizeof path, "%s/%s.npy", dir, stems[i]);
+        assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x + 6 * offset + i), MINT_OK);
+    }
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    char text[512];
+    snprintf(text, sizeof text, "mint extract run\nmodel %064d\n%s\npool max\n", 0, taps_line);
+    write_text(path, text);
+}
+
+static void test_cli_train_eval_taps(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char dm[512], de[512], out[512], json[512], args[4096], *o, *e;
+    snprintf(dm, sizeof dm, "%s", test_tmp_path("xt_members"));
+    snprintf(de, sizeof de, "%s", test_tmp_path("xt_external"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("xt.mint"));
+    snprintf(json, sizeof json, "%s", test_tmp_path("xt.json"));
+    /* taps named by ONNX tensor names: files by the documented rule */
+    const char *stems[] = { "s1_Add", "stage2:0" };
+    write_feature_dir(dm, "taps /s1/Add stage2:0", stems, 2, 0);
+    write_feature_dir(de, "taps /s1/Add stage2:0", stems, 2, 1);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --epochs 1 "
+             "--batch 8 --quiet --out '%s'", dm, de, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "taps /s1/Add,stage2:0, as recorded in"));
+    free(o), free(e);
+    wt_file *f;
+    assert_int_equal(wt_open(&f, out), MINT_OK);
+    const wt_meta *m = wt_meta_find(f, "mint.taps");
+    assert_non_null(m);
+    assert_string_equal(m->str, "/s1/Add,stage2:0");
+    wt_close(f);
+    /* cnn on 2-D features is refused later, but the tap choice is said first */
+    snprintf(args, sizeof args, "train --kind cnn --members '%s' --external '%s' --epochs 1 "
+             "--batch 8 --quiet --out '%s'", dm, de, out);
+    assert_int_not_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "taps /s1/Add, the first of those recorded in"));
+    free(o), free(e);
+
+    /* a MINT model that records no taps (trained on .npy files) evaluated on
+     * folders: eval reads the members' extract.txt */
+    char one[512], onee[512];
+    snprintf(one, sizeof one, "%s", test_tmp_path("xt_one_m"));
+    snprintf(onee, sizeof onee, "%s", test_tmp_path("xt_one_e"));
+    const char *stem1[] = { "s1_Add" };
+    write_feature_dir(one, "taps /s1/Add", stem1, 1, 0);
+    write_feature_dir(onee, "taps /s1/Add", stem1, 1, 1);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s/s1_Add.npy' --external "
+             "'%s/s1_Add.npy' --epochs 1 --batch 8 --quiet --out '%s'", one, onee, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    assert_int_equal(wt_open(&f, out), MINT_OK);
+    m = wt_meta_find(f, "mint.taps");
+    assert_true(!m || !m->str[0]);
+    wt_close(f);
+    snprintf(args, sizeof args, "eval --mint '%s' --members '%s' --external '%s' --json '%s'", out,
+             one, onee, json);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "taps /s1/Add"));
+    free(o), free(e);
+    /* without extract.txt the old default (layer1..layer4) is looked for */
+    char path[700];
+    snprintf(path, sizeof path, "%s/extract.txt", one);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "layer1.npy"));
+    free(o), free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_safe_name_rule),
+        cmocka_unit_test(test_extract_taps_read),
+        cmocka_unit_test(test_default_taps),
+        cmocka_unit_test(test_cli_train_eval_taps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
