@@ -33,6 +33,10 @@ const char cli_help_convert[] =
     "  --std a,b,c           input std per channel (default 0.5,0.5,0.5)\n"
     "  --channel-order RGB|BGR  channel order the model expects (default RGB)\n"
     "  --arch NAME           architecture label stored in the file (default onnx)\n"
+    "  --stage-taps a,b,c,d  name four graph tensors layer1..layer4 (any network; see\n"
+    "                        'mint info', which proposes them), so --taps layer1 works;\n"
+    "                        an IResNet gets them without this (last residual Add at\n"
+    "                        each of its four resolutions)\n"
     "A model with 1 input channel gets the BT.601 luma of colour images (mean[0],\n"
     "std[0]); 3 channels get RGB or BGR; other channel counts take .npy input only.\n";
 
@@ -41,10 +45,11 @@ int cmd_convert(int argc, char **argv)
     static const struct option opts[] = {
         { "mean", required_argument, 0, 'm' }, { "std", required_argument, 0, 's' },
         { "channel-order", required_argument, 0, 'c' }, { "arch", required_argument, 0, 'a' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "stage-taps", required_argument, 0, 'S' }, { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     float mean[3] = { 0.5f, 0.5f, 0.5f }, std[3] = { 0.5f, 0.5f, 0.5f };
-    const char *order = "RGB", *arch = NULL;
+    const char *order = "RGB", *arch = NULL, *stage_taps = NULL;
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,16 +65,28 @@ int cmd_convert(int argc, char **argv)
             order = optarg;
             break;
         case 'a': arch = optarg; break;
+        case 'S': stage_taps = optarg; break;
         case 'h': fputs(cli_help_convert, stdout); return CLI_OK;
         default: return cli_usage_error("convert", "bad option");
         }
     }
     if (argc - optind != 2)
         return cli_usage_error("convert", "needs IN.onnx and OUT.mint");
+    char *stage[5], *stagebuf = NULL;
+    if (stage_taps && cli_split(stage_taps, stage, 5, &stagebuf) != 4) {
+        free(stagebuf);
+        return cli_usage_error("convert", "--stage-taps wants four comma-separated tensor names "
+                               "(layer1..layer4; 'mint info' proposes them)");
+    }
     net_graph *g;
     mint_status st = wt_onnx_import(&g, argv[optind]);
-    if (st)
+    if (!st && stage_taps)
+        st = net_graph_set_stage_taps(g, (const char *const *)stage);
+    free(stagebuf);
+    if (st) {
+        net_graph_free(g);
         return cli_error("convert", st);
+    }
     memcpy(g->meta.mean, mean, sizeof mean);
     memcpy(g->meta.std, std, sizeof std);
     snprintf(g->meta.channel_order, sizeof g->meta.channel_order, "%s", order);
@@ -132,10 +149,53 @@ static void print_graph_tensors(const net_graph *g)
     }
 }
 
+/* The stage taps proposed for any network (net_graph_stage_tensors), as a
+ * ready --stage-taps for 'mint convert'. */
+static void print_stage_proposal(const net_graph *g)
+{
+    int ids[32];
+    const int n = net_graph_stage_tensors(g, ids, 32), k = n < 32 ? n : 32;
+    if (n == 0) {
+        printf("stages:  none (no feature map below the input resolution)\n");
+        return;
+    }
+    printf("stages:  last tensor at each resolution that all later ones depend on:\n");
+    for (int r = 0; r < k; r++) {
+        const net_tensor *t = &g->tensors[ids[r]];
+        char res[48];
+        snprintf(res, sizeof res, "%lldx%lld", (long long)t->shape[1], (long long)t->shape[2]);
+        printf("  %-10s %-40s ", res, t->name);
+        print_shape(t);
+        printf("\n");
+    }
+    if (k < 4) {
+        printf("  (%d resolution%s: --stage-taps names four; tap these by name with --taps)\n", k,
+               k == 1 ? "" : "s");
+        return;
+    }
+    int same = 1;
+    for (int r = 0; r < 4; r++) {
+        char name[16];
+        snprintf(name, sizeof name, "layer%d", r + 1);
+        same &= net_graph_find_tap(g, name) == ids[k - 4 + r];
+    }
+    if (same) {
+        printf("  (the deepest four are this file's layer1..layer4)\n");
+        return;
+    }
+    printf("  as layer1..layer4%s: mint convert --stage-taps ", k > 4 ? " (the deepest four)" : "");
+    for (int r = k - 4; r < k; r++)
+        printf("%s%s", r > k - 4 ? "," : "", g->tensors[ids[r]].name);
+    printf(" IN.onnx OUT.mint\n");
+}
+
 const char cli_help_info[] =
     "usage: mint info [--brief] [--tensors] FILE.mint\n"
     "Print a weight file's SHA-256, metadata, graph summary, named taps with their\n"
-    "tensors and shapes, and the table of stored tensors (weights).\n"
+    "tensors and shapes, the proposed stage taps (for any network: the last tensor\n"
+    "at each resolution below the input's that all later tensors depend on, the\n"
+    "last residual Add there if any; the deepest four as a ready 'mint convert\n"
+    "--stage-taps'), and the table of stored tensors (weights).\n"
     "  --brief     leave out the table of stored tensors\n"
     "  --tensors   also list every graph tensor (activation) with its producing op\n"
     "              and shape [N,C,H,W] or [N,D]: each can be given to --taps\n";
@@ -215,6 +275,7 @@ int cmd_info(int argc, char **argv)
             print_shape(t);
             printf("\n");
         }
+        print_stage_proposal(g);
         if (tensors)
             print_graph_tensors(g);
         else

@@ -491,6 +491,74 @@ mint_status net_graph_name_taps(net_graph *g)
     return net_graph_add_tap(g, "embedding", g->output);
 }
 
+int net_graph_stage_tensors(const net_graph *g, int *ids, int max)
+{
+    int *last_use = malloc(sizeof(int) * (size_t)(g->ntensors ? g->ntensors : 1));
+    if (!last_use)
+        return 0;
+    for (int t = 0; t < g->ntensors; t++)
+        last_use[t] = -1;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] >= 0 && g->nodes[i].in[k] < g->ntensors)
+                last_use[g->nodes[i].in[k]] = i;
+    enum { MAXRES = 32 };
+    int64_t rh[MAXRES], rw[MAXRES];
+    int last[MAXRES], last_add[MAXRES], nres = 0;
+    int reach = last_use[g->input]; /* last reader of anything computed so far */
+    for (int i = 0; i < g->nnodes; i++) {
+        const net_node *n = &g->nodes[i];
+        const net_tensor *t = &g->tensors[n->out];
+        const int cut = reach <= i;
+        if (last_use[n->out] > reach)
+            reach = last_use[n->out];
+        if (!cut || t->rank != 3 || t->shape[1] * t->shape[2] <= 1 ||
+            (t->shape[1] == g->meta.in_h && t->shape[2] == g->meta.in_w))
+            continue;
+        int r = 0;
+        while (r < nres && (rh[r] != t->shape[1] || rw[r] != t->shape[2]))
+            r++;
+        if (r == nres) {
+            if (nres == MAXRES)
+                continue;
+            rh[r] = t->shape[1];
+            rw[r] = t->shape[2];
+            last_add[r] = -1;
+            nres++;
+        }
+        last[r] = n->out;
+        if (n->op == NET_OP_ADD)
+            last_add[r] = n->out;
+    }
+    for (int r = 0; r < nres && r < max; r++)
+        ids[r] = last_add[r] >= 0 ? last_add[r] : last[r];
+    free(last_use);
+    return nres;
+}
+
+mint_status net_graph_set_stage_taps(net_graph *g, const char *const names[4])
+{
+    int id[4];
+    for (int k = 0; k < 4; k++) {
+        id[k] = net_graph_find_tensor(g, names[k]);
+        if (id[k] < 0 || (id[k] != g->input && g->tensors[id[k]].rank == 0))
+            return mint_fail(MINT_E_NOTFOUND, "stage tap %d: no node computes a tensor named "
+                             "'%s' ('mint info --tensors' lists them)", k + 1, names[k]);
+        for (int j = 0; j < k; j++)
+            if (id[j] == id[k])
+                return mint_fail(MINT_E_ARG, "stage taps %d and %d both name '%s'", j + 1, k + 1,
+                                 names[k]);
+    }
+    for (int k = 0; k < 4; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "layer%d", k + 1);
+        mint_status st = net_graph_add_tap(g, name, id[k]);
+        if (st)
+            return st;
+    }
+    return MINT_OK;
+}
+
 void net_graph_prune_weights(net_graph *g)
 {
     int *map = malloc(sizeof(int) * (size_t)(g->nweights ? g->nweights : 1));

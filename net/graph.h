@@ -121,6 +121,18 @@ mint_status net_graph_infer_shapes(net_graph *g);
  * residual Add at each of the four resolutions) and embedding (output).
  * Graphs without four residual stages get only "embedding". */
 mint_status net_graph_name_taps(net_graph *g);
+/* Stage tensors of any network (toposorted, shapes inferred): for each
+ * spatial resolution H x W below the input's and above 1 x 1, in order of
+ * appearance, the last tensor at it that everything computed later depends
+ * on (no tensor before it is read after it: a cut of the graph), or the
+ * output of the last such residual Add when there is one (the IResNet rule
+ * of net_graph_name_taps). Up to max tensor ids into ids (the shallowest
+ * first); returns how many resolutions there are (may exceed max). */
+int net_graph_stage_tensors(const net_graph *g, int *ids, int max);
+/* Name four tensors (by graph name) layer1..layer4, replacing those taps:
+ * MINT_E_NOTFOUND for a name no node computes, MINT_E_ARG for a name given
+ * twice. */
+mint_status net_graph_set_stage_taps(net_graph *g, const char *const names[4]);
 /* Index of the first of x[0..n) that is not finite (or negative, when
  * nonneg), -1 if none: the check of net_graph_check_values, shared with the
  * MINT model and checkpoint loaders. */

@@ -1,6 +1,8 @@
 /* test_nonresnet.c - models that are not IResNets (issue 8, item 5): the
  * file names of taps (io_safe_name, docs/format.md "Extraction folders"),
- * the taps train and eval take from extract.txt when none are named. */
+ * the taps train and eval take from extract.txt when none are named, the
+ * stage taps 'mint info' proposes for any network and 'mint convert
+ * --stage-taps' names layer1..layer4. */
 #include "testutil.h"
 #include <errno.h>
 #include <sys/stat.h>
@@ -8,7 +10,9 @@
 #include "io/npy.h"
 #include "mint/extract.h"
 #include "mint/features.h"
+#include "net/graph.h"
 #include "weights/container.h"
+#include "weights/onnx.h"
 
 /* The documented rule on awkward names: leading '.' and '/' dropped, '/'
  * and '\' -> '_', all else kept byte for byte; empty or too long refused. */
@@ -215,6 +219,124 @@ static void test_cli_train_eval_taps(void **state)
     free(o), free(e);
 }
 
+static const char *stage_name(const net_graph *g, const int *ids, int k)
+{
+    return g->tensors[ids[k]].name;
+}
+
+/* The stage proposal: an IResNet's gives its layer1..layer4 (the deepest
+ * Add at each resolution, not the BatchNorm after layer4); a MobileFaceNet-
+ * like net without four resolutions gives the three it has. */
+static void test_stage_tensors(void **state)
+{
+    (void)state;
+    net_graph *g;
+    int ids[8];
+    assert_int_equal(wt_onnx_import(&g, TEST_FIXTURES "/iresnet_small.onnx"), MINT_OK);
+    assert_int_equal(net_graph_stage_tensors(g, ids, 8), 4);
+    for (int k = 0; k < 4; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "layer%d", k + 1);
+        assert_int_equal(ids[k], net_graph_find_tap(g, name));
+    }
+    /* naming: unknown names and repeats refused, the four set otherwise */
+    const char *bad[4] = { "/layer1/layer1.1/Add_output_0", "nope", "a", "b" };
+    assert_int_equal(net_graph_set_stage_taps(g, bad), MINT_E_NOTFOUND);
+    assert_non_null(strstr(mint_last_error(), "'nope'"));
+    const char *twice[4] = { "embedding", "embedding", "/fc/Gemm_output_0", "data" };
+    assert_int_equal(net_graph_set_stage_taps(g, twice), MINT_E_ARG);
+    const char *other[4] = { "data", "/layer2/layer2.0/Add_output_0", "/fc/Gemm_output_0", "embedding" };
+    assert_int_equal(net_graph_set_stage_taps(g, other), MINT_OK);
+    assert_int_equal(net_graph_find_tap(g, "layer1"), g->input);
+    assert_int_equal(net_graph_find_tap(g, "layer4"), g->output);
+    net_graph_free(g);
+
+    assert_int_equal(wt_onnx_import(&g, TEST_FIXTURES "/mobile_dw.onnx"), MINT_OK);
+    assert_int_equal(net_graph_stage_tensors(g, ids, 8), 3);
+    assert_string_equal(stage_name(g, ids, 0), "/Clip_output_0");
+    assert_string_equal(stage_name(g, ids, 1), "/Add_output_0");
+    assert_string_equal(stage_name(g, ids, 2), "/bn_post/BatchNormalization_output_0");
+    assert_int_equal(net_graph_find_tap(g, "layer1"), -1);
+    net_graph_free(g);
+}
+
+/* mint info prints a ready --stage-taps; mint convert --stage-taps names
+ * them layer1..layer4, refusing the wrong count and unknown names. */
+static void test_cli_stage_taps(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char out[512], args[4096], *o, *e;
+    snprintf(out, sizeof out, "%s", test_tmp_path("st.mint"));
+    snprintf(args, sizeof args, "convert --stage-taps a,b,c '%s/mobile_dw.onnx' '%s'",
+             TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "four comma-separated"));
+    assert_false(test_file_exists(out));
+    free(o), free(e);
+    snprintf(args, sizeof args, "convert --stage-taps /Clip_output_0,/Add_output_0,nope,x "
+             "'%s/mobile_dw.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "'nope'"));
+    assert_false(test_file_exists(out));
+    free(o), free(e);
+    /* a network with three resolutions: the proposal says so */
+    snprintf(args, sizeof args, "convert '%s/mobile_dw.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "/bn_post/BatchNormalization_output_0"));
+    assert_non_null(strstr(o, "3 resolutions"));
+    free(o), free(e);
+    /* stage taps of any tensors, then --taps layer1 runs on them */
+    snprintf(args, sizeof args, "convert --stage-taps /prelu1/PRelu_output_0,/Clip_output_0,"
+             "/Add_output_0,/bn_post/BatchNormalization_output_0 '%s/mobile_dw.onnx' '%s'",
+             TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "taps: embedding layer1 layer2 layer3 layer4"));
+    free(o), free(e);
+    char tapdir[512];
+    snprintf(tapdir, sizeof tapdir, "%s", test_tmp_path("st_taps"));
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s/mobile_dw/input.npy' --taps "
+             "layer1,layer4 --tap-dir '%s'", out, TEST_FIXTURES, tapdir);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    io_npy x;
+    char path[700];
+    snprintf(path, sizeof path, "%s/layer1.npy", tapdir);
+    assert_int_equal(io_npy_read(path, &x), MINT_OK);
+    assert_int_equal(x.rank, 4);
+    assert_int_equal(x.dims[1], 16);
+    assert_int_equal(x.dims[2], 32);
+    io_npy_free(&x);
+
+    /* an IResNet given other stage taps: info proposes its real stages as a
+     * ready option, and converting with it gives them back */
+    snprintf(args, sizeof args, "convert --stage-taps data,/fc/Gemm_output_0,embedding,/layer2/layer2.0/Add_output_0"
+             " '%s/iresnet_small.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    const char *want = "--stage-taps /layer1/layer1.1/Add_output_0,/layer2/layer2.1/Add_output_0,"
+                       "/layer3/layer3.1/Add_output_0,/layer4/layer4.1/Add_output_0 IN.onnx";
+    assert_non_null(strstr(o, want));
+    free(o), free(e);
+    snprintf(args, sizeof args, "convert --stage-taps /layer1/layer1.1/Add_output_0,"
+             "/layer2/layer2.1/Add_output_0,/layer3/layer3.1/Add_output_0,"
+             "/layer4/layer4.1/Add_output_0 '%s/iresnet_small.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "this file's layer1..layer4"));
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_extract_taps_read),
         cmocka_unit_test(test_default_taps),
         cmocka_unit_test(test_cli_train_eval_taps),
+        cmocka_unit_test(test_stage_tensors),
+        cmocka_unit_test(test_cli_stage_taps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
