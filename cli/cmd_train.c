@@ -19,6 +19,7 @@
 #include "mint/model.h"
 #include "weights/container.h"
 #include "mint/train.h"
+#include "mint/trainset.h"
 
 #define MAX_TAPS MINT_FEATS_MAX_TAPS
 
@@ -35,7 +36,10 @@ const char cli_help_train[] =
     "'mint audit' tests against; the taps its features came from when known\n"
     "(directories, images or --taps); and the SHA-256 of the audited network when\n"
     "known (--model, or the extract.txt of 'mint extract' outputs, also beside a\n"
-    "<tap>.npy file). Features of two different networks are refused.\n"
+    "<tap>.npy file). Features of two different networks are refused, and so are\n"
+    "members and external data that share images (same SHA-256, from the index.csv\n"
+    "of 'mint extract' folders or by hashing the image files; the same folder twice\n"
+    "always); images repeated within one side are warned about.\n"
     "  --kind K        vanilla: Dense 128 ReLU (L1 0.1) -> BatchNorm -> Dropout 0.5 ->\n"
     "                  Dense 1 on per-channel maxima of the taps, concatenated;\n"
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
@@ -147,11 +151,72 @@ static mint_status open_list(const char *path, const char *root, io_list *l)
     return st;
 }
 
+/* Members and external that share images are refused (a MINT model cannot
+ * tell members from external data on images that are both, and its
+ * held-out measures would be biased); repeats within a side are warned
+ * about. km, ke: the keys of the two sides (mint/trainset.h). */
+static mint_status check_overlap(const mint_image_keys *km, const mint_image_keys *ke,
+                                 const char *mem, const char *ext)
+{
+    int64_t n;
+    char ex[700];
+    mint_status st = mint_keys_shared(km, ke, &n, ex, sizeof ex, 3);
+    if (!st && n)
+        return mint_fail(MINT_E_ARG, "the members (%s) and the external data (%s) share %lld "
+                         "image%s (same SHA-256): %s%s; remove them from one side (no MINT model "
+                         "can tell members from external data on images that are both)", mem,
+                         ext, (long long)n, n == 1 ? "" : "s", ex, n > 3 ? ", ..." : "");
+    for (int side = 0; !st && side < 2; side++) {
+        if ((st = mint_keys_repeats(side ? ke : km, &n, ex, sizeof ex, 3)) || !n)
+            continue;
+        fprintf(stderr, "mint train: warning: %lld of the %s images (%s) repeat the bytes "
+                "(SHA-256) of another %s image (%s%s): repeated images weigh more in training\n",
+                (long long)n, side ? "external" : "member", side ? ext : mem,
+                side ? "external" : "member", ex, n > 3 ? ", ..." : "");
+    }
+    return st;
+}
+
+/* The same feature file or folder as members and as external: refused
+ * even when no index.csv tells which images it holds. */
+static mint_status same_data(const char *mem, const char *ext)
+{
+    struct stat a, b;
+    if (!stat(mem, &a) && !stat(ext, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return mint_fail(MINT_E_ARG, "--members %s and --external %s are the same %s: a MINT "
+                         "model needs members and external data that share no images", mem, ext,
+                         S_ISDIR(a.st_mode) ? "folder" : "file");
+    return MINT_OK;
+}
+
+/* The keys of both sides' images from the index.csv of their 'mint
+ * extract' folders (features mode), checked for overlap; when either has
+ * none the check cannot be made, which is said, and km, ke stay empty. */
+static mint_status keys_from_index(const char *mem, const mint_feats *fm, const char *ext,
+                                   const mint_feats *fe, mint_image_keys *km, mint_image_keys *ke)
+{
+    mint_status st = mint_keys_from_index(mem, fm->n, km);
+    if (!st && (st = mint_keys_from_index(ext, fe->n, ke)))
+        mint_image_keys_free(km);
+    if (st == MINT_E_NOTFOUND || st == MINT_E_SHAPE) {
+        fprintf(stderr, "mint train: warning: %s; so nothing checked that the members and the "
+                "external data share no images, and the MINT model will not record its training "
+                "images (give 'mint extract' folders, which have index.csv)\n", mint_last_error());
+        return MINT_OK;
+    }
+    if (!st && (st = check_overlap(km, ke, mem, ext))) {
+        mint_image_keys_free(km);
+        mint_image_keys_free(ke);
+    }
+    return st;
+}
+
 /* Features of both sets from images through the network (list mode). */
 static mint_status feats_from_lists(const char *model, const char *lmpath, const char *root,
                                     const char *lmem, const char *lext, int cnn,
                                     const char *const *taps, int ntaps, int quiet,
-                                    mint_feats *fm, mint_feats *fe)
+                                    mint_feats *fm, mint_feats *fe, mint_image_keys *km,
+                                    mint_image_keys *ke)
 {
     mint_model *m = NULL;
     io_landmarks *lm = NULL;
@@ -163,6 +228,13 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
         st = open_list(lmem, root, &l1);
     if (!st)
         st = open_list(lext, root, &l2);
+    /* shared images are refused before the long part */
+    if (!st)
+        st = mint_keys_from_list(&l1, km);
+    if (!st)
+        st = mint_keys_from_list(&l2, ke);
+    if (!st)
+        st = check_overlap(km, ke, lmem, lext);
     if (!st) {
         int rank, dims[3];
         char d[64];
@@ -194,8 +266,11 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
     cli_progress_end(&ip.p);
     if (!st && !quiet)
         printf("features computed in %.1f s\n", cli_now() - t0);
-    if (st)
+    if (st) {
         mint_feats_free(fm);
+        mint_image_keys_free(km);
+        mint_image_keys_free(ke);
+    }
     io_list_free(&l1);
     io_list_free(&l2);
     io_landmarks_free(lm);
@@ -345,13 +420,19 @@ int cmd_train(int argc, char **argv)
     mint_feats fm, fe;
     memset(&fm, 0, sizeof fm);
     memset(&fe, 0, sizeof fe);
+    mint_image_keys km = { 0 }, ke = { 0 };
     mint_status st;
     if (lists) {
-        st = feats_from_lists(model, lmpath, root, lmem, lext, cnn, ctaps, ntaps, quiet, &fm, &fe);
+        st = feats_from_lists(model, lmpath, root, lmem, lext, cnn, ctaps, ntaps, quiet, &fm, &fe,
+                              &km, &ke);
     } else {
-        st = mint_feats_load(mem, cnn, ctaps, ntaps, &fm);
+        st = same_data(mem, ext);
+        if (!st)
+            st = mint_feats_load(mem, cnn, ctaps, ntaps, &fm);
         if (!st && (st = mint_feats_load(ext, cnn, ctaps, ntaps, &fe)))
             mint_feats_free(&fm);
+        if (!st && (st = keys_from_index(mem, &fm, ext, &fe, &km, &ke)))
+            mint_feats_free(&fm), mint_feats_free(&fe);
     }
     if (st) {
         free(tbuf), free(partial);
@@ -362,6 +443,7 @@ int cmd_train(int argc, char **argv)
     mint_feats_dims_str(de, sizeof de, fe.rank, fe.dims);
     if (strcmp(dm, de)) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(tbuf), free(partial);
+        mint_image_keys_free(&km), mint_image_keys_free(&ke);
         return cli_error("train", mint_fail(MINT_E_SHAPE, "members have %s features per sample, "
                                             "external %s", dm, de));
     }
@@ -394,12 +476,14 @@ int cmd_train(int argc, char **argv)
     }
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
+        mint_image_keys_free(&km), mint_image_keys_free(&ke);
         return cli_error("train", st);
     }
     mint_tm *tm;
     st = mint_tm_create(&tm, &cfg, seed);
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
+        mint_image_keys_free(&km), mint_image_keys_free(&ke);
         return cli_error("train", st);
     }
     mint_train_opts to;
@@ -424,6 +508,7 @@ int cmd_train(int argc, char **argv)
         if (st) {
             mint_train_state_free(rs), mint_tm_free(tm);
             mint_feats_free(&fm), mint_feats_free(&fe);
+            mint_image_keys_free(&km), mint_image_keys_free(&ke);
             st = explain(st, partial, st == MINT_E_ARG
                                           ? "; rerun with the options and data of the "
                                             "interrupted run, or delete it to start over"
@@ -457,6 +542,7 @@ int cmd_train(int argc, char **argv)
                (long long)tm->n_cal_external, tm->cal_external_heldout ? "held-out" : "training");
     mint_tm_free(tm);
     mint_feats_free(&fm), mint_feats_free(&fe);
+    mint_image_keys_free(&km), mint_image_keys_free(&ke);
     if (st && !stat(partial, &pb))
         st = explain(st, "training stopped", "; the last finished epoch is kept: rerun with "
                      "--resume to continue");

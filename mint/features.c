@@ -395,22 +395,31 @@ mint_status mint_feats_from_images_p(mint_feats *out, mint_model *m, const io_la
 
 /* ---------------- which network ---------------- */
 
-mint_status mint_feats_network(const char *path, char sha256_hex[65])
+mint_status mint_feats_dir(const char *path, char *dir, size_t cap)
 {
-    sha256_hex[0] = 0;
+    dir[0] = 0;
     struct stat sb;
     if (stat(path, &sb))
         return mint_fail(MINT_E_NOTFOUND, "%s: %s", path, strerror(errno));
-    char dir[4096];
     if (S_ISDIR(sb.st_mode)) {
-        snprintf(dir, sizeof dir, "%s", path);
+        snprintf(dir, cap, "%s", path);
     } else {
         const char *slash = strrchr(path, '/');
         if (!slash)
-            snprintf(dir, sizeof dir, ".");
+            snprintf(dir, cap, ".");
         else
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + (slash == path)), path);
+            snprintf(dir, cap, "%.*s", (int)(slash - path + (slash == path)), path);
     }
+    return MINT_OK;
+}
+
+mint_status mint_feats_network(const char *path, char sha256_hex[65])
+{
+    sha256_hex[0] = 0;
+    char dir[4096];
+    mint_status st = mint_feats_dir(path, dir, sizeof dir);
+    if (st)
+        return st;
     char sha[65];
     if (mint_extract_network(dir, sha) == MINT_OK)
         memcpy(sha256_hex, sha, sizeof sha);

@@ -46,6 +46,11 @@ int mint_feats_dims_str(char *buf, size_t n, int rank, const int dims[3]);
 mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, int ntaps,
                             mint_feats *out);
 
+/* The folder that describes the features at path: path itself if it is a
+ * directory, else the directory holding the file (where `mint extract`
+ * leaves extract.txt and index.csv). MINT_E_NOTFOUND if path does not exist. */
+mint_status mint_feats_dir(const char *path, char *dir, size_t cap);
+
 /* The network features at path were extracted with (the SHA-256 in the
  * extract.txt of a `mint extract` directory, or of the directory holding a
  * .npy file): MINT_OK with sha256_hex set when known, MINT_OK with
