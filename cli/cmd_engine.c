@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "io/align.h"
 #include "io/dataset.h"
 #include "io/npy.h"
+#include "mint/extract.h"
 #include "net/exec.h"
 #include "net/iresnet.h"
 #include "net/model.h"
@@ -31,6 +33,11 @@ const char cli_help_convert[] =
     "folded into it when the model runs (exact), unless its input is tapped.\n"
     "  --mean a,b,c          input mean per channel, pixels in [0,1] (default 0.5,0.5,0.5)\n"
     "  --std a,b,c           input std per channel (default 0.5,0.5,0.5)\n"
+    "                        A graph that normalises 0..255 pixels itself (its input goes\n"
+    "                        first through Sub/Mul/Div by constants, e.g. InsightFace's\n"
+    "                        MXNet models: _minusscalar0, _mulscalar0) is detected and\n"
+    "                        gets mean 0,0,0 and std 1/255 (raw pixels, as InsightFace\n"
+    "                        feeds it) unless --mean or --std is given\n"
     "  --channel-order RGB|BGR  channel order the model expects (default RGB)\n"
     "  --arch NAME           architecture label stored in the file (default onnx)\n"
     "  --stage-taps a,b,c,d  name four graph tensors layer1..layer4 (any network; see\n"
@@ -50,12 +57,13 @@ int cmd_convert(int argc, char **argv)
     };
     float mean[3] = { 0.5f, 0.5f, 0.5f }, std[3] = { 0.5f, 0.5f, 0.5f };
     const char *order = "RGB", *arch = NULL, *stage_taps = NULL;
-    int o;
+    int o, norm_given = 0;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 'm': if (parse3(optarg, mean)) return cli_usage_error("convert", "--mean wants three numbers a,b,c"); break;
+        case 'm': if (parse3(optarg, mean)) return cli_usage_error("convert", "--mean wants three numbers a,b,c"); norm_given = 1; break;
         case 's':
+            norm_given = 1;
             if (parse3(optarg, std) || !(std[0] > 0 && std[1] > 0 && std[2] > 0))
                 return cli_usage_error("convert", "--std wants three positive numbers a,b,c");
             break;
@@ -86,6 +94,19 @@ int cmd_convert(int argc, char **argv)
     if (st) {
         net_graph_free(g);
         return cli_error("convert", st);
+    }
+    char norm[512];
+    if (net_graph_normalises_pixels(g, norm, sizeof norm)) {
+        if (!norm_given) { /* as the InsightFace package: input_mean 0, input_std 1 */
+            for (int k = 0; k < 3; k++)
+                mean[k] = 0.0f, std[k] = 1.0f / 255.0f;
+            printf("the graph normalises its input itself (%s): stored mean 0,0,0 std 1/255, so it "
+                   "gets raw 0..255 pixels; --mean/--std set others\n", norm);
+        } else {
+            fprintf(stderr, "mint convert: warning: the graph normalises its input itself (%s); "
+                    "the given --mean/--std are applied before it (--mean 0,0,0 --std "
+                    "0.00392157,0.00392157,0.00392157 would give it raw 0..255 pixels)\n", norm);
+        }
     }
     memcpy(g->meta.mean, mean, sizeof mean);
     memcpy(g->meta.std, std, sizeof std);
@@ -307,12 +328,18 @@ const char cli_help_embed[] =
     "usage: mint embed --model M.mint --input X.npy --output Y.npy\n"
     "                  [--taps layer1,...,embedding --tap-dir DIR] [--batch N] [--threads T]\n"
     "       mint embed --model M.mint --input X.npy --taps LIST --tap-dir DIR [...]\n"
-    "Run the model on X (float32 [N,C,H,W], already normalised) and write the\n"
+    "Run the model on X (float32 [N,C,H,W], already normalised; or uint8 crops\n"
+    "[N,H,W,C] with --layout nhwc) and write the\n"
     "embeddings Y (float32 [N,D]). Each tap (layer1..layer4, embedding, or any\n"
     "tensor listed by 'mint info --tensors') is written to DIR/<tap>.npy, float32\n"
     "NCHW (or [N,D]); a tap may be named once. Outputs are streamed batch by batch\n"
     "and renamed into place at the end. Progress goes to stderr (one line, or a\n"
     "line every 5 s when stderr is not a terminal).\n"
+    "  --layout nhwc X is uint8 [N,H,W,C] face crops (0..255, as InsightFace's\n"
+    "                norm_crop gives them) that mint normalises with the model's\n"
+    "                mean/std ('mint info'); default nchw: float32, already normalised\n"
+    "  --channel-order RGB|BGR  channel order of nhwc crops (default: the model's,\n"
+    "                'mint info'; OpenCV crops are BGR); swapped when they differ\n"
     "  --taps LIST   comma-separated tap names (needs --tap-dir)\n"
     "  --tap-dir DIR directory for the taps (created if missing; needs --taps)\n"
     "  --batch N     images per forward pass (default 8)\n"
@@ -329,16 +356,57 @@ static const char *dims_text(const io_npy *x, char *buf, size_t n)
     return buf;
 }
 
+/* --layout nhwc: X must be uint8 [N,h,w,c] crops for model m; *xbuf gets
+ * room for a batch of normalised NCHW floats. */
+static mint_status crops_check(const mint_model *m, const io_npy *x, const char *input, int c,
+                               int h, int w, int batch, float **xbuf)
+{
+    mint_status st = mint_check_image_input(m);
+    if (st)
+        return st;
+    if (x->dtype != WT_U8 || x->rank != 4 || x->dims[0] < 1 || x->dims[1] != h ||
+        x->dims[2] != w || x->dims[3] != c) {
+        char got[160];
+        return mint_fail(MINT_E_SHAPE, "%s: --layout nhwc expects uint8 crops [N,%d,%d,%d], got "
+                         "%s %s", input, h, w, c, dtype_name(x->dtype), dims_text(x, got, sizeof got));
+    }
+    if (!(*xbuf = malloc(sizeof(float) * (size_t)batch * (size_t)(c * h * w))))
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    return MINT_OK;
+}
+
+/* Crops first..first+k-1 of x into NCHW floats normalised as images are
+ * for model m (io_image_to_chw: (v/255 - mean)/std per channel), swapping
+ * R and B when the crops' order differs from the model's. */
+static mint_status crops_to_nchw(const mint_model *m, const io_npy *x, int64_t first, int k,
+                                 const char *order, float *out)
+{
+    const net_meta *meta = &mint_model_graph(m)->meta;
+    const int h = (int)x->dims[1], w = (int)x->dims[2], c = (int)x->dims[3];
+    const int swap = order && strcmp(order, meta->channel_order) != 0;
+    const size_t n = (size_t)h * (size_t)w * (size_t)c;
+    for (int i = 0; i < k; i++) {
+        io_image im = { w, h, c, (uint8_t *)x->data + (size_t)(first + i) * n };
+        mint_status st = io_image_to_chw(&im, c, meta->mean, meta->std, swap, out + (size_t)i * n);
+        if (st)
+            return st;
+    }
+    return MINT_OK;
+}
+
 int cmd_embed(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "input", required_argument, 0, 'i' },
         { "output", required_argument, 0, 'o' }, { "taps", required_argument, 0, 't' },
         { "tap-dir", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
-        { "threads", required_argument, 0, 'j' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "threads", required_argument, 0, 'j' }, { "layout", required_argument, 0, 'L' },
+        { "channel-order", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     const char *model = NULL, *input = NULL, *output = NULL, *taps = NULL, *tapdir = NULL;
-    int batch = 8, threads = 0, o;
+    const char *crop_order = NULL;
+    int batch = 8, threads = 0, nhwc = 0, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -349,6 +417,16 @@ int cmd_embed(int argc, char **argv)
         case 'd': tapdir = optarg; break;
         case 'b': if ((batch = cli_int(optarg, 1, 4096)) < 0) return cli_usage_error("embed", "--batch wants 1..4096"); break;
         case 'j': if ((threads = cli_int(optarg, 1, 1024)) < 0) return cli_usage_error("embed", "--threads wants 1..1024"); break;
+        case 'L':
+            if (strcmp(optarg, "nchw") && strcmp(optarg, "nhwc"))
+                return cli_usage_error("embed", "--layout is nchw or nhwc");
+            nhwc = !strcmp(optarg, "nhwc");
+            break;
+        case 'c':
+            if (strcmp(optarg, "RGB") && strcmp(optarg, "BGR"))
+                return cli_usage_error("embed", "--channel-order is RGB or BGR");
+            crop_order = optarg;
+            break;
         case 'h': fputs(cli_help_embed, stdout); return CLI_OK;
         default: return cli_usage_error("embed", "bad option");
         }
@@ -357,6 +435,8 @@ int cmd_embed(int argc, char **argv)
         return cli_usage_error("embed", "unexpected argument '%s'", argv[optind]);
     if (!model || !input || (!output && !taps))
         return cli_usage_error("embed", "needs --model, --input and --output (or --taps)");
+    if (crop_order && !nhwc)
+        return cli_usage_error("embed", "--channel-order goes with --layout nhwc");
     if (taps && !tapdir)
         return cli_usage_error("embed", "--taps needs --tap-dir DIR");
     if (tapdir && !taps)
@@ -396,14 +476,17 @@ int cmd_embed(int argc, char **argv)
     mint_model *m = NULL;
     io_npy x = { 0 };
     io_npy_writer *wout = NULL, *wtap[MAX_TAPS] = { 0 };
-    float *ybuf = NULL, *tbuf[MAX_TAPS] = { 0 };
+    float *ybuf = NULL, *tbuf[MAX_TAPS] = { 0 }, *xbuf = NULL;
     int64_t tap_numel[MAX_TAPS];
     mint_status st;
     if ((st = mint_model_open(&m, model)) || (st = io_npy_read(input, &x)))
         goto fail;
     int c, h, w;
     mint_model_input_shape(m, &c, &h, &w);
-    if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h || x.dims[3] != w || x.dims[0] < 1) {
+    if (nhwc) {
+        if ((st = crops_check(m, &x, input, c, h, w, batch, &xbuf)))
+            goto fail;
+    } else if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h || x.dims[3] != w || x.dims[0] < 1) {
         char got[160];
         st = mint_fail(MINT_E_SHAPE, "%s: expected float32 [N,%d,%d,%d], got %s %s", input, c, h, w,
                        dtype_name(x.dtype), dims_text(&x, got, sizeof got));
@@ -445,7 +528,9 @@ int cmd_embed(int argc, char **argv)
     const float *xp = x.data;
     for (int64_t done = 0; done < n;) {
         int k = n - done < batch ? (int)(n - done) : batch;
-        if ((st = mint_model_run(m, xp + done * c * h * w, k, ybuf, ntaps,
+        if (nhwc && (st = crops_to_nchw(m, &x, done, k, crop_order, xbuf)))
+            goto fail;
+        if ((st = mint_model_run(m, nhwc ? xbuf : xp + done * c * h * w, k, ybuf, ntaps,
                                  (const char *const *)tapname, tbuf)))
             goto fail;
         if (wout && (st = io_npy_writer_append(wout, ybuf, (size_t)k)))
@@ -480,6 +565,7 @@ fail:
         free(tbuf[i]);
     }
     free(ybuf);
+    free(xbuf);
     free(tapbuf);
     io_npy_free(&x);
     mint_model_close(m);

@@ -536,6 +536,66 @@ int net_graph_stage_tensors(const net_graph *g, int *ids, int max)
     return nres;
 }
 
+/* The one node reading tensor t, or -1 (none, or several). */
+static int sole_reader(const net_graph *g, int t)
+{
+    int r = -1;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] == t) {
+                if (r >= 0)
+                    return -1;
+                r = i;
+            }
+    return r;
+}
+
+int net_graph_normalises_pixels(const net_graph *g, char *desc, size_t n)
+{
+    if (n)
+        desc[0] = 0;
+    const int c = g->meta.in_c;
+    if (c < 1 || c > 3)
+        return 0;
+    double a[3] = { 1, 1, 1 }, b[3] = { 0, 0, 0 };
+    int chain[4], len = 0;
+    for (int t = g->input, i; len < 4 && (i = sole_reader(g, t)) >= 0; t = g->nodes[i].out) {
+        const net_node *nd = &g->nodes[i];
+        if (nd->op != NET_OP_AFFINE)
+            break;
+        for (int k = 0; k < 2; k++) { /* y = x*w0 + w1; each scalar or per channel */
+            if (nd->w[k] < 0)
+                continue;
+            const net_weight *w = &g->weights[nd->w[k]];
+            const int64_t m = net_weight_numel(w);
+            if (m != 1 && m != c)
+                return 0;
+            for (int ch = 0; ch < c; ch++) {
+                const double v = w->data[m == 1 ? 0 : ch];
+                if (k == 0)
+                    a[ch] *= v, b[ch] *= v;
+                else
+                    b[ch] += v;
+            }
+        }
+        chain[len++] = i;
+    }
+    if (len == 0)
+        return 0;
+    for (int ch = 0; ch < c; ch++) {
+        const double lo = fmin(b[ch], 255 * a[ch] + b[ch]), hi = fmax(b[ch], 255 * a[ch] + b[ch]);
+        if (!(hi - lo >= 0.5 && hi - lo <= 8 && lo >= -8 && hi <= 8))
+            return 0;
+    }
+    size_t w = 0;
+    for (int k = 0; k < len && w < n; k++)
+        w += (size_t)snprintf(desc + w, n - w, "%s%s", k ? ", " : "", g->nodes[chain[k]].name);
+    for (int ch = 0; ch < c && w < n; ch++)
+        if (ch == 0 || a[ch] != a[0] || b[ch] != b[0])
+            w += (size_t)snprintf(desc + w, n - w, "%s x*%.7g %+.7g", ch ? ";" : ":", a[ch], b[ch]);
+    return 1;
+}
+
 mint_status net_graph_set_stage_taps(net_graph *g, const char *const names[4])
 {
     int id[4];

@@ -133,6 +133,14 @@ int net_graph_stage_tensors(const net_graph *g, int *ids, int max);
  * MINT_E_NOTFOUND for a name no node computes, MINT_E_ARG for a name given
  * twice. */
 mint_status net_graph_set_stage_taps(net_graph *g, const char *const names[4]);
+/* The input normalisation a graph does itself, as InsightFace's
+ * MXNet-converted models do (`_minusscalar0` x - 127.5, `_mulscalar0`
+ * x * 0.0078125): 1 when the graph input's only reader starts a chain of
+ * AFFINE nodes (each the only reader of the one before; at most 4) whose
+ * composite x*a + b maps pixel values 0..255 of every channel onto a range
+ * 0.5..8 wide within [-8, 8] (input already in [0,1] or [-1,1] would not
+ * be), else 0. desc gets the node names and the composite ("" if 0). */
+int net_graph_normalises_pixels(const net_graph *g, char *desc, size_t n);
 /* Index of the first of x[0..n) that is not finite (or negative, when
  * nonneg), -1 if none: the check of net_graph_check_values, shared with the
  * MINT model and checkpoint loaders. */

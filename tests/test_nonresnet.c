@@ -2,9 +2,11 @@
  * file names of taps (io_safe_name, docs/format.md "Extraction folders"),
  * the taps train and eval take from extract.txt when none are named, the
  * stage taps 'mint info' proposes for any network and 'mint convert
- * --stage-taps' names layer1..layer4. */
+ * --stage-taps' names layer1..layer4, MXNet-style models that normalise
+ * their input themselves (detected at convert), uint8 NHWC crops for embed. */
 #include "testutil.h"
 #include <errno.h>
+#include <math.h>
 #include <sys/stat.h>
 #include "io/dataset.h"
 #include "io/npy.h"
@@ -337,6 +339,211 @@ static void test_cli_stage_taps(void **state)
     free(o), free(e);
 }
 
+static net_graph *import(const char *name)
+{
+    char path[512];
+    net_graph *g;
+    snprintf(path, sizeof path, "%s/%s.onnx", TEST_FIXTURES, name);
+    assert_int_equal(wt_onnx_import(&g, path), MINT_OK);
+    return g;
+}
+
+/* The graphs that normalise 0..255 pixels themselves, and those that do not. */
+static void test_normalises_pixels(void **state)
+{
+    (void)state;
+    char desc[256];
+    net_graph *g = import("mxnet_style");
+    assert_int_equal(net_graph_normalises_pixels(g, desc, sizeof desc), 1);
+    assert_non_null(strstr(desc, "_minusscalar0, _mulscalar0: x*0.0078125 -0.9960938"));
+    net_graph_free(g);
+    g = import("iresnet_r18like"); /* Sub 127.5, Mul 1/127.5 exported from PyTorch */
+    assert_int_equal(net_graph_normalises_pixels(g, desc, sizeof desc), 1);
+    net_graph_free(g);
+    static const char *const plain[] = { "iresnet_small", "mobile_dw", "conv_bn" };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        g = import(plain[i]);
+        assert_int_equal(net_graph_normalises_pixels(g, desc, sizeof desc), 0);
+        assert_string_equal(desc, "");
+        net_graph_free(g);
+    }
+    /* a chain that maps 0..255 onto [0, 255*2] is not a pixel normalisation */
+    g = import("mxnet_style");
+    int mul = net_graph_find_weight(g, "_mulscalar0_scalar");
+    assert_true(mul >= 0);
+    g->weights[mul].data[0] = 2.0f;
+    assert_int_equal(net_graph_normalises_pixels(g, desc, sizeof desc), 0);
+    net_graph_free(g);
+}
+
+static float meta_f32(const char *path, const char *key, int k)
+{
+    wt_file *f;
+    assert_int_equal(wt_open(&f, path), MINT_OK);
+    const wt_meta *m = wt_meta_find(f, key);
+    assert_non_null(m);
+    assert_int_equal(m->type, WT_META_F32_ARR);
+    float v = m->f32[k];
+    wt_close(f);
+    return v;
+}
+
+/* Largest |a - b| over two float32 .npy files of the same shape. */
+static double npy_maxdiff(const char *a, const char *b, double *bmax)
+{
+    io_npy x, y;
+    assert_int_equal(io_npy_read(a, &x), MINT_OK);
+    assert_int_equal(io_npy_read(b, &y), MINT_OK);
+    assert_int_equal(x.nbytes, y.nbytes);
+    const float *p = x.data, *q = y.data;
+    double d = 0, mx = 0;
+    for (size_t i = 0; i < x.nbytes / 4; i++) {
+        d = fmax(d, fabs((double)p[i] - q[i]));
+        mx = fmax(mx, fabs((double)q[i]));
+    }
+    if (bmax)
+        *bmax = mx;
+    io_npy_free(&x);
+    io_npy_free(&y);
+    return d;
+}
+
+/* convert detects the MXNet-style input normalisation, stores identity on
+ * 0..255 pixels and says so; embed of uint8 crops then matches PyTorch on
+ * the raw pixels. Given --mean/--std win, with a warning (and the model is
+ * then fed a twice-normalised input: the embedding moves). */
+static void test_cli_mxnet_style(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char out[512], emb[512], args[4096], *o, *e;
+    snprintf(out, sizeof out, "%s", test_tmp_path("mx.mint"));
+    snprintf(emb, sizeof emb, "%s", test_tmp_path("mx_emb.npy"));
+    const char *ref = TEST_FIXTURES "/mxnet_style/torch_embedding.npy";
+    snprintf(args, sizeof args, "convert '%s/mxnet_style.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "normalises its input itself (_minusscalar0, _mulscalar0"));
+    assert_non_null(strstr(o, "mean 0,0,0 std 1/255"));
+    free(o), free(e);
+    for (int k = 0; k < 3; k++) {
+        assert_true(meta_f32(out, "mint.input_mean", k) == 0.0f);
+        assert_true(meta_f32(out, "mint.input_std", k) == 1.0f / 255.0f);
+    }
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s/mxnet_style/crops_u8.npy' "
+             "--layout nhwc --output '%s'", out, TEST_FIXTURES, emb);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    double mx;
+    assert_true(npy_maxdiff(emb, ref, &mx) <= 1e-5 * (1 + mx));
+
+    /* the user's --mean wins, with a warning; the input is then normalised twice */
+    snprintf(args, sizeof args, "convert --mean 0.5,0.5,0.5 '%s/mxnet_style.onnx' '%s'",
+             TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "warning: the graph normalises its input itself"));
+    free(o), free(e);
+    assert_true(meta_f32(out, "mint.input_std", 0) == 0.5f);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s/mxnet_style/crops_u8.npy' "
+             "--layout nhwc --output '%s'", out, TEST_FIXTURES, emb);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    assert_true(npy_maxdiff(emb, ref, &mx) > 1e-3 * mx);
+
+    /* a plain IResNet gets the defaults and no message */
+    snprintf(args, sizeof args, "convert '%s/iresnet_small.onnx' '%s'", TEST_FIXTURES, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_null(strstr(o, "normalises"));
+    free(o), free(e);
+    assert_true(meta_f32(out, "mint.input_std", 0) == 0.5f);
+}
+
+/* embed --layout nhwc: uint8 crops give what the same crops normalised by
+ * hand as float NCHW give; --channel-order BGR crops (channels reversed)
+ * give the same again; wrong inputs are refused clearly. */
+static void test_cli_embed_nhwc(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    enum { N = 2, H = 112, W = 112 };
+    char model[512], u8[512], bgr[512], f32[512], e1[512], e2[512], e3[512], args[4096], *o, *e;
+    snprintf(model, sizeof model, "%s", test_tmp_path("nhwc.mint"));
+    snprintf(u8, sizeof u8, "%s", test_tmp_path("crops_rgb.npy"));
+    snprintf(bgr, sizeof bgr, "%s", test_tmp_path("crops_bgr.npy"));
+    snprintf(f32, sizeof f32, "%s", test_tmp_path("crops_f32.npy"));
+    snprintf(e1, sizeof e1, "%s", test_tmp_path("nhwc_e1.npy"));
+    snprintf(e2, sizeof e2, "%s", test_tmp_path("nhwc_e2.npy"));
+    snprintf(e3, sizeof e3, "%s", test_tmp_path("nhwc_e3.npy"));
+    snprintf(args, sizeof args, "convert --mean 0.4,0.5,0.6 --std 0.2,0.25,0.3 '%s/iresnet_small.onnx' '%s'",
+             TEST_FIXTURES, model);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    static uint8_t rgb[N * H * W * 3], rev[N * H * W * 3];
+    static float x[N * 3 * H * W];
+    const float mean[3] = { 0.4f, 0.5f, 0.6f }, sd[3] = { 0.2f, 0.25f, 0.3f };
+    uint32_t r = 99;
+    for (int i = 0; i < N * H * W * 3; i++) {
+        r = r * 1664525u + 1013904223u;
+        rgb[i] = (uint8_t)(r >> 24);
+    }
+    for (int n = 0; n < N; n++)
+        for (int p = 0; p < H * W; p++)
+            for (int c = 0; c < 3; c++) {
+                const uint8_t v = rgb[(n * H * W + p) * 3 + c];
+                rev[(n * H * W + p) * 3 + 2 - c] = v;
+                x[(n * 3 + c) * H * W + p] = ((float)v / 255.0f - mean[c]) / sd[c];
+            }
+    const int64_t du[4] = { N, H, W, 3 }, df[4] = { N, 3, H, W };
+    assert_int_equal(io_npy_write(u8, WT_U8, 4, du, rgb), MINT_OK);
+    assert_int_equal(io_npy_write(bgr, WT_U8, 4, du, rev), MINT_OK);
+    assert_int_equal(io_npy_write(f32, WT_F32, 4, df, x), MINT_OK);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, f32, e1);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --layout nhwc --output '%s'",
+             model, u8, e2);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --layout nhwc --channel-order BGR "
+             "--batch 1 --output '%s'", model, bgr, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    double mx;
+    assert_true(npy_maxdiff(e2, e1, &mx) <= 1e-6 * (1 + mx));
+    assert_true(mx > 0);
+    assert_true(npy_maxdiff(e3, e1, NULL) <= 1e-6 * (1 + mx));
+    /* the BGR crops read as RGB differ */
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --layout nhwc --output '%s'",
+             model, bgr, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    assert_true(npy_maxdiff(e3, e1, NULL) > 1e-3 * mx);
+    /* refusals */
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --layout nhwc --output '%s'",
+             model, f32, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "--layout nhwc expects uint8 crops [N,112,112,3], got f32 [2,3,112,112]"));
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, u8, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "expected float32 [N,3,112,112]"));
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --channel-order BGR --output '%s'",
+             model, u8, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "--channel-order goes with --layout nhwc"));
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --layout hwc --output '%s'",
+             model, u8, e3);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +553,9 @@ int main(void)
         cmocka_unit_test(test_cli_train_eval_taps),
         cmocka_unit_test(test_stage_tensors),
         cmocka_unit_test(test_cli_stage_taps),
+        cmocka_unit_test(test_normalises_pixels),
+        cmocka_unit_test(test_cli_mxnet_style),
+        cmocka_unit_test(test_cli_embed_nhwc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
