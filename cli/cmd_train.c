@@ -39,7 +39,9 @@ const char cli_help_train[] =
     "<tap>.npy file). Features of two different networks are refused, and so are\n"
     "members and external data that share images (same SHA-256, from the index.csv\n"
     "of 'mint extract' folders or by hashing the image files; the same folder twice\n"
-    "always); images repeated within one side are warned about.\n"
+    "always); images repeated within one side are warned about. When the images are\n"
+    "known, T records them (the first 8 bytes of each SHA-256: members, external\n"
+    "trained on, held-out reference), so that eval and audit warn when they score them.\n"
     "  --kind K        vanilla: Dense 128 ReLU (L1 0.1) -> BatchNorm -> Dropout 0.5 ->\n"
     "                  Dense 1 on per-channel maxima of the taps, concatenated;\n"
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
@@ -500,6 +502,10 @@ int cmd_train(int argc, char **argv)
     char data_hash[33];
     mint_train_data_hash(fm.x, fm.n, fe.x, fe.n, tm->in_size, data_hash);
     to.data_hash = data_hash;
+    if (km.n && ke.n) { /* keys of every row (the counts were checked) */
+        to.member_keys = km.key;
+        to.external_keys = ke.key;
+    }
     mint_train_state *rs = NULL;
     if (have_partial) {
         st = mint_train_state_load(partial, tm, &rs);
@@ -540,6 +546,11 @@ int cmd_train(int argc, char **argv)
                "external scores\n",
                out, cli_now() - t0, tm->train_accuracy, tm->threshold,
                (long long)tm->n_cal_external, tm->cal_external_heldout ? "held-out" : "training");
+    if (!st && !quiet && tm->trainset.recorded)
+        printf("%s records the SHA-256 of its %lld member and %lld external training images and "
+               "of %lld held-out reference images, for eval and audit to check\n", out,
+               (long long)tm->trainset.n[MINT_TS_MEMBERS], (long long)tm->trainset.n[MINT_TS_EXTERNAL],
+               (long long)tm->trainset.n[MINT_TS_REFERENCE]);
     mint_tm_free(tm);
     mint_feats_free(&fm), mint_feats_free(&fe);
     mint_image_keys_free(&km), mint_image_keys_free(&ke);

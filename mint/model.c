@@ -183,6 +183,7 @@ void mint_tm_free(mint_tm *tm)
     free(tm->bn_mean);
     free(tm->cal_member);
     free(tm->cal_external);
+    mint_trainset_free(&tm->trainset);
     free(tm);
 }
 
@@ -559,6 +560,8 @@ mint_status mint_tm_write(const mint_tm *tm, wt_writer *w)
     if (!st && tm->n_cal_member > 0)
         st = wt_writer_tensor(w, "calibration.member_scores", WT_F32, 1, &tm->n_cal_member,
                               tm->cal_member);
+    if (!st)
+        st = mint_trainset_write(&tm->trainset, w);
     return st;
 }
 
@@ -689,6 +692,8 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
         tm->train_batch = meta_i64(f, "mint.train.batch", 0);
         tm->train_seed = (uint64_t)meta_i64(f, "mint.train.seed", 0);
     }
+    if (!st)
+        st = mint_trainset_read(&tm->trainset, f);
     wt_close(f);
     if (st) {
         mint_tm_free(tm);

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mint.h"
+#include "mint/trainset.h"
 
 #define MINT_TM_HIDDEN 128       /* Vanilla/outcome Dense units */
 #define MINT_TM_FILTERS 64       /* CNN conv filters */
@@ -97,6 +98,9 @@ typedef struct mint_tm {
     int64_t train_epochs, train_steps, train_batch;
     uint64_t train_seed;
     double train_accuracy;
+    /* the images it was trained on and its held-out reference samples
+     * (mint/trainset.h; recorded = 0 for models trained without image hashes) */
+    mint_trainset trainset;
 } mint_tm;
 
 /* New model with Keras-default initialisation drawn from seed. */

@@ -215,6 +215,9 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
     tm->train_batch = B;
     tm->train_seed = o->seed;
     st = mint_tm_calibrate_held(tm, members, n_mem, external, n_ext, s.held, s.n_held);
+    if (!st && o->member_keys && o->external_keys)
+        st = mint_trainset_build(&tm->trainset, o->member_keys, n_mem, o->external_keys, n_ext,
+                                 s.held, s.n_held);
     free(s.held);
     return st;
 }

@@ -111,6 +111,10 @@ typedef struct {
     /* mint_train_data_hash of the data, if the caller has it already;
      * NULL = computed when a checkpoint hook or resume needs it */
     const char *data_hash;
+    /* keys of the member and external images (mint/trainset.h), row by
+     * row; when both are given the model records its training images and
+     * its held-out reference samples (tm->trainset). NULL = not recorded */
+    const uint64_t *member_keys, *external_keys;
 } mint_train_opts;
 
 /* Defaults of DESIGN.md for a kind: epochs 20 (vanilla, outcome) / 30 (cnn),

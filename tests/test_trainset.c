@@ -8,6 +8,8 @@
 #include "testutil.h"
 #include <sys/stat.h>
 #include "io/npy.h"
+#include "mint/model.h"
+#include "mint/train.h"
 #include "mint/trainset.h"
 #include "net/iresnet.h"
 #include "weights/container.h"
@@ -177,6 +179,210 @@ static void test_keys_shared(void **state)
     assert_int_equal(n, 0);
 }
 
+/* ---------------- the record in a MINT model ---------------- */
+
+static void test_trainset_build_find(void **state)
+{
+    (void)state;
+    const uint64_t mem[5] = { 0xff00000000000001ull, 7, 3, 7, 0x8000000000000000ull };
+    const uint64_t ext[6] = { 10, 11, 12, 13, 11, 14 };
+    const int64_t held[2] = { 5, 2 }; /* 14 and 12: the reference */
+    mint_trainset ts;
+    memset(&ts, 0, sizeof ts);
+    assert_int_equal(mint_trainset_find(&ts, 7), 0); /* not recorded: nothing found */
+    assert_int_equal(mint_trainset_build(&ts, mem, 5, ext, 6, held, 2), MINT_OK);
+    assert_true(ts.recorded);
+    assert_int_equal(ts.n[MINT_TS_MEMBERS], 4);   /* 7 twice */
+    assert_int_equal(ts.n[MINT_TS_EXTERNAL], 3);  /* 10, 11, 13 */
+    assert_int_equal(ts.n[MINT_TS_REFERENCE], 2); /* 12, 14 */
+    /* rows: big-endian bytes, ascending (0x80.. and 0xff.. after the small keys) */
+    const uint8_t first[8] = { 0, 0, 0, 0, 0, 0, 0, 3 }, last[8] = { 0xff, 0, 0, 0, 0, 0, 0, 1 };
+    assert_memory_equal(ts.rows[MINT_TS_MEMBERS], first, 8);
+    assert_memory_equal(ts.rows[MINT_TS_MEMBERS] + 24, last, 8);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(mint_trainset_find(&ts, mem[i]), 1u << MINT_TS_MEMBERS);
+    assert_int_equal(mint_trainset_find(&ts, 10), 1u << MINT_TS_EXTERNAL);
+    assert_int_equal(mint_trainset_find(&ts, 11), 1u << MINT_TS_EXTERNAL);
+    assert_int_equal(mint_trainset_find(&ts, 12), 1u << MINT_TS_REFERENCE);
+    assert_int_equal(mint_trainset_find(&ts, 14), 1u << MINT_TS_REFERENCE);
+    assert_int_equal(mint_trainset_find(&ts, 0), 0);
+    assert_int_equal(mint_trainset_find(&ts, 8), 0);
+    assert_int_equal(mint_trainset_find(&ts, ~0ull), 0);
+    const uint64_t q[6] = { 7, 7, 99, 12, 13, 3 };
+    int64_t c[MINT_TS_SETS];
+    mint_trainset_count(&ts, q, 6, c);
+    assert_int_equal(c[MINT_TS_MEMBERS], 3);
+    assert_int_equal(c[MINT_TS_EXTERNAL], 1);
+    assert_int_equal(c[MINT_TS_REFERENCE], 1);
+    /* bad held-out indices are refused and leave the record as it was */
+    const int64_t bad[2] = { 1, 1 };
+    assert_int_equal(mint_trainset_build(&ts, mem, 5, ext, 6, bad, 2), MINT_E_ARG);
+    assert_int_equal(ts.n[MINT_TS_REFERENCE], 2);
+    const int64_t out_of_range[1] = { 6 };
+    assert_int_equal(mint_trainset_build(&ts, mem, 5, ext, 6, out_of_range, 1), MINT_E_ARG);
+    /* no hold-out: no reference */
+    assert_int_equal(mint_trainset_build(&ts, mem, 5, ext, 6, NULL, 0), MINT_OK);
+    assert_int_equal(ts.n[MINT_TS_EXTERNAL], 5);
+    assert_int_equal(ts.n[MINT_TS_REFERENCE], 0);
+    assert_int_equal(mint_trainset_find(&ts, 12), 1u << MINT_TS_EXTERNAL);
+    mint_trainset_free(&ts);
+    assert_false(ts.recorded);
+}
+
+static mint_tm *small_tm(void)
+{
+    mint_tm_config cfg = { .kind = MINT_TM_VANILLA, .in_dims = { 6, 0, 0 } };
+    snprintf(cfg.taps, sizeof cfg.taps, "layer1");
+    mint_tm *tm;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 3), MINT_OK);
+    return tm;
+}
+
+static void test_trainset_save_load(void **state)
+{
+    (void)state;
+    const char *path = test_tmp_path("ts.mint"), *old = test_tmp_path("ts_old.mint");
+    mint_tm *tm = small_tm();
+    assert_int_equal(mint_tm_save(tm, old), MINT_OK); /* as before the record existed */
+    uint64_t mem[300], ext[200];
+    int64_t held[20];
+    for (int i = 0; i < 300; i++)
+        mem[i] = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+    for (int i = 0; i < 200; i++)
+        ext[i] = 0xc2b2ae3d27d4eb4full * (uint64_t)(i + 1);
+    for (int i = 0; i < 20; i++)
+        held[i] = 10 * i + 3;
+    assert_int_equal(mint_trainset_build(&tm->trainset, mem, 300, ext, 200, held, 20), MINT_OK);
+    assert_int_equal(mint_tm_save(tm, path), MINT_OK);
+    mint_tm *back;
+    assert_int_equal(mint_tm_load(&back, path), MINT_OK);
+    assert_true(back->trainset.recorded);
+    for (int s = 0; s < MINT_TS_SETS; s++) {
+        assert_int_equal(back->trainset.n[s], tm->trainset.n[s]);
+        assert_memory_equal(back->trainset.rows[s], tm->trainset.rows[s],
+                            8 * (size_t)tm->trainset.n[s]);
+    }
+    assert_int_equal(back->trainset.n[MINT_TS_REFERENCE], 20);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(mint_trainset_find(&back->trainset, ext[i]),
+                         1u << (i % 10 == 3 ? MINT_TS_REFERENCE : MINT_TS_EXTERNAL));
+    mint_tm_free(back);
+    /* an older file loads, without the record */
+    assert_int_equal(mint_tm_load(&back, old), MINT_OK);
+    assert_false(back->trainset.recorded);
+    assert_int_equal(mint_trainset_find(&back->trainset, mem[0]), 0);
+    mint_tm_free(back);
+
+    /* damaged records are refused: unsorted rows, counts that do not match */
+    wt_file *f;
+    assert_int_equal(wt_open(&f, path), MINT_OK);
+    mint_trainset ts;
+    assert_int_equal(mint_trainset_read(&ts, f), MINT_OK);
+    wt_close(f);
+    uint8_t *r = ts.rows[MINT_TS_MEMBERS];
+    uint8_t tmp[8];
+    memcpy(tmp, r, 8), memcpy(r, r + 8, 8), memcpy(r + 8, tmp, 8); /* swap two rows */
+    const char *bad = test_tmp_path("ts_bad.mint");
+    for (int k = 0; k < 2; k++) {
+        wt_writer *w = wt_writer_new();
+        if (k == 1) { /* sorted again, but one row fewer than the counts say */
+            memcpy(tmp, r, 8), memcpy(r, r + 8, 8), memcpy(r + 8, tmp, 8);
+            ts.n[MINT_TS_MEMBERS]--;
+            assert_int_equal(wt_writer_meta_str(w, "mint.trainset", "sha256[0:8]"), MINT_OK);
+            const int64_t counts[3] = { 300, ts.n[1], ts.n[2] };
+            assert_int_equal(wt_writer_meta_i64_arr(w, "mint.trainset.counts", counts, 3), MINT_OK);
+            for (int s = 0; s < 3; s++) {
+                const int64_t dims[2] = { ts.n[s], 8 };
+                static const char *const names[3] = { "trainset.members", "trainset.external",
+                                                      "trainset.reference" };
+                assert_int_equal(wt_writer_tensor(w, names[s], WT_U8, 2, dims, ts.rows[s]),
+                                 MINT_OK);
+            }
+        } else {
+            assert_int_equal(mint_trainset_write(&ts, w), MINT_OK);
+        }
+        assert_int_equal(wt_writer_write(w, bad), MINT_OK);
+        wt_writer_free(w);
+        assert_int_equal(wt_open(&f, bad), MINT_OK);
+        mint_trainset t2;
+        assert_int_equal(mint_trainset_read(&t2, f), k ? MINT_E_SHAPE : MINT_E_FORMAT);
+        assert_false(t2.recorded);
+        if (!k)
+            assert_non_null(strstr(mint_last_error(), "not sorted"));
+        wt_close(f);
+    }
+    mint_trainset_free(&ts);
+    mint_tm_free(tm);
+}
+
+static mint_status stop_after_one(void *ctx, const mint_tm *tm, const mint_train_state *s)
+{
+    mint_status st = mint_train_state_save(tm, s, ctx);
+    return st ? st : mint_fail(MINT_E_IO, "simulated crash");
+}
+
+/* mint_train records the images when given their keys: the members, the
+ * external samples trained on and the held-out ones; a resumed run (keys
+ * given again) ends with the same record. */
+static void test_trainset_train_resume(void **state)
+{
+    (void)state;
+    enum { NM = 12, NE = 10 };
+    float xm[NM * 6], xe[NE * 6];
+    for (int i = 0; i < NM * 6; i++)
+        xm[i] = (float)((i * 7) % 13) / 5.0f;
+    for (int i = 0; i < NE * 6; i++)
+        xe[i] = (float)((i * 5) % 11) / 7.0f - 0.5f;
+    uint64_t km[NM], ke[NE];
+    for (int i = 0; i < NM; i++)
+        km[i] = 100 + (uint64_t)i;
+    for (int i = 0; i < NE; i++)
+        ke[i] = 200 + (uint64_t)i;
+    mint_train_opts o;
+    mint_train_defaults(&o, MINT_TM_VANILLA);
+    o.epochs = 2;
+    o.batch = 4;
+    o.holdout = 0.3;
+    o.member_keys = km;
+    o.external_keys = ke;
+    mint_tm *a = small_tm(), *b = small_tm();
+    assert_int_equal(mint_train(a, xm, NM, xe, NE, &o), MINT_OK);
+    assert_true(a->trainset.recorded);
+    assert_int_equal(a->trainset.n[MINT_TS_MEMBERS], NM);
+    assert_int_equal(a->trainset.n[MINT_TS_EXTERNAL], NE - 3);
+    assert_int_equal(a->trainset.n[MINT_TS_REFERENCE], 3);
+    int64_t c[MINT_TS_SETS];
+    mint_trainset_count(&a->trainset, ke, NE, c);
+    assert_int_equal(c[MINT_TS_EXTERNAL] + c[MINT_TS_REFERENCE], NE);
+    assert_int_equal(c[MINT_TS_MEMBERS], 0);
+    /* the reference is the calibration reference: as many as its scores */
+    assert_int_equal(a->trainset.n[MINT_TS_REFERENCE], a->n_cal_external);
+    /* crash after epoch 1, resume */
+    char ckpt[512];
+    snprintf(ckpt, sizeof ckpt, "%s", test_tmp_path("ts.partial"));
+    mint_train_opts oc = o;
+    oc.checkpoint = stop_after_one;
+    oc.ctx = ckpt;
+    assert_int_equal(mint_train(b, xm, NM, xe, NE, &oc), MINT_E_IO);
+    assert_false(b->trainset.recorded);
+    mint_train_state *rs;
+    assert_int_equal(mint_train_state_load(ckpt, b, &rs), MINT_OK);
+    mint_train_opts orr = o;
+    orr.resume = rs;
+    assert_int_equal(mint_train(b, xm, NM, xe, NE, &orr), MINT_OK);
+    mint_train_state_free(rs);
+    for (int s = 0; s < MINT_TS_SETS; s++) {
+        assert_int_equal(b->trainset.n[s], a->trainset.n[s]);
+        assert_memory_equal(b->trainset.rows[s], a->trainset.rows[s], 8 * (size_t)a->trainset.n[s]);
+    }
+    /* without keys: nothing recorded */
+    mint_tm *c2 = small_tm();
+    o.member_keys = o.external_keys = NULL;
+    assert_int_equal(mint_train(c2, xm, NM, xe, NE, &o), MINT_OK);
+    assert_false(c2->trainset.recorded);
+    mint_tm_free(a), mint_tm_free(b), mint_tm_free(c2);
+}
+
 /* ---------------- the CLI ---------------- */
 
 static void need_mint(void)
@@ -242,8 +448,21 @@ static void test_cli_train_refuses_shared(void **state)
     assert_non_null(strstr(e, "warning: 1 of the external images"));
     assert_non_null(strstr(e, "(e/img19.jpg = e/img02.jpg)"));
     assert_null(strstr(e, "member images"));
-    assert_true(test_file_exists(out));
     free(o), free(e);
+    /* the model records its images: 20 members, 19 distinct external (4 held out) */
+    mint_tm *tm;
+    assert_int_equal(mint_tm_load(&tm, out), MINT_OK);
+    assert_true(tm->trainset.recorded);
+    assert_int_equal(tm->trainset.n[MINT_TS_MEMBERS], 20);
+    assert_int_equal(tm->trainset.n[MINT_TS_REFERENCE], 4);
+    int64_t c[MINT_TS_SETS];
+    for (int i = 0; i < 20; i++) {
+        const unsigned m = mint_trainset_find(&tm->trainset, ke[i]);
+        assert_true(m && !(m & (1u << MINT_TS_MEMBERS)));
+    }
+    mint_trainset_count(&tm->trainset, km, 20, c);
+    assert_int_equal(c[MINT_TS_MEMBERS], 20);
+    mint_tm_free(tm);
     remove(out);
 }
 
@@ -271,6 +490,10 @@ static void test_cli_train_no_index(void **state)
     assert_non_null(strstr(e, "nothing checked that the members and the external data share "
                               "no images"));
     free(o), free(e);
+    mint_tm *tm;
+    assert_int_equal(mint_tm_load(&tm, out), MINT_OK);
+    assert_false(tm->trainset.recorded);
+    mint_tm_free(tm);
     remove(out);
 }
 
@@ -320,6 +543,9 @@ int main(void)
         cmocka_unit_test(test_keys_from_index),
         cmocka_unit_test(test_keys_from_list),
         cmocka_unit_test(test_keys_shared),
+        cmocka_unit_test(test_trainset_build_find),
+        cmocka_unit_test(test_trainset_save_load),
+        cmocka_unit_test(test_trainset_train_resume),
         cmocka_unit_test(test_cli_train_refuses_shared),
         cmocka_unit_test(test_cli_train_no_index),
         cmocka_unit_test(test_cli_train_lists_shared),
