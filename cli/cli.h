@@ -27,6 +27,8 @@ int cli_int(const char *s, int lo, int hi);
 void cli_set_threads(int n);
 /* Monotonic seconds. */
 double cli_now(void);
+/* "s" unless n is 1: "%zu image%s" (no "1 images" in any output). */
+static inline const char *cli_plural(size_t n) { return n == 1 ? "" : "s"; }
 
 /* The progress line of a long job (progress.c): redrawn with \r on a
  * terminal, else a line at most every 5 s. */

@@ -76,7 +76,8 @@ const char cli_help_audit[] =
     "not), landmarks with a network whose input is not 112x112, a MINT model whose\n"
     "feature size does not match M's taps, no --reference with a MINT model that\n"
     "has no calibration scores.\n"
-    "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage.\n";
+    "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage\n"
+    "(an IMAGES path that does not exist is one: nothing is written).\n";
 
 static void audit_progress(void *ctx, size_t done, size_t total)
 {
@@ -295,6 +296,11 @@ int cmd_audit(int argc, char **argv)
         return cli_usage_error("audit", "needs --model, --mint and --report");
     if (optind == argc)
         return cli_usage_error("audit", "no images given (files and/or folders after the options)");
+    for (int i = optind; i < argc; i++) { /* a typo is not an image that failed to read */
+        struct stat sb;
+        if (lstat(argv[i], &sb) && (errno == ENOENT || errno == ENOTDIR))
+            return cli_usage_error("audit", "%s: no such file or folder", argv[i]);
+    }
     char *taps[MINT_FEATS_MAX_TAPS], *tbuf;
     int ntaps, rc = parse_taps("audit", taps_s, taps, &tbuf, &ntaps);
     if (rc)
@@ -308,7 +314,7 @@ int cmd_audit(int argc, char **argv)
     mint_audit_result r;
     memset(&r, 0, sizeof r);
     if (!st) {
-        fprintf(stderr, "mint audit: %zu images, kernels %s\n", l.n, mint_isa());
+        fprintf(stderr, "mint audit: %zu image%s, kernels %s\n", l.n, cli_plural(l.n), mint_isa());
         cli_progress pr;
         cli_progress_init(&pr, "audit", "images");
         mint_audit_opts ao = { model, mint, &l, lm, ref,

@@ -150,15 +150,17 @@ int cmd_extract(int argc, char **argv)
             .shard_i = si, .shard_n = sn, .progress = progress, .ctx = &ps,
         };
         if (sn > 0)
-            fprintf(stderr, "mint extract: shard %d/%d: %zu of %zu images%s, taps %s, kernels %s\n", si, sn, n,
-                    l.n, n ? "" : " (empty: writing 0-row outputs)", taps, mint_isa());
+            fprintf(stderr, "mint extract: shard %d/%d: %zu of %zu image%s%s, taps %s, kernels %s\n", si, sn,
+                    n, l.n, cli_plural(l.n), n ? "" : " (empty: writing 0-row outputs)", taps, mint_isa());
         else
-            fprintf(stderr, "mint extract: %zu images, taps %s, kernels %s\n", l.n, taps, mint_isa());
+            fprintf(stderr, "mint extract: %zu image%s, taps %s, kernels %s\n", l.n, cli_plural(l.n), taps,
+                    mint_isa());
         st = mint_extract(&eo, &stats);
         cli_progress_end(&ps);
         if (!st)
-            printf("%s: %zu rows written (%zu resumed from an earlier run), %zu images skipped%s\n", out,
-                   stats.written, stats.resumed, stats.failed, stats.failed ? " (see errors.csv)" : "");
+            printf("%s: %zu row%s written (%zu resumed from an earlier run), %zu image%s skipped%s\n", out,
+                   stats.written, cli_plural(stats.written), stats.resumed, stats.failed,
+                   cli_plural(stats.failed), stats.failed ? " (see errors.csv)" : "");
     }
     free(tapbuf);
     io_landmarks_free(lm);
@@ -209,7 +211,8 @@ int cmd_merge(int argc, char **argv)
         return cli_error("merge", st);
     if (ms.missing[0])
         fprintf(stderr, "mint merge: warning: incomplete set of shards, missing %s\n", ms.missing);
-    printf("%s: merged %d folders, %zu rows%s\n", out, argc - optind, ms.rows,
+    printf("%s: merged %d folder%s, %zu row%s%s\n", out, argc - optind, cli_plural((size_t)(argc - optind)),
+           ms.rows, cli_plural(ms.rows),
            ms.list_order ? " in list order" : ", concatenated in the order given");
     return CLI_OK;
 }

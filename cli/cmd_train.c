@@ -145,7 +145,7 @@ static mint_status open_list(const char *path, const char *root, io_list *l)
 {
     struct stat sb;
     if (stat(path, &sb))
-        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     mint_status st = S_ISDIR(sb.st_mode) ? io_list_from_dir(path, l)
                                          : io_list_from_file(path, root, l);
     if (!st && l->n == 0)
@@ -523,15 +523,15 @@ int cmd_train(int argc, char **argv)
             return cli_error("train", st);
         }
         to.resume = rs;
-        printf("resuming at epoch %d/%d from %s\n", rs->epochs_done, rs->epochs, partial);
+        printf("resuming after epoch %d of %d from %s\n", rs->epochs_done, rs->epochs, partial);
     } else if (resume && !quiet) {
         printf("no %s to resume: starting afresh\n", partial);
     }
     if (!quiet)
         printf("%s MINT: %lld members, %lld external (%lld held out for calibration), input %s, "
-               "%d epochs, batch %d, seed %llu\n",
+               "%d epoch%s, batch %d, seed %llu\n",
                mint_tm_kind_name(kind), (long long)fm.n, (long long)fe.n,
-               (long long)(holdout * (double)fe.n), dm, to.epochs, batch, seed);
+               (long long)(holdout * (double)fe.n), dm, to.epochs, cli_plural((size_t)to.epochs), batch, seed);
     const double t0 = cli_now();
     st = mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to);
     mint_train_state_free(rs);

@@ -12,6 +12,10 @@
 int cli_error(const char *cmd, mint_status st)
 {
     const char *d = mint_last_error();
+    if (st == MINT_E_IO && d[0]) { /* the detail names the file and what failed ("cannot open") */
+        fprintf(stderr, "mint %s: %s\n", cmd, d);
+        return CLI_FAIL;
+    }
     fprintf(stderr, "mint %s: %s%s%s\n", cmd, mint_strerror(st), d[0] ? ": " : "", d);
     return CLI_FAIL;
 }

@@ -52,7 +52,7 @@ mint_status io_list_from_file(const char *listfile, const char *root, io_list *o
     memset(out, 0, sizeof *out);
     FILE *f = fopen(listfile, "r");
     if (!f)
-        return mint_fail(MINT_E_IO, "%s: %s", listfile, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: cannot open: %s", listfile, strerror(errno));
     size_t cap = 0, lineno = 0, len = 0;
     char *line = NULL;
     ssize_t got;
@@ -126,12 +126,14 @@ static mint_status walk(const char *top, const char *rel, io_list *l, size_t *ca
     if (anc->n > WALK_MAX_DEPTH + 1) /* the top folder is anc[0] */
         return mint_fail(MINT_E_ARG, "%s/%s: folders nested deeper than %d levels", top, rel,
                          WALK_MAX_DEPTH);
+    /* "DIR/" joins as "DIR/x", not "DIR//x" (landmark lookups by path) */
+    const char *sep = top[0] && top[strlen(top) - 1] == '/' ? "" : "/";
     char dir[4096];
-    if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", top, rel[0] ? "/" : "", rel) >= sizeof dir)
+    if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", top, rel[0] ? sep : "", rel) >= sizeof dir)
         return mint_fail(MINT_E_ARG, "path too long under %s", top);
     DIR *d = opendir(dir);
     if (!d)
-        return mint_fail(MINT_E_IO, "%s: %s", dir, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: cannot open the folder: %s", dir, strerror(errno));
     mint_status st = MINT_OK;
     struct dirent *e;
     while (!st && (e = readdir(d))) {
@@ -139,7 +141,7 @@ static mint_status walk(const char *top, const char *rel, io_list *l, size_t *ca
             continue; /* ., .., hidden files */
         char sub[4096], full[4096];
         if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof sub ||
-            (size_t)snprintf(full, sizeof full, "%s/%s", top, sub) >= sizeof full) {
+            (size_t)snprintf(full, sizeof full, "%s%s%s", top, sep, sub) >= sizeof full) {
             st = mint_fail(MINT_E_ARG, "path too long under %s", top);
             break;
         }
@@ -185,7 +187,7 @@ mint_status io_list_from_dir(const char *dir, io_list *out)
     walk_path anc = { .n = 0 };
     struct stat sb;
     if (stat(dir, &sb))
-        return mint_fail(MINT_E_IO, "%s: %s", dir, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: cannot open: %s", dir, strerror(errno));
     anc.dev[0] = sb.st_dev;
     anc.ino[0] = sb.st_ino;
     anc.n = 1;
@@ -223,6 +225,8 @@ const char *io_key_suffix(const char *key, int drop)
         if (!s)
             return NULL;
         p = s + 1;
+        while (*p == '/') /* "a//b" has the segments a and b */
+            p++;
     }
     return p;
 }

@@ -34,7 +34,7 @@ void io_list_shard(io_list *l, int k, int n);
 void io_list_free(io_list *l);
 
 /* Landmark key lookup helper: the key itself, then shorter suffixes at '/'
- * boundaries ("a/b/c.jpg" -> "b/c.jpg" -> "c.jpg"). */
+ * boundaries ("a/b/c.jpg" -> "b/c.jpg" -> "c.jpg"; "a//b.jpg" -> "b.jpg"). */
 const char *io_key_suffix(const char *key, int drop);
 
 

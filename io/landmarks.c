@@ -109,22 +109,48 @@ static int split_line(const char *s, size_t len, lm_fields *f, const char **why)
 
 static const char *field(const lm_fields *f, size_t k) { return f->buf + f->off[k]; }
 
-/* ---- hash ---- */
-static const char *norm_name(const char *s)
+/* ---- hash ----
+ * Names are compared in a lookup form that ignores what a path can spell
+ * twice: "./" segments and repeated '/' ("DIR//a.jpg" from "DIR/" given on
+ * the command line is "DIR/a.jpg"). */
+static const char *skip_seg(const char *p)
 {
-    while (s[0] == '.' && s[1] == '/')
-        s += 2;
-    return s;
+    for (;;) {
+        if (p[0] == '/')
+            p++;
+        else if (p[0] == '.' && p[1] == '/')
+            p += 2;
+        else
+            return p;
+    }
 }
 
 static uint64_t hash_name(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)norm_name(s); *p; p++) {
-        h ^= *p;
+    for (const char *p = skip_seg(s); *p;) {
+        unsigned char c = (unsigned char)*p++;
+        h ^= c;
         h *= 1099511628211ull;
+        if (c == '/')
+            p = skip_seg(p);
     }
     return h;
+}
+
+static int same_name(const char *a, const char *b)
+{
+    a = skip_seg(a);
+    b = skip_seg(b);
+    while (*a && *a == *b) {
+        char c = *a;
+        a++, b++;
+        if (c == '/') {
+            a = skip_seg(a);
+            b = skip_seg(b);
+        }
+    }
+    return *a == *b;
 }
 
 /* Find the slot holding name, or the empty slot where it would go. */
@@ -132,9 +158,8 @@ static size_t find_slot(const io_landmarks *lm, const char *name)
 {
     size_t mask = lm->nslots - 1;
     size_t i = (size_t)hash_name(name) & mask;
-    const char *key = norm_name(name);
     while (lm->slots[i]) {
-        if (strcmp(norm_name(lm->rows[lm->slots[i] - 1].file), key) == 0)
+        if (same_name(lm->rows[lm->slots[i] - 1].file, name))
             return i;
         i = (i + 1) & mask;
     }

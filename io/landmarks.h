@@ -7,8 +7,9 @@
  * the order is free. This is the layout of ../shared/data/lfw/landmarks_5pt.csv.
  * Fields may be double-quoted ("" inside quotes is a quote; no newlines
  * inside fields); CRLF line ends, a UTF-8 BOM and blank lines are accepted.
- * Each `file` value must be unique; lookups are exact string matches (after
- * dropping a leading "./"). */
+ * Each `file` value must be unique; lookups are exact string matches except
+ * that "./" segments and repeated slashes are ignored ("./a//b.jpg" finds
+ * "a/b.jpg"). */
 #ifndef MINT_IO_LANDMARKS_H
 #define MINT_IO_LANDMARKS_H
 

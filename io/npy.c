@@ -124,8 +124,8 @@ static mint_status parse_dict(const char *p, const char *end, const char *name, 
             else if (!strcmp(ds, "<i8"))
                 a->dtype = WT_I64;
             else
-                return mint_fail(MINT_E_UNSUPPORTED,
-                                 "%s: .npy dtype '%s' is not supported (use <f4, <f2, |u1 or <i8)",
+                /* no list of dtypes here: each caller takes a subset and says which */
+                return mint_fail(MINT_E_UNSUPPORTED, "%s: .npy dtype '%s' is not supported",
                                  name, ds);
         } else if (klen == 13 && memcmp(key, "fortran_order", 13) == 0) {
             if (have_fo++)

@@ -627,6 +627,11 @@ static const char html_css[] =
     "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     ".hash,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;"
     "word-break:break-all}"
+    /* an image's SHA-256 on one line, cut to the cell with an ellipsis: the
+     * full hash stays in the text (copy) and the title (hover); wrapped, it
+     * made each row 13 lines tall */
+    ".sha{display:inline-block;max-width:9em;overflow:hidden;text-overflow:ellipsis;"
+    "white-space:nowrap;vertical-align:bottom;word-break:normal}"
     ".bar{background:#e8e8e8;width:7em;height:.75em;border-radius:3px;overflow:hidden;"
     "display:inline-block;vertical-align:middle;margin-left:.5em}"
     ".bar span{display:block;height:100%;background:#1f5fbf}"
@@ -707,9 +712,9 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
         snprintf(num, sizeof num, "%g", r->alpha);
         html_row(b, "Significance level", num, 0);
         mint_format_p(num2, sizeof num2, t->exceed_p);
-        snprintf(vbuf, sizeof vbuf, "%zu of %zu images above the reference 95th percentile "
+        snprintf(vbuf, sizeof vbuf, "%zu of %zu image%s above the reference 95th percentile "
                                     "(%.4f; %.1f%% of reference scores are above it); p = %s",
-                 t->n_above, t->n, t->ref_q95, 100.0 * t->ref_frac_above, num2);
+                 t->n_above, t->n, t->n == 1 ? "" : "s", t->ref_q95, 100.0 * t->ref_frac_above, num2);
         html_row(b, "Exceedance test (exact)", vbuf, 0);
         io_strbuf_puts(b, "</table>\n");
     }
@@ -739,9 +744,11 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
         const io_audit_image *im = &r->images[i];
         io_strbuf_printf(b, "<tr><td class=\"num\">%zu</td><td>", i + 1);
         io_strbuf_html_escape(b, im->file);
-        io_strbuf_puts(b, "</td><td class=\"hash\">");
+        io_strbuf_puts(b, "</td><td class=\"hash\"><span class=\"sha\" title=\"");
         io_strbuf_html_escape(b, im->sha256 ? im->sha256 : "");
-        io_strbuf_puts(b, "</td>");
+        io_strbuf_puts(b, "\">");
+        io_strbuf_html_escape(b, im->sha256 ? im->sha256 : "");
+        io_strbuf_puts(b, "</span></td>");
         if (isnan(im->score)) {
             io_strbuf_puts(b, "<td class=\"err\">");
             io_strbuf_html_escape(b, im->error ? im->error : "no score");

@@ -11,12 +11,15 @@ const char *mint_strerror(mint_status s)
 {
     switch (s) {
     case MINT_OK: return "success";
-    case MINT_E_IO: return "input/output error";
+    /* not errno's words ("input/output error", "invalid argument"): these
+     * head the CLI's messages, and a missing file or a refused input is
+     * neither */
+    case MINT_E_IO: return "cannot read or write the file";
     case MINT_E_FORMAT: return "malformed file";
     case MINT_E_UNSUPPORTED: return "unsupported";
     case MINT_E_SHAPE: return "shape mismatch";
     case MINT_E_NOMEM: return "out of memory";
-    case MINT_E_ARG: return "invalid argument";
+    case MINT_E_ARG: return "refused";
     case MINT_E_NOTFOUND: return "not found";
     }
     return "unknown error";

@@ -39,12 +39,18 @@ static mint_status read_f32(const char *path, io_npy *a, float **out)
 {
     *out = NULL;
     mint_status st = io_npy_read(path, a);
+    if (st == MINT_E_UNSUPPORTED) { /* an unknown dtype: say which ones features take */
+        char why[400];
+        snprintf(why, sizeof why, "%s", mint_last_error());
+        return mint_fail(st, "%s (features must be float32 or float16)", why);
+    }
     if (st)
         return st;
     if (a->rank != 2 && a->rank != 4) {
+        const int rank = a->rank; /* io_npy_free clears it */
         io_npy_free(a);
         return mint_fail(MINT_E_SHAPE, "%s: expected [N,F] or [N,C,H,W], got rank %d", path,
-                         a->rank);
+                         rank);
     }
     if (a->dims[0] < 1) {
         io_npy_free(a);
@@ -132,7 +138,7 @@ mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, 
     memset(out, 0, sizeof *out);
     struct stat sb;
     if (stat(path, &sb))
-        return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return load_one(path, cnn, out);
     if (ntaps < 1 || !taps)

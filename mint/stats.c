@@ -367,9 +367,9 @@ size_t mint_verdict(char *buf, size_t cap, const mint_set_test *t, double alpha)
                 char pm[48];
                 mint_format_p(pm, sizeof pm, t->p_min);
                 k += snprintf(tmp + k, sizeof tmp - (size_t)k,
-                              ". The test cannot reach significance here: with n = %zu images "
+                              ". The test cannot reach significance here: with n = %zu image%s "
                               "and %zu reference scores the smallest possible p-value is %s",
-                              t->n, t->m, pm);
+                              t->n, t->n == 1 ? "" : "s", t->m, pm);
             } else if (t->n < MINT_SET_MIN_N) {
                 k += snprintf(tmp + k, sizeof tmp - (size_t)k,
                               ". With only n = %zu image%s the test has little power; audit "

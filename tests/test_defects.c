@@ -1,0 +1,306 @@
+/* test_defects.c - regression tests for defects a new user hit (issue 8,
+ * item 6): each test fails on the code before its fix. Library behaviour is
+ * tested directly; CLI behaviour by running build/<dir>/mint. */
+#include "testutil.h"
+#include <math.h>
+#include <sys/stat.h>
+#include "io/dataset.h"
+#include "io/image.h"
+#include "io/landmarks.h"
+#include "io/npy.h"
+#include "io/report.h"
+#include "mint/features.h"
+#include "mint/stats.h"
+#include "net/graph.h"
+#include "net/iresnet.h"
+#include "weights/container.h"
+#include "weights/graph_io.h"
+
+#define NEED_MINT()                                                              \
+    do {                                                                         \
+        if (!mint_bin()) {                                                       \
+            printf("  SKIP: the mint binary is not built next to the tests\n"); \
+            skip();                                                              \
+        }                                                                        \
+    } while (0)
+
+/* A small IResNet saved to a scratch file (path copied into buf). */
+static void small_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", test_tmp_path("defects_net.mint"));
+    if (test_file_exists(buf))
+        return;
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_graph *g;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 9), MINT_OK);
+    assert_int_equal(wt_graph_save(g, buf), MINT_OK);
+    net_graph_free(g);
+}
+
+/* "DIR/" (trailing slash) and "//" in a path: landmark lookups find the
+ * row all the same. */
+static void test_landmark_paths(void **state)
+{
+    (void)state;
+    const char csv[] = "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n"
+                       "Person/a.png,38,51,73,51,56,71,41,92,70,92\n";
+    io_landmarks *lm;
+    assert_int_equal(io_landmarks_parse(csv, sizeof csv - 1, "lm.csv", &lm), MINT_OK);
+    assert_non_null(io_landmarks_find(lm, "Person/a.png"));
+    assert_non_null(io_landmarks_find(lm, "Person//a.png"));
+    assert_non_null(io_landmarks_find(lm, "./Person/./a.png"));
+    assert_non_null(io_landmarks_find(lm, "/Person/a.png"));
+    assert_null(io_landmarks_find(lm, "Person/a.png/"));
+    assert_null(io_landmarks_find(lm, "Person/b.png"));
+    /* the suffixes extract/audit try: "lfw//Person/a.png" -> "Person/a.png" */
+    const char *k = io_key_suffix("lfw//Person/a.png", 1);
+    assert_non_null(k);
+    assert_string_equal(k, "Person/a.png");
+    assert_non_null(io_landmarks_find(lm, k));
+    io_landmarks_free(lm);
+
+    /* a folder given as "DIR/": the image paths have no "//" */
+    char dir[512], sub[600], img[700];
+    snprintf(dir, sizeof dir, "%s/", test_tmp_path("lm_dir"));
+    mkdir(dir, 0755);
+    snprintf(sub, sizeof sub, "%sPerson", dir);
+    mkdir(sub, 0755);
+    snprintf(img, sizeof img, "%s/a.png", sub);
+    io_image im;
+    assert_int_equal(io_image_alloc(&im, 4, 4, 3), MINT_OK);
+    assert_int_equal(io_image_write_png(img, &im), MINT_OK);
+    io_image_free(&im);
+    io_list l;
+    assert_int_equal(io_list_from_dir(dir, &l), MINT_OK);
+    assert_int_equal(l.n, 1);
+    assert_null(strstr(l.items[0].path, "//"));
+    assert_string_equal(l.items[0].key, "Person/a.png");
+    io_list_free(&l);
+}
+
+/* A features file of the wrong rank: the message gives its rank, not 0. */
+static void test_npy_rank_message(void **state)
+{
+    (void)state;
+    const char *p = test_tmp_path("rank3.npy");
+    float x[2 * 3 * 4] = { 0 };
+    const int64_t dims[3] = { 2, 3, 4 };
+    assert_int_equal(io_npy_write(p, WT_F32, 3, dims, x), MINT_OK);
+    mint_feats f;
+    assert_int_equal(mint_feats_load(p, 0, NULL, 0, &f), MINT_E_SHAPE);
+    assert_non_null(strstr(mint_last_error(), "got rank 3"));
+}
+
+/* Writes a float64 .npy [n,3,112,112] (a dtype no mint reader takes). */
+static void write_f64(const char *path, int n)
+{
+    char hdr[128];
+    int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (%d, 3, "
+                      "112, 112), }", n);
+    while ((10 + hl + 1) % 64)
+        hdr[hl++] = ' ';
+    hdr[hl++] = '\n';
+    size_t data = (size_t)n * 3 * 112 * 112 * 8, len = 10 + (size_t)hl + data;
+    unsigned char *b = calloc(1, len);
+    assert_non_null(b);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (unsigned char)hl;
+    b[9] = 0;
+    memcpy(b + 10, hdr, (size_t)hl);
+    assert_int_equal(test_write_file(path, b, len), 0);
+    free(b);
+}
+
+/* embed: a dtype error is not a "shape mismatch", and the message does not
+ * offer dtypes that embed refuses. */
+static void test_embed_dtype(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char model[512], in[512], out[512], args[4096], *o, *e;
+    small_model(model, sizeof model);
+    snprintf(in, sizeof in, "%s", test_tmp_path("embed_f16.npy"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("embed_y.npy"));
+    const int64_t dims[4] = { 1, 3, 112, 112 };
+    uint16_t *h = calloc(3 * 112 * 112, sizeof *h);
+    assert_non_null(h);
+    assert_int_equal(io_npy_write(in, WT_F16, 4, dims, h), MINT_OK);
+    free(h);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, in, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_null(strstr(e, "shape mismatch"));
+    assert_non_null(strstr(e, "takes float32"));
+    assert_non_null(strstr(e, "got f16"));
+    free(o), free(e);
+    /* float64: no reader takes it; only float32 is offered */
+    snprintf(in, sizeof in, "%s", test_tmp_path("embed_f64.npy"));
+    write_f64(in, 1);
+    snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, in, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "'<f8'"));
+    assert_non_null(strstr(e, "takes float32"));
+    assert_null(strstr(e, "<f2"));
+    assert_null(strstr(e, "<i8"));
+    free(o), free(e);
+    assert_false(test_file_exists(out));
+}
+
+/* audit on a path that does not exist: a usage error, no report. */
+static void test_audit_missing_path(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char rep[512], args[4096], *o, *e;
+    snprintf(rep, sizeof rep, "%s", test_tmp_path("missing_audit.json"));
+    snprintf(args, sizeof args, "audit --model m.mint --mint t.mint --report '%s' '%s'", rep,
+             test_tmp_path("no_such_folder/"));
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "no_such_folder/: no such file or folder"));
+    assert_non_null(strstr(e, "usage: mint audit"));
+    assert_false(test_file_exists(rep));
+    free(o), free(e);
+}
+
+/* The CLI's messages: a missing file reads "cannot open", a refusal
+ * "refused"; never errno's "input/output error"/"invalid argument". */
+static void test_error_words(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    assert_string_equal(mint_strerror(MINT_E_ARG), "refused");
+    assert_null(strstr(mint_strerror(MINT_E_IO), "input/output"));
+    char args[4096], empty[512], *o, *e;
+    snprintf(args, sizeof args, "info '%s'", test_tmp_path("no_such.mint"));
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_null(strstr(e, "input/output error"));
+    assert_non_null(strstr(e, "no_such.mint: cannot open"));
+    free(o), free(e);
+    /* a folder without images: refused */
+    snprintf(empty, sizeof empty, "%s", test_tmp_path("empty_dir"));
+    mkdir(empty, 0755);
+    snprintf(args, sizeof args, "audit --model m.mint --mint t.mint --report '%s' '%s'",
+             test_tmp_path("r.json"), empty);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_null(strstr(e, "invalid argument"));
+    assert_non_null(strstr(e, "mint audit: refused: "));
+    free(o), free(e);
+}
+
+/* Writes float32 [n, f] rows (deterministic, shifted by s). */
+static void write_rows(const char *path, int n, int f, float s)
+{
+    float *x = malloc(sizeof(float) * (size_t)n * (size_t)f);
+    assert_non_null(x);
+    for (int i = 0; i < n * f; i++)
+        x[i] = s + (float)((i * 37) % 23) / 11.0f;
+    const int64_t dims[2] = { n, f };
+    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
+    free(x);
+}
+
+/* --resume says after which epoch it goes on ("after epoch 3 of 3"), not
+ * "at epoch 3/3". The final write is made to fail (OUT is a folder), which
+ * keeps OUT.partial. */
+static void test_resume_message(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char m[512], x[512], out[512], args[4096], *o, *e;
+    snprintf(m, sizeof m, "%s", test_tmp_path("rs_m.npy"));
+    snprintf(x, sizeof x, "%s", test_tmp_path("rs_e.npy"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("rs.mint"));
+    write_rows(m, 30, 5, 0.5f);
+    write_rows(x, 30, 5, 0.0f);
+    mkdir(out, 0755);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --epochs 1 "
+             "--batch 8 --quiet --out '%s'", m, x, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "rerun with --resume"));
+    free(o), free(e);
+    rmdir(out);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --epochs 1 "
+             "--batch 8 --out '%s' --resume", m, x, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "resuming after epoch 1 of 1 from "));
+    assert_null(strstr(o, "1 epochs"));
+    assert_non_null(strstr(o, "1 epoch, batch 8"));
+    free(o), free(e);
+}
+
+/* One image: "1 image", "1 row", never "1 images". */
+static void test_plurals(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char model[512], dir[512], img[600], out[512], args[4096], *o, *e;
+    small_model(model, sizeof model);
+    snprintf(dir, sizeof dir, "%s", test_tmp_path("one_image"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("one_image_out"));
+    mkdir(dir, 0755);
+    snprintf(img, sizeof img, "%s/a.png", dir);
+    io_image im;
+    assert_int_equal(io_image_alloc(&im, 112, 112, 3), MINT_OK);
+    for (int i = 0; i < 112 * 112 * 3; i++)
+        im.px[i] = (uint8_t)(i * 7);
+    assert_int_equal(io_image_write_png(img, &im), MINT_OK);
+    io_image_free(&im);
+    snprintf(args, sizeof args, "extract --model '%s' --dir '%s' --out '%s' --taps layer1", model,
+             dir, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "mint extract: 1 image, "));
+    assert_non_null(strstr(o, ": 1 row written (0 resumed from an earlier run), 0 images skipped"));
+    assert_null(strstr(o, " 1 images"));
+    assert_null(strstr(e, " 1 images"));
+    free(o), free(e);
+    /* the set-level test's note on a single image */
+    mint_set_test t;
+    const double set[1] = { 0.9 }, ref[3] = { 0.1, 0.2, 0.3 };
+    assert_int_equal(mint_set_test_run(&t, set, 1, ref, 3), MINT_OK);
+    char v[1024];
+    mint_verdict(v, sizeof v, &t, 0.05);
+    assert_null(strstr(v, "1 images"));
+}
+
+/* The HTML report's SHA-256 cells stay on one line (cut, full text kept
+ * and in the title) instead of wrapping to 5 characters. */
+static void test_report_sha_column(void **state)
+{
+    (void)state;
+    const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    io_audit_image im;
+    memset(&im, 0, sizeof im);
+    im.file = "a.png";
+    im.sha256 = sha;
+    im.score = 0.7;
+    io_audit_report r;
+    memset(&r, 0, sizeof r);
+    r.created = "2024-05-01T12:00:00Z";
+    r.threshold = NAN;
+    r.alpha = 0.05;
+    r.images = &im;
+    r.n_images = 1;
+    io_strbuf b;
+    assert_int_equal(io_report_audit_html(&b, &r), MINT_OK);
+    char want[200];
+    snprintf(want, sizeof want, "<span class=\"sha\" title=\"%s\">%s</span>", sha, sha);
+    assert_non_null(strstr(b.p, want));
+    const char *css = strstr(b.p, ".sha{");
+    assert_non_null(css);
+    assert_non_null(strstr(css, "white-space:nowrap"));
+    io_strbuf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_landmark_paths),
+        cmocka_unit_test(test_npy_rank_message),
+        cmocka_unit_test(test_embed_dtype),
+        cmocka_unit_test(test_audit_missing_path),
+        cmocka_unit_test(test_error_words),
+        cmocka_unit_test(test_resume_message),
+        cmocka_unit_test(test_plurals),
+        cmocka_unit_test(test_report_sha_column),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
