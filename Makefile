@@ -4,7 +4,8 @@
 #   make bench           kernel + end-to-end benchmarks (needs tools, see README)
 # Knobs: OMP=0 (no OpenMP), DEBUG=1, SAN=address,undefined, STATIC=1,
 #        CROSS=aarch64-linux-gnu- (cross build; `make CROSS=... test-kernels`
-#        runs the kernel tests under qemu-aarch64), CC=clang.
+#        runs the kernel tests under qemu-aarch64), CC=clang, EXTRA_CFLAGS.
+#        Changing a knob rebuilds what it affects (flag stamps in $(BUILD)).
 
 CROSS ?=
 ifneq ($(CROSS),)
@@ -70,6 +71,23 @@ KERN_TEST_LDFLAGS := $(LDFLAGS)
 TEST_LDFLAGS := $(LDFLAGS)
 endif
 
+# Knob changes rebuild (STATIC, OMP, SAN, DEBUG, CC, EXTRA_CFLAGS, ...): the
+# compile and link lines are recorded in two stamps under $(BUILD), rewritten
+# only when they change; objects depend on the first, programs on the second.
+# (Separate folders per knob set also work: make STATIC=1 BUILD=build-static.)
+CFLAGS_STAMP := $(BUILD)/cflags.stamp
+LDFLAGS_STAMP := $(BUILD)/ldflags.stamp
+CFLAGS_NOW := $(CC) $(CFLAGS)
+LDFLAGS_NOW := $(CC) $(CFLAGS) $(LDFLAGS) $(TEST_LDFLAGS) $(KERN_TEST_LDFLAGS) $(LIBS)
+ifneq ($(file <$(CFLAGS_STAMP)),$(CFLAGS_NOW))
+$(shell mkdir -p $(BUILD))
+$(file >$(CFLAGS_STAMP),$(CFLAGS_NOW))
+endif
+ifneq ($(file <$(LDFLAGS_STAMP)),$(LDFLAGS_NOW))
+$(shell mkdir -p $(BUILD))
+$(file >$(LDFLAGS_STAMP),$(LDFLAGS_NOW))
+endif
+
 # ---- sources ----
 KERN_SRC := $(wildcard kernels/*.c kernels/ref/*.c)
 ifeq ($(ARCH),x86_64)
@@ -103,7 +121,7 @@ mint: $(BUILD)/mint
 $(BUILD)/obj/kernels/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/obj/kernels/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h) $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -115,19 +133,19 @@ $(BUILD)/libmint.a: $(LIB_OBJ) $(KERN_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/mint: $(CLI_OBJ) $(BUILD)/libmint.a
+$(BUILD)/mint: $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
 
 # Kernel tests link only the kernels (so they cross-build without libpng etc.).
-$(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a
+$(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(KERN_TEST_LDFLAGS) $(KERN_TEST_LIBS) -lm
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libmint.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(TEST_LDFLAGS) $(TEST_LIBS) $(LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
 

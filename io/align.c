@@ -212,6 +212,15 @@ mint_status io_align_face(const io_image *img, const float *lm, io_image *out)
                          "io_align_face: %dx%d image without landmarks (only %dx%d aligned "
                          "crops can be used as they are)",
                          img->w, img->h, IO_ALIGN_SIZE, IO_ALIGN_SIZE);
+    /* A landmark more than one image size outside the image is a broken row
+     * (a unit or column mix-up, e.g. 1e6), not a face near the border. */
+    for (int i = 0; lm && i < 5; i++) {
+        const double x = lm[2 * i], y = lm[2 * i + 1];
+        if (!(x >= -img->w && x <= 2.0 * img->w && y >= -img->h && y <= 2.0 * img->h))
+            return mint_fail(MINT_E_ARG,
+                             "landmark %d (%g, %g) is more than one image size outside the "
+                             "%dx%d image", i + 1, x, y, img->w, img->h);
+    }
     double M[6];
     if (lm) {
         mint_status st = estimate_d(lm, io_arcface_template, M);

@@ -41,7 +41,8 @@ mint_status io_align_warp(const io_image *src, const float M[6], io_image *dst);
 mint_status io_align_warp_d(const io_image *src, const double M[6], io_image *dst);
 
 /* Produce the 112x112 RGB network input: with landmarks (lm[10], source
- * pixel coordinates), estimate + warp (the matrix stays in double, as
+ * pixel coordinates; MINT_E_ARG for a point more than one image size
+ * outside the image), estimate + warp (the matrix stays in double, as
  * norm_crop hands skimage's float64 matrix to OpenCV); without
  * (lm == NULL), the image must already be 112x112 (an aligned crop) and is
  * copied, else MINT_E_SHAPE. Grey becomes RGB. *out is allocated

@@ -173,16 +173,23 @@ void io_landmarks_free(io_landmarks *lm)
     for (size_t i = 0; i < lm->n; i++)
         free(lm->rows[i].file);
     free(lm->rows);
+    free(lm->label);
     free(lm->slots);
     free(lm);
 }
 
-const float *io_landmarks_find(const io_landmarks *lm, const char *file)
+const io_landmark_row *io_landmarks_find_row(const io_landmarks *lm, const char *file)
 {
     if (!lm || !file || !lm->nslots)
         return NULL;
     size_t i = find_slot(lm, file);
-    return lm->slots[i] ? lm->rows[lm->slots[i] - 1].pts : NULL;
+    return lm->slots[i] ? &lm->rows[lm->slots[i] - 1] : NULL;
+}
+
+const float *io_landmarks_find(const io_landmarks *lm, const char *file)
+{
+    const io_landmark_row *r = io_landmarks_find_row(lm, file);
+    return r ? r->pts : NULL;
 }
 
 static mint_status build_hash(io_landmarks *lm, const size_t *lines, const char *label)
@@ -364,6 +371,7 @@ mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
             goto done;
         }
         lines[lm->n] = lineno;
+        row->line = lineno;
         lm->n++;
     }
     if (!have_header) {
@@ -371,6 +379,8 @@ mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
         goto done;
     }
     st = build_hash(lm, lines, label);
+    if (!st && !(lm->label = strdup(label)))
+        st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
 
 done:
     free(f.buf);

@@ -19,11 +19,13 @@
 typedef struct {
     char *file;      /* as written in the CSV, e.g. "AJ_Cook/AJ_Cook_0001.jpg" */
     float pts[10];   /* lex,ley, rex,rey, nx,ny, lmx,lmy, rmx,rmy */
+    size_t line;     /* 1-based line in the CSV (for messages) */
 } io_landmark_row;
 
 typedef struct {
     size_t n;                /* number of rows */
     io_landmark_row *rows;   /* in file order */
+    char *label;             /* the CSV's path (or parse label), for messages */
     /* private: open-addressing hash of row indices + 1 (0 = empty) */
     size_t *slots;
     size_t nslots;           /* power of two */
@@ -38,5 +40,7 @@ void io_landmarks_free(io_landmarks *lm);
 
 /* The 10 coordinates for a file name, or NULL if absent. */
 const float *io_landmarks_find(const io_landmarks *lm, const char *file);
+/* The row for a file name (its line, for messages), or NULL if absent. */
+const io_landmark_row *io_landmarks_find_row(const io_landmarks *lm, const char *file);
 
 #endif

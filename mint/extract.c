@@ -73,15 +73,16 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
     /* landmark rows are found by the item's key or, failing that, by its
      * path: the CSV may name "Person/file.jpg" while the key is "file.jpg"
      * (a folder given on the command line) */
-    const float *pts = NULL;
+    const io_landmark_row *row = NULL;
     const char *names[2] = { it->key, it->path };
-    for (int which = 0; which < 2 && lm && !pts; which++)
-        for (int drop = 0; !pts; drop++) {
+    for (int which = 0; which < 2 && lm && !row; which++)
+        for (int drop = 0; !row; drop++) {
             const char *k = io_key_suffix(names[which], drop);
             if (!k)
                 break;
-            pts = io_landmarks_find(lm, k);
+            row = io_landmarks_find_row(lm, k);
         }
+    const float *pts = row ? row->pts : NULL;
     const io_image *use = &img;
     if (pts) {
         if (meta->in_h != IO_ALIGN_SIZE || meta->in_w != IO_ALIGN_SIZE) {
@@ -92,7 +93,8 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
         } else {
             char why[400];
             snprintf(why, sizeof why, "%s", mint_last_error());
-            st = mint_fail(st, "%s: alignment failed: %s", it->path, why);
+            st = mint_fail(st, "%s: alignment failed (landmarks %s line %zu): %s", it->path,
+                           lm->label, row->line, why);
         }
     } else if (img.w != meta->in_w || img.h != meta->in_h) {
         st = mint_fail(MINT_E_SHAPE,

@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include <math.h>
 #include <sys/stat.h>
+#include "io/align.h"
 #include "io/dataset.h"
 #include "io/image.h"
 #include "io/landmarks.h"
@@ -290,6 +291,130 @@ static void test_report_sha_column(void **state)
     io_strbuf_free(&b);
 }
 
+/* A landmark about 1e6 pixels away is refused, naming the image and the
+ * CSV row; points just outside the image (a face cut by the border) pass. */
+static void test_landmarks_far_outside(void **state)
+{
+    (void)state;
+    io_image im, al;
+    assert_int_equal(io_image_alloc(&im, 112, 112, 3), MINT_OK);
+    float pts[10] = { 38, 51, 73, 51, 56, 71, 41, 92, 70, 92 };
+    pts[2] = 1e6f;
+    assert_int_equal(io_align_face(&im, pts, &al), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "outside the 112x112 image"));
+    pts[2] = 2 * 112 + 1;
+    assert_int_equal(io_align_face(&im, pts, &al), MINT_E_ARG);
+    pts[2] = 73, pts[9] = -100; /* within one image size */
+    assert_int_equal(io_align_face(&im, pts, &al), MINT_OK);
+    io_image_free(&al);
+
+    NEED_MINT();
+    char model[512], dir[512], img[600], csv[512], out[512], args[4096], *o, *e;
+    small_model(model, sizeof model);
+    snprintf(dir, sizeof dir, "%s", test_tmp_path("far_lm"));
+    snprintf(csv, sizeof csv, "%s", test_tmp_path("far_lm.csv"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("far_lm_out"));
+    mkdir(dir, 0755);
+    snprintf(img, sizeof img, "%s/a.png", dir);
+    assert_int_equal(io_image_write_png(img, &im), MINT_OK);
+    io_image_free(&im);
+    const char text[] = "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n"
+                        "a.png,38,51,1000000,51,56,71,41,92,70,92\n";
+    assert_int_equal(test_write_file(csv, text, sizeof text - 1), 0);
+    snprintf(args, sizeof args, "extract --model '%s' --dir '%s/' --landmarks '%s' --out '%s' "
+             "--taps layer1", model, dir, csv, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "far_lm/a.png: alignment failed (landmarks "));
+    assert_non_null(strstr(e, "far_lm.csv line 2): landmark 2 (1e+06, 51) is more than one image size"));
+    free(o), free(e);
+}
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A knob change (DEBUG, EXTRA_CFLAGS, CC...) rebuilds the objects; one
+ * that only links differently (STATIC=1) relinks. One object is built in
+ * a scratch BUILD folder; `make -q` says whether it is up to date. */
+static void test_make_knobs(void **state)
+{
+    (void)state;
+    if (!test_file_exists("Makefile") || sh("make --version >/dev/null 2>&1") != 0) {
+        printf("  SKIP: no make, or not run from the repository root\n");
+        skip();
+    }
+    char b[512], cmd[2048];
+    snprintf(b, sizeof b, "%s", test_tmp_path("mkbuild"));
+    /* a make of its own, not a child of the `make test` running this */
+    const char *mk = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s";
+#define MAKE_Q(knobs) \
+    (snprintf(cmd, sizeof cmd, "%s -q BUILD='%s' %s '%s/obj/kernels/error.o'", mk, b, knobs, b), sh(cmd))
+    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/kernels/error.o' >/dev/null", mk, b, b);
+    assert_int_equal(sh(cmd), 0);
+    assert_int_equal(MAKE_Q(""), 0);
+    assert_int_equal(MAKE_Q("DEBUG=1"), 1);
+    assert_int_equal(MAKE_Q("EXTRA_CFLAGS=-DMINT_KNOB_TEST"), 1);
+    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/kernels/error.o' >/dev/null", mk, b, b);
+    assert_int_equal(sh(cmd), 0);
+    assert_int_equal(MAKE_Q(""), 0);
+    /* STATIC=1 changes the link line only: the object stays, the stamp
+     * programs depend on records -static */
+    assert_int_equal(MAKE_Q("STATIC=1"), 0);
+    char stamp[600];
+    snprintf(stamp, sizeof stamp, "%s/ldflags.stamp", b);
+    size_t n;
+    char *t = test_read_file(stamp, &n);
+    assert_non_null(t);
+    t[n] = 0;
+    assert_non_null(strstr(t, "-static"));
+    free(t);
+#undef MAKE_Q
+}
+
+/* tools/setup-debian.sh waits for another apt's lock: every apt-get call
+ * carries DPkg::Lock::Timeout. Run with stand-ins for id (root, so no sudo),
+ * apt-get and dpkg that only log their arguments. */
+static void test_setup_waits_for_apt(void **state)
+{
+    (void)state;
+    if (!test_file_exists("tools/setup-debian.sh")) {
+        printf("  SKIP: not run from the repository root\n");
+        skip();
+    }
+    char bin[512], log[600], path[700], cmd[4096];
+    snprintf(bin, sizeof bin, "%s", test_tmp_path("fakebin"));
+    snprintf(log, sizeof log, "%s/calls.log", bin);
+    mkdir(bin, 0755);
+    static const char *const fakes[3][2] = {
+        { "id", "#!/bin/sh\necho 0\n" },
+        { "apt-get", "#!/bin/sh\necho \"apt-get $*\" >> \"$FAKE_LOG\"\n" },
+        { "dpkg", "#!/bin/sh\necho \"dpkg $*\" >> \"$FAKE_LOG\"\n" },
+    };
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", bin, fakes[i][0]);
+        assert_int_equal(test_write_file(path, fakes[i][1], strlen(fakes[i][1])), 0);
+        chmod(path, 0755);
+    }
+    snprintf(cmd, sizeof cmd, "FAKE_LOG='%s' PATH='%s':\"$PATH\" sh tools/setup-debian.sh --cross "
+             ">/dev/null 2>&1", log, bin);
+    assert_int_equal(sh(cmd), 0);
+    size_t n;
+    char *t = test_read_file(log, &n);
+    assert_non_null(t);
+    t[n] = 0;
+    int calls = 0;
+    for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "apt-get ", 8))
+            continue;
+        calls++;
+        assert_non_null(strstr(line, "-o DPkg::Lock::Timeout=600 "));
+    }
+    assert_int_equal(calls, 4); /* update + install, twice with --cross */
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +426,9 @@ int main(void)
         cmocka_unit_test(test_resume_message),
         cmocka_unit_test(test_plurals),
         cmocka_unit_test(test_report_sha_column),
+        cmocka_unit_test(test_landmarks_far_outside),
+        cmocka_unit_test(test_make_knobs),
+        cmocka_unit_test(test_setup_waits_for_apt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,19 +12,22 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential clang libpng-dev libjpeg62-turbo-dev zlib1g-dev libevent-dev libcmocka-dev"
 export DEBIAN_FRONTEND=noninteractive
+# Wait (up to 10 min) for another apt/dpkg (unattended-upgrades, a second
+# shell) to release its lock instead of failing at once.
+APT="apt-get -o DPkg::Lock::Timeout=600"
 CROSS=0
 if [ "${1:-}" = "--cross" ]; then
     CROSS=1
     PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 fi
-$SUDO apt-get update -qq
+$SUDO $APT update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $PKGS
+$SUDO $APT install -y -qq --no-install-recommends $PKGS
 if [ "$CROSS" = 1 ]; then
     ARM="libpng-dev:arm64 libjpeg62-turbo-dev:arm64 zlib1g-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
     # shellcheck disable=SC2086
-    if ! { $SUDO dpkg --add-architecture arm64 && $SUDO apt-get update -qq &&
-           $SUDO apt-get install -y -qq --no-install-recommends $ARM; }; then
+    if ! { $SUDO dpkg --add-architecture arm64 && $SUDO $APT update -qq &&
+           $SUDO $APT install -y -qq --no-install-recommends $ARM; }; then
         echo "setup-debian.sh: WARNING: arm64 multiarch libraries could not be installed;" \
              "only the NEON kernel tests can run (make CROSS=aarch64-linux-gnu- test-kernels)" >&2
     fi
