@@ -246,27 +246,39 @@ static rect plot_rect(int panel)
 
 static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
-/* Sub-pixel position; the x coordinate of panel 1 is log10(fpr). */
-static void to_px(int panel, double fpr, double tpr, double *x, double *y)
+/* Left end of the log-FPR axis: the resolution 1/n_neg (no threshold
+ * gives a smaller non-zero FPR, so the axis does not start below it). */
+static double log_min_of(size_t n_neg)
+{
+    if (n_neg == 0)
+        return IO_PLOT_LOG_MIN;
+    if (n_neg < 2)
+        return 0.1; /* one negative: no FPR between 0 and 1; keep a decade */
+    return n_neg > 1000000000 ? 1e-9 : 1.0 / (double)n_neg;
+}
+
+/* Sub-pixel position; the x coordinate of panel 1 is log10(fpr) from
+ * log10(lmin) to 0. */
+static void to_px(int panel, double lmin, double fpr, double tpr, double *x, double *y)
 {
     rect r = plot_rect(panel);
     double u;
     if (panel == 0) {
         u = clamp01(fpr);
     } else {
-        double f = fpr < IO_PLOT_LOG_MIN ? IO_PLOT_LOG_MIN : fpr > 1 ? 1 : fpr;
-        u = (log10(f) - log10(IO_PLOT_LOG_MIN)) / -log10(IO_PLOT_LOG_MIN);
+        double f = fpr < lmin ? lmin : fpr > 1 ? 1 : fpr;
+        u = (log10(f) - log10(lmin)) / -log10(lmin);
     }
     *x = r.x0 + u * (r.x1 - r.x0);
     *y = r.y1 - clamp01(tpr) * (r.y1 - r.y0);
 }
 
-mint_status io_plot_roc_pixel(int panel, double fpr, double tpr, int *x, int *y)
+mint_status io_plot_roc_pixel(int panel, double fpr, double tpr, size_t n_neg, int *x, int *y)
 {
     if ((panel != 0 && panel != 1) || isnan(fpr) || isnan(tpr) || !x || !y)
         return mint_fail(MINT_E_ARG, "io_plot_roc_pixel: bad arguments");
     double fx, fy;
-    to_px(panel, fpr, tpr, &fx, &fy);
+    to_px(panel, log_min_of(n_neg), fpr, tpr, &fx, &fy);
     *x = (int)lround(fx);
     *y = (int)lround(fy);
     return MINT_OK;
@@ -274,25 +286,25 @@ mint_status io_plot_roc_pixel(int panel, double fpr, double tpr, int *x, int *y)
 
 /* A segment of the curve in (FPR, TPR) space, traced so that it is
  * straight in linear FPR also on the log panel. */
-static void seg(io_image *im, int panel, double f0, double t0, double f1, double t1, int radius,
-                rgb c, double dash, double *travel, const rect *clip)
+static void seg(io_image *im, int panel, double lmin, double f0, double t0, double f1, double t1,
+                int radius, rgb c, double dash, double *travel, const rect *clip)
 {
     double x0, y0, x1, y1;
-    to_px(panel, f0, t0, &x0, &y0);
-    to_px(panel, f1, t1, &x1, &y1);
+    to_px(panel, lmin, f0, t0, &x0, &y0);
+    to_px(panel, lmin, f1, t1, &x1, &y1);
     if (panel == 0 || f0 == f1 || fabs(x1 - x0) < 2.0) {
         line(im, x0, y0, x1, y1, radius, c, dash, travel, clip);
         return;
     }
     /* sample uniformly in log FPR over the visible part of the segment */
     double lo = f0 < f1 ? f0 : f1, hi = f0 < f1 ? f1 : f0;
-    double a = log10(lo < IO_PLOT_LOG_MIN ? IO_PLOT_LOG_MIN : lo), b = log10(hi);
-    if (lo < IO_PLOT_LOG_MIN) { /* the invisible part collapses onto the left edge */
-        double tl = t0 + (t1 - t0) * (IO_PLOT_LOG_MIN - f0) / (f1 - f0);
+    double a = log10(lo < lmin ? lmin : lo), b = log10(hi);
+    if (lo < lmin) { /* the invisible part collapses onto the left edge */
+        double tl = t0 + (t1 - t0) * (lmin - f0) / (f1 - f0);
         double tz = f0 < f1 ? t0 : t1;
         double ex, ey0, ey1;
-        to_px(panel, IO_PLOT_LOG_MIN, tz, &ex, &ey0);
-        to_px(panel, IO_PLOT_LOG_MIN, tl, &ex, &ey1);
+        to_px(panel, lmin, lmin, tz, &ex, &ey0);
+        to_px(panel, lmin, lmin, tl, &ex, &ey1);
         line(im, ex, ey0, ex, ey1, radius, c, dash, travel, clip);
     }
     int steps = (int)ceil(fabs(x1 - x0) / 2.0) + 1;
@@ -301,7 +313,7 @@ static void seg(io_image *im, int panel, double f0, double t0, double f1, double
         double f = pow(10.0, a + (b - a) * i / steps);
         double t = t0 + (t1 - t0) * (f - f0) / (f1 - f0);
         double qx, qy;
-        to_px(panel, f, t, &qx, &qy);
+        to_px(panel, lmin, f, t, &qx, &qy);
         if (i > 0)
             line(im, px, py, qx, qy, radius, c, dash, travel, clip);
         px = qx;
@@ -311,40 +323,53 @@ static void seg(io_image *im, int panel, double f0, double t0, double f1, double
 
 /* ---- frame, grid, ticks ---- */
 
-/* Decade labels as plain decimals: "0.0001" .. "0.1", "1". */
+/* Decade labels as plain decimals: "0.0001" .. "0.1", "1"; other values
+ * (the axis' left end 1/n) with two significant digits. */
 static void fmt_tick(char *buf, size_t cap, double v)
 {
     int decimals = v >= 1 ? 0 : (int)lround(-log10(v));
-    snprintf(buf, cap, "%.*f", decimals, v);
+    if (fabs(v - pow(10.0, -decimals)) > 1e-9 * v)
+        snprintf(buf, cap, "%.2g", v);
+    else
+        snprintf(buf, cap, "%.*f", decimals, v);
 }
 
-static void axes(io_image *im, int panel)
+static void axes(io_image *im, int panel, double lmin, int is_resolution)
 {
     rect r = plot_rect(panel);
     char lab[32];
-    /* minor grid of the log axis: 2..9 times each decade */
+    /* the decades inside [lmin, 1]: 10^d0 .. 10^0 */
+    const int d0 = (int)ceil(log10(lmin) - 1e-9);
+    /* minor grid of the log axis: 2..9 times each decade, right of lmin */
     if (panel == 1)
-        for (int d = -4; d < 0; d++)
+        for (int d = d0 - 1; d < 0; d++)
             for (int k = 2; k <= 9; k++) {
-                double x, y;
-                to_px(1, k * pow(10.0, d), 0, &x, &y);
+                double v = k * pow(10.0, d), x, y;
+                if (v <= lmin * (1 + 1e-9))
+                    continue;
+                to_px(1, lmin, v, 0, &x, &y);
                 line(im, x, r.y0, x, r.y1, 0, C_MINOR, 0, NULL, NULL);
                 line(im, x, r.y1, x, r.y1 + 4, 0, C_BLACK, 0, NULL, NULL);
             }
     /* major grid, ticks and labels */
     for (int i = 0; i <= 5; i++) {
         double v = i / 5.0, x, y;
-        to_px(panel, 0, v, &x, &y); /* y ticks: TPR 0, 0.2, .., 1 */
+        to_px(panel, lmin, 0, v, &x, &y); /* y ticks: TPR 0, 0.2, .., 1 */
         if (i > 0 && i < 5)
             line(im, r.x0, y, r.x1, y, 0, C_GRID, 0, NULL, NULL);
         line(im, r.x0 - 7, y, r.x0, y, 0, C_BLACK, 0, NULL, NULL);
         snprintf(lab, sizeof lab, "%.1f", v);
         text(im, r.x0 - 12 - text_width(lab), (int)lround(y) - 9 + 2, lab, C_TEXT, 0);
     }
-    int nx = panel == 0 ? 5 : 4;
+    /* x ticks: 0, 0.2, .., 1 (linear); the left end lmin, then the
+     * decades above it (log; lmin's label is left out when it would touch
+     * the next one's) */
+    int nx = panel == 0 ? 5 : -d0 + 1;
     for (int i = 0; i <= nx; i++) {
-        double v = panel == 0 ? i / 5.0 : pow(10.0, i - 4), x, y;
-        to_px(panel, v, 0, &x, &y);
+        double v = panel == 0 ? i / 5.0 : i == 0 ? lmin : pow(10.0, d0 + i - 1), x, y;
+        if (panel == 1 && i == 1 && fabs(v - lmin) <= 1e-9 * v)
+            continue; /* lmin is a decade */
+        to_px(panel, lmin, v, 0, &x, &y);
         if (i > 0 && i < nx)
             line(im, x, r.y0, x, r.y1, 0, C_GRID, 0, NULL, NULL);
         line(im, x, r.y1, x, r.y1 + 7, 0, C_BLACK, 0, NULL, NULL);
@@ -352,6 +377,12 @@ static void axes(io_image *im, int panel)
             snprintf(lab, sizeof lab, "%.1f", v);
         else
             fmt_tick(lab, sizeof lab, v);
+        if (panel == 1 && i == 0 && nx > 0) {
+            double nxp, ny;
+            to_px(panel, lmin, pow(10.0, d0), 0, &nxp, &ny);
+            if (fabs(v - pow(10.0, d0)) > 1e-9 * v && nxp - x < (double)text_width(lab) + 12)
+                continue;
+        }
         text_center(im, (int)lround(x), r.y1 + 12, lab, C_TEXT);
     }
     /* frame */
@@ -364,8 +395,12 @@ static void axes(io_image *im, int panel)
     text_center(im, (r.x0 + r.x1) / 2, r.y1 + 40, xl, C_TEXT);
     const char *yl = "True positive rate";
     text(im, panel * PANEL_W + 14, (r.y0 + r.y1) / 2 + text_width(yl) / 2, yl, C_TEXT, 1);
-    text_center(im, (r.x0 + r.x1) / 2, r.y0 - 26,
-                panel == 0 ? "linear axes" : "log FPR axis, 1e-4 to 1", C_TEXT);
+    char head[96] = "linear axes";
+    if (panel == 1) {
+        fmt_tick(lab, sizeof lab, lmin);
+        snprintf(head, sizeof head, "log FPR axis, %s%s to 1", is_resolution ? "1/n = " : "", lab);
+    }
+    text_center(im, (r.x0 + r.x1) / 2, r.y0 - 26, head, C_TEXT);
 }
 
 static void legend(io_image *im, int panel)
@@ -385,7 +420,7 @@ static void legend(io_image *im, int panel)
 }
 
 mint_status io_plot_roc_render(io_image *out, const double *fpr, const double *tpr, size_t n,
-                               double auc, const char *title)
+                               size_t n_neg, double auc, const char *title)
 {
     if (!out)
         return mint_fail(MINT_E_ARG, "io_plot_roc_render: NULL output");
@@ -422,31 +457,32 @@ mint_status io_plot_roc_render(io_image *out, const double *fpr, const double *t
     }
     text_center(out, IO_PLOT_W / 2, 12, head, C_BLACK);
 
+    const double lmin = log_min_of(n_neg);
     for (int panel = 0; panel < 2; panel++) {
         rect clip = plot_rect(panel);
-        axes(out, panel);
+        axes(out, panel, lmin, n_neg >= 2);
         if (panel == 0) /* one legend serves both panels; lower right is below chance */
             legend(out, panel); /* drawn under the curves: a curve is never hidden */
         double travel = 0;
-        seg(out, panel, 0, 0, 1, 1, 0, C_CHANCE, 5, &travel, &clip); /* chance: TPR = FPR */
+        seg(out, panel, lmin, 0, 0, 1, 1, 0, C_CHANCE, 5, &travel, &clip); /* chance: TPR = FPR */
         if (n == 1) {
             double x, y;
-            to_px(panel, fpr[0], tpr[0], &x, &y);
+            to_px(panel, lmin, fpr[0], tpr[0], &x, &y);
             stamp(out, x, y, 2, C_CURVE, &clip);
         }
         for (size_t i = 1; i < n; i++)
-            seg(out, panel, fpr[i - 1], tpr[i - 1], fpr[i], tpr[i], 1, C_CURVE, 0, NULL, &clip);
+            seg(out, panel, lmin, fpr[i - 1], tpr[i - 1], fpr[i], tpr[i], 1, C_CURVE, 0, NULL, &clip);
     }
     return MINT_OK;
 }
 
 mint_status io_plot_roc(const char *png_path, const double *fpr, const double *tpr, size_t n,
-                        double auc, const char *title)
+                        size_t n_neg, double auc, const char *title)
 {
     if (!png_path)
         return mint_fail(MINT_E_ARG, "io_plot_roc: NULL path");
     io_image im;
-    mint_status st = io_plot_roc_render(&im, fpr, tpr, n, auc, title);
+    mint_status st = io_plot_roc_render(&im, fpr, tpr, n, n_neg, auc, title);
     if (st != MINT_OK)
         return st;
     st = io_image_write_png(png_path, &im);

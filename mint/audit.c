@@ -163,7 +163,7 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         const char *base = strrchr(o->mint_path, '/');
         snprintf(title, sizeof title, "ROC of %s MINT %s: %zu members, %zu external", out->kind,
                  base ? base + 1 : o->mint_path, out->m.n_members, out->m.n_external);
-        st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.auc, title);
+        st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.n_external, out->m.auc, title);
     }
     if (!st && o->json_path) {
         io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,

@@ -9,6 +9,7 @@
 #include "io/image.h"
 #include "io/landmarks.h"
 #include "io/npy.h"
+#include "io/plot.h"
 #include "io/report.h"
 #include "mint/features.h"
 #include "mint/stats.h"
@@ -415,6 +416,31 @@ static void test_setup_waits_for_apt(void **state)
     free(t);
 }
 
+/* The ROC's log-FPR panel starts at the resolution 1/n_neg: with 200
+ * external samples, FPR 0.005 is the left edge (it was 1e-4, 1.7 decades
+ * of nothing); the curve is drawn there. */
+static void test_roc_log_axis_resolution(void **state)
+{
+    (void)state;
+    const double fpr[3] = { 0, 0.005, 1 }, tpr[3] = { 0, 0.5, 1 };
+    int x0, y0, x1, y1, xd, yd;
+    assert_int_equal(io_plot_roc_pixel(1, 0.0, 0.5, 200, &x0, &y0), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(1, 0.005, 0.5, 200, &x1, &y1), MINT_OK);
+    assert_int_equal(x0, x1);
+    assert_int_equal(io_plot_roc_pixel(1, 0.001, 0.5, 200, &xd, &yd), MINT_OK);
+    assert_int_equal(xd, x0); /* below the resolution: clamped to the edge */
+    assert_int_equal(io_plot_roc_pixel(1, 0.05, 0.5, 200, &xd, &yd), MINT_OK);
+    assert_true(xd > x0 + 100);
+    /* without n_neg the axis keeps its fixed 1e-4 start */
+    assert_int_equal(io_plot_roc_pixel(1, 0.005, 0.5, 0, &xd, &yd), MINT_OK);
+    assert_true(xd > x0 + 100);
+    io_image im;
+    assert_int_equal(io_plot_roc_render(&im, fpr, tpr, 3, 200, 0.75, "res"), MINT_OK);
+    const uint8_t *p = im.px + ((size_t)y1 * IO_PLOT_W + (size_t)x1) * 3;
+    assert_true(p[0] == 0x1f && p[1] == 0x5f && p[2] == 0xbf); /* IO_PLOT_CURVE_RGB */
+    io_image_free(&im);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_landmarks_far_outside),
         cmocka_unit_test(test_make_knobs),
         cmocka_unit_test(test_setup_waits_for_apt),
+        cmocka_unit_test(test_roc_log_axis_resolution),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,7 +518,7 @@ static void test_roc_png(void **state)
     /* a perfect scorer: (0,0) -> (0,1) -> (1,1), along the left and top edges */
     const double fpr[3] = { 0, 0, 1 }, tpr[3] = { 0, 1, 1 };
     const char *path = test_tmp_path("roc.png");
-    assert_int_equal(io_plot_roc(path, fpr, tpr, 3, 1.0, "perfect <scorer> \xc3\xa9"), MINT_OK);
+    assert_int_equal(io_plot_roc(path, fpr, tpr, 3, 0, 1.0, "perfect <scorer> \xc3\xa9"), MINT_OK);
 
     png_image img;
     memset(&img, 0, sizeof img);
@@ -532,22 +532,22 @@ static void test_roc_png(void **state)
     assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
     int x, y;
     /* the curve through the top-left corner, on both panels */
-    assert_int_equal(io_plot_roc_pixel(0, 0.0, 0.5, &x, &y), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(0, 0.0, 0.5, 0, &x, &y), MINT_OK);
     assert_true(pixel_is(px, IO_PLOT_W, x, y, IO_PLOT_CURVE_RGB));
-    assert_int_equal(io_plot_roc_pixel(0, 0.5, 1.0, &x, &y), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(0, 0.5, 1.0, 0, &x, &y), MINT_OK);
     assert_true(pixel_is(px, IO_PLOT_W, x, y, IO_PLOT_CURVE_RGB));
-    assert_int_equal(io_plot_roc_pixel(0, 0.0, 1.0, &x, &y), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(0, 0.0, 1.0, 0, &x, &y), MINT_OK);
     assert_true(pixel_is(px, IO_PLOT_W, x, y, IO_PLOT_CURVE_RGB));
-    assert_int_equal(io_plot_roc_pixel(1, 0.01, 1.0, &x, &y), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(1, 0.01, 1.0, 0, &x, &y), MINT_OK);
     assert_true(pixel_is(px, IO_PLOT_W, x, y, IO_PLOT_CURVE_RGB));
     assert_true(x > IO_PLOT_W / 2);
     /* empty plot area off the curve and the grid is white */
-    assert_int_equal(io_plot_roc_pixel(0, 0.3, 0.7, &x, &y), MINT_OK);
+    assert_int_equal(io_plot_roc_pixel(0, 0.3, 0.7, 0, &x, &y), MINT_OK);
     assert_true(pixel_is(px, IO_PLOT_W, x, y, 255, 255, 255));
     /* the chance line TPR = FPR is drawn somewhere near (0.5, 0.5) (it is dashed) */
     int seen = 0;
     for (double f = 0.45; f <= 0.55; f += 0.001) {
-        assert_int_equal(io_plot_roc_pixel(0, f, f, &x, &y), MINT_OK);
+        assert_int_equal(io_plot_roc_pixel(0, f, f, 0, &x, &y), MINT_OK);
         seen |= pixel_is(px, IO_PLOT_W, x, y, IO_PLOT_CHANCE_RGB);
     }
     assert_true(seen);
@@ -561,15 +561,15 @@ static void test_roc_png(void **state)
 
     /* bad inputs */
     double badf[2] = { 0, 1.5 };
-    assert_int_equal(io_plot_roc(path, badf, tpr, 2, 0.5, NULL), MINT_E_ARG);
-    assert_int_equal(io_plot_roc(path, fpr, tpr, 0, 0.5, NULL), MINT_E_ARG);
-    assert_int_equal(io_plot_roc_pixel(2, 0, 0, &x, &y), MINT_E_ARG);
+    assert_int_equal(io_plot_roc(path, badf, tpr, 2, 0, 0.5, NULL), MINT_E_ARG);
+    assert_int_equal(io_plot_roc(path, fpr, tpr, 0, 0, 0.5, NULL), MINT_E_ARG);
+    assert_int_equal(io_plot_roc_pixel(2, 0, 0, 0, &x, &y), MINT_E_ARG);
     /* a very long title is cut, not overflowed */
     char longt[2000];
     memset(longt, 'W', sizeof longt - 1);
     longt[sizeof longt - 1] = 0;
     io_image im;
-    assert_int_equal(io_plot_roc_render(&im, fpr, tpr, 3, NAN, longt), MINT_OK);
+    assert_int_equal(io_plot_roc_render(&im, fpr, tpr, 3, 0, NAN, longt), MINT_OK);
     io_image_free(&im);
 }
 
