@@ -364,13 +364,12 @@ static mint_status crops_check(const mint_model *m, const io_npy *x, const char 
     mint_status st = mint_check_image_input(m);
     if (st)
         return st;
-    if (x->dtype != WT_U8) /* a dtype error is not a shape mismatch */
-        return mint_fail(MINT_E_UNSUPPORTED, "%s: --layout nhwc takes uint8 ('|u1') crops, got %s",
-                         input, dtype_name(x->dtype));
-    if (x->rank != 4 || x->dims[0] < 1 || x->dims[1] != h ||
+    if (x->dtype != WT_U8 || x->rank != 4 || x->dims[0] < 1 || x->dims[1] != h ||
         x->dims[2] != w || x->dims[3] != c) {
         char got[160];
-        return mint_fail(MINT_E_SHAPE, "%s: --layout nhwc expects uint8 crops [N,%d,%d,%d], got "
+        /* a dtype error is not a shape mismatch */
+        return mint_fail(x->dtype != WT_U8 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
+                         "%s: --layout nhwc expects uint8 crops [N,%d,%d,%d], got "
                          "%s %s", input, h, w, c, dtype_name(x->dtype), dims_text(x, got, sizeof got));
     }
     if (!(*xbuf = malloc(sizeof(float) * (size_t)batch * (size_t)(c * h * w))))
@@ -497,15 +496,14 @@ int cmd_embed(int argc, char **argv)
     if (nhwc) {
         if ((st = crops_check(m, &x, input, c, h, w, batch, &xbuf)))
             goto fail;
-    } else if (x.dtype != WT_F32) { /* a dtype error is not a shape mismatch */
-        st = mint_fail(MINT_E_UNSUPPORTED, "%s: mint embed takes float32 ('<f4') NCHW input, got %s%s",
-                       input, dtype_name(x.dtype),
-                       x.dtype == WT_U8 ? " (uint8 [N,H,W,C] crops: add --layout nhwc)" : "");
-        goto fail;
-    } else if (x.rank != 4 || x.dims[1] != c || x.dims[2] != h || x.dims[3] != w || x.dims[0] < 1) {
+    } else if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h ||
+               x.dims[3] != w || x.dims[0] < 1) {
         char got[160];
-        st = mint_fail(MINT_E_SHAPE, "%s: expected float32 [N,%d,%d,%d], got %s %s", input, c, h, w,
-                       dtype_name(x.dtype), dims_text(&x, got, sizeof got));
+        /* a dtype error is not a shape mismatch */
+        st = mint_fail(x.dtype != WT_F32 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
+                       "%s: expected float32 [N,%d,%d,%d], got %s %s%s", input, c, h, w,
+                       dtype_name(x.dtype), dims_text(&x, got, sizeof got),
+                       x.dtype == WT_U8 ? " (uint8 [N,H,W,C] crops: add --layout nhwc)" : "");
         goto fail;
     }
     int64_t n = x.dims[0], d = mint_model_output_dim(m);
