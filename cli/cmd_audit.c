@@ -15,7 +15,7 @@
 
 const char cli_help_eval[] =
     "usage: mint eval --mint T.mint --members A --external B --json OUT.json\n"
-    "                 [--roc ROC.png] [--taps t1,t2,...] [--threads N]\n"
+    "                 [--roc ROC.png] [--taps t1,t2,...] [--store] [--threads N]\n"
     "Evaluate a trained MINT model on held-out data (not the data T was trained on):\n"
     "members A (training data of the audited network) and external data B. Prints\n"
     "and writes balanced accuracy at 0.5 and at the threshold T chose on its\n"
@@ -29,6 +29,10 @@ const char cli_help_eval[] =
     "  --json OUT      the metrics as JSON\n"
     "  --roc PNG       ROC curve plot, linear and log-FPR axes (the log axis starts\n"
     "                  at the resolution 1/external samples)\n"
+    "  --store         record the AUC, TPR at 1% FPR, balanced accuracy and the data\n"
+    "                  sizes in T itself (rewritten in place, temp name + rename), so\n"
+    "                  that 'mint audit' shows the auditing model's validated strength\n"
+    "                  beside every verdict. Use held-out data only\n"
     "  --taps LIST     taps read from directories, in this order (default: the taps\n"
     "                  recorded in T; if T records none, chosen as 'mint train' does\n"
     "                  from the extract.txt of the --members directory)\n"
@@ -39,15 +43,23 @@ const char cli_help_eval[] =
 const char cli_help_audit[] =
     "usage: mint audit --model M.mint --mint T.mint --report OUT.json|OUT.html\n"
     "                  [--landmarks CSV] [--reference B] [--alpha A] [--taps LIST]\n"
+    "                  [--identity auto|one|labels|image] [--set-test rank|random-effects]\n"
     "                  [--batch N] [--threads N] IMAGES...\n"
     "Were these images used to train the network M? Each image is decoded, aligned\n"
     "(5 landmarks -> ArcFace 112x112), normalised and run through M; its features\n"
     "are computed as the MINT model T's training features were (per-channel maxima\n"
     "of T's taps, concatenated; the embedding for an outcome model; the raw map of\n"
     "one tap for a CNN MINT) and T gives a membership score in [0,1] (1 = member).\n"
-    "The set as a whole is then compared with reference scores of known external\n"
-    "data by a one-sided Mann-Whitney test: a small p-value is evidence that the\n"
-    "images were used in training; a large one is no proof that they were not.\n"
+    "Photos of one person are not independent, so the set-level test works on\n"
+    "identities: each audited person's mean logit is ranked among those of the\n"
+    "reference identities - people known not to be members and never seen by T -\n"
+    "each averaged over as many of its images (min(n, n_k)); p = (1 + #reference\n"
+    "identities at or above) / (1 + K). Several audited identities are tested\n"
+    "together by a permutation test over identities (docs/audit-statistics.md).\n"
+    "A small p-value is evidence that the images were used in training; a large\n"
+    "one is no proof that they were not. No verdict is given when the reference\n"
+    "is too small to reach alpha (K < 1/alpha - 1 identities). The report shows\n"
+    "T's held-out AUC and TPR at 1% FPR ('mint eval --store') beside the verdict.\n"
     "  IMAGES          image files (.jpg, .jpeg, .png) and/or folders (every such\n"
     "                  image below them, sorted)\n"
     "  --model M       the audited network (a mint weight file, see 'mint convert')\n"
@@ -59,13 +71,22 @@ const char cli_help_audit[] =
     "  --landmarks CSV 5-point landmarks (as for 'mint extract', looked up by file\n"
     "                  name); images without a row must already be M's input size\n"
     "  --reference B   features of known external data (a .npy file or a 'mint\n"
-    "                  extract' directory with T's taps), scored by T, as the\n"
-    "                  reference; default: the calibration scores stored in T, those\n"
-    "                  of external samples held out of its training ('mint train\n"
-    "                  --holdout', default 0.1); a model trained with --holdout 0\n"
-    "                  stores training samples, which makes the test claim\n"
-    "                  membership too often: give --reference for such a model\n"
+    "                  extract' directory with T's taps; identities from its index.csv\n"
+    "                  labels), scored by T, as the reference; default: the calibration\n"
+    "                  stored in T, the external identities held out of its training\n"
+    "                  ('mint train --holdout', default 0.1 of the identities); a model\n"
+    "                  trained with --holdout 0 stores training samples, which makes the\n"
+    "                  test claim membership too often: give --reference for such a model\n"
     "  --alpha A       level of the verdict, 0 < A < 1 (default 0.05)\n"
+    "  --identity U    how images are grouped into identities: auto (default: a single\n"
+    "                  folder without sub-folders is one person; sub-folders are one\n"
+    "                  person each; image files given one by one are one person each,\n"
+    "                  with a warning that the p-value then assumes independent images),\n"
+    "                  one (every image is of one person), labels (sub-folders), image\n"
+    "  --set-test T    rank (default: exact under exchangeability of identities) or\n"
+    "                  random-effects (one identity: normal null from the reference's\n"
+    "                  between- and within-identity variances; more power when reference\n"
+    "                  people have few photos, assumes normal identity means)\n"
     "  --taps LIST     the taps T's features came from, if T does not record them\n"
     "  --batch N       images per forward pass (default 16)\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
@@ -106,10 +127,11 @@ int cmd_eval(int argc, char **argv)
         { "external", required_argument, 0, 'e' }, { "json", required_argument, 0, 'j' },
         { "roc", required_argument, 0, 'r' },      { "taps", required_argument, 0, 't' },
         { "threads", required_argument, 0, 'T' },  { "help", no_argument, 0, 'h' },
+        { "store", no_argument, 0, 's' },
         { 0, 0, 0, 0 },
     };
     const char *mint = NULL, *mem = NULL, *ext = NULL, *json = NULL, *roc = NULL, *taps_s = NULL;
-    int threads = 0, o;
+    int threads = 0, o, store = 0;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -123,6 +145,7 @@ int cmd_eval(int argc, char **argv)
             if ((threads = cli_int(optarg, 1, 4096)) < 0)
                 return cli_usage_error("eval", "--threads wants a positive integer");
             break;
+        case 's': store = 1; break;
         case 'h': fputs(cli_help_eval, stdout); return CLI_OK;
         default: return cli_usage_error("eval", "bad option");
         }
@@ -137,7 +160,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
     cli_set_threads(threads);
     mint_eval_opts eo = { mint, mem, ext, ntaps ? (const char *const *)taps : NULL, ntaps,
-                          json, roc, NULL };
+                          json, roc, NULL, store };
     mint_eval_summary s;
     mint_status st = mint_eval_run(&s, &eo);
     free(tbuf);
@@ -175,6 +198,10 @@ int cmd_eval(int argc, char **argv)
         printf("    external (%6zu)  FP %-14zu TN %zu\n", e->n_external, c->fp, c->tn);
     }
     printf("wrote %s%s%s\n", json, roc ? " and " : "", roc ? roc : "");
+    if (store)
+        printf("stored AUC %.4f and TPR %.4f at 1%% FPR (%zu members, %zu external) in %s "
+               "(SHA-256 now %.16s...)\n", e->auc, e->tpr_at_fpr[0], e->n_members, e->n_external,
+               mint, s.mint_sha256);
     return CLI_OK;
 }
 
@@ -250,6 +277,37 @@ static mint_status images_from_args(int n, char **args, io_list *out)
     return MINT_OK;
 }
 
+/* The identities of the audited set (--identity): auto = one folder
+ * without sub-folders is one person named after the folder, labelled
+ * items (sub-folders) one person per label, anything else one identity per
+ * image (the report warns). */
+static void pick_unit(const char *unit_s, int nargs, char **args, const io_list *l,
+                      mint_audit_unit *unit, char *set_name, size_t cap)
+{
+    snprintf(set_name, cap, "%s", nargs == 1 ? args[0] : "the audited images");
+    size_t len = strlen(set_name);
+    while (len > 1 && set_name[len - 1] == '/')
+        set_name[--len] = 0;
+    const char *base = strrchr(set_name, '/');
+    if (base && base[1])
+        memmove(set_name, base + 1, strlen(base + 1) + 1);
+    size_t labelled = 0;
+    for (size_t i = 0; i < l->n; i++)
+        labelled += l->items[i].label && l->items[i].label[0];
+    struct stat sb;
+    const int one_dir = nargs == 1 && !stat(args[0], &sb) && S_ISDIR(sb.st_mode);
+    if (!strcmp(unit_s, "one"))
+        *unit = MINT_AUDIT_ONE;
+    else if (!strcmp(unit_s, "labels"))
+        *unit = MINT_AUDIT_BY_LABEL;
+    else if (!strcmp(unit_s, "image"))
+        *unit = MINT_AUDIT_BY_IMAGE;
+    else if (labelled > 0 || one_dir)
+        *unit = MINT_AUDIT_BY_LABEL; /* sub-folders; a flat folder is one person */
+    else
+        *unit = l->n == 1 ? MINT_AUDIT_ONE : MINT_AUDIT_BY_IMAGE;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -258,9 +316,12 @@ int cmd_audit(int argc, char **argv)
         { "alpha", required_argument, 0, 'a' },     { "batch", required_argument, 0, 'b' },
         { "threads", required_argument, 0, 'T' },   { "report", required_argument, 0, 'o' },
         { "taps", required_argument, 0, 't' },      { "help", no_argument, 0, 'h' },
+        { "identity", required_argument, 0, 'I' },  { "set-test", required_argument, 0, 'S' },
         { 0, 0, 0, 0 },
     };
     const char *model = NULL, *mint = NULL, *lmpath = NULL, *ref = NULL, *report = NULL;
+    const char *unit_s = "auto";
+    mint_idt_method method = MINT_IDT_RANK;
     const char *taps_s = NULL;
     double alpha = 0.05;
     int batch = 16, threads = 0, o;
@@ -288,6 +349,16 @@ int cmd_audit(int argc, char **argv)
         case 'T':
             if ((threads = cli_int(optarg, 1, 4096)) < 0)
                 return cli_usage_error("audit", "--threads wants a positive integer");
+            break;
+        case 'I':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "one") && strcmp(optarg, "labels") &&
+                strcmp(optarg, "image"))
+                return cli_usage_error("audit", "--identity is auto, one, labels or image");
+            unit_s = optarg;
+            break;
+        case 'S':
+            if (mint_idt_method_parse(optarg, &method))
+                return cli_usage_error("audit", "--set-test is rank or random-effects");
             break;
         case 'h': fputs(cli_help_audit, stdout); return CLI_OK;
         default: return cli_usage_error("audit", "bad option");
@@ -320,7 +391,11 @@ int cmd_audit(int argc, char **argv)
         cli_progress_init(&pr, "audit", "images");
         mint_audit_opts ao = { model, mint, &l, lm, ref,
                                ntaps ? (const char *const *)taps : NULL, ntaps, alpha, batch,
-                               report, NULL, audit_progress, &pr };
+                               report, NULL, audit_progress, &pr, MINT_AUDIT_BY_LABEL, NULL,
+                               method };
+        char set_name[1024];
+        pick_unit(unit_s, argc - optind, argv + optind, &l, &ao.unit, set_name, sizeof set_name);
+        ao.set_name = set_name;
         st = mint_audit_run(&r, &ao);
         cli_progress_end(&pr);
     }
@@ -338,16 +413,25 @@ int cmd_audit(int argc, char **argv)
         printf("%zu could not be read or aligned and %s listed with the reason in the report. ",
                r.n_failed, r.n_failed == 1 ? "is" : "are");
     if (r.has_set) {
-        char p[32];
+        char p[32], pm[32];
         mint_format_p(p, sizeof p, r.set.p);
-        printf("The %zu scored distinct image%s have a median membership score of %.3f, and %zu %s at or "
-               "above the MINT model's threshold %.3f. Against %zu reference scores of external "
-               "data (%s), the set-level test (%s) gives p = %s (probability that an audited "
-               "image outscores a reference one: %.3f). Verdict at alpha = %g: %s.\n",
+        mint_format_p(pm, sizeof pm, r.set.p_min);
+        printf("The %zu scored distinct image%s have a median membership score of %.3f, and %zu "
+               "%s at or above the MINT model's threshold %.3f. Audited: %s. Against %zu "
+               "reference identit%s (%zu images; %s), the %s gives p = %s (smallest possible "
+               "%s; %s %.3f).\n",
                r.n_scored, r.n_scored == 1 ? "" : "s", r.median_score, r.n_above_threshold,
-               r.n_above_threshold == 1 ? "is" : "are", r.report.threshold, r.set.m,
-               r.reference,
-               mint_set_test_name(&r.set), p, r.set.effect, alpha, r.verdict);
+               r.n_above_threshold == 1 ? "is" : "are", r.report.threshold, r.audited, r.set.K,
+               r.set.K == 1 ? "y" : "ies", r.set.K_images, r.reference,
+               mint_idt_method_name(r.set.method), p, pm,
+               r.set.m == 1 ? "percentile of the audited identity among the reference ones"
+                            : "probability that an audited identity outscores a reference one",
+               r.set.effect);
+        if (r.settest.has_quality)
+            printf("MINT model strength (held out): AUC %.3f, TPR %.3f at 1%% FPR, on %zu "
+                   "members + %zu external samples.\n", r.settest.q_auc, r.settest.q_tpr_1pct,
+                   r.settest.q_members, r.settest.q_external);
+        printf("Verdict at alpha = %g: %s.\n", alpha, r.verdict);
     } else {
         printf("Verdict: %s.\n", r.verdict);
     }

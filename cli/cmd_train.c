@@ -26,7 +26,7 @@
 const char cli_help_train[] =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--holdout F]\n"
-    "                  [--threads T] [--quiet] [--resume]\n"
+    "                  [--holdout-by label|sample] [--threads T] [--quiet] [--resume]\n"
     "       mint train --kind K --model M.mint --members-list L1 --external-list L2 --out T.mint\n"
     "                  [--landmarks CSV] [--root DIR] [--taps ...] [--epochs E] [...]\n"
     "Train a MINT auditing model to tell members (training data of the audited\n"
@@ -77,12 +77,24 @@ const char cli_help_train[] =
     "  --batch N       even batch size, half members, half external (default 128)\n"
     "  --seed S        seed of initialisation, sampling and dropout (default 0);\n"
     "                  the same seed reproduces a run bit for bit\n"
-    "  --holdout F     fraction of the external samples, 0 <= F < 0.9, kept out of\n"
-    "                  training and scored as the calibration reference that 'mint\n"
-    "                  audit' tests against (default 0.1; refused if F x the number\n"
+    "  --holdout F     fraction of the external identities (--holdout-by label) or\n"
+    "                  samples, 0 <= F < 0.9, kept out of training and scored as the\n"
+    "                  reference 'mint audit' tests against, with the identities (default\n"
+    "                  0.1; for a sample holdout refused if F x the number\n"
     "                  of external samples is below 1; 0 = reuse the training\n"
     "                  samples, which are scored low and make audits claim\n"
     "                  membership too often)\n"
+    "  --holdout-by label|sample\n"
+    "                  label (default): hold out whole identities - that fraction of the\n"
+    "                  external identities, with all their images - so the reference is\n"
+    "                  of people the MINT model never saw (a MINT model learns the people\n"
+    "                  it trains on: their other photos score unlike unseen people's).\n"
+    "                  Identities are the label column of index.csv ('mint extract'), the\n"
+    "                  label of path,label list lines, or the first sub-folder of a folder.\n"
+    "                  Without labels the holdout is by image, with a warning. Audits\n"
+    "                  need >= 19 reference identities for a verdict at alpha 0.05\n"
+    "                  (smallest p = 1/(K+1)); fewer are warned about\n"
+    "                  sample: random images (identities may straddle the split)\n"
     "  --threads T     OpenMP threads (default: all cores)\n"
     "  --quiet         no per-epoch progress lines\n"
     "  --resume        continue an interrupted run from T.mint.partial (if there is\n"
@@ -218,7 +230,7 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
                                     const char *lmem, const char *lext, int cnn,
                                     const char *const *taps, int ntaps, int quiet,
                                     mint_feats *fm, mint_feats *fe, mint_image_keys *km,
-                                    mint_image_keys *ke)
+                                    mint_image_keys *ke, char ***ext_labels)
 {
     mint_model *m = NULL;
     io_landmarks *lm = NULL;
@@ -268,6 +280,15 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
     cli_progress_end(&ip.p);
     if (!st && !quiet)
         printf("features computed in %.1f s\n", cli_now() - t0);
+    if (!st) { /* the external identities, for the identity-level holdout */
+        *ext_labels = calloc(l2.n + 1, sizeof **ext_labels);
+        for (size_t i = 0; *ext_labels && i < l2.n; i++) {
+            (*ext_labels)[i] = l2.items[i].label;
+            l2.items[i].label = NULL;
+        }
+        if (!*ext_labels)
+            st = mint_fail(MINT_E_NOMEM, "out of memory");
+    }
     if (st) {
         mint_feats_free(fm);
         mint_image_keys_free(km);
@@ -292,12 +313,14 @@ int cmd_train(int argc, char **argv)
         { "external-list", required_argument, 0, '2' },
         { "landmarks", required_argument, 0, 'L' }, { "root", required_argument, 0, 'R' },
         { "holdout", required_argument, 0, 'H' }, { "resume", no_argument, 0, 'r' },
+        { "holdout-by", required_argument, 0, 'B' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
     double holdout = 0.1;
     const char *kind_s = NULL, *mem = NULL, *ext = NULL, *out = NULL, *taps_s = NULL;
     const char *model = NULL, *lmem = NULL, *lext = NULL, *lmpath = NULL, *root = NULL;
     int epochs = 0, batch = 128, threads = 0, quiet = 0, resume = 0, o;
+    int by_label = 1, by_label_given = 0;
     unsigned long long seed = 0;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -341,6 +364,12 @@ int cmd_train(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'r': resume = 1; break;
+        case 'B':
+            if (strcmp(optarg, "label") && strcmp(optarg, "sample"))
+                return cli_usage_error("train", "--holdout-by is label or sample");
+            by_label = !strcmp(optarg, "label");
+            by_label_given = by_label;
+            break;
         case 'h': fputs(cli_help_train, stdout); return CLI_OK;
         default: return cli_usage_error("train", "bad option");
         }
@@ -424,28 +453,92 @@ int cmd_train(int argc, char **argv)
     memset(&fe, 0, sizeof fe);
     mint_image_keys km = { 0 }, ke = { 0 };
     mint_status st;
+    char **ext_labels = NULL;
+    mint_feats_index eix = { 0 };
     if (lists) {
         st = feats_from_lists(model, lmpath, root, lmem, lext, cnn, ctaps, ntaps, quiet, &fm, &fe,
-                              &km, &ke);
+                              &km, &ke, &ext_labels);
     } else {
         st = same_data(mem, ext);
         if (!st)
             st = mint_feats_load(mem, cnn, ctaps, ntaps, &fm);
         if (!st && (st = mint_feats_load(ext, cnn, ctaps, ntaps, &fe)))
             mint_feats_free(&fm);
-        if (!st && (st = keys_from_index(mem, &fm, ext, &fe, &km, &ke)))
+        if (!st && !(st = keys_from_index(mem, &fm, ext, &fe, &km, &ke)))
+            st = mint_feats_index_load(ext, fe.n, &eix);
+        if (st)
             mint_feats_free(&fm), mint_feats_free(&fe);
     }
     if (st) {
-        free(tbuf), free(partial);
+        mint_image_keys_free(&km), mint_image_keys_free(&ke);
+        free(tbuf), free(partial), free(ext_labels);
         return cli_error("train", st);
     }
+    /* identities of the external samples: the reference is held out by
+     * identity when they are known */
+    int32_t *ext_group = NULL;
+    int64_t *held = NULL, n_held = 0, k_held = 0, k_total = 0;
+    const char *const *labels = ext_labels ? (const char *const *)ext_labels
+                                : eix.n >= 0 ? (const char *const *)eix.label : NULL;
+    int64_t n_labelled = 0;
+    for (int64_t i = 0; labels && i < fe.n; i++)
+        n_labelled += labels[i] && labels[i][0];
+    if (n_labelled > 0) {
+        if (!(ext_group = malloc(sizeof(int32_t) * (size_t)fe.n)))
+            st = mint_fail(MINT_E_NOMEM, "out of memory");
+        int64_t k;
+        if (!st)
+            st = mint_groups_from_labels(labels, fe.n, ext_group, &k);
+    }
+    if (!st && holdout > 0.0 && by_label) {
+        if (n_labelled == 0 && by_label_given) {
+            st = mint_fail(MINT_E_ARG, "--holdout-by label: the external samples have no identity "
+                           "labels (%s); give a 'mint extract' directory (index.csv), a list "
+                           "with path,label lines or a folder with one sub-folder per person, or "
+                           "--holdout-by sample", lists ? "list without labels" : "no index.csv");
+        } else if (n_labelled == 0) {
+            fprintf(stderr, "mint train: warning: the external samples have no identity labels "
+                    "(%s), so the audit reference is held out by image, not by identity: "
+                    "other photos of people the MINT model trained on can land in it, and audits "
+                    "treat every reference image as a person of its own\n",
+                    lists ? "list without labels" : "no index.csv");
+            by_label = 0;
+        } else {
+            if (n_labelled < fe.n)
+                fprintf(stderr, "mint train: warning: %lld of %lld external samples have no "
+                        "identity label; they are trained on, never held out\n",
+                        (long long)(fe.n - n_labelled), (long long)fe.n);
+            st = mint_holdout_by_group(ext_group, fe.n, holdout, seed, &held, &n_held, &k_held,
+                                       &k_total);
+            if (!st && k_held < 19)
+                fprintf(stderr, "mint train: warning: the audit reference holds %lld identities: "
+                        "the smallest p-value an audit can give is 1/(%lld+1) = %.3g, so no "
+                        "verdict is possible at alpha 0.05 (19 identities needed; 99 for 0.01); "
+                        "use more external identities or a larger --holdout\n",
+                        (long long)k_held, (long long)k_held, 1.0 / (double)(k_held + 1));
+        }
+    }
+    if (st) {
+        mint_feats_free(&fm), mint_feats_free(&fe), mint_feats_index_free(&eix);
+        free(tbuf), free(partial), free(ext_group), free(held);
+        if (ext_labels)
+            for (int64_t i = 0; i < fe.n; i++)
+                free(ext_labels[i]);
+        free(ext_labels);
+        return cli_error("train", st);
+    }
+    if (ext_labels)
+        for (int64_t i = 0; i < fe.n; i++)
+            free(ext_labels[i]);
+    free(ext_labels);
+    mint_feats_index_free(&eix);
     char dm[64], de[64];
     mint_feats_dims_str(dm, sizeof dm, fm.rank, fm.dims);
     mint_feats_dims_str(de, sizeof de, fe.rank, fe.dims);
     if (strcmp(dm, de)) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(tbuf), free(partial);
         mint_image_keys_free(&km), mint_image_keys_free(&ke);
+        free(ext_group), free(held);
         return cli_error("train", mint_fail(MINT_E_SHAPE, "members have %s features per sample, "
                                             "external %s", dm, de));
     }
@@ -479,6 +572,7 @@ int cmd_train(int argc, char **argv)
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
         mint_image_keys_free(&km), mint_image_keys_free(&ke);
+        free(ext_group), free(held);
         return cli_error("train", st);
     }
     mint_tm *tm;
@@ -486,6 +580,7 @@ int cmd_train(int argc, char **argv)
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
         mint_image_keys_free(&km), mint_image_keys_free(&ke);
+        free(ext_group), free(held);
         return cli_error("train", st);
     }
     mint_train_opts to;
@@ -495,6 +590,14 @@ int cmd_train(int argc, char **argv)
     to.batch = batch;
     to.seed = seed;
     to.holdout = holdout;
+    to.ext_group = ext_group;
+    if (held) {
+        to.held = held;
+        to.n_held = n_held;
+        to.holdout_by = "label";
+    } else {
+        to.holdout_by = "sample";
+    }
     progress_ctx pc = { quiet, partial };
     to.progress = print_epoch;
     to.checkpoint = save_partial;
@@ -515,6 +618,7 @@ int cmd_train(int argc, char **argv)
             mint_train_state_free(rs), mint_tm_free(tm);
             mint_feats_free(&fm), mint_feats_free(&fe);
             mint_image_keys_free(&km), mint_image_keys_free(&ke);
+            free(ext_group), free(held);
             st = explain(st, partial, st == MINT_E_ARG
                                           ? "; rerun with the options and data of the "
                                             "interrupted run, or delete it to start over"
@@ -527,11 +631,19 @@ int cmd_train(int argc, char **argv)
     } else if (resume && !quiet) {
         printf("no %s to resume: starting afresh\n", partial);
     }
-    if (!quiet)
-        printf("%s MINT: %lld members, %lld external (%lld held out for calibration), input %s, "
-               "%d epoch%s, batch %d, seed %llu\n",
-               mint_tm_kind_name(kind), (long long)fm.n, (long long)fe.n,
-               (long long)(holdout * (double)fe.n), dm, to.epochs, cli_plural((size_t)to.epochs), batch, seed);
+    if (!quiet) {
+        char hb[160];
+        if (held)
+            snprintf(hb, sizeof hb, "%lld of them, all images of %lld of %lld identities, held out "
+                     "as the audit reference", (long long)n_held, (long long)k_held,
+                     (long long)k_total);
+        else
+            snprintf(hb, sizeof hb, "%lld held out by image as the audit reference",
+                     (long long)mint_train_n_held(&to, fe.n));
+        printf("%s MINT: %lld members, %lld external (%s), input %s, %d epoch%s, batch %d, "
+               "seed %llu\n", mint_tm_kind_name(kind), (long long)fm.n, (long long)fe.n, hb, dm,
+               to.epochs, cli_plural((size_t)to.epochs), batch, seed);
+    }
     const double t0 = cli_now();
     st = mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to);
     mint_train_state_free(rs);
@@ -543,9 +655,12 @@ int cmd_train(int argc, char **argv)
     if (!st)
         printf("%s: trained in %.1f s, last-epoch train accuracy %.4f, threshold %.4f "
                "(best balanced accuracy on the training data); audit reference: %lld %s "
-               "external scores\n",
+               "external scores%s%lld%s\n",
                out, cli_now() - t0, tm->train_accuracy, tm->threshold,
-               (long long)tm->n_cal_external, tm->cal_external_heldout ? "held-out" : "training");
+               (long long)tm->n_cal_external, tm->cal_external_heldout ? "held-out" : "training",
+               tm->cal_ref_identities >= 0 ? " of " : "",
+               (long long)(tm->cal_ref_identities >= 0 ? tm->cal_ref_identities : 0),
+               tm->cal_ref_identities >= 0 ? " identities" : "");
     if (!st && !quiet && tm->trainset.recorded)
         printf("%s records the SHA-256 of its %lld member and %lld external training images and "
                "of %lld held-out reference images, for eval and audit to check\n", out,
@@ -554,6 +669,7 @@ int cmd_train(int argc, char **argv)
     mint_tm_free(tm);
     mint_feats_free(&fm), mint_feats_free(&fe);
     mint_image_keys_free(&km), mint_image_keys_free(&ke);
+    free(ext_group), free(held);
     if (st && !stat(partial, &pb))
         st = explain(st, "training stopped", "; the last finished epoch is kept: rerun with "
                      "--resume to continue");

@@ -509,12 +509,22 @@ mint_status io_report_eval_write(const char *path, const mint_eval_result *e,
 
 static const char *verdict_of(const io_audit_report *r, char *buf, size_t cap)
 {
+    (void)buf;
+    (void)cap;
     if (r->verdict)
         return r->verdict;
-    if (!r->set)
-        return "no set-level test was run";
-    mint_verdict(buf, cap, r->set, r->alpha);
-    return buf;
+    return r->set ? "no verdict given" : "no set-level test was run";
+}
+
+/* p-values in reports: "0.0003", "0.41", "1.2e-09". */
+static void fmt_p(char *buf, size_t cap, double p)
+{
+    if (isnan(p))
+        snprintf(buf, cap, "n/a");
+    else if (p < 1e-300)
+        snprintf(buf, cap, "< 1e-300");
+    else
+        snprintf(buf, cap, "%.2g", p);
 }
 
 static mint_status check_audit(const io_audit_report *r, const char *who)
@@ -536,7 +546,7 @@ mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r)
         return st;
     char now[32], vbuf[512];
     io_report_utc_now(now);
-    const mint_set_test *t = r->set;
+    const io_audit_settest *t = r->set;
     io_json j;
     io_json_init(&j, 2);
     io_json_object_begin(&j, NULL);
@@ -557,28 +567,60 @@ mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r)
     for (size_t i = 0; i < r->n_notes; i++)
         io_json_string(&j, NULL, r->notes[i]);
     io_json_array_end(&j);
+    if (r->audited)
+        io_json_string(&j, "audited", r->audited);
     if (t) {
         io_json_object_begin(&j, "set_test");
-        io_json_string(&j, "test", mint_set_test_name(t));
+        io_json_string(&j, "test", t->test);
         io_json_string(&j, "hypotheses",
-                       "H0: the audited scores come from the reference (external) score "
-                       "distribution; H1: they are stochastically larger");
-        io_json_uint(&j, "n", t->n);
-        io_json_uint(&j, "reference_n", t->m);
+                       "H0: the audited identities are exchangeable with reference identities "
+                       "that are known non-members (their mean logits come from the same law); "
+                       "H1: the audited identities score higher");
+        io_json_string(&j, "unit", t->unit);
+        io_json_uint(&j, "identities", t->m);
+        io_json_uint(&j, "images", t->n_images);
+        io_json_uint(&j, "reference_identities", t->K);
+        io_json_uint(&j, "reference_images", t->K_images);
         io_json_string(&j, "reference", r->reference);
-        io_json_number(&j, "u", t->u);
-        io_json_number(&j, "effect_size", t->effect);
-        io_json_string(&j, "effect_size_name",
-                       "probability of superiority P(audited > reference) + P(tie)/2");
         io_json_number(&j, "p_value", t->p);
         io_json_number(&j, "p_min", t->p_min);
         io_json_number(&j, "alpha", r->alpha);
-        io_json_object_begin(&j, "exceedance");
-        io_json_number(&j, "reference_q95", t->ref_q95);
-        io_json_number(&j, "reference_fraction_above", t->ref_frac_above);
-        io_json_uint(&j, "n_above", t->n_above);
-        io_json_number(&j, "p_value", t->exceed_p);
+        io_json_bool(&j, "evidence", t->evidence);
+        io_json_number(&j, "statistic", t->t_set);
+        io_json_number(&j, "reference_statistic", t->t_ref);
+        io_json_number(&j, "effect", t->effect);
+        io_json_string(&j, "effect_name", t->effect_name);
+        if (!isnan(t->welch_p)) {
+            io_json_object_begin(&j, "welch");
+            io_json_number(&j, "t", t->welch_t);
+            io_json_number(&j, "df", t->welch_df);
+            io_json_number(&j, "p_value", t->welch_p);
+            io_json_object_end(&j);
+        }
+        io_json_array_begin(&j, "per_identity");
+        for (size_t i = 0; i < t->n_ids; i++) {
+            const io_audit_identity *id = &t->ids[i];
+            io_json_object_begin(&j, NULL);
+            io_json_string(&j, "identity", id->name);
+            io_json_uint(&j, "images", id->n);
+            io_json_number(&j, "mean_logit", id->t);
+            io_json_number(&j, "p_value", id->p);
+            io_json_number(&j, "percentile", id->percentile);
+            io_json_object_end(&j);
+        }
+        io_json_array_end(&j);
         io_json_object_end(&j);
+        io_json_object_begin(&j, "mint_model_quality");
+        if (t->has_quality) {
+            io_json_number(&j, "auc", t->q_auc);
+            io_json_number(&j, "tpr_at_1pct_fpr", t->q_tpr_1pct);
+            io_json_uint(&j, "members", t->q_members);
+            io_json_uint(&j, "external", t->q_external);
+            io_json_string(&j, "data", t->q_data);
+            io_json_string(&j, "date", t->q_date);
+        } else {
+            io_json_string(&j, "status", "not validated (mint eval --store)");
+        }
         io_json_object_end(&j);
     } else {
         io_json_null(&j, "set_test");
@@ -593,8 +635,6 @@ mint_status io_report_audit_json(io_strbuf *out, const io_audit_report *r)
         io_json_number(&j, "score", im->score);
         if (!isnan(r->threshold) && !isnan(im->score))
             io_json_bool(&j, "above_threshold", im->score >= r->threshold);
-        if (t && !isnan(im->score))
-            io_json_bool(&j, "above_reference_q95", im->score > t->ref_q95);
         if (im->error)
             io_json_string(&j, "error", im->error);
         if (im->duplicate_of)
@@ -659,7 +699,7 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
         return st;
     char now[32], vbuf[512], num[64], num2[64];
     io_report_utc_now(now);
-    const mint_set_test *t = r->set;
+    const io_audit_settest *t = r->set;
     io_strbuf *b = out;
 
     io_strbuf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -674,9 +714,26 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
     io_strbuf_puts(b, "</p>\n");
 
     /* verdict */
-    const char *cls = !t ? "" : t->p < r->alpha ? " yes" : " no";
-    io_strbuf_printf(b, "<div class=\"verdict%s\"><strong>Verdict:</strong> ", cls);
+    const char *cls = !t ? "" : t->evidence ? " yes" : " no";
+    io_strbuf_printf(b, "<div class=\"verdict%s\">", cls);
+    if (r->audited) {
+        io_strbuf_puts(b, "<strong>Audited:</strong> ");
+        io_strbuf_html_escape(b, r->audited);
+        io_strbuf_puts(b, "<br>");
+    }
+    io_strbuf_puts(b, "<strong>Verdict:</strong> ");
     io_strbuf_html_escape(b, verdict_of(r, vbuf, sizeof vbuf));
+    if (t) {
+        io_strbuf_puts(b, "<br><span class=\"note\"><strong>Strength of the MINT model:</strong> ");
+        if (t->has_quality)
+            io_strbuf_printf(b, "held-out AUC %.3f, TPR %.3f at 1%% FPR, on %zu members and %zu "
+                                "external samples",
+                             t->q_auc, t->q_tpr_1pct, t->q_members, t->q_external);
+        else
+            io_strbuf_puts(b, "never validated on held-out data (run mint eval --store): the "
+                              "verdict cannot be weighed against it");
+        io_strbuf_puts(b, "</span>");
+    }
     io_strbuf_puts(b, "</div>\n");
     if (r->n_notes) {
         io_strbuf_puts(b, "<h2>Notes</h2>\n<ul>\n");
@@ -691,32 +748,50 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
     /* set-level test */
     if (t) {
         io_strbuf_puts(b, "<h2>Set-level test</h2>\n<table>\n");
-        html_row(b, "Test", mint_set_test_name(t), 0);
+        html_row(b, "Test", t->test, 0);
         html_row(b, "Hypotheses",
-                 "H0: the audited images score like the external reference data; "
-                 "H1: they score higher (one-sided)", 0);
-        snprintf(num, sizeof num, "%zu", t->n);
-        html_row(b, "Images in the set (n)", num, 0);
-        snprintf(num, sizeof num, "%zu", t->m);
-        html_row(b, "Reference scores (m)", num, 0);
+                 "H0: the audited identities score like reference identities known not to be "
+                 "members; H1: they score higher (one-sided)", 0);
+        html_row(b, "Identities", t->unit, 0);
+        snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->m, t->m == 1 ? "y" : "ies",
+                 t->n_images, t->n_images == 1 ? "" : "s");
+        html_row(b, "Audited", vbuf, 0);
+        snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->K, t->K == 1 ? "y" : "ies",
+                 t->K_images, t->K_images == 1 ? "" : "s");
+        html_row(b, "Reference", vbuf, 0);
         html_row(b, "Reference source", r->reference, 0);
-        io_format_double(num, t->u);
-        html_row(b, "Mann-Whitney U", num, 0);
-        snprintf(vbuf, sizeof vbuf, "%.4f (0.5 = like external data, 1 = every image above every "
-                                  "reference score)", t->effect);
-        html_row(b, "Effect size: probability of superiority", vbuf, 0);
-        mint_format_p(num, sizeof num, t->p);
+        snprintf(vbuf, sizeof vbuf, "%.4f (reference: %.4f)", t->t_set, t->t_ref);
+        html_row(b, "Statistic (mean logit)", vbuf, 0);
+        snprintf(vbuf, sizeof vbuf, "%.4f", t->effect);
+        html_row(b, t->effect_name, vbuf, 0);
+        fmt_p(num, sizeof num, t->p);
         html_row(b, "p-value (one-sided)", num, 0);
-        mint_format_p(num, sizeof num, t->p_min);
-        html_row(b, "Smallest p-value these sizes allow", num, 0);
+        fmt_p(num, sizeof num, t->p_min);
+        html_row(b, "Resolution (smallest p possible)", num, 0);
         snprintf(num, sizeof num, "%g", r->alpha);
         html_row(b, "Significance level", num, 0);
-        mint_format_p(num2, sizeof num2, t->exceed_p);
-        snprintf(vbuf, sizeof vbuf, "%zu of %zu image%s above the reference 95th percentile "
-                                    "(%.4f; %.1f%% of reference scores are above it); p = %s",
-                 t->n_above, t->n, t->n == 1 ? "" : "s", t->ref_q95, 100.0 * t->ref_frac_above, num2);
-        html_row(b, "Exceedance test (exact)", vbuf, 0);
+        if (!isnan(t->welch_p)) {
+            fmt_p(num2, sizeof num2, t->welch_p);
+            snprintf(vbuf, sizeof vbuf, "t = %.3f, df = %.1f, p = %s (for comparison)", t->welch_t,
+                     t->welch_df, num2);
+            html_row(b, "Welch's t-test on identity means", vbuf, 0);
+        }
         io_strbuf_puts(b, "</table>\n");
+        if (t->n_ids > 1) {
+            io_strbuf_puts(b, "<h2>Identities</h2>\n<table>\n<tr><th>Identity</th><th>Images</th>"
+                              "<th>Mean logit</th><th>Percentile</th><th>Own p-value</th></tr>\n");
+            for (size_t i = 0; i < t->n_ids; i++) {
+                const io_audit_identity *id = &t->ids[i];
+                io_strbuf_puts(b, "<tr><td>");
+                io_strbuf_html_escape(b, id->name);
+                fmt_p(num, sizeof num, id->p);
+                io_strbuf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%.4f</td>"
+                                    "<td class=\"num\">%.3f</td><td class=\"num\">%s</td></tr>\n",
+                                 id->n, id->t, id->percentile, num);
+            }
+            io_strbuf_puts(b, "</table>\n<p class=\"note\">Per-identity p-values are not "
+                              "corrected for multiplicity; the verdict is the set-level test.</p>\n");
+        }
     }
 
     /* provenance */
@@ -755,8 +830,6 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
             io_strbuf_puts(b, "</td>");
             if (!isnan(r->threshold))
                 io_strbuf_puts(b, "<td></td>");
-            if (t)
-                io_strbuf_puts(b, "<td></td>");
             if (any_dup)
                 io_strbuf_puts(b, "<td></td>");
         } else {
@@ -766,8 +839,6 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
                              im->score, w);
             if (!isnan(r->threshold))
                 io_strbuf_printf(b, "<td>%s</td>", im->score >= r->threshold ? "yes" : "no");
-            if (t)
-                io_strbuf_printf(b, "<td>%s</td>", im->score > t->ref_q95 ? "yes" : "no");
             if (im->duplicate_of) {
                 io_strbuf_puts(b, "<td class=\"err\">same bytes as ");
                 io_strbuf_html_escape(b, im->duplicate_of);
@@ -784,13 +855,14 @@ mint_status io_report_audit_html(io_strbuf *out, const io_audit_report *r)
         "<h2>How to read this report</h2>\n<p class=\"note\">Each image gets a membership "
         "score from the MINT auditing model, which looks at the audited network's internal "
         "activations; a high score means the activations look like those of training data. "
-        "A single score is noisy, so the verdict rests on the set as a whole: the one-sided "
-        "Mann-Whitney test asks whether the set's scores are higher than the scores of data "
-        "known not to have been used in training (the reference). The p-value is the chance "
-        "of scores at least this high if the images had not been used. A small p-value is "
-        "evidence of use; a large one is only absence of evidence, since the auditing model "
-        "may simply not detect it. The effect size is the probability that an image of the "
-        "set scores above a reference image.</p>\n</body>\n</html>\n");
+        "A single score is noisy, and photos of one person are not independent witnesses, so "
+        "the verdict rests on identities: each audited person's mean score (logit) is ranked "
+        "among the mean scores of reference people known not to have been used in training "
+        "and never seen by the auditing model. The p-value is the chance of a score at least "
+        "this high if the person had not been used; it can be no smaller than 1/(K+1) with K "
+        "reference people. A small p-value is evidence of use; a large one is only absence "
+        "of evidence, since the auditing model may simply not detect it - weigh it against "
+        "the auditing model's own held-out AUC shown beside the verdict.</p>\n</body>\n</html>\n");
     return finish_buf(out, "io_report_audit_html");
 }
 

@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include "mint.h"
 #include "mint/metrics.h"
-#include "mint/stats.h"
 
 /* ---- growable text buffer ---- */
 typedef struct {
@@ -102,6 +101,37 @@ typedef struct {
                                * counted again in the set-level test) */
 } io_audit_image;
 
+/* One audited identity of the set-level test. */
+typedef struct {
+    const char *name;     /* identity (label, folder or file) */
+    size_t n;             /* its scored distinct images */
+    double t;             /* mean logit */
+    double p;             /* its own p-value against the reference identities */
+    double percentile;    /* fraction of reference identities whose value is below t */
+} io_audit_identity;
+
+/* The set-level test as the report shows it (plain data: the statistics
+ * are computed in mint/idtest.c). */
+typedef struct {
+    const char *test;          /* the test's name */
+    const char *unit;          /* how images were grouped into identities */
+    size_t m, n_images;        /* audited identities, images */
+    size_t K, K_images;        /* reference identities, images */
+    double p, p_min;           /* p-value and its resolution */
+    int evidence;              /* p < alpha and p_min <= alpha */
+    double t_set, t_ref;       /* audited and reference statistic (mean logits) */
+    double effect;             /* percentile (m = 1) or pairwise superiority (m >= 2) */
+    const char *effect_name;
+    double welch_t, welch_df, welch_p; /* m >= 2, NaN otherwise */
+    const io_audit_identity *ids;
+    size_t n_ids;
+    /* the MINT model's own validated quality (mint eval --store) */
+    int has_quality;
+    double q_auc, q_tpr_1pct;
+    size_t q_members, q_external;
+    const char *q_data, *q_date;
+} io_audit_settest;
+
 typedef struct {
     const char *mint_version;            /* NULL = MINT_VERSION */
     const char *created;                 /* ISO-8601 UTC; NULL = now */
@@ -113,8 +143,10 @@ typedef struct {
     double alpha;                        /* level of the verdict, e.g. 0.05 */
     const io_audit_image *images;
     size_t n_images;
-    const mint_set_test *set;            /* NULL if no set-level test was run */
-    const char *verdict;                 /* NULL = mint_verdict(set, alpha) */
+    const io_audit_settest *set;         /* NULL if no set-level test was run */
+    const char *audited;                 /* what was audited, e.g. "1 identity
+                                          * (Some_Person, 10 images)"; may be NULL */
+    const char *verdict;                 /* the verdict sentence (required with set) */
     const char *const *notes;            /* n_notes warnings the reader must see */
     size_t n_notes;
 } io_audit_report;

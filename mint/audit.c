@@ -8,6 +8,7 @@
 #include "io/plot.h"
 #include "mint/audit.h"
 #include "mint/model.h"
+#include "mint/train.h"
 #include "weights/container.h"
 
 /* Taps to read: the caller's, else the MINT model's recorded comma list
@@ -165,6 +166,22 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
                  base ? base + 1 : o->mint_path, out->m.n_members, out->m.n_external);
         st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.n_external, out->m.auc, title);
     }
+    if (!st && o->store) {
+        tm->has_quality = 1;
+        tm->q_auc = out->m.auc;
+        tm->q_tpr_1pct = out->m.tpr_at_fpr[0];
+        tm->q_bacc = out->has_train_threshold ? out->m.bacc_train_thr : out->m.bacc_05;
+        tm->q_n_members = (int64_t)out->m.n_members;
+        tm->q_n_external = (int64_t)out->m.n_external;
+        snprintf(tm->q_data, sizeof tm->q_data, "members %s, external %s", o->members,
+                 o->external);
+        if (o->created)
+            snprintf(tm->q_date, sizeof tm->q_date, "%s", o->created);
+        else
+            io_report_utc_now(tm->q_date);
+        if (!(st = mint_tm_save(tm, o->mint_path)))
+            st = wt_sha256_file(o->mint_path, out->mint_sha256);
+    }
     if (!st && o->json_path) {
         io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
                               o->roc_png, o->created };
@@ -185,7 +202,7 @@ typedef struct {
     const mint_tm *tm;
     mint_audit_result *r;
     float *packed;  /* rows of the scored images of one batch */
-    float *scores;
+    float *scores, *logits;
     int cap;        /* rows the buffers hold */
     int64_t row;
     mint_images_progress progress;
@@ -199,9 +216,11 @@ static mint_status audit_sink(void *vctx, size_t first, int n, const float *rows
     if (n > c->cap) {
         free(c->packed);
         free(c->scores);
+        free(c->logits);
         c->packed = malloc(sizeof(float) * (size_t)(c->row * n));
         c->scores = malloc(sizeof(float) * (size_t)n);
-        c->cap = c->packed && c->scores ? n : 0;
+        c->logits = malloc(sizeof(float) * (size_t)n);
+        c->cap = c->packed && c->scores && c->logits ? n : 0;
         if (!c->cap)
             return mint_fail(MINT_E_NOMEM, "out of memory for a batch of features");
     }
@@ -218,13 +237,15 @@ static mint_status audit_sink(void *vctx, size_t first, int n, const float *rows
         memcpy(c->packed + k * c->row, rows + j * c->row, sizeof(float) * (size_t)c->row);
         k++;
     }
-    mint_status st = mint_tm_predict(c->tm, c->packed, k, c->scores);
+    mint_status st = mint_tm_predict2(c->tm, c->packed, k, c->scores, c->logits);
     if (st)
         return st;
     k = 0;
     for (int j = 0; j < n; j++)
-        if (status[j].ok)
-            c->r->images[first + (size_t)j].score = c->scores[k++];
+        if (status[j].ok) {
+            c->r->images[first + (size_t)j].score = c->scores[k];
+            c->r->logit[first + (size_t)j] = c->logits[k++];
+        }
     if (c->progress)
         c->progress(c->progress_ctx, first + (size_t)n, c->r->n_images);
     return MINT_OK;
@@ -243,6 +264,9 @@ void mint_audit_result_free(mint_audit_result *r)
     free(r->images);
     free(r->sha);
     free(r->err);
+    free(r->logit);
+    free(r->ids);
+    mint_idset_free(&r->set);
     memset(r, 0, sizeof *r);
 }
 
@@ -292,6 +316,174 @@ static mint_status mark_duplicates(mint_audit_result *out, size_t n)
         }
     free(ix);
     return MINT_OK;
+}
+
+/* The identity of scored image i under o->unit. */
+static const char *identity_of(const mint_audit_result *out, const mint_audit_opts *o, size_t i)
+{
+    const char *set_name = o->set_name && o->set_name[0] ? o->set_name : "the set";
+    switch (o->unit) {
+    case MINT_AUDIT_BY_IMAGE: return out->images[i].file;
+    case MINT_AUDIT_ONE: return set_name;
+    case MINT_AUDIT_BY_LABEL: break;
+    }
+    const char *l = o->images->items[i].label;
+    return l && l[0] ? l : set_name;
+}
+
+typedef struct {
+    const char *key;
+    size_t i;
+} id_ix;
+
+static int cmp_id_ix(const void *a, const void *b)
+{
+    const id_ix *x = a, *y = b;
+    const int c = strcmp(x->key, y->key);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sort the scored images order[0..n_scored) by identity (then list
+ * order); start[0..m] delimit the m identities; out->ids gets their names. */
+static mint_status group_images(mint_audit_result *out, const mint_audit_opts *o, size_t *order,
+                                size_t *start, size_t *m)
+{
+    const size_t ns = out->n_scored;
+    *m = 0;
+    if (ns == 0)
+        return MINT_OK;
+    id_ix *ix = malloc(sizeof *ix * ns);
+    out->ids = calloc(ns, sizeof *out->ids);
+    if (!ix || !out->ids) {
+        free(ix);
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < ns; k++)
+        ix[k] = (id_ix){ identity_of(out, o, order[k]), order[k] };
+    qsort(ix, ns, sizeof *ix, cmp_id_ix);
+    for (size_t k = 0; k < ns; k++) {
+        order[k] = ix[k].i;
+        if (k == 0 || strcmp(ix[k].key, ix[k - 1].key)) {
+            out->ids[*m].name = ix[k].key;
+            start[(*m)++] = k;
+        }
+    }
+    start[*m] = ns;
+    free(ix);
+    return MINT_OK;
+}
+
+static mint_status fill_settest(mint_audit_result *out, const mint_audit_opts *o,
+                                const mint_tm *tm, const size_t *order, const size_t *start,
+                                size_t m)
+{
+    (void)order;
+    const mint_idset *s = &out->set;
+    for (size_t i = 0; i < m; i++) {
+        io_audit_identity *id = &out->ids[i];
+        id->n = start[i + 1] - start[i];
+        id->t = s->ids[i].t;
+        id->p = s->ids[i].p;
+        id->percentile = s->ids[i].percentile;
+    }
+    switch (o->unit) {
+    case MINT_AUDIT_BY_IMAGE:
+        snprintf(out->unit_desc, sizeof out->unit_desc, "each image is its own identity (assumes "
+                 "the images are independent)");
+        break;
+    case MINT_AUDIT_ONE:
+        snprintf(out->unit_desc, sizeof out->unit_desc, "all images are of one identity");
+        break;
+    case MINT_AUDIT_BY_LABEL:
+        snprintf(out->unit_desc, sizeof out->unit_desc, "one identity per label (sub-folder or "
+                 "list label); unlabelled images form one identity");
+        break;
+    }
+    if (m == 1)
+        snprintf(out->audited, sizeof out->audited, "1 identity (%s, %zu image%s)",
+                 out->ids[0].name, out->ids[0].n, out->ids[0].n == 1 ? "" : "s");
+    else if (m == 2)
+        snprintf(out->audited, sizeof out->audited, "2 identities (%s, %s), %zu images",
+                 out->ids[0].name, out->ids[1].name, s->n_images);
+    else if (m > 2)
+        snprintf(out->audited, sizeof out->audited, "%zu identities (%s, %s, ...), %zu images",
+                 m, out->ids[0].name, out->ids[1].name, s->n_images);
+    io_audit_settest *t = &out->settest;
+    memset(t, 0, sizeof *t);
+    t->test = mint_idt_method_name(s->method);
+    t->unit = out->unit_desc;
+    t->m = s->m;
+    t->n_images = s->n_images;
+    t->K = s->K;
+    t->K_images = s->K_images;
+    t->p = s->p;
+    t->p_min = s->p_min;
+    t->evidence = s->p < o->alpha && s->p_min <= o->alpha;
+    t->t_set = s->t_set;
+    t->t_ref = s->t_ref;
+    t->effect = s->effect;
+    t->effect_name = m == 1 ? "Percentile among reference identities"
+                            : "P(audited identity > reference identity)";
+    t->welch_t = s->welch_t;
+    t->welch_df = s->welch_df;
+    t->welch_p = s->welch_p;
+    t->ids = out->ids;
+    t->n_ids = m;
+    t->has_quality = tm->has_quality;
+    t->q_auc = tm->q_auc;
+    t->q_tpr_1pct = tm->q_tpr_1pct;
+    t->q_members = (size_t)tm->q_n_members;
+    t->q_external = (size_t)tm->q_n_external;
+    t->q_data = tm->q_data;
+    t->q_date = tm->q_date;
+    return MINT_OK;
+}
+
+/* Below these the verdict carries a power caveat. */
+#define MINT_AUDIT_WEAK_AUC 0.6
+#define MINT_AUDIT_FEW_IMAGES 5
+
+static void add_notes(mint_audit_result *out, const mint_audit_opts *o, const mint_tm *tm,
+                      int ref_ids_known)
+{
+    if (!tm->cfg.network_sha256[0])
+        add_note(out, "The MINT model %s does not record which network it was trained for "
+                 "(it was trained from .npy files without an extract.txt): nothing checked "
+                 "that %s is that network. Features of another network give meaningless "
+                 "scores.", o->mint_path, o->model_path);
+    if (out->n_duplicates)
+        add_note(out, "%zu image%s had the same bytes (SHA-256) as an earlier image of the set "
+                 "and %s counted once in the set-level test.", out->n_duplicates,
+                 out->n_duplicates == 1 ? "" : "s", out->n_duplicates == 1 ? "is" : "are");
+    if (!tm->cal_external_heldout && !o->reference)
+        add_note(out, "The reference scores are of the external samples the MINT model was "
+                 "trained on: they are biased low, so the test may claim membership too "
+                 "often. Prefer a model trained with --holdout or a held-out --reference.");
+    if (!ref_ids_known)
+        add_note(out, "The reference images carry no identities, so each counts as a person of "
+                 "its own; photos of one person in the reference make the test less exact. "
+                 "Train with labelled external data (--holdout-by label) or give a --reference "
+                 "with an index.csv.");
+    else if (!o->reference && strcmp(tm->cal_holdout_by, "label"))
+        add_note(out, "The reference was held out by image, not by identity: other photos of "
+                 "its people were trained on, which pushes their scores down and can make the "
+                 "audited set look like members. Retrain with --holdout-by label.");
+    if (!out->has_set)
+        return;
+    if (o->unit == MINT_AUDIT_BY_IMAGE)
+        add_note(out, "Each image was treated as its own identity: the p-value assumes the "
+                 "images are independent, which photos of one person are not.");
+    if (!tm->has_quality)
+        add_note(out, "The MINT model's strength was never measured on held-out data (mint "
+                 "eval --store): a weak auditing model cannot give strong evidence, and its "
+                 "'no evidence' means little.");
+    else if (tm->q_auc < MINT_AUDIT_WEAK_AUC)
+        add_note(out, "Low power: the MINT model's held-out AUC is %.3f (TPR %.3f at 1%% FPR), "
+                 "close to chance; 'no evidence' from it means little.", tm->q_auc,
+                 tm->q_tpr_1pct);
+    if (out->set.n_images < MINT_AUDIT_FEW_IMAGES)
+        add_note(out, "Low power: only %zu image%s scored; audit more images of the set.",
+                 out->set.n_images, out->set.n_images == 1 ? " was" : "s were");
 }
 
 mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
@@ -362,49 +554,84 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
     if (!st && !o->reference && tm->n_cal_external == 0)
         st = mint_fail(MINT_E_ARG, "%s has no calibration scores of external data; give "
                        "reference features of known external data (--reference)", o->mint_path);
-    /* reference scores */
+    /* reference: logits and identities */
+    int32_t *ref_group = NULL;
+    int ref_ids_known = 0;
     if (!st && o->reference) {
         /* from M's network: a bound T's own, checked against M above */
         char what[4200];
         snprintf(what, sizeof what, "the audited network %s is", o->model_path);
+        mint_feats_index ix = { 0 };
         if (!(st = mint_feats_check_network(o->reference, out->model_sha256, what)) &&
             !(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
             st = check_loaded(tm, o->mint_path, o->reference, &fr);
-        if (!st && !(ref = malloc(sizeof(double) * (size_t)fr.n)))
+        if (!st)
+            st = mint_feats_index_load(o->reference, fr.n, &ix);
+        float *lg = NULL;
+        if (!st && (!(ref = malloc(sizeof(double) * (size_t)(fr.n ? fr.n : 1))) ||
+                    !(lg = malloc(sizeof(float) * (size_t)(fr.n ? fr.n : 1))) ||
+                    !(ref_group = malloc(sizeof(int32_t) * (size_t)(fr.n ? fr.n : 1)))))
             st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
-        if (!st && !(st = score_feats(tm, &fr, ref))) {
+        if (!st && !(st = mint_tm_predict2(tm, fr.x, fr.n, NULL, lg))) {
             nref = (size_t)fr.n;
+            for (size_t i = 0; i < nref; i++)
+                ref[i] = lg[i];
+            int64_t k = 0;
+            if (ix.n >= 0)
+                st = mint_groups_from_labels((const char *const *)ix.label, fr.n, ref_group, &k);
+            else
+                for (size_t i = 0; i < nref; i++)
+                    ref_group[i] = -1;
+            ref_ids_known = k > 0;
             snprintf(out->reference, sizeof out->reference,
-                     "%s: %zu samples of known external data, scored with the MINT model",
-                     o->reference, nref);
+                     "%s: %zu images of known external data%s, scored with the MINT model",
+                     o->reference, nref, ref_ids_known ? " (identities from its index.csv)" : "");
         }
+        free(lg);
+        mint_feats_index_free(&ix);
         mint_feats_free(&fr);
     } else if (!st) {
         nref = (size_t)tm->n_cal_external;
-        if (!(ref = malloc(sizeof(double) * nref)))
+        ref = malloc(sizeof(double) * nref);
+        ref_group = malloc(sizeof(int32_t) * nref);
+        if (!ref || !ref_group)
             st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
-        for (size_t i = 0; !st && i < nref; i++)
-            ref[i] = tm->cal_external[i];
-        if (tm->cal_external_heldout)
-            snprintf(out->reference, sizeof out->reference,
-                     "calibration stored in %s: scores of %zu held-out external samples "
-                     "(not used in training)", o->mint_path, nref);
-        else
-            snprintf(out->reference, sizeof out->reference,
-                     "calibration stored in %s: scores of the %zu external samples it was trained on "
-                     "(biased low, so the test may claim membership too often: prefer a model "
-                     "trained with --holdout or a held-out --reference set)", o->mint_path, nref);
+        for (size_t i = 0; !st && i < nref; i++) {
+            ref[i] = tm->cal_external_logit[i];
+            ref_group[i] = tm->cal_external_group[i];
+            ref_ids_known |= ref_group[i] >= 0;
+        }
+        if (!st) {
+            char ids[96] = "";
+            if (tm->cal_ref_identities >= 0)
+                snprintf(ids, sizeof ids, " of %lld identities", (long long)tm->cal_ref_identities);
+            if (tm->cal_external_heldout)
+                snprintf(out->reference, sizeof out->reference,
+                         "calibration stored in %s: %zu external images%s held out of its "
+                         "training %s", o->mint_path, nref, ids,
+                         !strcmp(tm->cal_holdout_by, "label")
+                             ? "by identity (people it never saw)"
+                             : "by image (other photos of these people may have been trained on)");
+            else
+                snprintf(out->reference, sizeof out->reference,
+                         "calibration stored in %s: the %zu external images%s it was trained on "
+                         "(biased low, so the test may claim membership too often: prefer a "
+                         "model trained with --holdout or a held-out --reference set)",
+                         o->mint_path, nref, ids);
+        }
     }
     /* per-image scores */
     if (!st) {
         out->images = calloc(n, sizeof *out->images);
         out->sha = calloc(n, sizeof *out->sha);
         out->err = calloc(n, sizeof *out->err);
-        if (!out->images || !out->sha || !out->err)
+        out->logit = calloc(n, sizeof *out->logit);
+        if (!out->images || !out->sha || !out->err || !out->logit)
             st = mint_fail(MINT_E_NOMEM, "out of memory for %zu images", n);
         for (size_t i = 0; !st && i < n; i++) {
             out->images[i].file = o->images->items[i].path;
             out->images[i].score = NAN;
+            out->logit[i] = NAN;
         }
         out->n_images = n;
     }
@@ -417,23 +644,29 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         st = mint_feats_images_stream(m, o->landmarks, o->images, cnn, taps, ntaps, o->batch,
                                       audit_sink, &ctx);
     }
-    /* set-level test on the images that were scored */
-    if (!st && !(set = malloc(sizeof(double) * n)))
+    /* set-level test on the images that were scored, by identity */
+    size_t *order = NULL, *start = NULL;
+    if (!st && (!(set = malloc(sizeof(double) * n)) || !(order = malloc(sizeof(size_t) * n)) ||
+                !(start = malloc(sizeof(size_t) * (n + 1)))))
         st = mint_fail(MINT_E_NOMEM, "out of memory");
     if (!st)
         st = mark_duplicates(out, n);
+    size_t m_ids = 0;
     if (!st) {
         for (size_t i = 0; i < n; i++) {
-            const double s = out->images[i].score;
-            if (isnan(s)) {
+            const double sc = out->images[i].score;
+            if (isnan(sc)) {
                 out->n_failed++;
                 continue;
             }
             if (out->images[i].duplicate_of)
                 continue;
-            set[out->n_scored++] = s;
-            out->n_above_threshold += s >= tm->threshold;
+            order[out->n_scored++] = i;
+            out->n_above_threshold += sc >= tm->threshold;
         }
+        st = group_images(out, o, order, start, &m_ids);
+    }
+    if (!st) {
         snprintf(out->kind, sizeof out->kind, "%s", mint_tm_kind_name(tm->cfg.kind));
         if (o->created)
             snprintf(out->created, sizeof out->created, "%s", o->created);
@@ -441,16 +674,30 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
             io_report_utc_now(out->created);
         out->median_score = NAN;
         if (out->n_scored > 0) {
-            st = mint_set_test_run(&out->set, set, out->n_scored, ref, nref);
+            for (size_t i = 0; i < out->n_scored; i++)
+                set[i] = out->logit[order[i]];
+            mint_idref idref;
+            st = mint_idref_build(&idref, ref, ref_group, nref);
+            if (!st) {
+                st = mint_idset_run(&out->set, set, start, m_ids, &idref,
+                                    o->method == MINT_IDT_RANDOM_EFFECTS ? o->method
+                                                                         : MINT_IDT_RANK,
+                                    MINT_IDT_SEED);
+                mint_idref_free(&idref);
+            }
             out->has_set = st == MINT_OK;
+            for (size_t i = 0; i < out->n_scored; i++)
+                set[i] = out->images[order[i]].score;
             qsort(set, out->n_scored, sizeof *set, cmp_double);
             const size_t h = out->n_scored / 2;
             out->median_score = out->n_scored % 2 ? set[h] : 0.5 * (set[h - 1] + set[h]);
         }
     }
+    if (!st && out->has_set)
+        st = fill_settest(out, o, tm, order, start, m_ids);
     if (!st) {
         if (out->has_set) {
-            mint_verdict(out->verdict, sizeof out->verdict, &out->set, o->alpha);
+            mint_idset_verdict(out->verdict, sizeof out->verdict, &out->set, o->alpha);
             if (out->n_failed)
                 snprintf(out->verdict + strlen(out->verdict),
                          sizeof out->verdict - strlen(out->verdict),
@@ -482,28 +729,21 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         r->alpha = o->alpha;
         r->images = out->images;
         r->n_images = n;
-        r->set = out->has_set ? &out->set : NULL;
+        r->set = out->has_set ? &out->settest : NULL;
+        r->audited = out->has_set ? out->audited : NULL;
         r->verdict = out->verdict;
-        if (!tm->cfg.network_sha256[0])
-            add_note(out, "The MINT model %s does not record which network it was trained for "
-                     "(it was trained from .npy files without an extract.txt): nothing checked "
-                     "that %s is that network. Features of another network give meaningless "
-                     "scores.", o->mint_path, o->model_path);
-        if (out->n_duplicates)
-            add_note(out, "%zu image%s had the same bytes (SHA-256) as an earlier image of the set "
-                     "and %s counted once in the set-level test.", out->n_duplicates,
-                     out->n_duplicates == 1 ? "" : "s", out->n_duplicates == 1 ? "is" : "are");
-        if (!tm->cal_external_heldout && !o->reference)
-            add_note(out, "The reference scores are of the external samples the MINT model was "
-                     "trained on: they are biased low, so the test may claim membership too "
-                     "often. Prefer a model trained with --holdout or a held-out --reference.");
+        add_notes(out, o, tm, ref_ids_known);
         r->notes = out->note_ptr;
         r->n_notes = out->n_notes;
         if (o->report_path)
             st = io_report_audit_write(o->report_path, r);
     }
+    free(order);
+    free(start);
+    free(ref_group);
     free(ctx.packed);
     free(ctx.scores);
+    free(ctx.logits);
     free(ref);
     free(set);
     mint_model_close(m);

@@ -25,6 +25,7 @@
 #include "mint.h"
 #include "mint/features.h"
 #include "mint/metrics.h"
+#include "mint/idtest.h"
 #include "mint/stats.h"
 
 /* ---- evaluation ---- */
@@ -36,6 +37,9 @@ typedef struct {
     const char *json_path;             /* written (temp name + rename); NULL = none */
     const char *roc_png;               /* ROC plot; NULL = none */
     const char *created;               /* ISO-8601 UTC for the JSON; NULL = now */
+    int store;                         /* write AUC, TPR at 1% FPR and the data sizes into
+                                        * the MINT model file (temp name + rename), so
+                                        * audits show them beside the verdict */
 } mint_eval_opts;
 
 typedef struct {
@@ -51,6 +55,16 @@ typedef struct {
 mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o);
 
 /* ---- audit ---- */
+
+/* How the audited images are grouped into identities (the test's unit). */
+typedef enum {
+    MINT_AUDIT_BY_LABEL = 0, /* the items' labels (sub-folders, list labels); items without
+                              * one form the identity named set_name */
+    MINT_AUDIT_ONE,          /* every image is of one identity, set_name */
+    MINT_AUDIT_BY_IMAGE      /* each image is its own identity (assumes independent images:
+                              * the report says so) */
+} mint_audit_unit;
+
 typedef struct {
     const char *model_path;            /* the audited network (weight container) */
     const char *mint_path;             /* the MINT model trained on its activations */
@@ -68,6 +82,10 @@ typedef struct {
     const char *created;               /* ISO-8601 UTC; NULL = now */
     mint_images_progress progress;     /* after every batch of images; may be NULL */
     void *progress_ctx;
+    mint_audit_unit unit;              /* identities of the audited set */
+    const char *set_name;              /* name of the identity of unlabelled images
+                                        * (e.g. the audited folder); NULL = "the set" */
+    mint_idt_method method;            /* one identity: RANK (default) or RANDOM_EFFECTS */
 } mint_audit_opts;
 
 typedef struct {
@@ -80,7 +98,11 @@ typedef struct {
     size_t n_duplicates;               /* scored images whose bytes equal an earlier
                                         * image's: shown, not counted again in the test */
     int has_set;                       /* a set-level test was run (n_scored >= 1) */
-    mint_set_test set;
+    mint_idset set;                    /* the identity-level test */
+    io_audit_settest settest;          /* what the report shows of it */
+    io_audit_identity *ids;            /* set.m identities (names point into the list) */
+    char audited[512];                 /* "1 identity (Some_Person, 10 images)" */
+    char unit_desc[256];
     size_t n_above_threshold;          /* scored images with score >= threshold */
     double median_score;               /* of the scored images (NaN if none) */
     char model_sha256[65], mint_sha256[65];
@@ -88,11 +110,12 @@ typedef struct {
     char taps[256];
     char reference[4200];              /* where the reference scores came from */
     char verdict[1024];
-    char notes[4][1024];               /* warnings for the reader (also in the report) */
-    const char *note_ptr[4];
+    char notes[8][1024];               /* warnings for the reader (also in the report) */
+    const char *note_ptr[8];
     size_t n_notes;
     char created[32];
     /* private storage behind images[] */
+    double *logit;                     /* per image (NaN when not scored) */
     char (*sha)[65];
     char (*err)[400];
 } mint_audit_result;

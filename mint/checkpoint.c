@@ -149,7 +149,7 @@ mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm
         return mint_fail(MINT_E_ARG, "the checkpoint is of another run: %s", d.s);
 
     /* the same run: the state must also agree with itself and the model */
-    const int64_t n_hold = (int64_t)(o->holdout * (double)n_ext), half = o->batch / 2;
+    const int64_t n_hold = mint_train_n_held(o, n_ext), half = o->batch / 2;
     const int64_t nmax = n_mem > n_ext - n_hold ? n_mem : n_ext - n_hold;
     const int64_t steps = (nmax + half - 1) / half;
     int nomem = 0;
@@ -168,6 +168,8 @@ mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm
         bad = "the members' order is not a permutation of the members";
     else if (!is_permutation(s->perm[1], s->n[1], s->held, s->n_held, n_ext, &nomem))
         bad = "the external order and the held-out set do not partition the external samples";
+    else if (o->held && n_hold && memcmp(s->held, o->held, sizeof(int64_t) * (size_t)n_hold))
+        bad = "the held-out samples differ from the ones asked for";
     if (nomem)
         return mint_fail(MINT_E_NOMEM, "out of memory checking the checkpoint");
     if (bad)

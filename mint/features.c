@@ -399,6 +399,150 @@ mint_status mint_feats_from_images_p(mint_feats *out, mint_model *m, const io_la
     return st;
 }
 
+/* ---------------- index.csv ---------------- */
+
+void mint_feats_index_free(mint_feats_index *x)
+{
+    if (!x)
+        return;
+    free(x->file);
+    free(x->label);
+    free(x->sha256);
+    free(x->buf);
+    memset(x, 0, sizeof *x);
+}
+
+/* Split one CSV line in place into at most max fields (RFC 4180 quoting,
+ * as mint extract writes it). Returns the field count, -1 on a bad quote. */
+static int csv_split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        if (n == max)
+            return n;
+        f[n++] = w;
+        if (*r == '"') {
+            r++;
+            for (;;) {
+                if (!*r)
+                    return -1;
+                if (*r == '"' && r[1] == '"') {
+                    *w++ = '"';
+                    r += 2;
+                } else if (*r == '"') {
+                    r++;
+                    break;
+                } else {
+                    *w++ = *r++;
+                }
+            }
+            if (*r && *r != ',')
+                return -1;
+        } else {
+            while (*r && *r != ',')
+                *w++ = *r++;
+        }
+        if (!*r) {
+            *w = 0;
+            return n;
+        }
+        *w++ = 0;
+        r++;
+    }
+}
+
+mint_status mint_feats_index_load(const char *path, int64_t n_rows, mint_feats_index *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = -1;
+    struct stat sb;
+    char dir[4096], file[4200];
+    mint_status st = mint_feats_dir(path, dir, sizeof dir);
+    if (st)
+        return st;
+    snprintf(file, sizeof file, "%s/index.csv", dir);
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return MINT_OK; /* no index: nothing known */
+    if (fseek(f, 0, SEEK_END) || (sb.st_size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+        st = mint_fail(MINT_E_IO, "%s: cannot read", file);
+    const size_t size = st ? 0 : (size_t)sb.st_size;
+    out->buf = st ? NULL : malloc(size + 1);
+    if (!st && !out->buf)
+        st = mint_fail(MINT_E_NOMEM, "out of memory for %s", file);
+    if (!st && fread(out->buf, 1, size, f) != size)
+        st = mint_fail(MINT_E_IO, "%s: cannot read", file);
+    fclose(f);
+    if (st) {
+        mint_feats_index_free(out);
+        out->n = -1;
+        return st;
+    }
+    out->buf[size] = 0;
+    int64_t lines = 0;
+    for (size_t i = 0; i < size; i++)
+        lines += out->buf[i] == '\n';
+    out->file = calloc((size_t)lines + 1, sizeof *out->file);
+    out->label = calloc((size_t)lines + 1, sizeof *out->label);
+    out->sha256 = calloc((size_t)lines + 1, sizeof *out->sha256);
+    if (!out->file || !out->label || !out->sha256) {
+        mint_feats_index_free(out);
+        out->n = -1;
+        return mint_fail(MINT_E_NOMEM, "out of memory for %s", file);
+    }
+    int c_file = -1, c_label = -1, c_sha = -1;
+    int64_t lineno = 0, n = 0;
+    for (char *save = NULL, *ln = strtok_r(out->buf, "\n", &save); !st && ln;
+         ln = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        size_t len = strlen(ln);
+        if (len && ln[len - 1] == '\r')
+            ln[--len] = 0;
+        char *fld[8];
+        const int nf = csv_split(ln, fld, 8);
+        if (nf < 0) {
+            st = mint_fail(MINT_E_FORMAT, "%s:%lld: unbalanced quotes", file, (long long)lineno);
+            break;
+        }
+        if (lineno == 1) {
+            for (int i = 0; i < nf; i++) {
+                if (!strcmp(fld[i], "file"))
+                    c_file = i;
+                else if (!strcmp(fld[i], "label"))
+                    c_label = i;
+                else if (!strcmp(fld[i], "sha256"))
+                    c_sha = i;
+            }
+            if (c_file < 0)
+                st = mint_fail(MINT_E_FORMAT, "%s: no 'file' column in the header", file);
+            continue;
+        }
+        if (nf <= c_file || (c_label >= 0 && nf <= c_label) || (c_sha >= 0 && nf <= c_sha)) {
+            st = mint_fail(MINT_E_FORMAT, "%s:%lld: %d fields, fewer than the header's", file,
+                           (long long)lineno, nf);
+            break;
+        }
+        out->file[n] = fld[c_file];
+        out->label[n] = c_label >= 0 ? fld[c_label] : (char *)"";
+        if (c_sha >= 0 && strlen(fld[c_sha]) == 64)
+            memcpy(out->sha256[n], fld[c_sha], 65);
+        n++;
+    }
+    if (!st && lineno == 0)
+        st = mint_fail(MINT_E_FORMAT, "%s: empty (no header)", file);
+    if (!st && n_rows >= 0 && n != n_rows)
+        st = mint_fail(MINT_E_SHAPE, "%s has %lld rows, the features %lld: it does not describe "
+                       "them", file, (long long)n, (long long)n_rows);
+    if (st) {
+        mint_feats_index_free(out);
+        out->n = -1;
+        return st;
+    }
+    out->n = n;
+    return MINT_OK;
+}
+
 /* ---------------- which network ---------------- */
 
 mint_status mint_feats_dir(const char *path, char *dir, size_t cap)

@@ -51,6 +51,23 @@ mint_status mint_feats_load(const char *path, int cnn, const char *const *taps, 
  * leaves extract.txt and index.csv). MINT_E_NOTFOUND if path does not exist. */
 mint_status mint_feats_dir(const char *path, char *dir, size_t cap);
 
+/* The rows of a `mint extract` output (its index.csv: row,file,label,sha256;
+ * for a .npy file, the index.csv beside it). n rows of labels (identity;
+ * "" = none) and SHA-256 hex digests ("" = not recorded). */
+typedef struct {
+    int64_t n;
+    char **file, **label;
+    char (*sha256)[65];
+    char *buf; /* private */
+} mint_feats_index;
+
+/* Read the index of the features at path. MINT_OK with out->n == -1 when
+ * there is none (a plain .npy file); MINT_E_FORMAT naming the line for a
+ * malformed one; MINT_E_SHAPE when it does not have n_rows rows (n_rows
+ * < 0: any). */
+mint_status mint_feats_index_load(const char *path, int64_t n_rows, mint_feats_index *out);
+void mint_feats_index_free(mint_feats_index *x);
+
 /* The network features at path were extracted with (the SHA-256 in the
  * extract.txt of a `mint extract` directory, or of the directory holding a
  * .npy file): MINT_OK with sha256_hex set when known, MINT_OK with

@@ -184,6 +184,8 @@ void mint_tm_free(mint_tm *tm)
     free(tm->cal_member);
     free(tm->cal_external);
     mint_trainset_free(&tm->trainset);
+    free(tm->cal_external_logit);
+    free(tm->cal_external_group);
     free(tm);
 }
 
@@ -390,7 +392,21 @@ void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B)
 mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
                             float *scores_out)
 {
-    if (!tm || (n > 0 && (!features || !scores_out)) || n < 0)
+    if (n > 0 && !scores_out)
+        return mint_fail(MINT_E_ARG, "mint_tm_predict: bad arguments");
+    return mint_tm_predict2(tm, features, n, scores_out, NULL);
+}
+
+float mint_score_logit(float score)
+{
+    const double s = score < 1e-7f ? 1e-7 : score > 1.0f - 1e-7f ? 1.0 - 1e-7 : score;
+    return (float)log(s / (1.0 - s));
+}
+
+mint_status mint_tm_predict2(const mint_tm *tm, const float *features, int64_t n,
+                             float *scores_out, float *logits_out)
+{
+    if (!tm || (n > 0 && !features) || n < 0)
         return mint_fail(MINT_E_ARG, "mint_tm_predict: bad arguments");
     if (n == 0)
         return MINT_OK;
@@ -408,8 +424,12 @@ mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
         memcpy(a->x, features + (size_t)i * tm->in_size, sizeof(float) * (size_t)b * tm->in_size);
         /* eval mode only reads the model (BN running statistics) */
         mint_tm_forward((mint_tm *)tm, a, b, 0);
-        for (int k = 0; k < b; k++)
-            scores_out[i + k] = net_sigmoid(a->logit[k]);
+        for (int k = 0; k < b; k++) {
+            if (scores_out)
+                scores_out[i + k] = net_sigmoid(a->logit[k]);
+            if (logits_out)
+                logits_out[i + k] = a->logit[k];
+        }
     }
     mint_tm_acts_free(a);
     return MINT_OK;
@@ -449,14 +469,15 @@ mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_
         return mint_fail(MINT_E_ARG, "mint_tm_calibrate: bad counts");
     float *cm = malloc(sizeof(float) * (size_t)(n_mem ? n_mem : 1));
     float *ce = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
+    float *cl = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
     uint8_t *skip = n_held ? calloc((size_t)n_ext, 1) : NULL;
     mint_status st = MINT_OK;
-    if (!cm || !ce || (n_held && !skip))
+    if (!cm || !ce || !cl || (n_held && !skip))
         st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
     if (!st)
         st = mint_tm_predict(tm, members, n_mem, cm);
     if (!st)
-        st = mint_tm_predict(tm, external, n_ext, ce);
+        st = mint_tm_predict2(tm, external, n_ext, ce, cl);
     for (int64_t i = 0; !st && i < n_held; i++) {
         if (held[i] < 0 || held[i] >= n_ext || skip[held[i]])
             st = mint_fail(MINT_E_ARG, "mint_tm_calibrate: bad held-out index %lld",
@@ -469,29 +490,80 @@ mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_
         st = train_threshold(&thr, cm, n_mem, ce, n_ext, skip);
     if (!st && n_held) { /* the reference: held-out external scores, in held[] order */
         float *ch = malloc(sizeof(float) * (size_t)n_held);
-        if (!ch) {
+        float *lh = malloc(sizeof(float) * (size_t)n_held);
+        if (!ch || !lh) {
+            free(ch), free(lh);
             st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
         } else {
-            for (int64_t i = 0; i < n_held; i++)
+            for (int64_t i = 0; i < n_held; i++) {
                 ch[i] = ce[held[i]];
-            free(ce);
+                lh[i] = cl[held[i]];
+            }
+            free(ce), free(cl);
             ce = ch;
+            cl = lh;
         }
     }
+    const int64_t nref = n_held ? n_held : n_ext;
+    int32_t *grp = st ? NULL : malloc(sizeof(int32_t) * (size_t)(nref ? nref : 1));
+    if (!st && !grp)
+        st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
     free(skip);
     if (st) {
-        free(cm);
-        free(ce);
+        free(cm), free(ce), free(cl), free(grp);
         return st;
     }
+    for (int64_t i = 0; i < nref; i++)
+        grp[i] = -1;
     free(tm->cal_member);
     free(tm->cal_external);
+    free(tm->cal_external_logit);
+    free(tm->cal_external_group);
     tm->cal_member = cm;
     tm->cal_external = ce;
+    tm->cal_external_logit = cl;
+    tm->cal_external_group = grp;
+    tm->cal_ref_identities = -1;
+    snprintf(tm->cal_holdout_by, sizeof tm->cal_holdout_by, "%s", n_held ? "sample" : "");
     tm->n_cal_member = n_mem;
-    tm->n_cal_external = n_held ? n_held : n_ext;
+    tm->n_cal_external = nref;
     tm->cal_external_heldout = n_held > 0;
     tm->threshold = thr;
+    return MINT_OK;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+mint_status mint_tm_set_reference_groups(mint_tm *tm, const int32_t *ext_group,
+                                         const int64_t *held, int64_t n_held,
+                                         const char *holdout_by)
+{
+    if (!tm || !ext_group || n_held != tm->n_cal_external || !tm->cal_external_group ||
+        (n_held && !held))
+        return mint_fail(MINT_E_ARG, "mint_tm_set_reference_groups: the calibration holds %lld "
+                         "samples, %lld given", (long long)tm->n_cal_external, (long long)n_held);
+    int32_t *g = malloc(sizeof(int32_t) * (size_t)(n_held ? n_held : 1));
+    if (!g)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    int64_t k = 0, unknown = 0;
+    for (int64_t i = 0; i < n_held; i++) {
+        tm->cal_external_group[i] = ext_group[held[i]] >= 0 ? ext_group[held[i]] : -1;
+        if (tm->cal_external_group[i] >= 0)
+            g[k++] = tm->cal_external_group[i];
+        else
+            unknown++;
+    }
+    qsort(g, (size_t)k, sizeof *g, cmp_i32);
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < k; i++)
+        distinct += i == 0 || g[i] != g[i - 1];
+    free(g);
+    tm->cal_ref_identities = distinct + unknown;
+    snprintf(tm->cal_holdout_by, sizeof tm->cal_holdout_by, "%s", holdout_by ? holdout_by : "");
     return MINT_OK;
 }
 
@@ -502,6 +574,24 @@ mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,
 }
 
 /* ---------------- checkpoints ---------------- */
+
+static mint_status mint_tm_write_quality(const mint_tm *tm, wt_writer *w)
+{
+    mint_status st = wt_writer_meta_f64(w, "mint.quality.auc", tm->q_auc);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.quality.tpr_at_1pct_fpr", tm->q_tpr_1pct);
+    if (!st)
+        st = wt_writer_meta_f64(w, "mint.quality.balanced_accuracy", tm->q_bacc);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.quality.members", tm->q_n_members);
+    if (!st)
+        st = wt_writer_meta_i64(w, "mint.quality.external", tm->q_n_external);
+    if (!st)
+        st = wt_writer_meta_str(w, "mint.quality.data", tm->q_data);
+    if (!st)
+        st = wt_writer_meta_str(w, "mint.quality.date", tm->q_date);
+    return st;
+}
 
 mint_status mint_tm_write(const mint_tm *tm, wt_writer *w)
 {
@@ -562,6 +652,18 @@ mint_status mint_tm_write(const mint_tm *tm, wt_writer *w)
                               tm->cal_member);
     if (!st)
         st = mint_trainset_write(&tm->trainset, w);
+    if (!st && tm->n_cal_external > 0 && tm->cal_external_logit)
+        st = wt_writer_tensor(w, "calibration.external_logits", WT_F32, 1, &tm->n_cal_external,
+                              tm->cal_external_logit);
+    if (!st && tm->n_cal_external > 0 && tm->cal_external_group)
+        st = wt_writer_tensor(w, "calibration.external_identity", WT_I32, 1,
+                              &tm->n_cal_external, tm->cal_external_group);
+    if (!st && tm->n_cal_external > 0 && tm->cal_holdout_by[0])
+        st = wt_writer_meta_str(w, "mint.calibration.holdout_by", tm->cal_holdout_by);
+    if (!st && tm->n_cal_external > 0)
+        st = wt_writer_meta_i64(w, "mint.calibration.identities", tm->cal_ref_identities);
+    if (!st && tm->has_quality)
+        st = mint_tm_write_quality(tm, w);
     return st;
 }
 
@@ -599,6 +701,73 @@ static int64_t meta_i64(const wt_file *f, const char *key, int64_t dflt)
 {
     const wt_meta *m = wt_meta_find(f, key);
     return m && m->type == WT_META_I64 ? m->i64 : dflt;
+}
+
+static double meta_f64(const wt_file *f, const char *key, double dflt)
+{
+    const wt_meta *m = wt_meta_find(f, key);
+    return m && m->type == WT_META_F64 ? m->f64 : dflt;
+}
+
+static void meta_str(const wt_file *f, const char *key, char *out, size_t cap)
+{
+    const wt_meta *m = wt_meta_find(f, key);
+    snprintf(out, cap, "%s", m && m->type == WT_META_STR ? m->str : "");
+}
+
+/* The identity-level reference: logits and identities of the external
+ * calibration samples. Files from before they were kept get logits from
+ * the stored scores and unknown identities (held out by sample). */
+static mint_status load_reference(mint_tm *tm, const wt_file *f, const char *path)
+{
+    const int64_t n = tm->n_cal_external;
+    if (n == 0)
+        return MINT_OK;
+    tm->cal_external_logit = malloc(sizeof(float) * (size_t)n);
+    tm->cal_external_group = malloc(sizeof(int32_t) * (size_t)n);
+    if (!tm->cal_external_logit || !tm->cal_external_group)
+        return mint_fail(MINT_E_NOMEM, "out of memory for the reference");
+    const wt_tensor *t;
+    mint_status st = MINT_OK;
+    if (wt_tensor_find(f, "calibration.external_logits")) {
+        const int64_t dim = n;
+        if (!(st = wt_tensor_get(f, "calibration.external_logits", WT_F32, 1, &dim, &t)))
+            memcpy(tm->cal_external_logit, t->data, sizeof(float) * (size_t)n);
+        for (int64_t i = 0; !st && i < n; i++)
+            if (!isfinite(tm->cal_external_logit[i]))
+                st = mint_fail(MINT_E_FORMAT, "%s: reference logit %lld is not finite", path,
+                               (long long)i);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            tm->cal_external_logit[i] = mint_score_logit(tm->cal_external[i]);
+    }
+    if (!st && wt_tensor_find(f, "calibration.external_identity")) {
+        const int64_t dim = n;
+        if (!(st = wt_tensor_get(f, "calibration.external_identity", WT_I32, 1, &dim, &t)))
+            memcpy(tm->cal_external_group, t->data, sizeof(int32_t) * (size_t)n);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            tm->cal_external_group[i] = -1;
+    }
+    meta_str(f, "mint.calibration.holdout_by", tm->cal_holdout_by, sizeof tm->cal_holdout_by);
+    if (!tm->cal_holdout_by[0] && tm->cal_external_heldout)
+        snprintf(tm->cal_holdout_by, sizeof tm->cal_holdout_by, "sample");
+    tm->cal_ref_identities = meta_i64(f, "mint.calibration.identities", -1);
+    return st;
+}
+
+static void load_quality(mint_tm *tm, const wt_file *f)
+{
+    tm->has_quality = wt_meta_find(f, "mint.quality.auc") != NULL;
+    if (!tm->has_quality)
+        return;
+    tm->q_auc = meta_f64(f, "mint.quality.auc", NAN);
+    tm->q_tpr_1pct = meta_f64(f, "mint.quality.tpr_at_1pct_fpr", NAN);
+    tm->q_bacc = meta_f64(f, "mint.quality.balanced_accuracy", NAN);
+    tm->q_n_members = meta_i64(f, "mint.quality.members", 0);
+    tm->q_n_external = meta_i64(f, "mint.quality.external", 0);
+    meta_str(f, "mint.quality.data", tm->q_data, sizeof tm->q_data);
+    meta_str(f, "mint.quality.date", tm->q_date, sizeof tm->q_date);
 }
 
 mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
@@ -694,6 +863,10 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
     }
     if (!st)
         st = mint_trainset_read(&tm->trainset, f);
+    if (!st)
+        st = load_reference(tm, f, path);
+    if (!st)
+        load_quality(tm, f);
     wt_close(f);
     if (st) {
         mint_tm_free(tm);

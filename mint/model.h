@@ -93,7 +93,24 @@ typedef struct mint_tm {
     float *cal_member, *cal_external;
     int64_t n_cal_member, n_cal_external;
     int cal_external_heldout; /* external calibration samples were not trained on */
+    /* the audit reference at identity level (issue 8): the logits of the
+     * external calibration samples (same order as cal_external) and their
+     * identity (index into the held-out identities, -1 = unknown: the image
+     * counts as an identity of its own), and how they were held out
+     * ("label": whole identities, "sample": random images, "" = not held
+     * out / unknown) */
+    float *cal_external_logit;
+    int32_t *cal_external_group;
+    int64_t cal_ref_identities;  /* distinct identities among them (-1 = unknown) */
+    char cal_holdout_by[16];
     double threshold;
+    /* the MINT model's own validated quality (mint eval --store): has_quality
+     * 0 = never evaluated */
+    int has_quality;
+    double q_auc, q_tpr_1pct, q_bacc;
+    int64_t q_n_members, q_n_external;
+    char q_data[512];            /* what it was evaluated on */
+    char q_date[32];
     /* training record (metadata) */
     int64_t train_epochs, train_steps, train_batch;
     uint64_t train_seed;
@@ -130,6 +147,19 @@ mint_status mint_tm_read(mint_tm *tm, const struct wt_file *f);
  * samples of in_size floats each. */
 mint_status mint_tm_predict(const mint_tm *tm, const float *features, int64_t n,
                             float *scores_out);
+/* The same before the sigmoid (the logits; either output may be NULL). */
+mint_status mint_tm_predict2(const mint_tm *tm, const float *features, int64_t n,
+                             float *scores_out, float *logits_out);
+/* Record the identities of the external calibration samples: group[i] is
+ * the identity (>= 0, or -1 unknown) of external sample i (the indices
+ * mint_tm_calibrate_held was given), holdout_by "label" or "sample".
+ * Counts the distinct identities. */
+mint_status mint_tm_set_reference_groups(mint_tm *tm, const int32_t *ext_group,
+                                         const int64_t *held, int64_t n_held,
+                                         const char *holdout_by);
+/* The logit of a stored score, for files written before logits were kept
+ * (clamped away from 0 and 1). */
+float mint_score_logit(float score);
 /* Score the training samples and keep them as calibration data, with the
  * threshold maximising balanced accuracy on them (mint_best_threshold). */
 mint_status mint_tm_calibrate(mint_tm *tm, const float *members, int64_t n_mem,

@@ -1,6 +1,8 @@
 /* train.c - the MINT training loop (see train.h for the batching and
  * reproducibility rules). */
 #include "mint/train.h"
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +121,26 @@ static mint_status sampler_init(mint_train_state *s, mint_tm *tm, const float *m
     for (int c = 0; c < 2; c++)
         for (int64_t i = 0; i < (c ? n_ext : n_mem); i++)
             s->perm[c][i] = i;
-    if (n_hold > 0) {
+    if (n_hold > 0 && o->held) {
+        /* the caller's held-out samples; the others train, in row order */
+        uint8_t *mark = calloc((size_t)n_ext, 1);
+        if (!mark)
+            return mint_fail(MINT_E_NOMEM, "out of memory");
+        for (int64_t i = 0; i < n_hold; i++) {
+            if (o->held[i] < 0 || o->held[i] >= n_ext || mark[o->held[i]]) {
+                free(mark);
+                return mint_fail(MINT_E_ARG, "held-out index %lld: out of range or repeated",
+                                 (long long)o->held[i]);
+            }
+            mark[o->held[i]] = 1;
+        }
+        int64_t w = 0;
+        for (int64_t i = 0; i < n_ext; i++)
+            if (!mark[i])
+                s->perm[1][w++] = i;
+        free(mark);
+        memcpy(s->held, o->held, sizeof(int64_t) * (size_t)n_hold);
+    } else if (n_hold > 0) {
         /* the held-out samples: the last n_hold of a seeded permutation */
         uint64_t h = mint_rng_stream(o->seed, 4).s;
         shuffle(s->perm[1], n_ext, &h);
@@ -147,8 +168,11 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
         return mint_fail(MINT_E_ARG, "epochs %d < 1", o->epochs);
     if (!(o->holdout >= 0.0 && o->holdout < 1.0))
         return mint_fail(MINT_E_ARG, "holdout fraction %g: must be in [0, 1)", o->holdout);
-    const int64_t n_hold = (int64_t)(o->holdout * (double)n_ext);
-    if (o->holdout > 0.0 && (n_hold < 1 || n_ext - n_hold < 1))
+    const int64_t n_hold = mint_train_n_held(o, n_ext);
+    if (o->held && (n_hold < 1 || n_ext - n_hold < 1))
+        return mint_fail(MINT_E_ARG, "holding out %lld of %lld external samples leaves none for "
+                         "training or none for calibration", (long long)n_hold, (long long)n_ext);
+    if (!o->held && o->holdout > 0.0 && (n_hold < 1 || n_ext - n_hold < 1))
         return mint_fail(MINT_E_ARG, "holding out %g of %lld external samples leaves %lld for "
                          "calibration and %lld for training; use more external data or holdout 0",
                          o->holdout, (long long)n_ext, (long long)n_hold, (long long)(n_ext - n_hold));
@@ -218,6 +242,148 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
     if (!st && o->member_keys && o->external_keys)
         st = mint_trainset_build(&tm->trainset, o->member_keys, n_mem, o->external_keys, n_ext,
                                  s.held, s.n_held);
+    if (!st && o->ext_group && s.n_held)
+        st = mint_tm_set_reference_groups(tm, o->ext_group, s.held, s.n_held,
+                                          o->holdout_by ? o->holdout_by : "sample");
     free(s.held);
     return st;
+}
+
+int64_t mint_train_n_held(const mint_train_opts *o, int64_t n_ext)
+{
+    return o->held ? o->n_held : (int64_t)(o->holdout * (double)n_ext);
+}
+
+typedef struct {
+    int32_t g;
+    int64_t i;
+} grow;
+
+static int cmp_i64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_grow(const void *a, const void *b)
+{
+    const grow *x = a, *y = b;
+    if (x->g != y->g)
+        return (x->g > y->g) - (x->g < y->g);
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+mint_status mint_holdout_by_group(const int32_t *group, int64_t n, double frac, uint64_t seed,
+                                  int64_t **held, int64_t *n_held, int64_t *k_held,
+                                  int64_t *k_total)
+{
+    *held = NULL;
+    *n_held = *k_held = *k_total = 0;
+    if (!group || n < 1 || !(frac > 0.0 && frac < 1.0))
+        return mint_fail(MINT_E_ARG, "identity holdout: needs rows and a fraction in (0, 1)");
+    grow *r = malloc(sizeof *r * (size_t)n);
+    int32_t *ids = malloc(sizeof *ids * (size_t)n);
+
+    uint8_t *pick = NULL;
+    if (!r || !ids) {
+        free(r), free(ids);
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    }
+    int64_t m = 0, K = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (group[i] >= 0)
+            r[m++] = (grow){ group[i], i };
+    qsort(r, (size_t)m, sizeof *r, cmp_grow);
+    for (int64_t i = 0; i < m; i++)
+        K += i == 0 || r[i].g != r[i - 1].g;
+    *k_total = K;
+    mint_status st = MINT_OK;
+    int64_t kh = (int64_t)floor(frac * (double)K + 0.5);
+    kh = kh < 1 ? 1 : kh;
+    if (K < 2 || kh >= K)
+        st = mint_fail(MINT_E_ARG, "holding out %g of %lld identit%s leaves no identity to train "
+                       "on; use more external identities or a smaller --holdout", frac,
+                       (long long)K, K == 1 ? "y" : "ies");
+    if (!st) {
+        pick = calloc((size_t)K, 1);
+        *held = malloc(sizeof(int64_t) * (size_t)(m ? m : 1));
+        if (!pick || !*held)
+            st = mint_fail(MINT_E_NOMEM, "out of memory");
+    }
+    if (!st) {
+        /* a seeded shuffle of the identity positions 0..K-1 (ids[] is
+         * reused as the position list); the first kh are held out */
+        for (int64_t i = 0; i < K; i++)
+            ids[i] = (int32_t)i;
+        uint64_t h = mint_rng_stream(seed, 5).s;
+        for (int64_t i = K - 1; i > 0; i--) {
+            h += 0x9e3779b97f4a7c15ull;
+            const int64_t j = (int64_t)(mint_rng_mix(h) % (uint64_t)(i + 1));
+            const int32_t t = ids[i];
+            ids[i] = ids[j];
+            ids[j] = t;
+        }
+        for (int64_t j = 0; j < kh; j++)
+            pick[ids[j]] = 1;
+        int64_t pos = -1, w = 0;
+        for (int64_t i = 0; i < m; i++) {
+            if (i == 0 || r[i].g != r[i - 1].g)
+                pos++;
+            if (pick[pos])
+                (*held)[w++] = r[i].i;
+        }
+        qsort(*held, (size_t)w, sizeof **held, cmp_i64);
+        *n_held = w;
+        *k_held = kh;
+    }
+    if (!st && *n_held >= n)
+        st = mint_fail(MINT_E_ARG, "the held-out identities hold every external sample");
+    free(r), free(ids), free(pick);
+    if (st) {
+        free(*held);
+        *held = NULL;
+        *n_held = *k_held = 0;
+    }
+    return st;
+}
+
+typedef struct {
+    const char *s;
+    int64_t i;
+} lrow;
+
+static int cmp_lrow(const void *a, const void *b)
+{
+    const lrow *x = a, *y = b;
+    const int c = strcmp(x->s, y->s);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+mint_status mint_groups_from_labels(const char *const *labels, int64_t n, int32_t *group,
+                                    int64_t *k)
+{
+    *k = 0;
+    lrow *r = malloc(sizeof *r * (size_t)(n > 0 ? n : 1));
+    if (!r)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        group[i] = -1;
+        if (labels && labels[i] && labels[i][0])
+            r[m++] = (lrow){ labels[i], i };
+    }
+    qsort(r, (size_t)m, sizeof *r, cmp_lrow);
+    int32_t g = -1;
+    for (int64_t i = 0; i < m; i++) {
+        if (i == 0 || strcmp(r[i].s, r[i - 1].s))
+            g++;
+        if (g == INT32_MAX) {
+            free(r);
+            return mint_fail(MINT_E_ARG, "too many identities");
+        }
+        group[r[i].i] = g;
+    }
+    *k = g + 1;
+    free(r);
+    return MINT_OK;
 }

@@ -115,7 +115,35 @@ typedef struct {
      * row; when both are given the model records its training images and
      * its held-out reference samples (tm->trainset). NULL = not recorded */
     const uint64_t *member_keys, *external_keys;
+    /* Held-out external samples chosen by the caller (indices into the
+     * external rows, distinct; NULL = drawn from holdout as a fraction of
+     * samples): mint_holdout_by_group holds out whole identities, so that
+     * the reference is of people the MINT model never saw. */
+    const int64_t *held;
+    int64_t n_held;
+    /* identity of every external row (>= 0, -1 unknown; NULL = unknown):
+     * kept with the reference scores for the identity-level audit test */
+    const int32_t *ext_group;
+    const char *holdout_by;   /* recorded: "label" or "sample" (NULL: "sample") */
 } mint_train_opts;
+
+/* The number of external samples o holds out of n_ext. */
+int64_t mint_train_n_held(const mint_train_opts *o, int64_t n_ext);
+
+/* Hold out whole identities: of the distinct groups >= 0 among group[0..n)
+ * (rows with group < 0 are never held out), round(frac x count) of them,
+ * at least 1, drawn by seed; *held (malloc'd, ascending) gets every row of
+ * the drawn identities. *k_held / *k_total: identities held / in all.
+ * MINT_E_ARG when fewer than 2 identities exist or nothing would be left
+ * to train on. */
+mint_status mint_holdout_by_group(const int32_t *group, int64_t n, double frac, uint64_t seed,
+                                  int64_t **held, int64_t *n_held, int64_t *k_held,
+                                  int64_t *k_total);
+
+/* Identity indices from labels: equal non-empty labels get the same index
+ * (0.., in sorted label order), "" or NULL gives -1. *k = distinct labels. */
+mint_status mint_groups_from_labels(const char *const *labels, int64_t n, int32_t *group,
+                                    int64_t *k);
 
 /* Defaults of DESIGN.md for a kind: epochs 20 (vanilla, outcome) / 30 (cnn),
  * batch 128, seed 0, Adam defaults, no callback. */

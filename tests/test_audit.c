@@ -219,9 +219,27 @@ static void test_audit(void **state)
     assert_int_equal(r.n_scored, 5);
     assert_int_equal(r.n_failed, 2);
     assert_true(r.has_set);
-    assert_int_equal(r.set.n, 5);
-    assert_int_equal(r.set.m, NEXT); /* the calibration external scores */
-    assert_true(r.set.p >= 0 && r.set.p <= 1);
+    assert_int_equal(r.set.n_images, 5);
+    assert_int_equal(r.set.m, 1);    /* unlabelled images: one identity, "the set" */
+    assert_int_equal(r.set.K, NEXT); /* calibration without identities: one per image */
+    assert_true(r.set.p >= r.set.p_min && r.set.p <= 1);
+    assert_true(fabs(r.set.p_min - 1.0 / (NEXT + 1)) < 1e-12);
+    /* the p-value is the rank of the set's mean logit among the reference
+     * logits (each reference image an identity: n_k = 1 <= n) */
+    {
+        double t = 0;
+        for (size_t i = 0; i < l.n; i++)
+            if (!isnan(r.logit[i]))
+                t += r.logit[i];
+        t /= 5;
+        mint_tm *tc;
+        assert_int_equal(mint_tm_load(&tc, mint_path), MINT_OK);
+        size_t ge = 0;
+        for (int64_t k = 0; k < tc->n_cal_external; k++)
+            ge += tc->cal_external_logit[k] >= t;
+        assert_true(fabs(r.set.p - (1.0 + ge) / (1.0 + NEXT)) < 1e-12);
+        mint_tm_free(tc);
+    }
     assert_true(r.verdict[0]);
     assert_non_null(strstr(r.verdict, "2 of 7 images could not be scored"));
     char sha[65];
@@ -271,7 +289,7 @@ static void test_audit(void **state)
     o.report_path = rh;
     o.reference = ext_dir;
     assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
-    assert_int_equal(r.set.m, NEXT);
+    assert_int_equal(r.set.K_images, NEXT);
     assert_non_null(strstr(r.reference, ext_dir));
     mint_audit_result_free(&r);
     char *h = slurp_str(rh);
@@ -345,7 +363,7 @@ static void test_audit_refusals(void **state)
     assert_int_not_equal(stat(test_tmp_path("refused.json"), &sb), 0);
     o.reference = ext_dir; /* with a reference it runs */
     assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
-    assert_int_equal(r.set.m, NEXT);
+    assert_int_equal(r.set.K_images, NEXT);
     mint_audit_result_free(&r);
 
     /* a MINT model bound to another network file (same shapes) is refused */
@@ -459,18 +477,22 @@ static void test_network_and_duplicates(void **state)
     assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
     assert_int_equal(r.n_scored, 2);
     assert_int_equal(r.n_duplicates, 2);
-    assert_int_equal(r.set.n, 2);
+    assert_int_equal(r.set.n_images, 2);
     assert_null(r.images[0].duplicate_of);
     assert_string_equal(r.images[1].duplicate_of, l.items[0].path);
     assert_string_equal(r.images[2].duplicate_of, l.items[0].path);
     assert_null(r.images[3].duplicate_of);
     assert_true(r.images[1].score == r.images[0].score);
     assert_non_null(strstr(r.verdict, "2 duplicate images counted once"));
-    /* bound: notes only on the duplicates and on the training-sample reference
-     * (the setup trains without a held-out set) */
-    assert_int_equal(r.n_notes, 2);
+    /* bound: notes on the duplicates, the training-sample reference (the
+     * setup trains without a held-out set) and without identities, the
+     * never-validated MINT model and the low power of 2 images */
+    assert_int_equal(r.n_notes, 5);
     assert_non_null(strstr(r.notes[0], "same bytes"));
     assert_non_null(strstr(r.notes[1], "biased low"));
+    assert_non_null(strstr(r.notes[2], "no identities"));
+    assert_non_null(strstr(r.notes[3], "never measured"));
+    assert_non_null(strstr(r.notes[4], "only 2 images"));
     mint_audit_result_free(&r);
     char *j = slurp_str(o.report_path);
     assert_non_null(strstr(j, "\"duplicate_of\""));

@@ -404,13 +404,36 @@ static void test_eval_json(void **state)
     assert_int_equal(io_report_eval_write(bad, &e, &meta), MINT_E_IO);
 }
 
-static void make_audit(io_audit_report *r, io_audit_image *im, mint_set_test *t)
+static void make_audit(io_audit_report *r, io_audit_image *im, io_audit_settest *t)
 {
-    static const double set[4] = { 0.91, 0.85, 0.97, 0.66 };
-    double ref[60];
-    for (int i = 0; i < 60; i++)
-        ref[i] = (i + 0.5) / 70.0;
-    assert_int_equal(mint_set_test_run(t, set, 4, ref, 60), MINT_OK);
+    static const io_audit_identity ids[2] = { { "Person <A>", 3, 2.5, 0.01, 0.99 },
+                                              { "Person B", 1, 0.5, 0.3, 0.7 } };
+    memset(t, 0, sizeof *t);
+    t->test = "identity-level permutation test";
+    t->unit = "one identity per label";
+    t->m = 2;
+    t->n_images = 4;
+    t->K = 99;
+    t->K_images = 250;
+    t->p = 0.004;
+    t->p_min = 1e-4;
+    t->evidence = 1;
+    t->t_set = 1.5;
+    t->t_ref = -0.2;
+    t->effect = 0.91;
+    t->effect_name = "P(audited identity > reference identity)";
+    t->welch_t = 3.1;
+    t->welch_df = 7.5;
+    t->welch_p = 0.008;
+    t->ids = ids;
+    t->n_ids = 2;
+    t->has_quality = 1;
+    t->q_auc = 0.812;
+    t->q_tpr_1pct = 0.123;
+    t->q_members = 500;
+    t->q_external = 600;
+    t->q_data = "members m/, external e/";
+    t->q_date = "2024-05-01T11:00:00Z";
     im[0] = (io_audit_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
     im[1] = (io_audit_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
     im[2] = (io_audit_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
@@ -430,6 +453,8 @@ static void make_audit(io_audit_report *r, io_audit_image *im, mint_set_test *t)
     r->images = im;
     r->n_images = 5;
     r->set = t;
+    r->audited = "2 identities (Person <A>, Person B), 4 images";
+    r->verdict = "evidence the data was used in training (p = 0.004 < 0.05)";
     r->notes = notes;
     r->n_notes = 2;
 }
@@ -439,7 +464,7 @@ static void test_audit_reports(void **state)
     (void)state;
     io_audit_report r;
     io_audit_image im[5];
-    mint_set_test t;
+    io_audit_settest t;
     make_audit(&r, im, &t);
 
     const char *jpath = test_tmp_path("audit.json");
@@ -455,7 +480,11 @@ static void test_audit_reports(void **state)
     assert_non_null(strstr(txt, "\"verdict\": \"evidence the data was used in training (p = "));
     assert_non_null(strstr(txt, "\"mint_version\": \"" MINT_VERSION "\""));
     assert_non_null(strstr(txt, "\"sha256\": \"aaaa\""));
-    assert_non_null(strstr(txt, "\"n\": 4,"));
+    assert_non_null(strstr(txt, "\"images\": 4,"));
+    assert_non_null(strstr(txt, "\"reference_identities\": 99,"));
+    assert_non_null(strstr(txt, "\"identity\": \"Person <A>\""));
+    assert_non_null(strstr(txt, "\"auc\": 0.812"));
+    assert_non_null(strstr(txt, "\"audited\": \"2 identities (Person <A>, Person B), 4 images\""));
     assert_non_null(strstr(txt, "\"notes\": [\n    \"note <one> & more\",\n    \"second note\"\n  ]"));
     assert_non_null(strstr(txt, "\"duplicate_of\": \"faces/<first>.png\""));
     free(txt);
@@ -472,6 +501,14 @@ static void test_audit_reports(void **state)
     assert_non_null(strstr(txt, "no face &lt;/td&gt; found"));
     assert_non_null(strstr(txt, "calibration scores stored in vanilla.mint &lt;E&gt;"));
     assert_non_null(strstr(txt, "class=\"verdict yes\""));
+    /* what was audited and the MINT model's strength stand beside the verdict */
+    const char *v = strstr(txt, "class=\"verdict yes\"");
+    const char *vend = strstr(v, "</div>");
+    const char *aud = strstr(v, "2 identities (Person &lt;A&gt;, Person B), 4 images");
+    const char *auc = strstr(v, "held-out AUC 0.812");
+    assert_true(aud && aud < vend);
+    assert_true(auc && auc < vend);
+    assert_non_null(strstr(txt, "Person &lt;A&gt;</td><td class=\"num\">3</td>"));
     assert_non_null(strstr(txt, "2024-05-01T12:00:00Z"));
     assert_non_null(strstr(txt, "<li>note &lt;one&gt; &amp; more</li>"));
     assert_non_null(strstr(txt, "same bytes as faces/&lt;first&gt;.png: counted once"));

@@ -728,6 +728,108 @@ static void test_holdout_calibration(void **state)
     free(x);
 }
 
+/* The reference held out by identity: every image of the drawn identities
+ * and nothing else, never trained on; identities, logits and the stored
+ * quality survive save and load. */
+static void test_identity_holdout(void **state)
+{
+    (void)state;
+    enum { K = 40, PER = 5, NE = K * PER, NM = 120, D = 6 };
+    float *e = synth(NE, D, 0.0f, 11), *m = synth(NM, D, 0.7f, 12);
+    char lab[NE][16];
+    const char *labels[NE];
+    for (int i = 0; i < NE; i++) {
+        snprintf(lab[i], sizeof lab[i], "person%02d", (i * 7) % K); /* interleaved rows */
+        labels[i] = lab[i];
+        for (int d = 0; d < D; d++) /* an identity effect: images of one person cluster */
+            e[i * D + d] += 0.5f * (float)(((i * 7) % K) % 5) - 1.0f;
+    }
+    int32_t group[NE];
+    int64_t k = 0;
+    assert_int_equal(mint_groups_from_labels(labels, NE, group, &k), MINT_OK);
+    assert_int_equal(k, K);
+    for (int i = 0; i < NE; i++)
+        for (int j = 0; j < NE; j++)
+            assert_true((group[i] == group[j]) == !strcmp(labels[i], labels[j]));
+    int64_t *held, nh, kh, kt;
+    assert_int_equal(mint_holdout_by_group(group, NE, 0.25, 3, &held, &nh, &kh, &kt), MINT_OK);
+    assert_int_equal(kh, 10);
+    assert_int_equal(kt, K);
+    assert_int_equal(nh, 10 * PER);
+    uint8_t held_id[K] = { 0 }, is_held[NE] = { 0 };
+    for (int64_t i = 0; i < nh; i++) {
+        assert_true(i == 0 || held[i] > held[i - 1]); /* ascending, distinct */
+        held_id[group[held[i]]] = 1;
+        is_held[held[i]] = 1;
+    }
+    for (int i = 0; i < NE; i++) /* whole identities: a row is held iff its person is */
+        assert_int_equal(is_held[i], held_id[group[i]]);
+    /* the same seed draws the same identities, another seed others */
+    int64_t *h2, n2, k2, t2;
+    assert_int_equal(mint_holdout_by_group(group, NE, 0.25, 3, &h2, &n2, &k2, &t2), MINT_OK);
+    assert_true(n2 == nh && !memcmp(h2, held, sizeof(int64_t) * (size_t)nh));
+    free(h2);
+    assert_int_equal(mint_holdout_by_group(group, NE, 0.25, 4, &h2, &n2, &k2, &t2), MINT_OK);
+    assert_true(n2 != nh || memcmp(h2, held, sizeof(int64_t) * (size_t)nh));
+    free(h2);
+
+    mint_tm_config cfg = { MINT_TM_VANILLA, { D, 0, 0 }, "test", "" };
+    mint_tm *tm;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 5), MINT_OK);
+    mint_train_opts o;
+    mint_train_defaults(&o, MINT_TM_VANILLA);
+    o.epochs = 2;
+    o.batch = 32;
+    o.holdout = 0.25;
+    o.held = held;
+    o.n_held = nh;
+    o.ext_group = group;
+    o.holdout_by = "label";
+    assert_int_equal(mint_train(tm, m, NM, e, NE, &o), MINT_OK);
+    assert_int_equal(tm->n_cal_external, nh);
+    assert_int_equal(tm->cal_ref_identities, 10);
+    assert_string_equal(tm->cal_holdout_by, "label");
+    float sc[NE], lg[NE];
+    assert_int_equal(mint_tm_predict2(tm, e, NE, sc, lg), MINT_OK);
+    for (int64_t i = 0; i < nh; i++) {
+        assert_int_equal(tm->cal_external_group[i], group[held[i]]);
+        assert_true(tm->cal_external_logit[i] == lg[held[i]]);
+        assert_true(tm->cal_external[i] == sc[held[i]]);
+    }
+    /* save / load round trip, with a stored quality */
+    tm->has_quality = 1;
+    tm->q_auc = 0.75;
+    tm->q_tpr_1pct = 0.125;
+    tm->q_n_members = 300;
+    tm->q_n_external = 400;
+    snprintf(tm->q_data, sizeof tm->q_data, "members a/, external b/");
+    snprintf(tm->q_date, sizeof tm->q_date, "2026-12-07T00:00:00Z");
+    const char *path = test_tmp_path("idholdout.mint");
+    assert_int_equal(mint_tm_save(tm, path), MINT_OK);
+    mint_tm *lo;
+    assert_int_equal(mint_tm_load(&lo, path), MINT_OK);
+    assert_int_equal(lo->n_cal_external, nh);
+    assert_memory_equal(lo->cal_external_logit, tm->cal_external_logit, sizeof(float) * (size_t)nh);
+    assert_memory_equal(lo->cal_external_group, tm->cal_external_group, sizeof(int32_t) * (size_t)nh);
+    assert_int_equal(lo->cal_ref_identities, 10);
+    assert_string_equal(lo->cal_holdout_by, "label");
+    assert_true(lo->has_quality && lo->q_auc == 0.75 && lo->q_tpr_1pct == 0.125);
+    assert_int_equal(lo->q_n_members, 300);
+    assert_string_equal(lo->q_data, "members a/, external b/");
+    mint_tm_free(lo);
+    mint_tm_free(tm);
+
+    /* refusals: one identity, everything held */
+    int32_t one[4] = { 0, 0, 0, 0 };
+    assert_int_equal(mint_holdout_by_group(one, 4, 0.5, 1, &h2, &n2, &k2, &t2), MINT_E_ARG);
+    assert_null(h2);
+    const char *unl[3] = { "", "a", NULL };
+    int32_t g3[3];
+    assert_int_equal(mint_groups_from_labels(unl, 3, g3, &k), MINT_OK);
+    assert_true(g3[0] == -1 && g3[1] == 0 && g3[2] == -1 && k == 1);
+    free(held), free(e), free(m);
+}
+
 /* ---------------- checkpoints ---------------- */
 
 static void test_checkpoint(void **state)
@@ -1082,6 +1184,7 @@ int main(void)
         cmocka_unit_test(test_thread_independent),
         cmocka_unit_test(test_learns),
         cmocka_unit_test(test_holdout_calibration),
+        cmocka_unit_test(test_identity_holdout),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_resume),
     };
