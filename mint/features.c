@@ -456,8 +456,8 @@ mint_status mint_feats_index_load(const char *path, int64_t n_rows, mint_feats_i
 {
     memset(out, 0, sizeof *out);
     out->n = -1;
-    struct stat sb;
     char dir[4096], file[4200];
+    long fsize = 0;
     mint_status st = mint_feats_dir(path, dir, sizeof dir);
     if (st)
         return st;
@@ -465,9 +465,9 @@ mint_status mint_feats_index_load(const char *path, int64_t n_rows, mint_feats_i
     FILE *f = fopen(file, "rb");
     if (!f)
         return MINT_OK; /* no index: nothing known */
-    if (fseek(f, 0, SEEK_END) || (sb.st_size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+    if (fseek(f, 0, SEEK_END) || (fsize = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
         st = mint_fail(MINT_E_IO, "%s: cannot read", file);
-    const size_t size = st ? 0 : (size_t)sb.st_size;
+    const size_t size = st ? 0 : (size_t)fsize;
     out->buf = st ? NULL : malloc(size + 1);
     if (!st && !out->buf)
         st = mint_fail(MINT_E_NOMEM, "out of memory for %s", file);
