@@ -113,7 +113,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -176,6 +176,11 @@ demo: $(BUILD)/mint
 
 bench: $(BUILD)/mint $(BENCHES)
 	@sh bench/run.sh $(BUILD)
+
+# Issue 8's audit-validity experiment on LFW (docs/audit-statistics.md);
+# EXP_NET=net.mint EXP_TRAIN_LIST=list.csv adds a network with known members.
+experiment-audit: $(BUILD)/mint $(BUILD)/bench/exp_audit
+	@sh bench/exp_audit.sh $(BUILD)
 
 # Regenerate the committed reference fixtures (needs tools/README.md's set-up).
 fixtures:
