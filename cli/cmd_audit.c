@@ -21,7 +21,11 @@ const char cli_help_eval[] =
     "and writes balanced accuracy at 0.5 and at the threshold T chose on its\n"
     "training data, AUC, TPR at 1% and 0.1% FPR, and the confusion matrix at each\n"
     "threshold. Features from another network than the one T was trained for\n"
-    "(per the extract.txt of 'mint extract' outputs) are refused.\n"
+    "(per the extract.txt of 'mint extract' outputs) are refused. Warnings (stderr\n"
+    "and the JSON's notes): members or external samples that T was trained on (their\n"
+    "index.csv SHA-256 against the images T records), or that this could not be\n"
+    "checked (no index.csv, or T records no images); features whose network nothing\n"
+    "checks (no extract.txt saying it).\n"
     "  --mint T        the MINT model ('mint train --out')\n"
     "  --members A     features as for 'mint train': a .npy file ([N,F], [N,C,H,W]\n"
     "  --external B    reduced to per-channel maxima unless T is a CNN MINT) or a\n"
@@ -97,7 +101,8 @@ const char cli_help_audit[] =
     "T and the reference's extract.txt record them; the report notes when T does\n"
     "not), landmarks with a network whose input is not 112x112, a MINT model whose\n"
     "feature size does not match M's taps, no --reference with a MINT model that\n"
-    "has no calibration scores.\n"
+    "has no calibration scores. The report notes audited images that T was trained\n"
+    "on or holds as its reference (by SHA-256, when T records its images).\n"
     "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage\n"
     "(an IMAGES path that does not exist is one: nothing is written).\n";
 
@@ -166,6 +171,8 @@ int cmd_eval(int argc, char **argv)
     free(tbuf);
     if (st)
         return cli_error("eval", st);
+    for (size_t i = 0; i < s.n_notes; i++)
+        fprintf(stderr, "mint eval: warning: %s\n", s.notes[i]);
     const mint_eval_result *e = &s.m;
     printf("%s (%s MINT, sha256 %.16s...) on %zu members + %zu external%s%s:\n", mint, s.kind,
            s.mint_sha256, e->n_members, e->n_external, s.taps[0] ? ", taps " : "", s.taps);

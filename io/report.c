@@ -482,6 +482,10 @@ mint_status io_report_eval_render(io_strbuf *out, const mint_eval_result *e,
                    "highest TPR among ROC points with FPR <= target, no interpolation; "
                    "member iff score >= threshold; threshold null = no threshold reaches it");
     io_json_string(&j, "roc_png", meta->roc_png);
+    io_json_array_begin(&j, "notes");
+    for (size_t i = 0; i < meta->n_notes; i++)
+        io_json_string(&j, NULL, meta->notes[i]);
+    io_json_array_end(&j);
     io_json_object_end(&j);
     mint_status st = io_json_finish(&j);
     if (st != MINT_OK) {

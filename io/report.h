@@ -84,6 +84,8 @@ typedef struct {
     const char *members, *external;      /* the data (paths as given) */
     const char *roc_png;                 /* ROC plot written alongside, or NULL */
     const char *created;                 /* ISO-8601 UTC; NULL = now */
+    const char *const *notes;            /* warnings ("notes" array) */
+    size_t n_notes;
 } io_eval_meta;
 
 mint_status io_report_eval_render(io_strbuf *out, const mint_eval_result *e,

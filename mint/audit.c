@@ -9,6 +9,7 @@
 #include "mint/audit.h"
 #include "mint/model.h"
 #include "mint/train.h"
+#include "mint/trainset.h"
 #include "weights/container.h"
 
 /* Taps to read: the caller's, else the MINT model's recorded comma list
@@ -93,6 +94,94 @@ static mint_status check_network(const mint_tm *tm, const char *mint_path, const
     return mint_feats_check_network(path, tm->cfg.network_sha256, what);
 }
 
+static void vnote(char (*notes)[1024], const char **ptr, size_t *n, size_t cap, const char *fmt,
+                  va_list ap)
+{
+    if (*n >= cap)
+        return;
+    vsnprintf(notes[*n], sizeof notes[0], fmt, ap);
+    ptr[*n] = notes[*n];
+    (*n)++;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void eval_note(mint_eval_summary *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vnote(s->notes, s->note_ptr, &s->n_notes, sizeof s->notes / sizeof s->notes[0], fmt, ap);
+    va_end(ap);
+}
+
+/* Features whose network nothing checks (no extract.txt on a side, or on
+ * both with an unbound model), said as `mint train` says it. */
+static void eval_network_notes(mint_eval_summary *s, const mint_tm *tm, const char *mint_path,
+                               const char *mem, const char *ext)
+{
+    char sm[65] = "", se[65] = "";
+    if (mint_feats_network(mem, sm) || mint_feats_network(ext, se))
+        return;
+    const char *bound = tm->cfg.network_sha256;
+    if (bound[0]) {
+        for (int side = 0; side < 2; side++)
+            if (!(side ? se : sm)[0])
+                eval_note(s, "%s has no extract.txt saying which network it came from: nothing "
+                          "checked that it is the network the MINT model %s was trained for "
+                          "(SHA-256 %.16s...); features of another network give meaningless "
+                          "metrics", side ? ext : mem, mint_path, bound);
+    } else if (sm[0] != se[0]) {
+        eval_note(s, "%s has no extract.txt saying which network it came from; make sure it is "
+                  "the one of %s (SHA-256 %.16s...)", sm[0] ? ext : mem, sm[0] ? mem : ext,
+                  sm[0] ? sm : se);
+    } else if (!sm[0]) {
+        eval_note(s, "no extract.txt says which network the features came from, and the MINT "
+                  "model %s does not record the network it was trained for: nothing checked "
+                  "that they match", mint_path);
+    }
+}
+
+/* Members and external samples that are images the MINT model was trained
+ * on (index.csv against its record), or why that cannot be said. */
+static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
+                                      const char *mint_path, const char *path[2],
+                                      const int64_t n[2])
+{
+    if (!tm->trainset.recorded) {
+        eval_note(s, "this MINT model (%s) does not record its training images: nothing checked "
+                  "that the evaluation data are not among them", mint_path);
+        return MINT_OK;
+    }
+    static const char *const what[2] = { "members", "external samples" };
+    for (int side = 0; side < 2; side++) {
+        mint_image_keys k;
+        mint_status st = mint_keys_from_index(path[side], n[side], &k);
+        if (st == MINT_E_NOTFOUND || st == MINT_E_SHAPE) {
+            char why[600];
+            snprintf(why, sizeof why, "%s", mint_last_error());
+            eval_note(s, "could not check whether the %s (%s) are images the MINT model was "
+                      "trained on: %s", what[side], path[side], why);
+            continue;
+        }
+        if (st)
+            return st;
+        int64_t c[MINT_TS_SETS], trained = 0;
+        for (int64_t i = 0; i < k.n; i++)
+            trained += (mint_trainset_find(&tm->trainset, k.key[i]) &
+                        (1u << MINT_TS_MEMBERS | 1u << MINT_TS_EXTERNAL)) != 0;
+        mint_trainset_count(&tm->trainset, k.key, k.n, c);
+        mint_image_keys_free(&k);
+        if (trained)
+            eval_note(s, "%lld of the %lld %s (%s) are images the MINT model was trained on "
+                      "(%lld as members, %lld as external samples): its metrics on them are "
+                      "biased upwards; evaluate on data it was not trained on", (long long)trained,
+                      (long long)n[side], what[side], path[side], (long long)c[MINT_TS_MEMBERS],
+                      (long long)c[MINT_TS_EXTERNAL]);
+    }
+    return MINT_OK;
+}
+
 mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
 {
     memset(out, 0, sizeof *out);
@@ -138,6 +227,13 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         st = check_loaded(tm, o->mint_path, o->members, &fm);
     if (!st && (st = mint_feats_load(o->external, cnn, taps, ntaps, &fe)) == MINT_OK)
         st = check_loaded(tm, o->mint_path, o->external, &fe);
+    if (!st)
+        eval_network_notes(out, tm, o->mint_path, o->members, o->external);
+    if (!st) {
+        const char *paths[2] = { o->members, o->external };
+        const int64_t counts[2] = { fm.n, fe.n };
+        st = eval_overlap_notes(out, tm, o->mint_path, paths, counts);
+    }
     const size_t n = (size_t)(fm.n + fe.n);
     if (!st) {
         scores = malloc(sizeof(double) * n);
@@ -184,7 +280,7 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     }
     if (!st && o->json_path) {
         io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
-                              o->roc_png, o->created };
+                              o->roc_png, o->created, out->note_ptr, out->n_notes };
         st = io_report_eval_write(o->json_path, &out->m, &meta);
     }
     mint_roc_free(&roc);
@@ -272,14 +368,45 @@ void mint_audit_result_free(mint_audit_result *r)
 
 static void add_note(mint_audit_result *r, const char *fmt, ...)
 {
-    if (r->n_notes >= sizeof r->notes / sizeof r->notes[0])
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->notes[r->n_notes], sizeof r->notes[0], fmt, ap);
+    vnote(r->notes, r->note_ptr, &r->n_notes, sizeof r->notes / sizeof r->notes[0], fmt, ap);
     va_end(ap);
-    r->note_ptr[r->n_notes] = r->notes[r->n_notes];
-    r->n_notes++;
+}
+
+/* Audited images the MINT model was trained on, or held out as its
+ * reference (their SHA-256 against its record). */
+static void audit_overlap_notes(mint_audit_result *out, const mint_tm *tm, const char *mint_path,
+                                int default_reference)
+{
+    if (!tm->trainset.recorded) {
+        add_note(out, "This MINT model (%s) does not record its training images: nothing checked "
+                 "that the audited images are not among them.", mint_path);
+        return;
+    }
+    int64_t c[MINT_TS_SETS] = { 0 }, trained = 0, scored = 0;
+    for (size_t i = 0; i < out->n_images; i++) {
+        uint64_t key;
+        if (isnan(out->images[i].score) || out->images[i].duplicate_of ||
+            mint_sha256_key(out->sha[i], &key))
+            continue;
+        scored++;
+        const unsigned m = mint_trainset_find(&tm->trainset, key);
+        trained += (m & (1u << MINT_TS_MEMBERS | 1u << MINT_TS_EXTERNAL)) != 0;
+        for (int s = 0; s < MINT_TS_SETS; s++)
+            c[s] += (m >> s) & 1;
+    }
+    if (trained)
+        add_note(out, "%lld of the %lld scored images are images the MINT model was trained on "
+                 "(%lld as members, %lld as external samples): their scores are biased towards "
+                 "the side it learnt them as, so the test on them is no fair audit; audit images "
+                 "it was not trained on.", (long long)trained, (long long)scored,
+                 (long long)c[MINT_TS_MEMBERS], (long long)c[MINT_TS_EXTERNAL]);
+    if (c[MINT_TS_REFERENCE])
+        add_note(out, "%lld of the scored images are held-out reference samples of the MINT model "
+                 "(not trained on)%s.", (long long)c[MINT_TS_REFERENCE],
+                 default_reference ? ", which the set-level test compares against: the set is "
+                                     "partly compared with itself" : "");
 }
 
 typedef struct {
@@ -455,6 +582,7 @@ static void add_notes(mint_audit_result *out, const mint_audit_opts *o, const mi
         add_note(out, "%zu image%s had the same bytes (SHA-256) as an earlier image of the set "
                  "and %s counted once in the set-level test.", out->n_duplicates,
                  out->n_duplicates == 1 ? "" : "s", out->n_duplicates == 1 ? "is" : "are");
+    audit_overlap_notes(out, tm, o->mint_path, !o->reference);
     if (!tm->cal_external_heldout && !o->reference)
         add_note(out, "The reference scores are of the external samples the MINT model was "
                  "trained on: they are biased low, so the test may claim membership too "

@@ -48,9 +48,18 @@ typedef struct {
     char mint_sha256[65];
     char taps[256];                    /* taps the features were read with ("" for files) */
     int has_train_threshold;           /* the model carries calibration (threshold from training) */
+    /* warnings (the CLI prints them, the JSON has them): data the MINT
+     * model was trained on, checks that could not be made */
+    char notes[4][1024];
+    const char *note_ptr[4];
+    size_t n_notes;
 } mint_eval_summary;
 
-/* Load, score, evaluate, write. MINT_E_SHAPE (naming the file) when the
+/* Load, score, evaluate, write. Notes say how many of the members and
+ * external samples are images the MINT model was trained on (by the
+ * index.csv of extract folders and the model's record of its training
+ * images), or why that could not be checked, and when nothing checked
+ * which network the features came from. MINT_E_SHAPE (naming the file) when the
  * features do not have the size the MINT model was trained on. */
 mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o);
 

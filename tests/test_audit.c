@@ -16,12 +16,14 @@
 #include <math.h>
 #include <sys/stat.h>
 #include "io/dataset.h"
+#include "io/image.h"
 #include "io/landmarks.h"
 #include "mint/audit.h"
 #include "mint/extract.h"
 #include "mint/features.h"
 #include "mint/model.h"
 #include "mint/train.h"
+#include "mint/trainset.h"
 #include "net/iresnet.h"
 #include "net/model.h"
 #include "weights/container.h"
@@ -484,15 +486,17 @@ static void test_network_and_duplicates(void **state)
     assert_null(r.images[3].duplicate_of);
     assert_true(r.images[1].score == r.images[0].score);
     assert_non_null(strstr(r.verdict, "2 duplicate images counted once"));
-    /* bound: notes on the duplicates, the training-sample reference (the
-     * setup trains without a held-out set) and without identities, the
-     * never-validated MINT model and the low power of 2 images */
-    assert_int_equal(r.n_notes, 5);
+    /* bound: notes on the duplicates, the unrecorded training images, the
+     * training-sample reference (the setup trains without a held-out set)
+     * and without identities, the never-validated MINT model and the low
+     * power of 2 images */
+    assert_int_equal(r.n_notes, 6);
     assert_non_null(strstr(r.notes[0], "same bytes"));
-    assert_non_null(strstr(r.notes[1], "biased low"));
-    assert_non_null(strstr(r.notes[2], "no identities"));
-    assert_non_null(strstr(r.notes[3], "never measured"));
-    assert_non_null(strstr(r.notes[4], "only 2 images"));
+    assert_non_null(strstr(r.notes[1], "does not record its training images"));
+    assert_non_null(strstr(r.notes[2], "biased low"));
+    assert_non_null(strstr(r.notes[3], "no identities"));
+    assert_non_null(strstr(r.notes[4], "never measured"));
+    assert_non_null(strstr(r.notes[5], "only 2 images"));
     mint_audit_result_free(&r);
     char *j = slurp_str(o.report_path);
     assert_non_null(strstr(j, "\"duplicate_of\""));
@@ -559,6 +563,182 @@ static void test_feats_from_images(void **state)
     io_list_free(&l);
 }
 
+/* Which note of a result holds a text (-1: none). */
+static int note_with(const char (*notes)[1024], size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strstr(notes[i], text))
+            return (int)i;
+    return -1;
+}
+
+/* A MINT model trained on the extracted members and external data with
+ * their index.csv keys (2 of 8 external held out): it records them. */
+static void train_recorded(const char *path, const char *network)
+{
+    mint_feats fm, fe;
+    mint_image_keys km, ke;
+    assert_int_equal(mint_feats_load(mem_dir, 0, taps4, 4, &fm), MINT_OK);
+    assert_int_equal(mint_feats_load(ext_dir, 0, taps4, 4, &fe), MINT_OK);
+    assert_int_equal(mint_keys_from_index(mem_dir, fm.n, &km), MINT_OK);
+    assert_int_equal(mint_keys_from_index(ext_dir, fe.n, &ke), MINT_OK);
+    mint_tm_config cfg = { .kind = MINT_TM_VANILLA, .in_dims = { fm.dims[0], 0, 0 } };
+    snprintf(cfg.taps, sizeof cfg.taps, "layer1,layer2,layer3,layer4");
+    snprintf(cfg.network_sha256, sizeof cfg.network_sha256, "%s", network ? network : "");
+    mint_tm *tm;
+    mint_train_opts to;
+    mint_train_defaults(&to, MINT_TM_VANILLA);
+    to.epochs = 2;
+    to.batch = 4;
+    to.holdout = 0.25;
+    to.member_keys = km.key;
+    to.external_keys = ke.key;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+    assert_int_equal(mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to), MINT_OK);
+    assert_true(tm->trainset.recorded);
+    assert_int_equal(tm->trainset.n[MINT_TS_REFERENCE], 2);
+    assert_int_equal(mint_tm_save(tm, path), MINT_OK);
+    mint_tm_free(tm);
+    mint_feats_free(&fm), mint_feats_free(&fe);
+    mint_image_keys_free(&km), mint_image_keys_free(&ke);
+}
+
+/* eval and audit say how many of the images they score the MINT model was
+ * trained on (or held out as its reference), and when they cannot tell. */
+static void test_trained_images(void **state)
+{
+    (void)state;
+    char rec[512];
+    snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded.mint"));
+    train_recorded(rec, NULL);
+    /* eval on the training data itself */
+    mint_eval_opts eo = { .mint_path = rec, .members = mem_dir, .external = ext_dir };
+    mint_eval_summary s;
+    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    int k = note_with(s.notes, s.n_notes, "8 of the 8 members");
+    assert_true(k >= 0);
+    assert_non_null(strstr(s.notes[k], "(8 as members, 0 as external samples)"));
+    k = note_with(s.notes, s.n_notes, "6 of the 8 external samples");
+    assert_true(k >= 0);
+    assert_non_null(strstr(s.notes[k], "(0 as members, 6 as external samples)"));
+    assert_int_equal(note_with(s.notes, s.n_notes, "does not record its training images"), -1);
+    /* features without index.csv: the check cannot be made, and is said */
+    const char *bare = test_tmp_path("bare_members");
+    mkdir(bare, 0755);
+    for (int t = 0; t < 4; t++) {
+        char src[700], dst[700];
+        snprintf(src, sizeof src, "%s/%s.npy", mem_dir, taps4[t]);
+        snprintf(dst, sizeof dst, "%s/%s.npy", bare, taps4[t]);
+        size_t n;
+        void *b = test_read_file(src, &n);
+        assert_int_equal(test_write_file(dst, b, n), 0);
+        free(b);
+    }
+    eo.members = bare;
+    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    k = note_with(s.notes, s.n_notes, "could not check whether the members");
+    assert_true(k >= 0);
+    assert_non_null(strstr(s.notes[k], "no index.csv"));
+    assert_true(note_with(s.notes, s.n_notes, "6 of the 8 external samples") >= 0);
+    /* a model without the record says so */
+    eo.mint_path = mint_path;
+    eo.members = mem_dir;
+    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    assert_true(note_with(s.notes, s.n_notes, "does not record its training images") >= 0);
+    assert_int_equal(note_with(s.notes, s.n_notes, "trained on (") , -1);
+
+    /* audit: 3 members, 1 unseen image, all 8 external images */
+    io_list l = { 0 };
+    l.n = 12;
+    l.items = calloc(l.n, sizeof *l.items);
+    const int src[12] = { 0, 1, 2, -1, 8, 9, 10, 11, 12, 13, 14, 15 };
+    for (size_t i = 0; i < l.n; i++) {
+        char p[512];
+        if (src[i] < 0)
+            snprintf(p, sizeof p, "%s", test_tmp_path("unseen.png"));
+        else
+            snprintf(p, sizeof p, TEST_FIXTURES "/align/%s", crops[src[i]]);
+        if (src[i] < 0) { /* a crop with other bytes: one changed pixel */
+            io_image img;
+            assert_int_equal(io_image_load(TEST_FIXTURES "/align/AJ_Cook_0001.png", &img, 0),
+                             MINT_OK);
+            img.px[0] ^= 0x40;
+            assert_int_equal(io_image_write_png(p, &img), MINT_OK);
+            io_image_free(&img);
+        }
+        l.items[i].path = strdup(p);
+        l.items[i].key = strdup(p);
+        l.items[i].label = strdup("");
+    }
+    mint_audit_opts ao = { .model_path = net_path, .mint_path = rec, .images = &l,
+                           .alpha = 0.05, .batch = 4, .report_path = test_tmp_path("tr.json"),
+                           .created = "2026-01-01T00:00:00Z" };
+    mint_audit_result r;
+    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_int_equal(r.n_scored, 12);
+    k = note_with((const char (*)[1024])r.notes, r.n_notes, "9 of the 12 scored images");
+    assert_true(k >= 0);
+    assert_non_null(strstr(r.notes[k], "(3 as members, 6 as external samples)"));
+    k = note_with((const char (*)[1024])r.notes, r.n_notes, "2 of the scored images are held-out "
+                  "reference samples");
+    assert_true(k >= 0);
+    assert_non_null(strstr(r.notes[k], "compares against"));
+    char *j = slurp_str(ao.report_path);
+    assert_non_null(strstr(j, "9 of the 12 scored images"));
+    free(j);
+    mint_audit_result_free(&r);
+    /* with the old model: not recorded, said */
+    ao.mint_path = mint_path;
+    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_true(note_with((const char (*)[1024])r.notes, r.n_notes,
+                          "does not record its training images") >= 0);
+    mint_audit_result_free(&r);
+    io_list_free(&l);
+}
+
+/* The CLI prints eval's notes as warnings on stderr and the JSON keeps
+ * them; features without extract.txt are said to be unchecked (as train
+ * says it). */
+static void test_cli_eval_warnings(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char rec[512], args[4096], *o, *e;
+    snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded_cli.mint"));
+    train_recorded(rec, NULL);
+    const char *json = test_tmp_path("cli_eval.json");
+    snprintf(args, sizeof args, "eval --mint '%s' --members '%s' --external '%s' --json '%s'", rec,
+             mem_dir, ext_dir, json);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(e, "mint eval: warning: 8 of the 8 members"));
+    assert_non_null(strstr(e, "mint eval: warning: 6 of the 8 external samples"));
+    /* the setup's folders have an extract.txt without a network SHA-256 */
+    assert_non_null(strstr(e, "no extract.txt says which network the features came from"));
+    char *j = slurp_str(json);
+    assert_non_null(strstr(j, "\"notes\""));
+    assert_non_null(strstr(j, "8 of the 8 members"));
+    free(j);
+    free(o), free(e);
+    /* a model bound to a network: each side without a network line is said */
+    char sha[65];
+    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    train_recorded(rec, sha);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    char want[1200];
+    snprintf(want, sizeof want, "mint eval: warning: %s has no extract.txt saying which network "
+             "it came from: nothing checked that it is the network the MINT model %s was "
+             "trained for (SHA-256 %.16s...)", mem_dir, rec, sha);
+    assert_non_null(strstr(e, want));
+    snprintf(want, sizeof want, "mint eval: warning: %s has no extract.txt saying which network",
+             ext_dir);
+    assert_non_null(strstr(e, want));
+    assert_null(strstr(e, "no extract.txt says which network"));
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +747,8 @@ int main(void)
         cmocka_unit_test(test_audit_refusals),
         cmocka_unit_test(test_network_and_duplicates),
         cmocka_unit_test(test_feats_from_images),
+        cmocka_unit_test(test_trained_images),
+        cmocka_unit_test(test_cli_eval_warnings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
