@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "io/align.h"
 #include "io/plot.h"
 #include "mint/audit.h"
@@ -201,7 +202,9 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     if (!st)
         st = resolve_taps(tm, o->taps, o->ntaps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
                           sizeof out->taps);
-    if (!st && ntaps == 0) { /* none given or recorded in T: the members' extract.txt */
+    struct stat sb;
+    if (!st && ntaps == 0 && !stat(o->members, &sb) && S_ISDIR(sb.st_mode)) {
+        /* none given or recorded in T: those the members' extract.txt records */
         mint_taps_source src;
         st = mint_feats_default_taps(o->members, (int)tm->cfg.kind, tbuf, sizeof tbuf, &src);
         if (!st)

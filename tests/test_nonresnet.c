@@ -212,10 +212,18 @@ static void test_cli_train_eval_taps(void **state)
     assert_int_equal(run_mint(args, NULL, &o, &e), 0);
     assert_non_null(strstr(o, "taps /s1/Add"));
     free(o), free(e);
+    /* on files no taps are involved, and none are reported */
+    snprintf(args, sizeof args, "eval --mint '%s' --members '%s/s1_Add.npy' --external "
+             "'%s/s1_Add.npy' --json '%s'", out, one, onee, json);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_null(strstr(o, "taps"));
+    free(o), free(e);
     /* without extract.txt the old default (layer1..layer4) is looked for */
     char path[700];
     snprintf(path, sizeof path, "%s/extract.txt", one);
     assert_int_equal(unlink(path), 0);
+    snprintf(args, sizeof args, "eval --mint '%s' --members '%s' --external '%s' --json '%s'", out,
+             one, onee, json);
     assert_int_equal(run_mint(args, NULL, &o, &e), 1);
     assert_non_null(strstr(e, "layer1.npy"));
     free(o), free(e);
