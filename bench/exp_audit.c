@@ -17,7 +17,9 @@
  * member identities flagged is the power, for sets of 1, 5 and 20 images
  * (--train-list).
  *
- *   exp_audit --aad DIR [--train-list CSV] [--reps R] [--audited N] [--seed S]
+ *   exp_audit --aad DIR [--train-list CSV] [--taps LIST] [--reps R] [--audited N] [--seed S]
+ * (--taps: default layer1,layer2,layer3,layer4, Vanilla MINT; embedding =
+ * the outcome baseline.)
  * (--train-list: path,label lines of the images the network trained on; their
  * people are its members.) Without it every identity is a non-member (a random-weight
  * network, where nobody can be a member): MINT "members" are simply another
@@ -67,10 +69,14 @@ static void die(const char *what)
     exit(1);
 }
 
-static void load(const char *dir)
+static void load(const char *dir, char *tapstr)
 {
-    static const char *const taps[4] = { "layer1", "layer2", "layer3", "layer4" };
-    if (mint_feats_load(dir, 0, taps, 4, &F))
+    const char *taps[MINT_FEATS_MAX_TAPS];
+    int nt = 0;
+    for (char *sv = NULL, *t = strtok_r(tapstr, ",", &sv); t && nt < MINT_FEATS_MAX_TAPS;
+         t = strtok_r(NULL, ",", &sv))
+        taps[nt++] = t;
+    if (mint_feats_load(dir, 0, taps, nt, &F))
         die(dir);
     if (mint_feats_index_load(dir, F.n, &IX) || IX.n < 0)
         die("index.csv");
@@ -345,6 +351,7 @@ static void quality(const trained *t, const float *xm, int64_t nm, const float *
 int main(int argc, char **argv)
 {
     const char *aad = NULL, *train_list = NULL;
+    char tapstr[256] = "layer1,layer2,layer3,layer4";
     int reps = 5, n_aud = 200;
     uint64_t seed0 = 1;
     for (int i = 1; i < argc; i++) {
@@ -352,6 +359,8 @@ int main(int argc, char **argv)
             aad = argv[++i];
         else if (!strcmp(argv[i], "--train-list") && i + 1 < argc)
             train_list = argv[++i];
+        else if (!strcmp(argv[i], "--taps") && i + 1 < argc)
+            snprintf(tapstr, sizeof tapstr, "%s", argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--audited") && i + 1 < argc)
@@ -359,8 +368,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             seed0 = strtoull(argv[++i], NULL, 0);
         else {
-            fprintf(stderr, "usage: exp_audit --aad DIR [--train-list CSV] [--reps R] "
-                            "[--audited N] [--seed S]\n");
+            fprintf(stderr, "usage: exp_audit --aad DIR [--train-list CSV] [--taps LIST] "
+                            "[--reps R] [--audited N] [--seed S]\n");
             return 2;
         }
     }
@@ -368,14 +377,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "exp_audit: needs --aad DIR\n");
         return 2;
     }
-    load(aad);
+    char taps_shown[256];
+    snprintf(taps_shown, sizeof taps_shown, "%s", tapstr);
+    load(aad, tapstr);
     if (train_list)
         read_train_list(train_list);
     int64_t nmem = 0;
     for (int64_t i = 0; i < NP; i++)
         nmem += P[i].member;
-    printf("# exp_audit on %s: %lld images, %lld identities, %lld network members; %d "
-           "repetitions\n\n", aad, (long long)F.n, (long long)NP, (long long)nmem, reps);
+    printf("# exp_audit on %s (MLP MINT on %s, %lld features): %lld images, %lld identities, "
+           "%lld network members; %d repetitions\n\n", aad, taps_shown,
+           (long long)mint_feats_row(&F), (long long)F.n, (long long)NP, (long long)nmem, reps);
     tally fe = { 0 }, pw[3] = { { 0 } };
     static const int set_sizes[3] = { 1, 5, 20 };
     person **non = malloc(sizeof *non * (size_t)NP), **mem = malloc(sizeof *mem * (size_t)NP);
