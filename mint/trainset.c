@@ -54,107 +54,34 @@ static mint_status keys_alloc(mint_image_keys *k, int64_t n)
 
 /* ---------------- index.csv ---------------- */
 
-/* Split one CSV record (no newline) into at most nf fields in place
- * ("" quoting as `mint extract` writes it); returns the field count. */
-static int csv_split(char *s, char **f, int nf)
-{
-    int k = 0;
-    for (;;) {
-        char *out = s;
-        if (k < nf)
-            f[k] = s;
-        if (*s == '"') {
-            s++;
-            for (; *s; s++) {
-                if (*s == '"' && s[1] == '"')
-                    *out++ = *s++;
-                else if (*s == '"')
-                    break;
-                else
-                    *out++ = *s;
-            }
-            if (*s == '"')
-                s++;
-            while (*s && *s != ',')
-                s++;
-        } else {
-            while (*s && *s != ',')
-                *out++ = *s++;
-        }
-        const int more = *s == ',';
-        *out = 0;
-        k++;
-        if (!more)
-            return k;
-        s++;
-    }
-}
-
 mint_status mint_keys_from_index(const char *path, int64_t n, mint_image_keys *out)
 {
     memset(out, 0, sizeof *out);
-    char dir[4096], csv[4200];
-    mint_status st = mint_feats_dir(path, dir, sizeof dir);
+    mint_feats_index ix;
+    mint_status st = mint_feats_index_load(path, -1, &ix);
     if (st)
         return st;
-    snprintf(csv, sizeof csv, "%s/index.csv", dir);
-    FILE *fp = fopen(csv, "r");
-    if (!fp)
-        return errno == ENOENT
-                   ? mint_fail(MINT_E_NOTFOUND, "%s: no index.csv beside the features", path)
-                   : mint_fail(MINT_E_IO, "%s: %s", csv, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t rows = 0, lineno = 0, have = 0;
-    while (!st && (len = getline(&line, &cap, fp)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (lineno == 1) {
-            if (strncmp(line, "row,file,label,sha256", 21))
-                st = mint_fail(MINT_E_FORMAT, "%s: not a 'mint extract' index (its header is not "
-                               "row,file,label,sha256)", csv);
-            continue;
-        }
-        if (!len)
-            continue;
-        char *f[4];
-        uint64_t key;
-        if (csv_split(line, f, 4) != 4 || mint_sha256_key(f[3], &key) || strlen(f[3]) != 64) {
-            st = mint_fail(MINT_E_FORMAT, "%s line %lld: want row,file,label,sha256 with a "
-                           "64-digit SHA-256", csv, (long long)lineno);
+    if (ix.n < 0)
+        return mint_fail(MINT_E_NOTFOUND, "%s: no index.csv beside the features", path);
+    if (n >= 0 && ix.n != n)
+        st = mint_fail(MINT_E_SHAPE, "the index.csv of %s lists %lld images, but it holds %lld "
+                       "samples: it does not say which images they are", path, (long long)ix.n,
+                       (long long)n);
+    const size_t cap = (size_t)(ix.n ? ix.n : 1);
+    if (!st && (!(out->key = malloc(sizeof *out->key * cap)) ||
+                !(out->file = calloc(cap, sizeof *out->file))))
+        st = mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+    for (int64_t i = 0; !st && i < ix.n; i++) {
+        if (mint_sha256_key(ix.sha256[i], &out->key[i])) {
+            st = mint_fail(MINT_E_FORMAT, "the index.csv of %s, row %lld: want a 64-digit "
+                           "SHA-256", path, (long long)i + 1);
             break;
         }
-        if (rows == have) {
-            const int64_t nc = have ? 2 * have : 1024;
-            uint64_t *k = realloc(out->key, sizeof *k * (size_t)nc);
-            if (k)
-                out->key = k;
-            char **fl = k ? realloc(out->file, sizeof *fl * (size_t)nc) : NULL;
-            if (fl)
-                out->file = fl;
-            if (!k || !fl) {
-                st = mint_fail(MINT_E_NOMEM, "%s: out of memory", csv);
-                break;
-            }
-            have = nc;
-        }
-        out->key[rows] = key;
-        out->file[rows] = strdup(f[1]);
-        out->n = ++rows;
-        if (!out->file[rows - 1])
-            st = mint_fail(MINT_E_NOMEM, "%s: out of memory", csv);
+        if (!(out->file[i] = strdup(ix.file[i])))
+            st = mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+        out->n = i + 1;
     }
-    if (!st && ferror(fp))
-        st = mint_fail(MINT_E_IO, "%s: read error", csv);
-    free(line);
-    fclose(fp);
-    if (!st && lineno == 0)
-        st = mint_fail(MINT_E_FORMAT, "%s: empty (no header)", csv);
-    if (!st && n >= 0 && rows != n)
-        st = mint_fail(MINT_E_SHAPE, "%s lists %lld images, but %s holds %lld samples: it does "
-                       "not say which images they are", csv, (long long)rows, path, (long long)n);
+    mint_feats_index_free(&ix);
     if (st)
         mint_image_keys_free(out);
     return st;
