@@ -12,6 +12,7 @@
 #include "io/dataset.h"
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "mint/model.h"
 #include "net/exec.h"
 #include "net/iresnet.h"
 #include "net/model.h"
@@ -210,13 +211,58 @@ static void print_stage_proposal(const net_graph *g)
     printf(" IN.onnx OUT.mint\n");
 }
 
+/* A MINT (auditing) model's summary: what it reads and what it was
+ * calibrated on (the metadata list above has it, but scattered). */
+static mint_status print_mint_model(const char *path)
+{
+    mint_tm *tm;
+    mint_status st = mint_tm_load(&tm, path);
+    if (st)
+        return st;
+    const mint_tm_config *c = &tm->cfg;
+    printf("\nMINT model: %s", mint_tm_kind_name(c->kind));
+    if (c->kind == MINT_TM_CNN)
+        printf(" (Conv %d 3x3 -> MaxPool 2x2 -> Dense %d -> ReLU -> Dense 1)\n", MINT_TM_FILTERS,
+               tm->hidden);
+    else
+        printf(" (Dense %d -> ReLU -> BatchNorm -> Dense 1)\n", tm->hidden);
+    printf("taps:    %s\n", c->taps[0] ? c->taps : "not recorded (give --taps to eval/audit)");
+    if (c->kind == MINT_TM_CNN)
+        printf("input:   [%d,%d,%d] (the raw map of one tap)\n", c->in_dims[0], c->in_dims[1],
+               c->in_dims[2]);
+    else
+        printf("input:   [%d] (%s)\n", c->in_dims[0], c->kind == MINT_TM_OUTCOME
+                                                          ? "the network's embedding"
+                                                          : "per-channel maxima of the taps, concatenated");
+    printf("network: %s\n", c->network_sha256[0] ? c->network_sha256
+                                                 : "not recorded (audits cannot check it)");
+    if (tm->n_cal_member || tm->n_cal_external)
+        printf("calibration: %lld member scores, %lld external scores (%s), threshold %.4f\n",
+               (long long)tm->n_cal_member, (long long)tm->n_cal_external,
+               tm->cal_external_heldout ? "held out of training" : "trained on", tm->threshold);
+    else
+        printf("calibration: none (audits need --reference)\n");
+    if (tm->trainset.recorded)
+        printf("training images: SHA-256 keys of %lld members, %lld external, %lld held out\n",
+               (long long)tm->trainset.n[MINT_TS_MEMBERS], (long long)tm->trainset.n[MINT_TS_EXTERNAL],
+               (long long)tm->trainset.n[MINT_TS_REFERENCE]);
+    if (tm->train_epochs)
+        printf("trained: %lld epoch%s, batch %lld, seed %llu, last-epoch accuracy %.4f\n",
+               (long long)tm->train_epochs, cli_plural((size_t)tm->train_epochs),
+               (long long)tm->train_batch, (unsigned long long)tm->train_seed, tm->train_accuracy);
+    mint_tm_free(tm);
+    return MINT_OK;
+}
+
 const char cli_help_info[] =
     "usage: mint info [--brief] [--tensors] FILE.mint\n"
     "Print a weight file's SHA-256, metadata, graph summary, named taps with their\n"
     "tensors and shapes, the proposed stage taps (for any network: the last tensor\n"
     "at each resolution below the input's that all later tensors depend on, the\n"
     "last residual Add there if any; the deepest four as a ready 'mint convert\n"
-    "--stage-taps'), and the table of stored tensors (weights).\n"
+    "--stage-taps'), and the table of stored tensors (weights). For a MINT model\n"
+    "('mint train'): its kind, taps, input dims, the network's SHA-256 and the\n"
+    "calibration counts.\n"
     "  --brief     leave out the table of stored tensors\n"
     "  --tensors   also list every graph tensor (activation) with its producing op\n"
     "              and shape [N,C,H,W] or [N,D]: each can be given to --taps\n";
@@ -301,6 +347,11 @@ int cmd_info(int argc, char **argv)
             print_graph_tensors(g);
         else
             printf("(mint info --tensors lists every tensor that can be tapped)\n");
+    } else if (wt_meta_find(f, "mint.kind")) {
+        if ((st = print_mint_model(path))) {
+            wt_close(f);
+            return cli_error("info", st);
+        }
     } else if (tensors) {
         printf("\n(no graph in this file: nothing to tap)\n");
     }

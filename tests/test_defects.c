@@ -441,6 +441,42 @@ static void test_roc_log_axis_resolution(void **state)
     io_image_free(&im);
 }
 
+/* mint info on a MINT model shows what it reads (kind, taps, input dims,
+ * network) and its calibration; the same file given as --model is named
+ * a MINT model, not "missing metadata 'mint.graph'". */
+static void test_mint_model_info_and_misuse(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char dm[512], de[512], path[700], out[512], args[4096], *o, *e;
+    snprintf(dm, sizeof dm, "%s", test_tmp_path("info_members"));
+    snprintf(de, sizeof de, "%s", test_tmp_path("info_external"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("info.mint"));
+    mkdir(dm, 0755);
+    mkdir(de, 0755);
+    snprintf(path, sizeof path, "%s/layer2.npy", dm);
+    write_rows(path, 30, 6, 0.5f);
+    snprintf(path, sizeof path, "%s/layer2.npy", de);
+    write_rows(path, 30, 6, 0.0f);
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer2 "
+             "--epochs 1 --batch 8 --quiet --out '%s'", dm, de, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "\nMINT model: vanilla (Dense 128 "));
+    assert_non_null(strstr(o, "\ntaps:    layer2\n"));
+    assert_non_null(strstr(o, "\ninput:   [6] "));
+    assert_non_null(strstr(o, "\nnetwork: not recorded"));
+    assert_non_null(strstr(o, "\ncalibration: 30 member scores, 3 external scores (held out"));
+    free(o), free(e);
+    snprintf(args, sizeof args, "embed --model '%s' --input x.npy --output y.npy", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_null(strstr(e, "missing metadata"));
+    assert_non_null(strstr(e, "this is a MINT model (vanilla, from 'mint train'), not a network"));
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_make_knobs),
         cmocka_unit_test(test_setup_waits_for_apt),
         cmocka_unit_test(test_roc_log_axis_resolution),
+        cmocka_unit_test(test_mint_model_info_and_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -856,6 +856,12 @@ mint_status wt_graph_from_file(net_graph **out, const wt_file *f)
     *out = NULL;
     const wt_meta *gm, *tm;
     mint_status st;
+    /* a MINT (auditing) model given where a network goes (--model) */
+    const wt_meta *kind = wt_meta_find(f, "mint.kind");
+    if (!wt_meta_find(f, "mint.graph") && kind && kind->type == WT_META_STR)
+        return mint_fail(MINT_E_ARG, "this is a MINT model (%.16s, from 'mint train'), not a network: "
+                         "it goes to --mint of 'mint audit'/'mint eval'; --model takes the network "
+                         "it audits (from 'mint convert')", kind->str);
     if ((st = get_meta(f, "mint.graph", WT_META_STR, &gm)) ||
         (st = get_meta(f, "mint.taps", WT_META_STR, &tm)))
         return st;
