@@ -27,6 +27,7 @@ const char cli_help_train[] =
     "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--holdout F]\n"
     "                  [--holdout-by label|sample] [--threads T] [--quiet] [--resume]\n"
+    "                  [--min-hidden N]\n"
     "       mint train --kind K --model M.mint --members-list L1 --external-list L2 --out T.mint\n"
     "                  [--landmarks CSV] [--root DIR] [--taps ...] [--epochs E] [...]\n"
     "Train a MINT auditing model to tell members (training data of the audited\n"
@@ -45,7 +46,8 @@ const char cli_help_train[] =
     "  --kind K        vanilla: Dense 128 ReLU (L1 0.1) -> BatchNorm -> Dropout 0.5 ->\n"
     "                  Dense 1 on per-channel maxima of the taps, concatenated;\n"
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
-    "                  Dropout 0.5 -> Dense 1 on the raw map C x H x W of one tap;\n"
+    "                  Dropout 0.5 -> Dense 1 on the raw map C x H x W of one tap\n"
+    "                  (Dense max(C, N) with --min-hidden N);\n"
     "                  outcome: the vanilla MLP on the embedding (baseline MIA)\n"
     "  --members A     features of members: a .npy file, or a directory with one\n"
     "  --external B    <tap>.npy per tap (as written by 'mint extract'). float32 or\n"
@@ -95,6 +97,12 @@ const char cli_help_train[] =
     "                  need >= 19 reference identities for a verdict at alpha 0.05\n"
     "                  (smallest p = 1/(K+1)); fewer are warned about\n"
     "                  sample: random images (identities may straddle the split)\n"
+    "  --min-hidden N  cnn: at least N units in the Dense layer after the conv\n"
+    "                  (default: C, the paper's layout). Dense-C-ReLU can die at small\n"
+    "                  C (e.g. 8 channels): every unit 0 on every sample, one score\n"
+    "                  for all. Any such collapsed training is detected after the\n"
+    "                  last epoch and T is not written (status 1, with the remedy,\n"
+    "                  e.g. --min-hidden 64)\n"
     "  --threads T     OpenMP threads (default: all cores)\n"
     "  --quiet         no per-epoch progress lines\n"
     "  --resume        continue an interrupted run from T.mint.partial (if there is\n"
@@ -301,6 +309,28 @@ static mint_status feats_from_lists(const char *model, const char *lmpath, const
     return st;
 }
 
+/* What a collapsed training looks like, and what to do about it. */
+static void report_collapse(const mint_tm *tm, const char *out, unsigned long long seed)
+{
+    char dead[160] = "";
+    if (tm->train_dead_units > 0 && tm->train_dead_units == tm->hidden)
+        snprintf(dead, sizeof dead, "; all %d units of its Dense layer are dead (ReLU output 0 on "
+                 "every sample)", tm->hidden);
+    else if (tm->train_dead_units > 0)
+        snprintf(dead, sizeof dead, "; %d of the %d units of its Dense layer are dead (ReLU output "
+                 "0 on every sample)", tm->train_dead_units, tm->hidden);
+    fprintf(stderr, "mint train: the training collapsed: the MINT model gives every training "
+            "sample the same score, no better than chance (loss ln 2 = 0.69315, accuracy 0.5)%s. "
+            "%s was not written.\n", dead, out);
+    if (tm->cfg.kind == MINT_TM_CNN)
+        fprintf(stderr, "mint train: remedy: a wider Dense layer after the conv, e.g. --min-hidden 64 "
+                "(the paper's layout has C = %d units, the tap's channels, and dies at small C); "
+                "or another --seed (now %llu)\n", tm->cfg.in_dims[0], seed);
+    else
+        fprintf(stderr, "mint train: remedy: another --seed (now %llu), fewer --epochs, or other "
+                "taps\n", seed);
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -314,12 +344,13 @@ int cmd_train(int argc, char **argv)
         { "landmarks", required_argument, 0, 'L' }, { "root", required_argument, 0, 'R' },
         { "holdout", required_argument, 0, 'H' }, { "resume", no_argument, 0, 'r' },
         { "holdout-by", required_argument, 0, 'B' },
+        { "min-hidden", required_argument, 0, 'W' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
     double holdout = 0.1;
     const char *kind_s = NULL, *mem = NULL, *ext = NULL, *out = NULL, *taps_s = NULL;
     const char *model = NULL, *lmem = NULL, *lext = NULL, *lmpath = NULL, *root = NULL;
-    int epochs = 0, batch = 128, threads = 0, quiet = 0, resume = 0, o;
+    int epochs = 0, batch = 128, threads = 0, quiet = 0, resume = 0, min_hidden = 0, o;
     int by_label = 1, by_label_given = 0;
     unsigned long long seed = 0;
     optind = 1;
@@ -370,6 +401,10 @@ int cmd_train(int argc, char **argv)
             by_label = !strcmp(optarg, "label");
             by_label_given = by_label;
             break;
+        case 'W':
+            if ((min_hidden = cli_int(optarg, 1, 65536)) < 0)
+                return cli_usage_error("train", "--min-hidden wants 1..65536");
+            break;
         case 'h': fputs(cli_help_train, stdout); return CLI_OK;
         default: return cli_usage_error("train", "bad option");
         }
@@ -393,6 +428,8 @@ int cmd_train(int argc, char **argv)
     mint_tm_kind kind;
     if (mint_tm_kind_parse(kind_s, &kind))
         return cli_usage_error("train", "--kind is vanilla, cnn or outcome (not '%s')", kind_s);
+    if (min_hidden && kind != MINT_TM_CNN)
+        return cli_usage_error("train", "--min-hidden goes with --kind cnn (the MLP kinds have 128 units)");
     const int taps_given = taps_s != NULL;
     char dtaps[256]; /* as long as the MINT model's record of its taps */
     if (!taps_s) { /* the kind's own taps, or those the members' extract.txt records */
@@ -576,7 +613,7 @@ int cmd_train(int argc, char **argv)
         return cli_error("train", st);
     }
     mint_tm *tm;
-    st = mint_tm_create(&tm, &cfg, seed);
+    st = mint_tm_create_wide(&tm, &cfg, seed, min_hidden);
     if (st) {
         mint_feats_free(&fm), mint_feats_free(&fe), free(partial);
         mint_image_keys_free(&km), mint_image_keys_free(&ke);
@@ -647,12 +684,16 @@ int cmd_train(int argc, char **argv)
     const double t0 = cli_now();
     st = mint_train(tm, fm.x, fm.n, fe.x, fe.n, &to);
     mint_train_state_free(rs);
-    if (!st)
+    /* a collapsed training is not saved: it would audit as AUC 0.5, silently */
+    const int collapsed = !st && tm->train_collapsed;
+    if (collapsed)
+        report_collapse(tm, out, seed);
+    if (!st && !collapsed)
         st = mint_tm_save(tm, out);
-    if (!st && remove(partial) && errno != ENOENT)
+    if (!st && remove(partial) && errno != ENOENT) /* (a collapsed run's too: resuming repeats it) */
         fprintf(stderr, "mint train: warning: could not remove %s: %s\n", partial,
                 strerror(errno));
-    if (!st)
+    if (!st && !collapsed)
         printf("%s: trained in %.1f s, last-epoch train accuracy %.4f, threshold %.4f "
                "(best balanced accuracy on the training data); audit reference: %lld %s "
                "external scores%s%lld%s\n",
@@ -661,7 +702,7 @@ int cmd_train(int argc, char **argv)
                tm->cal_ref_identities >= 0 ? " of " : "",
                (long long)(tm->cal_ref_identities >= 0 ? tm->cal_ref_identities : 0),
                tm->cal_ref_identities >= 0 ? " identities" : "");
-    if (!st && !quiet && tm->trainset.recorded)
+    if (!st && !collapsed && !quiet && tm->trainset.recorded)
         printf("%s records the SHA-256 of its %lld member and %lld external training images and "
                "of %lld held-out reference images, for eval and audit to check\n", out,
                (long long)tm->trainset.n[MINT_TS_MEMBERS], (long long)tm->trainset.n[MINT_TS_EXTERNAL],
@@ -674,5 +715,5 @@ int cmd_train(int argc, char **argv)
         st = explain(st, "training stopped", "; the last finished epoch is kept: rerun with "
                      "--resume to continue");
     free(partial);
-    return st ? cli_error("train", st) : CLI_OK;
+    return st ? cli_error("train", st) : collapsed ? CLI_FAIL : CLI_OK;
 }

@@ -327,6 +327,10 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
                            "a %s model on input %s", path, mint_tm_kind_name(s.kind), a,
                            mint_tm_kind_name(tm->cfg.kind), b);
     }
+    const wt_meta *mhid = wt_meta_find(f, "mint.hidden");
+    if (!st && mhid && mhid->type == WT_META_I64 && mhid->i64 != tm->hidden)
+        st = mint_fail(MINT_E_ARG, "%s: checkpoint of a model with %lld hidden units; this run has "
+                       "%d (a different minimum width)", path, (long long)mhid->i64, tm->hidden);
     if (!st && !(st = get_i64(f, path, "checkpoint.epochs", 1, INT32_MAX, &v)))
         s.epochs = (int)v;
     if (!st && !(st = get_i64(f, path, "checkpoint.epochs_done", 0, s.epochs, &v)))

@@ -91,6 +91,12 @@ static void glorot(float *w, size_t n, double fan_in, double fan_out, mint_rng *
 
 mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t seed)
 {
+    return mint_tm_create_wide(out, cfg, seed, 0);
+}
+
+mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64_t seed,
+                                int min_hidden)
+{
     *out = NULL;
     if (!cfg)
         return mint_fail(MINT_E_ARG, "mint_tm_create: NULL config");
@@ -109,13 +115,19 @@ mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t se
                              "H, W >= 2 (got %d x %d x %d)", d[0], d[1], d[2]);
         }
         const size_t flat = (size_t)MINT_TM_FILTERS * (size_t)(d[1] / 2) * (size_t)(d[2] / 2);
-        if ((size_t)d[0] * d[1] * d[2] > MAX_FLOATS / 64 || flat * (size_t)d[0] > MAX_FLOATS / 8) {
+        const int hidden = min_hidden > d[0] ? min_hidden : d[0];
+        if (min_hidden < 0 || min_hidden > 65536) {
+            free(tm);
+            return mint_fail(MINT_E_ARG, "CNN MINT: minimum Dense width %d outside 0..65536",
+                             min_hidden);
+        }
+        if ((size_t)d[0] * d[1] * d[2] > MAX_FLOATS / 64 || flat * (size_t)hidden > MAX_FLOATS / 8) {
             free(tm);
             return mint_fail(MINT_E_NOMEM, "CNN MINT input %d x %d x %d is too large", d[0], d[1],
                              d[2]);
         }
         tm->in_size = d[0] * d[1] * d[2];
-        tm->hidden = d[0];
+        tm->hidden = hidden;
         tm->flat = (int)flat;
         tm->l1 = 0.0f;
         add_param(tm, "conv.weight", 4, MINT_TM_FILTERS, d[0], 3, 3);
@@ -838,9 +850,13 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
     }
     if (!st && mt && mt->type == WT_META_STR)
         snprintf(cfg.taps, sizeof cfg.taps, "%s", mt->str);
+    /* a CNN trained with a wider Dense layer than C (--min-hidden) records
+     * its width in mint.hidden; older files hold C there (or nothing) */
+    const int64_t hid = meta_i64(f, "mint.hidden", 0);
+    const int wide = cfg.kind == MINT_TM_CNN && hid > cfg.in_dims[0] && hid <= 65536 ? (int)hid : 0;
     mint_tm *tm = NULL;
     if (!st)
-        st = mint_tm_create(&tm, &cfg, 0);
+        st = mint_tm_create_wide(&tm, &cfg, 0, wide);
     if (!st)
         st = mint_tm_read(tm, f);
     if (!st)

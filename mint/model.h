@@ -10,6 +10,7 @@
  *                -> Conv 64 3x3 pad 1 -> ReLU -> MaxPool 2x2 (stride 2, as
  *                Keras MaxPooling2D's default) -> flatten (C,H,W order)
  *                -> Dense C -> ReLU -> Dropout 0.5 -> Dense 1 -> sigmoid
+ *                (Dense max(C, min_hidden) with mint_tm_create_wide)
  *
  * Initialisation is Keras' default (the paper's models are Keras):
  * glorot_uniform kernels, zero biases, BN gamma 1 / beta 0, running mean 0 /
@@ -23,8 +24,8 @@
  *        dense2.weight [1][H], dense2.bias [1];
  *        buffers bn.running_mean [H], bn.running_var [H]
  *   CNN: conv.weight [64][C][3][3], conv.bias [64],
- *        dense1.weight [C][64*(H/2)*(W/2)], dense1.bias [C],
- *        dense2.weight [1][C], dense2.bias [1] */
+ *        dense1.weight [K][64*(H/2)*(W/2)], dense1.bias [K],
+ *        dense2.weight [1][K], dense2.bias [1]  (K = max(C, min_hidden)) */
 #ifndef MINT_MINT_MODEL_H
 #define MINT_MINT_MODEL_H
 
@@ -115,6 +116,10 @@ typedef struct mint_tm {
     int64_t train_epochs, train_steps, train_batch;
     uint64_t train_seed;
     double train_accuracy;
+    /* set by mint_train (not saved): dense1 units whose ReLU is 0 on every
+     * training sample, and whether the model scores every training sample
+     * the same (a collapsed training: loss ln 2, accuracy 0.5) */
+    int train_dead_units, train_collapsed;
     /* the images it was trained on and its held-out reference samples
      * (mint/trainset.h; recorded = 0 for models trained without image hashes) */
     mint_trainset trainset;
@@ -122,6 +127,12 @@ typedef struct mint_tm {
 
 /* New model with Keras-default initialisation drawn from seed. */
 mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t seed);
+/* The same with, for a CNN, a Dense layer of max(C, min_hidden) units
+ * after the conv (0: C, the paper's layout; the MLP kinds ignore it). A
+ * Dense-C-ReLU bottleneck at small C (e.g. 8) can die: every unit's ReLU 0
+ * on every sample, one score for all (mint_train detects it). */
+mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64_t seed,
+                                int min_hidden);
 void mint_tm_free(mint_tm *tm);
 /* Parameter (or buffer: "bn.running_mean", "bn.running_var") by name:
  * pointer into the params segment and element count; NULL if absent. */

@@ -66,6 +66,42 @@ static int64_t next_index(mint_train_state *s, int c)
     return s->perm[c][s->pos[c]++];
 }
 
+/* After training, in eval mode over the training data (members, then the
+ * external samples): the dense1 units no sample activates (ReLU output 0
+ * on all: "dead") and whether every sample gets the same logit - a
+ * collapsed training, whose loss stays at ln 2 and accuracy at 0.5 (the
+ * CNN's Dense-C-ReLU bottleneck dies this way at small C). */
+static void collapse_check(mint_tm *tm, mint_tm_acts *a, int B, const float *const src[2],
+                           const int64_t n[2])
+{
+    const int H = tm->hidden;
+    uint8_t *alive = calloc((size_t)H, 1);
+    float lo = 0, hi = 0;
+    int first = 1;
+    for (int c = 0; c < 2; c++)
+        for (int64_t i0 = 0; i0 < n[c]; i0 += B) {
+            const int k = n[c] - i0 < B ? (int)(n[c] - i0) : B;
+            memcpy(a->x, src[c] + (size_t)i0 * (size_t)tm->in_size,
+                   (size_t)k * (size_t)tm->in_size * sizeof(float));
+            mint_tm_forward(tm, a, k, 0);
+            for (int i = 0; i < k; i++) {
+                const float l = a->logit[i];
+                lo = first || l < lo ? l : lo;
+                hi = first || l > hi ? l : hi;
+                first = 0;
+                for (int j = 0; alive && j < H; j++)
+                    alive[j] |= a->h1[(size_t)i * H + j] > 0.0f;
+            }
+        }
+    int dead = alive ? 0 : -1; /* -1: not counted (no memory for the flags) */
+    for (int j = 0; alive && j < H; j++)
+        dead += !alive[j];
+    free(alive);
+    tm->train_dead_units = dead;
+    /* the same score for every sample, to float precision */
+    tm->train_collapsed = !(hi - lo > 1e-6f * (fabsf(hi) > 1.0f ? fabsf(hi) : 1.0f));
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -226,6 +262,10 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
         }
         if (o->checkpoint)
             st = o->checkpoint(o->ctx, tm, &s);
+    }
+    if (!st) {
+        const int64_t nc[2] = { n_mem, n_ext };
+        collapse_check(tm, a, B, src, nc);
     }
     mint_tm_acts_free(a);
     free(s.perm[0]);

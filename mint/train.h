@@ -161,7 +161,13 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
  * (row-major, in_size = tm->in_size floats per sample), less the held-out
  * external samples (o->holdout), then score the members and the held-out
  * external samples (all external ones when holdout is 0) in eval mode as
- * calibration data (mint_tm_calibrate). */
+ * calibration data (mint_tm_calibrate).
+ * A collapsed training is not an error here, but it is detected: after the
+ * last epoch the model is run over all the training data and
+ * tm->train_dead_units (dense1 units with ReLU output 0 on every sample)
+ * and tm->train_collapsed (every sample gets the same score: no better than
+ * chance, loss ln 2) are set; a caller must not keep such a model as if it
+ * worked (mint train refuses to save it). */
 mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const float *external,
                        int64_t n_ext, const mint_train_opts *o);
 

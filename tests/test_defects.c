@@ -12,7 +12,9 @@
 #include "io/plot.h"
 #include "io/report.h"
 #include "mint/features.h"
+#include "mint/model.h"
 #include "mint/stats.h"
+#include "mint/train.h"
 #include "net/graph.h"
 #include "net/iresnet.h"
 #include "weights/container.h"
@@ -477,6 +479,123 @@ static void test_mint_model_info_and_misuse(void **state)
     free(o), free(e);
 }
 
+/* A training that collapses to one score for every sample is detected
+ * (mint_train sets train_collapsed and counts the dead Dense units), and a
+ * healthy one is not. The collapse is forced the way the CNN's Dense-C
+ * layer dies: every dense1 bias far below zero, so no ReLU ever fires. */
+static void test_train_collapse_detected(void **state)
+{
+    (void)state;
+    enum { N = 24, C = 2, HW = 4, IN = C * HW * HW };
+    float *m = malloc(sizeof(float) * N * IN), *x = malloc(sizeof(float) * N * IN);
+    assert_non_null(m);
+    assert_non_null(x);
+    for (int i = 0; i < N * IN; i++) {
+        m[i] = 1.0f + (float)((i * 37) % 23) / 23.0f; /* members: larger values */
+        x[i] = (float)((i * 53) % 19) / 19.0f;
+    }
+    const mint_tm_config cfg = { .kind = MINT_TM_CNN, .in_dims = { C, HW, HW } };
+    mint_train_opts o;
+    mint_train_defaults(&o, MINT_TM_CNN);
+    o.epochs = 2;
+    o.batch = 8;
+    for (int dead = 0; dead < 2; dead++) {
+        mint_tm *tm;
+        assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+        if (dead)
+            for (int j = 0; j < tm->hidden; j++)
+                tm->p.b1[j] = -1e4f;
+        assert_int_equal(mint_train(tm, m, N, x, N, &o), MINT_OK);
+        assert_int_equal(tm->train_collapsed, dead);
+        if (dead)
+            assert_int_equal(tm->train_dead_units, tm->hidden);
+        else
+            assert_true(tm->train_dead_units < tm->hidden);
+        mint_tm_free(tm);
+    }
+    /* --min-hidden: a CNN with a Dense layer wider than C; saved and loaded
+     * with its width (mint.hidden), while the paper's layout keeps C */
+    mint_tm *w, *l;
+    assert_int_equal(mint_tm_create_wide(&w, &cfg, 1, 16), MINT_OK);
+    assert_int_equal(w->hidden, 16);
+    const char *p = test_tmp_path("wide.mint");
+    assert_int_equal(mint_tm_save(w, p), MINT_OK);
+    assert_int_equal(mint_tm_load(&l, p), MINT_OK);
+    assert_int_equal(l->hidden, 16);
+    float sw[N], sl[N];
+    assert_int_equal(mint_tm_predict(w, m, N, sw), MINT_OK);
+    assert_int_equal(mint_tm_predict(l, m, N, sl), MINT_OK);
+    assert_memory_equal(sw, sl, sizeof sw);
+    mint_tm_free(w);
+    mint_tm_free(l);
+    assert_int_equal(mint_tm_create_wide(&w, &cfg, 1, 0), MINT_OK);
+    assert_int_equal(w->hidden, C);
+    assert_int_equal(mint_tm_save(w, p), MINT_OK);
+    assert_int_equal(mint_tm_load(&l, p), MINT_OK);
+    assert_int_equal(l->hidden, C);
+    mint_tm_free(w);
+    mint_tm_free(l);
+    free(m);
+    free(x);
+}
+
+/* mint train does not save a collapsed model: it says what happened and
+ * the remedy, exits 1 and leaves neither T.mint nor T.mint.partial.
+ * Members and external that are all zeros: no unit ever fires. */
+static void test_cli_train_collapse(void **state)
+{
+    (void)state;
+    NEED_MINT();
+    char m[512], x[512], out[512], partial[600], args[4096], *o, *e;
+    snprintf(m, sizeof m, "%s", test_tmp_path("col_m.npy"));
+    snprintf(x, sizeof x, "%s", test_tmp_path("col_e.npy"));
+    snprintf(out, sizeof out, "%s", test_tmp_path("col.mint"));
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    float *z = calloc(20 * 2 * 4 * 4, sizeof *z);
+    assert_non_null(z);
+    const int64_t dims[4] = { 20, 2, 4, 4 };
+    assert_int_equal(io_npy_write(m, WT_F32, 4, dims, z), MINT_OK);
+    assert_int_equal(io_npy_write(x, WT_F32, 4, dims, z), MINT_OK);
+    free(z);
+    snprintf(args, sizeof args, "train --kind cnn --members '%s' --external '%s' --epochs 1 "
+             "--batch 8 --quiet --out '%s'", m, x, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
+    assert_non_null(strstr(e, "the training collapsed: the MINT model gives every training "
+                              "sample the same score"));
+    assert_non_null(strstr(e, "all 2 units of its Dense layer are dead"));
+    assert_non_null(strstr(e, "was not written"));
+    assert_non_null(strstr(e, "remedy: a wider Dense layer after the conv, e.g. --min-hidden 64"));
+    assert_false(test_file_exists(out));
+    assert_false(test_file_exists(partial));
+    free(o), free(e);
+    /* --min-hidden is for the CNN only */
+    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' "
+             "--min-hidden 64 --out '%s'", m, x, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 2);
+    assert_non_null(strstr(e, "--min-hidden goes with --kind cnn"));
+    free(o), free(e);
+    /* a CNN with --min-hidden on data it can learn: saved, with its width */
+    float *a = malloc(sizeof(float) * 20 * 32), *b = malloc(sizeof(float) * 20 * 32);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < 20 * 32; i++) {
+        a[i] = 1.0f + (float)((i * 37) % 23) / 23.0f;
+        b[i] = (float)((i * 53) % 19) / 19.0f;
+    }
+    assert_int_equal(io_npy_write(m, WT_F32, 4, dims, a), MINT_OK);
+    assert_int_equal(io_npy_write(x, WT_F32, 4, dims, b), MINT_OK);
+    free(a), free(b);
+    snprintf(args, sizeof args, "train --kind cnn --members '%s' --external '%s' --epochs 2 "
+             "--batch 8 --quiet --min-hidden 16 --out '%s'", m, x, out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    free(o), free(e);
+    snprintf(args, sizeof args, "info --brief '%s'", out);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "MINT model: cnn (Conv 64 3x3 -> MaxPool 2x2 -> Dense 16 -> "));
+    assert_non_null(strstr(o, "mint.hidden            16\n"));
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +612,8 @@ int main(void)
         cmocka_unit_test(test_setup_waits_for_apt),
         cmocka_unit_test(test_roc_log_axis_resolution),
         cmocka_unit_test(test_mint_model_info_and_misuse),
+        cmocka_unit_test(test_train_collapse_detected),
+        cmocka_unit_test(test_cli_train_collapse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
