@@ -242,6 +242,21 @@ static mint_status print_mint_model(const char *path)
                tm->cal_external_heldout ? "held out of training" : "trained on", tm->threshold);
     else
         printf("calibration: none (audits need --reference)\n");
+    if (tm->n_cal_external) {
+        if (tm->cal_ref_identities >= 0)
+            printf("audit reference: %lld images of %lld identities, held out by %s\n",
+                   (long long)tm->n_cal_external, (long long)tm->cal_ref_identities,
+                   !strcmp(tm->cal_holdout_by, "label") ? "identity" : "image");
+        else
+            printf("audit reference: %lld images, identities unknown (each counts as one)\n",
+                   (long long)tm->n_cal_external);
+    }
+    if (tm->has_quality)
+        printf("validated: AUC %.4f, TPR %.4f at 1%% FPR, balanced accuracy %.4f, on %lld members "
+               "+ %lld external (%s; %s)\n", tm->q_auc, tm->q_tpr_1pct, tm->q_bacc,
+               (long long)tm->q_n_members, (long long)tm->q_n_external, tm->q_data, tm->q_date);
+    else
+        printf("validated: never (mint eval --store records the held-out AUC for audits)\n");
     if (tm->trainset.recorded)
         printf("training images: SHA-256 keys of %lld members, %lld external, %lld held out\n",
                (long long)tm->trainset.n[MINT_TS_MEMBERS], (long long)tm->trainset.n[MINT_TS_EXTERNAL],

@@ -152,6 +152,7 @@ static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
     if (!tm->trainset.recorded) {
         eval_note(s, "this MINT model (%s) does not record its training images: nothing checked "
                   "that the evaluation data are not among them", mint_path);
+        s->n_trained = -1;
         return MINT_OK;
     }
     static const char *const what[2] = { "members", "external samples" };
@@ -163,6 +164,7 @@ static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
             snprintf(why, sizeof why, "%s", mint_last_error());
             eval_note(s, "could not check whether the %s (%s) are images the MINT model was "
                       "trained on: %s", what[side], path[side], why);
+            s->n_trained = -1;
             continue;
         }
         if (st)
@@ -173,6 +175,8 @@ static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
                         (1u << MINT_TS_MEMBERS | 1u << MINT_TS_EXTERNAL)) != 0;
         mint_trainset_count(&tm->trainset, k.key, k.n, c);
         mint_image_keys_free(&k);
+        if (s->n_trained >= 0)
+            s->n_trained += trained;
         if (trained)
             eval_note(s, "%lld of the %lld %s (%s) are images the MINT model was trained on "
                       "(%lld as members, %lld as external samples): its metrics on them are "
@@ -265,6 +269,10 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
                  base ? base + 1 : o->mint_path, out->m.n_members, out->m.n_external);
         st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.n_external, out->m.auc, title);
     }
+    if (!st && o->store && out->n_trained > 0)
+        st = mint_fail(MINT_E_ARG, "not storing the figures in %s: %lld of the evaluation images "
+                       "are images it was trained on, so its AUC here is biased upwards; evaluate "
+                       "with --store on held-out data", o->mint_path, (long long)out->n_trained);
     if (!st && o->store) {
         tm->has_quality = 1;
         tm->q_auc = out->m.auc;

@@ -53,6 +53,8 @@ typedef struct {
     char notes[4][1024];
     const char *note_ptr[4];
     size_t n_notes;
+    int64_t n_trained;                 /* evaluation rows the MINT model was trained on
+                                        * (-1: could not be checked) */
 } mint_eval_summary;
 
 /* Load, score, evaluate, write. Notes say how many of the members and

@@ -739,6 +739,73 @@ static void test_cli_eval_warnings(void **state)
     free(o), free(e);
 }
 
+/* eval --store writes the held-out quality into the MINT model; audits then
+ * show it beside the verdict. Refused when the evaluation data were trained
+ * on (the model records its training images). */
+static void test_eval_store(void **state)
+{
+    (void)state;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", test_tmp_path("stored.mint"));
+    size_t n;
+    void *b = test_read_file(mint_path, &n);
+    assert_int_equal(test_write_file(copy, b, n), 0);
+    free(b);
+    mint_eval_opts o = { .mint_path = copy, .members = mem_dir, .external = ext_dir,
+                         .created = "2026-02-03T04:05:06Z", .store = 1 };
+    mint_eval_summary s;
+    assert_int_equal(mint_eval_run(&s, &o), MINT_OK);
+    assert_true(s.n_trained <= 0); /* the fixture model records no training images */
+    mint_tm *tm;
+    assert_int_equal(mint_tm_load(&tm, copy), MINT_OK);
+    assert_true(tm->has_quality);
+    assert_true(tm->q_auc == s.m.auc);
+    assert_true(tm->q_tpr_1pct == s.m.tpr_at_fpr[0]);
+    assert_int_equal(tm->q_n_members, NMEM);
+    assert_int_equal(tm->q_n_external, NEXT);
+    assert_string_equal(tm->q_date, "2026-02-03T04:05:06Z");
+    assert_non_null(strstr(tm->q_data, mem_dir));
+    mint_tm_free(tm);
+    char sha[65];
+    assert_int_equal(wt_sha256_file(copy, sha), MINT_OK);
+    assert_string_equal(sha, s.mint_sha256); /* the summary names the rewritten file */
+
+    /* the audit report carries it next to the verdict */
+    io_list l = { 0 };
+    l.n = 1;
+    l.items = calloc(1, sizeof *l.items);
+    char p[512];
+    snprintf(p, sizeof p, TEST_FIXTURES "/align/%s", crops[0]);
+    l.items[0].path = strdup(p);
+    l.items[0].key = strdup(p);
+    l.items[0].label = strdup("");
+    mint_audit_opts ao = { .model_path = net_path, .mint_path = copy, .images = &l,
+                           .alpha = 0.05, .report_path = test_tmp_path("stored.json") };
+    mint_audit_result r;
+    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_true(r.settest.has_quality && r.settest.q_auc == s.m.auc);
+    for (size_t i = 0; i < r.n_notes; i++)
+        assert_null(strstr(r.notes[i], "never measured"));
+    mint_audit_result_free(&r);
+    char *j = slurp_str(ao.report_path);
+    assert_non_null(strstr(j, "\"mint_model_quality\""));
+    assert_non_null(strstr(j, "\"audited\": \"1 identity (the set, 1 image)\""));
+    free(j);
+    io_list_free(&l);
+
+    /* a model that records its training images refuses to store figures
+     * measured on them */
+    char rec[512];
+    snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded_store.mint"));
+    train_recorded(rec, NULL);
+    o.mint_path = rec;
+    assert_int_equal(mint_eval_run(&s, &o), MINT_E_ARG);
+    assert_non_null(strstr(mint_last_error(), "not storing"));
+    assert_int_equal(mint_tm_load(&tm, rec), MINT_OK);
+    assert_false(tm->has_quality);
+    mint_tm_free(tm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -749,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_feats_from_images),
         cmocka_unit_test(test_trained_images),
         cmocka_unit_test(test_cli_eval_warnings),
+        cmocka_unit_test(test_eval_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
