@@ -44,8 +44,11 @@ ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
 endif
+# STATIC=1 links build/mint only: the tests and benchmarks stay dynamic
+# (Debian ships no libcmocka.a), so `make STATIC=1 test` works.
+MINT_LDFLAGS = $(LDFLAGS)
 ifeq ($(STATIC),1)
-LDFLAGS += -static
+MINT_LDFLAGS += -static
 endif
 # Tests link like the binary, except in cross builds (below).
 TEST_LDFLAGS := $(LDFLAGS)
@@ -77,8 +80,8 @@ endif
 # (Separate folders per knob set also work: make STATIC=1 BUILD=build-static.)
 CFLAGS_STAMP := $(BUILD)/cflags.stamp
 LDFLAGS_STAMP := $(BUILD)/ldflags.stamp
-CFLAGS_NOW := $(CC) $(CFLAGS)
-LDFLAGS_NOW := $(CC) $(CFLAGS) $(LDFLAGS) $(TEST_LDFLAGS) $(KERN_TEST_LDFLAGS) $(LIBS)
+CFLAGS_NOW := $(CC) $(CFLAGS) -MMD -MP
+LDFLAGS_NOW := $(CC) $(CFLAGS) -MMD -MP $(MINT_LDFLAGS) $(TEST_LDFLAGS) $(KERN_TEST_LDFLAGS) $(LIBS)
 ifneq ($(file <$(CFLAGS_STAMP)),$(CFLAGS_NOW))
 $(shell mkdir -p $(BUILD))
 $(file >$(CFLAGS_STAMP),$(CFLAGS_NOW))
@@ -113,7 +116,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit fuzz FORCE
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -121,9 +124,14 @@ mint: $(BUILD)/mint
 $(BUILD)/obj/kernels/x86/%_avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/obj/kernels/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h kernels/*.h kernels/*.inc net/*.h weights/*.h io/*.h mint/*.h) $(CFLAGS_STAMP)
+# Header dependencies come from the compiler (-MMD -MP: one .d file beside
+# each object and program, included below), so every header counts,
+# cli/*.h and tests/testutil.h included, and a removed header breaks nothing.
+DEPFLAGS = -MMD -MP -MF $@.d -MT $@
+
+$(BUILD)/obj/%.o: %.c $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libmintkern.a: $(KERN_OBJ)
 	@rm -f $@
@@ -134,20 +142,20 @@ $(BUILD)/libmint.a: $(LIB_OBJ) $(KERN_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/mint: $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS_STAMP)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmint.a $(MINT_LDFLAGS) $(LIBS)
 
 # Kernel tests link only the kernels (so they cross-build without libpng etc.).
 $(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(KERN_TEST_LDFLAGS) $(KERN_TEST_LIBS) -lm
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(KERN_TEST_LDFLAGS) $(KERN_TEST_LIBS) -lm
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libmint.a $(LDFLAGS_STAMP)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(TEST_LDFLAGS) $(TEST_LIBS) $(LIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmint.a $(TEST_LDFLAGS) $(TEST_LIBS) $(LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
 
 # `make test`: every test binary, kernel tests under each ISA the CPU has
 # (the benchmarks are built too, so they cannot rot unnoticed).
@@ -188,9 +196,52 @@ fixtures:
 	/usr/bin/python3 tools/make_align_fixtures.py
 	/usr/bin/python3 tools/make_train_golden.py
 
+# `make install` (PREFIX, DESTDIR): the binary, the library, its one public
+# header and a pkg-config file, so a program builds with
+# `cc prog.c $$(pkg-config --cflags --libs mint)` (docs/example_embed.c).
+# libmint.a is static: mint.pc's Libs list what it needs (OpenMP, libpng, ...).
 PREFIX ?= /usr/local
-install: $(BUILD)/mint
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MINT_VERSION ?= 0.9
+ifeq ($(OMP),1)
+PC_OMP := -fopenmp
+endif
+ifneq ($(SAN),)
+PC_SAN := -fsanitize=$(SAN)
+endif
+$(BUILD)/mint.pc: FORCE
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	    'Name: mint' 'Description: Membership Inference Test engine (IResNet inference, MINT models)' \
+	    'Version: $(MINT_VERSION)' 'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lmint $(PC_OMP) $(PC_SAN) $(LIBS)' >$@
+
+install: $(BUILD)/mint $(BUILD)/libmint.a $(BUILD)/mint.pc
 	install -D -m 755 $(BUILD)/mint $(DESTDIR)$(PREFIX)/bin/mint
+	install -D -m 644 $(BUILD)/libmint.a $(DESTDIR)$(LIBDIR)/libmint.a
+	install -D -m 644 include/mint.h $(DESTDIR)$(INCLUDEDIR)/mint.h
+	install -D -m 644 $(BUILD)/mint.pc $(DESTDIR)$(LIBDIR)/pkgconfig/mint.pc
+
+# `make fuzz`: every tests/fuzz/fuzz_<name>.c as a libFuzzer program
+# $(BUILD)-fuzz/fuzz_<name> (clang, ASan+UBSan, whole library, no OpenMP);
+# tests/fuzz/run.sh runs each for FUZZ_SECONDS with tests/fuzz/corpus/<name>/.
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= $(BUILD)-fuzz
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+fuzz: $(FUZZERS)
+$(FUZZ_BUILD)/libmint.a: FORCE
+	$(MAKE) --no-print-directory CC=$(FUZZ_CC) OMP=0 SAN=address,undefined \
+	    EXTRA_CFLAGS='-fsanitize=fuzzer-no-link -O1' BUILD=$(FUZZ_BUILD) $(FUZZ_BUILD)/libmint.a
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libmint.a
+	$(FUZZ_CC) $(CFLAGS_BASE) -Wno-unknown-pragmas -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP -MF $@.d -MT $@ \
+	    -o $@ $< $(FUZZ_BUILD)/libmint.a $(LIBS)
+-include $(FUZZERS:=.d)
+FORCE:
 
 clean:
 	rm -rf build build-*
+
+-include $(addsuffix .d,$(KERN_OBJ) $(LIB_OBJ) $(CLI_OBJ) $(TESTS) $(BENCHES))
