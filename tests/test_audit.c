@@ -126,15 +126,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *slurp_str(const char *path)
-{
-    size_t n;
-    char *p = test_read_file(path, &n);
-    if (p)
-        p[n] = 0;
-    return p;
-}
-
 static void test_eval(void **state)
 {
     (void)state;
@@ -153,7 +144,7 @@ static void test_eval(void **state)
     assert_true(s.m.bacc_train_thr >= 0 && s.m.bacc_train_thr <= 1);
     assert_int_equal(s.m.cm_train_thr.tp + s.m.cm_train_thr.fn, NMEM);
     assert_int_equal(s.m.cm_05.fp + s.m.cm_05.tn, NEXT);
-    char *j = slurp_str(json);
+    char *j = test_read_text(json);
     assert_non_null(j);
     assert_non_null(strstr(j, "\"auc\""));
     assert_non_null(strstr(j, s.mint_sha256));
@@ -280,7 +271,7 @@ static void test_audit(void **state)
     mint_audit_result_free(&r);
 
     /* the JSON report */
-    char *j = slurp_str(rj);
+    char *j = test_read_text(rj);
     assert_non_null(j);
     assert_non_null(strstr(j, img_sha));
     assert_non_null(strstr(j, sha));
@@ -294,7 +285,7 @@ static void test_audit(void **state)
     assert_int_equal(r.set.K_images, NEXT);
     assert_non_null(strstr(r.reference, ext_dir));
     mint_audit_result_free(&r);
-    char *h = slurp_str(rh);
+    char *h = test_read_text(rh);
     assert_non_null(h);
     assert_non_null(strstr(h, "<!DOCTYPE html>"));
     assert_non_null(strstr(h, img_sha));
@@ -309,7 +300,7 @@ static void test_audit(void **state)
     assert_false(r.has_set);
     assert_null(r.report.set);
     mint_audit_result_free(&r);
-    j = slurp_str(o.report_path);
+    j = test_read_text(o.report_path);
     assert_non_null(j);
     free(j);
 
@@ -435,7 +426,7 @@ static void test_network_and_duplicates(void **state)
     assert_int_equal(mint_eval_run(&es, &eo), MINT_OK);
     /* an unbound model: members and external must at least agree */
     snprintf(path, sizeof path, "%s/extract.txt", mem_dir);
-    char *saved = slurp_str(path);
+    char *saved = test_read_text(path);
     assert_non_null(saved);
     const char *a = "model aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
     assert_int_equal(test_write_file(path, a, strlen(a)), 0);
@@ -498,7 +489,7 @@ static void test_network_and_duplicates(void **state)
     assert_non_null(strstr(r.notes[4], "never measured"));
     assert_non_null(strstr(r.notes[5], "only 2 images"));
     mint_audit_result_free(&r);
-    char *j = slurp_str(o.report_path);
+    char *j = test_read_text(o.report_path);
     assert_non_null(strstr(j, "\"duplicate_of\""));
     free(j);
     /* the unbound model: a reference from another network than M is refused */
@@ -683,7 +674,7 @@ static void test_trained_images(void **state)
                   "reference samples");
     assert_true(k >= 0);
     assert_non_null(strstr(r.notes[k], "compares against"));
-    char *j = slurp_str(ao.report_path);
+    char *j = test_read_text(ao.report_path);
     assert_non_null(strstr(j, "9 of the 12 scored images"));
     free(j);
     mint_audit_result_free(&r);
@@ -717,7 +708,7 @@ static void test_cli_eval_warnings(void **state)
     assert_non_null(strstr(e, "mint eval: warning: 6 of the 8 external samples"));
     /* the setup's folders have an extract.txt without a network SHA-256 */
     assert_non_null(strstr(e, "no extract.txt says which network the features came from"));
-    char *j = slurp_str(json);
+    char *j = test_read_text(json);
     assert_non_null(strstr(j, "\"notes\""));
     assert_non_null(strstr(j, "8 of the 8 members"));
     free(j);

@@ -34,20 +34,6 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
-static void *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(*n + 1);
-    assert_int_equal(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -112,7 +98,7 @@ static void log_progress(void *ctx, size_t done, size_t total, size_t failed, si
 static int contains(const char *path, const char *needle)
 {
     size_t n;
-    char *t = slurp(path, &n);
+    char *t = test_read_file(path, &n);
     if (!t)
         return 0;
     t[n] = 0;
@@ -127,7 +113,7 @@ static void same_file(const char *a, const char *b, const char *name)
     snprintf(pa, sizeof pa, "%s/%s", a, name);
     snprintf(pb, sizeof pb, "%s/%s", b, name);
     size_t na, nb;
-    void *x = slurp(pa, &na), *y = slurp(pb, &nb);
+    void *x = test_read_file(pa, &na), *y = test_read_file(pb, &nb);
     assert_non_null(x);
     assert_non_null(y);
     assert_int_equal(na, nb);
@@ -197,7 +183,7 @@ static void test_matches_model_run(void **state)
     /* identical images (0 and 5) give identical rows; index has hashes */
     size_t n;
     snprintf(path, sizeof path, "%s/index.csv", out_max);
-    char *idx = slurp(path, &n);
+    char *idx = test_read_file(path, &n);
     assert_non_null(idx);
     idx[n] = 0;
     assert_non_null(strstr(idx, "row,file,label,sha256\n0,img00.png,a,"));
@@ -236,7 +222,7 @@ static void test_resume_after_failure(void **state)
     assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
     /* fix the file behind the same name and resume: chunks 0-1 are kept */
     size_t n;
-    void *good = slurp(imgs[4], &n);
+    void *good = test_read_file(imgs[4], &n);
     write_file(bad, good, n);
     free(good);
     o.resume = 1;
@@ -258,7 +244,7 @@ static void test_resume_after_failure(void **state)
     size_t na, nb;
     char pc[400];
     snprintf(pc, sizeof pc, "%s/layer2.npy", clean);
-    void *a = slurp(path, &na), *b = slurp(pc, &nb);
+    void *a = test_read_file(path, &na), *b = test_read_file(pc, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     free(a);
@@ -294,7 +280,7 @@ static void test_skip_and_shard(void **state)
     assert_int_equal(s.failed, 1);
     snprintf(path, sizeof path, "%s/errors.csv", out);
     size_t n;
-    char *e = slurp(path, &n);
+    char *e = test_read_file(path, &n);
     assert_non_null(e);
     e[n] = 0;
     assert_non_null(strstr(e, "item,file,error\n1,img01.png,"));
@@ -352,7 +338,7 @@ static void test_shards_merge(void **state)
         size_t na, nb;
         snprintf(p1, sizeof p1, "%s/%s", full, files[k]);
         snprintf(p2, sizeof p2, "%s/%s", merged, files[k]);
-        void *x = slurp(p1, &na), *y = slurp(p2, &nb);
+        void *x = test_read_file(p1, &na), *y = test_read_file(p2, &nb);
         assert_int_equal(na, nb);
         assert_memory_equal(x, y, na);
         free(x);
@@ -403,7 +389,7 @@ static void test_landmarks_by_path(void **state)
     mkdir(sub, 0777);
     snprintf(path, sizeof path, "%s/x.png", sub);
     size_t n;
-    void *png = slurp(imgs[0], &n);
+    void *png = test_read_file(imgs[0], &n);
     write_file(path, png, n);
     free(png);
     /* the template shifted by 3 pixels: alignment moves the face back */
@@ -441,7 +427,7 @@ static void test_dir_symlinks(void **state)
     snprintf(p, sizeof p, "%s/A", top);
     mkdir(p, 0777);
     size_t n;
-    void *png = slurp(imgs[0], &n);
+    void *png = test_read_file(imgs[0], &n);
     snprintf(p, sizeof p, "%s/A/a.png", top);
     write_file(p, png, n);
     snprintf(q, sizeof q, "%s/b.png", ext);

@@ -30,26 +30,6 @@ static int pal_entry(int i, int k)
 }
 static int grey1(int x, int y) { return ((x * 3 + y) >> 1) & 1; }
 
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static void load_ok(const char *name, io_image *img, int w, int h, int c)
 {
     char path[512];
@@ -315,7 +295,7 @@ static void test_mem_and_args(void **state)
         char path[256];
         size_t len;
         snprintf(path, sizeof path, IMG_FIX "%s", names[i]);
-        void *buf = read_all(path, &len);
+        void *buf = test_read_file(path, &len);
         assert_non_null(buf);
         io_image a, b;
         assert_int_equal(io_image_load(path, &a, 0), MINT_OK);
@@ -342,7 +322,7 @@ static void test_fuzz_fixtures(void **state)
         char path[256];
         size_t len;
         snprintf(path, sizeof path, IMG_FIX "%s", names[i]);
-        unsigned char *buf = read_all(path, &len);
+        unsigned char *buf = test_read_file(path, &len);
         assert_non_null(buf);
         unsigned char *cp = malloc(len);
         for (size_t cut = 0; cut < len; cut++) {

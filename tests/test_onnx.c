@@ -24,37 +24,15 @@
 
 #define FIX TEST_FIXTURES "/"
 
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (!r)
-            break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static int have_fixture(const char *name)
+/* Every fixture named here is committed: a missing one fails the test
+ * (a broken checkout must not pass by skipping). */
+static void need_fixture(const char *name)
 {
     char path[512];
     snprintf(path, sizeof path, FIX "%s", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("SKIP: fixture %s absent (run tools/make_fixtures.py)\n", path);
-        return 0;
-    }
-    fclose(f);
-    return 1;
+    if (access(path, R_OK) != 0)
+        fail_msg("committed fixture %s missing (git checkout it, or regenerate with "
+                 "tools/make_fixtures.py)", path);
 }
 
 static net_graph *import_fixture(const char *name)
@@ -1060,8 +1038,8 @@ static void test_grey_conv_bn(void **state)
 static void test_iresnet_small(void **state)
 {
     (void)state;
-    if (!have_fixture("iresnet_small.onnx") || !have_fixture("iresnet_small.json"))
-        skip();
+    need_fixture("iresnet_small.onnx");
+    need_fixture("iresnet_small.json");
     net_graph *g = import_fixture("iresnet_small.onnx");
     /* ONNX: 21 Conv, 10 BN, 9 PRelu, 8 Add, Flatten, Gemm. The exporter
      * already folded conv->BN pairs; the 10 BN left stay nodes (the 8 block
@@ -1091,12 +1069,10 @@ static void test_iresnet_small(void **state)
     check_tap(g, "embedding", 1, 32, 0, 0);
 
     size_t n, jn;
-    uint8_t *file = read_all(FIX "iresnet_small.onnx", &n);
-    char *json = read_all(FIX "iresnet_small.json", &jn);
+    uint8_t *file = test_read_file(FIX "iresnet_small.onnx", &n);
+    char *json = test_read_file(FIX "iresnet_small.json", &jn);
     assert_non_null(file);
     assert_non_null(json);
-    json = realloc(json, jn + 1);
-    json[jn] = 0;
     /* taps are the tensors the sidecar names */
     for (int k = 1; k <= 4; k++) {
         char key[16], want[256];
@@ -1133,8 +1109,8 @@ static void test_iresnet_small(void **state)
 static void test_iresnet_fp16(void **state)
 {
     (void)state;
-    if (!have_fixture("iresnet_small.onnx") || !have_fixture("iresnet_small_fp16.onnx"))
-        skip();
+    need_fixture("iresnet_small.onnx");
+    need_fixture("iresnet_small_fp16.onnx");
     net_graph *a = import_fixture("iresnet_small.onnx");
     net_graph *h = import_fixture("iresnet_small_fp16.onnx");
     assert_int_equal(a->nnodes, h->nnodes);
@@ -1172,8 +1148,7 @@ static void test_iresnet_fp16(void **state)
 static void test_r18like(void **state)
 {
     (void)state;
-    if (!have_fixture("iresnet_r18like.onnx"))
-        skip();
+    need_fixture("iresnet_r18like.onnx");
     net_graph *g = import_fixture("iresnet_r18like.onnx");
     /* Sub 127.5 and Mul 1/127.5 become two AFFINE nodes in front */
     assert_int_equal(count_op(g, NET_OP_AFFINE), 2);
@@ -1232,8 +1207,8 @@ static void check_mobile(net_graph *g)
 static void test_mobile_dw(void **state)
 {
     (void)state;
-    if (!have_fixture("mobile_dw.onnx") || !have_fixture("mobile_dw_op9.onnx"))
-        skip();
+    need_fixture("mobile_dw.onnx");
+    need_fixture("mobile_dw_op9.onnx");
     net_graph *a = import_fixture("mobile_dw.onnx");
     net_graph *b = import_fixture("mobile_dw_op9.onnx");
     check_mobile(a);
@@ -1253,10 +1228,8 @@ static void golden(const char *model)
     char path[512], file[256];
     snprintf(path, sizeof path, FIX "%s.json", model);
     size_t jn;
-    char *json = read_all(path, &jn);
+    char *json = test_read_file(path, &jn);
     assert_non_null(json);
-    json = realloc(json, jn + 1);
-    json[jn] = 0;
     assert_true(json_str(json, "file", file, sizeof file)); /* the input's file */
     snprintf(path, sizeof path, FIX "%s.onnx", model);
     net_graph *g = NULL;
@@ -1287,14 +1260,25 @@ static void golden(const char *model)
     else if (strrchr(file, '/'))
         snprintf(refdir, sizeof refdir, "%.*s", (int)(strrchr(file, '/') - file), file);
     for (int k = 0; k < 5; k++) {
-        int t = net_graph_find_tap(g, taps[k]);
-        io_npy ref;
-        snprintf(path, sizeof path, FIX "%s/ort_%s.npy", refdir, taps[k]);
-        if (t < 0 || io_npy_read(path, &ref) != MINT_OK) {
-            snprintf(path, sizeof path, FIX "%s/torch_%s.npy", refdir, taps[k]);
-            if (t < 0 || io_npy_read(path, &ref) != MINT_OK)
-                continue;
+        /* the sidecar's "refs" name the references that exist (ORT first):
+         * a tap it lists must be computed and its file readable */
+        const char *src = NULL;
+        for (int s = 0; s < 2 && !src; s++) {
+            char needle[300];
+            snprintf(needle, sizeof needle, "\"%s/%s_%s.npy\"", refdir, s ? "torch" : "ort", taps[k]);
+            if (strstr(json, needle))
+                src = s ? "torch" : "ort";
         }
+        if (!src)
+            continue; /* not in this model's sidecar (e.g. mobile_dw has no layer taps) */
+        int t = net_graph_find_tap(g, taps[k]);
+        if (t < 0)
+            fail_msg("%s: tap %s has a reference but the imported graph does not compute it", model,
+                     taps[k]);
+        io_npy ref;
+        snprintf(path, sizeof path, FIX "%s/%s_%s.npy", refdir, src, taps[k]);
+        if (io_npy_read(path, &ref) != MINT_OK)
+            fail_msg("%s: committed reference %s unreadable: %s", model, path, mint_last_error());
         int64_t per = net_tensor_numel(&g->tensors[t]), n = in.dims[0];
         assert_true((size_t)(per * n) * sizeof(float) == ref.nbytes);
         float *out = malloc(sizeof(float) * (size_t)(per * n));
@@ -1317,6 +1301,8 @@ static void golden(const char *model)
         io_npy_free(&ref);
         checked++;
     }
+    if (!strstr(json, "_embedding.npy\""))
+        fail_msg("%s: the sidecar lists no embedding reference", model);
     assert_true(checked >= 1);
     net_exec_free(e);
     io_npy_free(&in);
@@ -1329,17 +1315,14 @@ static void test_golden(void **state)
     (void)state;
     static const char *const models[] = { "iresnet_small", "iresnet_small_fp16", "iresnet_r18like",
                                           "mobile_dw", "mobile_dw_op9" };
-    int ran = 0;
     for (int i = 0; i < 5; i++) {
         char f[128];
         snprintf(f, sizeof f, "%s.json", models[i]);
-        if (!have_fixture(f))
-            continue;
+        need_fixture(f);
+        snprintf(f, sizeof f, "%s.onnx", models[i]);
+        need_fixture(f);
         golden(models[i]);
-        ran++;
     }
-    if (!ran)
-        skip();
 }
 
 static void test_malformed_fixtures(void **state)
@@ -1353,10 +1336,8 @@ static void test_malformed_fixtures(void **state)
         { "malformed_short_raw_data.onnx", MINT_E_FORMAT, "initializer 'conv.weight': raw_data holds 54 values" },
         { "malformed_huge_dims.onnx", MINT_E_FORMAT, "initializer 'conv.weight'" },
     };
-    int ran = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (!have_fixture(cases[i].file))
-            continue;
+        need_fixture(cases[i].file);
         char path[512];
         snprintf(path, sizeof path, FIX "%s", cases[i].file);
         net_graph *g = (net_graph *)1;
@@ -1365,10 +1346,7 @@ static void test_malformed_fixtures(void **state)
         assert_int_equal(st, cases[i].st);
         assert_null(g);
         assert_non_null(strstr(mint_last_error(), cases[i].want));
-        ran++;
     }
-    if (!ran)
-        skip();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1419,10 +1397,9 @@ static void hammer(const uint8_t *buf, size_t n, size_t full_below, size_t strid
 static void test_truncate_and_flip(void **state)
 {
     (void)state;
-    if (!have_fixture("mobile_dw.onnx"))
-        skip();
+    need_fixture("mobile_dw.onnx");
     size_t n;
-    uint8_t *buf = read_all(FIX "mobile_dw.onnx", &n);
+    uint8_t *buf = test_read_file(FIX "mobile_dw.onnx", &n);
     assert_non_null(buf);
     hammer(buf, n, 4096, 37, 3000);
     free(buf);

@@ -350,14 +350,6 @@ static void test_html_escaping(void **state)
 static const double hm_s[10] = { 0.50, 0.95, 0.30, 0.85, 0.70, 0.90, 0.20, 0.60, 0.40, 0.80 };
 static const uint8_t hm_y[10] = { 0, 1, 1, 0, 0, 1, 0, 1, 0, 1 };
 
-static char *slurp(const char *path, size_t *n)
-{
-    char *p = test_read_file(path, n);
-    assert_non_null(p);
-    p[*n] = '\0';
-    return p;
-}
-
 static void test_eval_json(void **state)
 {
     (void)state;
@@ -372,7 +364,7 @@ static void test_eval_json(void **state)
     const char *path = test_tmp_path("eval.json");
     assert_int_equal(io_report_eval_write(path, &e, &meta), MINT_OK);
     size_t n;
-    char *txt = slurp(path, &n);
+    char *txt = test_must_read(path, &n);
     assert_true(json_valid(txt, n));
     assert_non_null(strstr(txt, "\"auc\": 0.72,"));
     assert_non_null(strstr(txt, "\"path\": \"models/t \\\"1\\\".mint\""));
@@ -470,7 +462,7 @@ static void test_audit_reports(void **state)
     const char *jpath = test_tmp_path("audit.json");
     assert_int_equal(io_report_audit_write(jpath, &r), MINT_OK);
     size_t n;
-    char *txt = slurp(jpath, &n);
+    char *txt = test_must_read(jpath, &n);
     assert_true(txt[0] == '{');
     assert_true(json_valid(txt, n));
     assert_non_null(strstr(txt, "\"file\": \"faces/O'Brien & \\\"Sons\\\".jpg\""));
@@ -491,7 +483,7 @@ static void test_audit_reports(void **state)
 
     const char *hpath = test_tmp_path("audit.HTML");
     assert_int_equal(io_report_audit_write(hpath, &r), MINT_OK);
-    txt = slurp(hpath, &n);
+    txt = test_must_read(hpath, &n);
     assert_true(strncmp(txt, "<!DOCTYPE html>", 15) == 0);
     assert_null(strstr(txt, "<script"));      /* no scripts at all */
     assert_null(strstr(txt, "<img"));         /* the hostile file name is text */

@@ -74,7 +74,9 @@ static inline const char *test_tmp_path(const char *name)
     return b;
 }
 
-/* Whole file into a 64-byte aligned malloc'd buffer (NULL if unreadable). */
+/* Whole file into a 64-byte aligned malloc'd buffer (NULL if unreadable),
+ * followed by a NUL byte (not counted in *size), so text can be read as a
+ * string. The one file reader of the tests: use it, do not copy it. */
 static inline void *test_read_file(const char *path, size_t *size)
 {
     *size = 0;
@@ -92,10 +94,28 @@ static inline void *test_read_file(const char *path, size_t *size)
     if (fread(p, 1, (size_t)n, fp) != (size_t)n) {
         free(p);
         p = NULL;
+    } else {
+        ((char *)p)[n] = 0;
     }
     fclose(fp);
-    *size = (size_t)n;
+    *size = p ? (size_t)n : 0;
     return p;
+}
+
+/* test_read_file that fails the test when the file cannot be read. */
+static inline void *test_must_read(const char *path, size_t *size)
+{
+    void *p = test_read_file(path, size);
+    if (!p)
+        fail_msg("cannot read %s", path);
+    return p;
+}
+
+/* A text file as a NUL-terminated string (NULL if unreadable). */
+static inline char *test_read_text(const char *path)
+{
+    size_t n;
+    return test_read_file(path, &n);
 }
 
 static inline int test_write_file(const char *path, const void *data, size_t n)
