@@ -778,7 +778,7 @@ static void test_eval_store(void **state)
     for (size_t i = 0; i < r.n_notes; i++)
         assert_null(strstr(r.notes[i], "never measured"));
     mint_audit_result_free(&r);
-    char *j = slurp_str(ao.report_path);
+    char *j = test_read_text(ao.report_path);
     assert_non_null(strstr(j, "\"mint_model_quality\""));
     assert_non_null(strstr(j, "\"audited\": \"1 identity (the set, 1 image)\""));
     free(j);
