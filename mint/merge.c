@@ -161,9 +161,16 @@ static mint_status read_info(input_info *in)
         else if (!strcmp(line, "shard") && strcmp(v, "-"))
             st = parse_shard(path, v, in);
         else if (!strcmp(line, "full-list") && strcmp(v, "-")) {
-            char hex[65] = "";
-            if (sscanf(v, "%64s %zu", hex, &in->full_n) != 2 || strlen(hex) != 64)
+            char hex[65] = "", *end;
+            int len = 0;
+            unsigned long long cnt = 0;
+            /* the count bounds nothing yet: plan_shards checks it against the
+             * rows and errors the folder holds before sizing anything by it */
+            if (sscanf(v, "%64s %n", hex, &len) != 1 || strlen(hex) != 64 || v[len] < '0' || v[len] > '9')
                 st = mint_fail(MINT_E_FORMAT, "%s: bad full-list line", path);
+            else if (errno = 0, cnt = strtoull(v + len, &end, 10), errno || *end || cnt > SIZE_MAX)
+                st = mint_fail(MINT_E_FORMAT, "%s: bad full-list count '%.40s'", path, v + len);
+            in->full_n = (size_t)cnt;
             memcpy(in->full, hex, sizeof hex);
             in->has_full = 1;
         }
@@ -213,6 +220,25 @@ static mint_status read_rows(input_info *in)
     free(line);
     fclose(f);
     return st;
+}
+
+/* List position p in the compact owner table of plan_shards: *at = b*nres + j
+ * where p = b*sn + res[2j]; 0 if p's residue is not held. */
+static int held_at(const int *res, size_t nres, size_t p, int sn, size_t *at)
+{
+    int r = (int)(p % (size_t)sn);
+    size_t lo = 0, hi = nres;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (res[2 * mid] < r)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == nres || res[2 * lo] != r)
+        return 0;
+    *at = p / (size_t)sn * nres + lo;
+    return 1;
 }
 
 /* Merge plan: order[r] = input the r-th output row comes from. */
@@ -293,38 +319,56 @@ static mint_status plan_shards(input_info *in, int n, int allow_partial, plan *p
         if (sw >= shardline_n)
             snprintf(shardline, shardline_n, "partial");
     }
-    int *owner = NULL;
     if (nmiss && !allow_partial) {
         free(res);
         return mint_fail(MINT_E_ARG, "incomplete set of %d shards: %s missing (allow it with --partial)",
                          sn, stats->missing);
     }
-    /* owner of each list position, then the failed ones removed */
+    /* The full-list count must match what each folder holds (its rows and
+     * failed images), which bounds it by the folders' sizes: a hostile count
+     * costs neither memory nor time. */
     size_t fulln = in[0].full_n;
-    owner = malloc(sizeof *owner * (fulln ? fulln : 1));
-    mint_status st = owner ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
-    for (size_t p = 0; p < fulln && !st; p++)
-        owner[p] = -1;
-    for (k = 0; k < nres && !st; k++)
-        for (size_t p = (size_t)res[2 * k]; p < fulln; p += (size_t)sn)
-            owner[p] = res[2 * k + 1];
-    free(res);
+    mint_status st = MINT_OK;
+    for (int i = 0; i < n && !st; i++) {
+        size_t want = 0;
+        for (int j = 0; j < in[i].nset; j++)
+            want += mint_shard_size(fulln, in[i].set[j], sn);
+        if (want != (size_t)in[i].rows + (size_t)in[i].errors)
+            st = mint_fail(MINT_E_FORMAT,
+                           "%s: extract.txt says its shard of a list of %zu images holds %zu, but index.csv "
+                           "and errors.csv hold %ld: the folder is inconsistent", in[i].dir, fulln, want,
+                           in[i].rows + in[i].errors);
+    }
+    /* Owner of each held list position p = b*sn + res[2j], stored at b*nres + j
+     * (positions of missing shards take no room): nblocks*nres <= held + nres. */
+    size_t nblocks = fulln / (size_t)sn + (fulln % (size_t)sn != 0);
+    int *owner = NULL;
+    if (!st && nblocks > (SIZE_MAX / sizeof *owner - 1) / nres)
+        st = mint_fail(MINT_E_FORMAT, "%s: full-list count %zu too large", in[0].dir, fulln);
+    size_t m = nblocks * nres;
+    if (!st && !(owner = malloc(sizeof *owner * (m ? m : 1))))
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t b = 0; b < nblocks && !st; b++)
+        for (k = 0; k < nres; k++)
+            owner[b * nres + k] = b * (size_t)sn + (size_t)res[2 * k] < fulln ? res[2 * k + 1] : -3;
     for (int i = 0; i < n && !st; i++) {
         for (long e = 0; e < in[i].errors && !st; e++) {
             long p = in[i].err_item[e];
+            size_t at = 0;
             if (p < 0)
                 st = mint_fail(MINT_E_FORMAT, "%s/errors.csv has no item column (made by an older mint)",
                                in[i].dir);
-            else if ((size_t)p >= fulln || owner[p] != i)
+            else if ((size_t)p >= fulln || !held_at(res, nres, (size_t)p, sn, &at) || owner[at] != i)
                 st = mint_fail(MINT_E_FORMAT, "%s/errors.csv: item %ld is not in this shard", in[i].dir, p);
             else
-                owner[p] = -2;
+                owner[at] = -2;
         }
     }
+    free(res);
     size_t *cnt = calloc((size_t)n, sizeof *cnt);
     if (!st && !cnt)
         st = mint_fail(MINT_E_NOMEM, "out of memory");
-    for (size_t p = 0; p < fulln && !st; p++)
+    for (size_t p = 0; p < m && !st; p++)
         if (owner[p] >= 0)
             cnt[owner[p]]++, pl->total++;
     for (int i = 0; i < n && !st; i++)
@@ -335,7 +379,7 @@ static mint_status plan_shards(input_info *in, int n, int allow_partial, plan *p
     free(cnt);
     if (!st && !(pl->order = malloc(sizeof *pl->order * (pl->total ? pl->total : 1))))
         st = mint_fail(MINT_E_NOMEM, "out of memory");
-    for (size_t p = 0, r = 0; p < fulln && !st; p++)
+    for (size_t p = 0, r = 0; p < m && !st; p++)
         if (owner[p] >= 0)
             pl->order[r++] = owner[p];
     free(owner);

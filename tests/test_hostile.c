@@ -1,0 +1,95 @@
+/* test_hostile.c - regression tests for the defects a hostile-input and
+ * fault campaign found (issue 9, item 7): each test fails on the code
+ * before its fix. The fuzz targets that found them are in tests/fuzz/. */
+#include "testutil.h"
+#include <sys/resource.h>
+#include <sys/time.h>
+#include "io/npy.h"
+#include "mint/extract.h"
+
+static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static double now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
+}
+
+/* A shard folder by hand: shard i/n of a list of `count` (text as written in
+ * extract.txt) holding `rows` images, none failed. */
+static const char *make_shard(const char *name, int i, int n, const char *count, int rows)
+{
+    const char *dir = test_tmp_path(name);
+    char path[600], buf[4096];
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    int len = snprintf(buf, sizeof buf,
+                       "mint extract run\nmodel %s\ntaps embedding\npool max\ndtype f32\nchunk 1024\n"
+                       "shard %d/%d\nimages %d\nlist %s\nfull-list %s %s\nlandmarks -\nroot /x\n",
+                       sha, i, n, rows, sha, sha, count);
+    assert_int_equal(test_write_file(path, buf, (size_t)len), 0);
+    len = snprintf(buf, sizeof buf, "row,file,label,sha256\n");
+    for (int r = 0; r < rows; r++)
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "%d,i%d_%d.png,p%d,%s\n", r, i, r, r, sha);
+    snprintf(path, sizeof path, "%s/index.csv", dir);
+    assert_int_equal(test_write_file(path, buf, (size_t)len), 0);
+    float v[64] = { 0 };
+    int64_t dims[2] = { rows, 4 };
+    snprintf(path, sizeof path, "%s/embedding.npy", dir);
+    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, v), MINT_OK);
+    return dir;
+}
+
+/* (a) mint merge read the full-list count unbounded: a huge count wrapped
+ * malloc(sizeof *owner * fulln) and the loop after it wrote past the buffer,
+ * and a merely large one (500,000,000) cost 2 GB and 5 s before refusing. */
+static void test_merge_hostile_count(void **state)
+{
+    (void)state;
+    static const char *const counts[] = {
+        "500000000",            /* large: 2 GB before the fix */
+        "4611686018427387905",  /* 2^62+1: sizeof(int) * count wraps to 4 */
+        "18446744073709551615", /* SIZE_MAX */
+        "18446744073709551616", /* SIZE_MAX + 1 */
+        "-3",                   /* %zu took it as SIZE_MAX - 2 */
+    };
+    struct rlimit old;
+    getrlimit(RLIMIT_AS, &old);
+    struct rlimit lim = { (rlim_t)1 << 31, old.rlim_max }; /* 2 GB of address space: the fix needs KB */
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        char n0[64], n1[64], out[64];
+        snprintf(n0, sizeof n0, "hc%zu_s0", c);
+        snprintf(n1, sizeof n1, "hc%zu_s1", c);
+        snprintf(out, sizeof out, "hc%zu_out", c);
+        const char *ins[2] = { make_shard(n0, 0, 2, counts[c], 2), make_shard(n1, 1, 2, counts[c], 1) };
+        mint_merge_stats ms;
+        double t0 = now();
+        if (old.rlim_cur == RLIM_INFINITY || old.rlim_cur > lim.rlim_cur)
+            setrlimit(RLIMIT_AS, &lim);
+        mint_status st = mint_merge(test_tmp_path(out), ins, 2, 0, &ms);
+        setrlimit(RLIMIT_AS, &old);
+        assert_int_equal(st, MINT_E_FORMAT);
+        assert_true(strstr(mint_last_error(), "inconsistent") || strstr(mint_last_error(), "full-list"));
+        assert_true(now() - t0 < 1.0);
+    }
+    /* the same folders with the true count merge */
+    const char *ins[2] = { make_shard("hc_ok0", 0, 2, "3", 2), make_shard("hc_ok1", 1, 2, "3", 1) };
+    mint_merge_stats ms;
+    assert_int_equal(mint_merge(test_tmp_path("hc_ok_out"), ins, 2, 0, &ms), MINT_OK);
+    assert_int_equal(ms.rows, 3);
+    /* a partial set: the count still has to fit the shard held */
+    const char *one[1] = { make_shard("hc_p0", 0, 1000, "5000000", 1) };
+    assert_int_equal(mint_merge(test_tmp_path("hc_p_out"), one, 1, 1, &ms), MINT_E_FORMAT);
+    const char *one_ok[1] = { make_shard("hc_p1", 7, 1000, "1500", 2) };
+    assert_int_equal(mint_merge(test_tmp_path("hc_p1_out"), one_ok, 1, 1, &ms), MINT_OK);
+    assert_int_equal(ms.rows, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_hostile_count),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
