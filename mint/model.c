@@ -94,8 +94,10 @@ mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t se
     return mint_tm_create_wide(out, cfg, seed, 0);
 }
 
-mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64_t seed,
-                                int min_hidden)
+/* The model's shape from its config: the parameter table, no arena yet (so a
+ * loader can check the file's tensors against it before allocating what the
+ * metadata claims). */
+static mint_status tm_layout(mint_tm **out, const mint_tm_config *cfg, int min_hidden)
 {
     *out = NULL;
     if (!cfg)
@@ -155,6 +157,14 @@ mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64
     }
     add_param(tm, "dense2.weight", 2, 1, tm->hidden, 0, 0);
     add_param(tm, "dense2.bias", 1, 1, 0, 0, 0);
+    *out = tm;
+    return MINT_OK;
+}
+
+/* The arena (parameters, gradients, Adam moments) and the BN statistics:
+ * zeroed, running variances 1. Frees tm on failure. */
+static mint_status tm_alloc(mint_tm *tm)
+{
     tm->arena = aligned_alloc(64, 4 * tm->seg * sizeof(float));
     tm->bn_mean = aligned_alloc(64, 2 * round16((size_t)tm->hidden) * sizeof(float));
     if (!tm->arena || !tm->bn_mean) {
@@ -172,7 +182,19 @@ mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64
     make_views(tm, tm->arena + tm->seg, &tm->g);
     make_views(tm, tm->arena + 2 * tm->seg, &tm->m);
     make_views(tm, tm->arena + 3 * tm->seg, &tm->v);
+    return MINT_OK;
+}
 
+mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64_t seed,
+                                int min_hidden)
+{
+    mint_tm *tm;
+    mint_status st = tm_layout(&tm, cfg, min_hidden);
+    if (!st)
+        st = tm_alloc(tm);
+    if (st)
+        return st;
+    const int *d = cfg->in_dims;
     /* Keras defaults: glorot_uniform kernels, zero biases, BN gamma = 1 */
     mint_rng r = mint_rng_stream(seed, 1);
     if (is_cnn(tm))
@@ -782,10 +804,10 @@ static void load_quality(mint_tm *tm, const wt_file *f)
     meta_str(f, "mint.quality.date", tm->q_date, sizeof tm->q_date);
 }
 
-mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
+/* Every tensor of tm's layout found in f, shape-checked and finite, into t
+ * (params, then BN running mean and variance): reads f only. */
+static mint_status tm_check(const mint_tm *tm, const wt_file *f, const wt_tensor **t)
 {
-    /* every tensor is found and shape-checked before anything is copied */
-    const wt_tensor *t[MINT_TM_MAX_PARAMS + 2];
     mint_status st = MINT_OK;
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
@@ -808,15 +830,29 @@ mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
                            is_var ? "variances must be finite and >= 0"
                                   : "parameters must be finite");
     }
-    if (st)
-        return st;
+    return st;
+}
+
+/* Copy the checked tensors t (tm_check) into tm. */
+static void tm_copy(mint_tm *tm, const wt_tensor *const *t)
+{
+    const int64_t h = tm->hidden;
     for (int i = 0; i < tm->nparams; i++)
         memcpy(tm->arena + tm->params[i].offset, t[i]->data, sizeof(float) * tm->params[i].count);
     if (!is_cnn(tm)) {
         memcpy(tm->bn_mean, t[tm->nparams]->data, sizeof(float) * (size_t)h);
         memcpy(tm->bn_var, t[tm->nparams + 1]->data, sizeof(float) * (size_t)h);
     }
-    return MINT_OK;
+}
+
+mint_status mint_tm_read(mint_tm *tm, const wt_file *f)
+{
+    /* every tensor is found and shape-checked before anything is copied */
+    const wt_tensor *t[MINT_TM_MAX_PARAMS + 2];
+    mint_status st = tm_check(tm, f, t);
+    if (!st)
+        tm_copy(tm, t);
+    return st;
 }
 
 mint_status mint_tm_load(mint_tm **out, const char *path)
@@ -854,11 +890,23 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
      * its width in mint.hidden; older files hold C there (or nothing) */
     const int64_t hid = meta_i64(f, "mint.hidden", 0);
     const int wide = cfg.kind == MINT_TM_CNN && hid > cfg.in_dims[0] && hid <= 65536 ? (int)hid : 0;
+    /* the tensors are checked against the layout (they lie in the file, so
+     * their sizes are bounded by its size) before the arena is allocated:
+     * metadata alone allocates nothing */
     mint_tm *tm = NULL;
+    const wt_tensor *t[MINT_TM_MAX_PARAMS + 2];
     if (!st)
-        st = mint_tm_create_wide(&tm, &cfg, 0, wide);
+        st = tm_layout(&tm, &cfg, wide);
+    if (!st && (st = tm_check(tm, f, t)) != MINT_OK) {
+        free(tm);
+        tm = NULL;
+    }
     if (!st)
-        st = mint_tm_read(tm, f);
+        st = tm_alloc(tm);
+    if (!st)
+        tm_copy(tm, t);
+    else
+        tm = NULL; /* tm_alloc freed it */
     if (!st)
         st = load_scores(f, "calibration.external_scores", &tm->cal_external, &tm->n_cal_external);
     if (!st)

@@ -6,6 +6,8 @@
 #include <sys/time.h>
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "mint/model.h"
+#include "weights/container.h"
 
 static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -86,10 +88,71 @@ static void test_merge_hostile_count(void **state)
     assert_int_equal(ms.rows, 2);
 }
 
+/* Run f under a 1 GB address-space limit (what the fixes need is far less). */
+static mint_status limited_load(mint_tm **tm, const char *path)
+{
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_AS, &old);
+    lim = old;
+    if (old.rlim_cur == RLIM_INFINITY || old.rlim_cur > ((rlim_t)1 << 30))
+        lim.rlim_cur = (rlim_t)1 << 30;
+    setrlimit(RLIMIT_AS, &lim);
+    mint_status st = mint_tm_load(tm, path);
+    setrlimit(RLIMIT_AS, &old);
+    return st;
+}
+
+/* (b) loading a MINT model allocated (and initialised) what its metadata
+ * claimed before checking any tensor: 192 bytes claiming a CNN input of
+ * [1,5792,5792] took 8.4 GB and 66 s before "no tensor named 'conv.weight'". */
+static void test_model_metadata_alloc(void **state)
+{
+    (void)state;
+    static const struct { const char *kind; int n; int64_t dims[3]; const char *tensor; } cases[] = {
+        { "cnn", 3, { 1, 5792, 5792 }, "conv.weight" },
+        { "vanilla", 1, { 1 << 24, 0, 0 }, "dense1.weight" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        wt_writer *w = wt_writer_new();
+        assert_non_null(w);
+        assert_int_equal(wt_writer_meta_str(w, "mint.kind", cases[c].kind), MINT_OK);
+        assert_int_equal(wt_writer_meta_i64_arr(w, "mint.input_dims", cases[c].dims, (size_t)cases[c].n),
+                         MINT_OK);
+        const char *path = test_tmp_path(c ? "claims_v.mint" : "claims_cnn.mint");
+        assert_int_equal(wt_writer_write(w, path), MINT_OK);
+        wt_writer_free(w);
+        mint_tm *tm = NULL;
+        double t0 = now();
+        mint_status st = limited_load(&tm, path);
+        assert_true(now() - t0 < 1.0);
+        assert_int_not_equal(st, MINT_OK);
+        assert_int_not_equal(st, MINT_E_NOMEM);
+        assert_null(tm);
+        assert_non_null(strstr(mint_last_error(), cases[c].tensor));
+    }
+    /* a model whose tensors are there loads */
+    mint_tm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kind = MINT_TM_CNN;
+    cfg.in_dims[0] = 2, cfg.in_dims[1] = 4, cfg.in_dims[2] = 6;
+    mint_tm *tm = NULL, *back = NULL;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 7), MINT_OK);
+    const char *path = test_tmp_path("small_cnn.mint");
+    assert_int_equal(mint_tm_save(tm, path), MINT_OK);
+    assert_int_equal(limited_load(&back, path), MINT_OK);
+    size_t n1, n2;
+    const float *a = mint_tm_tensor(tm, "dense1.weight", &n1), *b = mint_tm_tensor(back, "dense1.weight", &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1 * sizeof *a);
+    mint_tm_free(tm);
+    mint_tm_free(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_hostile_count),
+        cmocka_unit_test(test_model_metadata_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
