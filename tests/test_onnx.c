@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <time.h>
 
 #include "io/align.h"
 #include "io/npy.h"
@@ -934,6 +935,40 @@ static void test_names_and_aliases(void **state)
     expect_refusal(&g, 13, MINT_E_UNSUPPORTED, "graph output 'y' is the input itself");
 }
 
+/* A chain of 19,998 Identity nodes (the most a graph may hold) imports in linear time (issue 9: each
+ * lookup walked the alias table, 16-33 s for this chain). */
+static void test_identity_chain(void **state)
+{
+    (void)state;
+    enum { N = 19998 }; /* with the two Relus: OX_MAX_NODES */
+    wb g = { 0 };
+    char a[32], b[32];
+    node(&g, "r0", "Relu", L("x"), L("i0"));
+    for (int i = 0; i < N; i++) {
+        snprintf(a, sizeof a, "i%d", i);
+        snprintf(b, sizeof b, "i%d", i + 1);
+        node(&g, NULL, "Identity", L(a), L(b));
+    }
+    node(&g, "r1", "Relu", L(b), L("y"));
+    add_vinfo(&g, 11, "x", 4, in_dims);
+    add_vinfo(&g, 12, "y", 4, in_dims);
+    wb m = model(&g, 13, NULL);
+    net_graph *out = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mint_status st = import_wb(&m, &out);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (st)
+        print_message("%s\n", mint_last_error());
+    assert_int_equal(st, MINT_OK);
+    const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    assert_int_equal(count_op(out, NET_OP_RELU), 2);
+    net_graph_free(out);
+    if (s > 1.0)
+        print_message("importing %d chained Identity nodes took %.2f s\n", N, s);
+    assert_true(s < 1.0); /* linear: ~10 ms; quadratic: 16-33 s */
+}
+
 /* A grey model (1 input channel): Conv -> BatchNormalization. Colour
  * images feed it their BT.601 luma, exactly one plane (the buffer holds
  * c*h*w floats: a guard after it must stay untouched), other channel counts
@@ -1426,6 +1461,7 @@ int main(void)
         cmocka_unit_test(test_iresnet_fp16),
         cmocka_unit_test(test_r18like),
         cmocka_unit_test(test_mobile_dw),
+        cmocka_unit_test(test_identity_chain),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_malformed_fixtures),
         cmocka_unit_test(test_truncate_and_flip),

@@ -805,16 +805,23 @@ static mint_status attr_ints(const onode *n, const char *name, int cnt, int64_t 
 /* ------------------------------------------------------------------ */
 /* names, aliases, constants, weights                                  */
 
-/* Follow Identity/Dropout/Cast aliases; NULL on a cycle. */
-static const char *resolve(const ictx *x, const char *name)
+/* Follow Identity/Dropout/Cast aliases; NULL on a cycle. Every alias on the
+ * walked chain is then pointed at the end (path compression), so a chain of
+ * n aliases costs O(n) in all instead of O(n) per lookup. Aliases are added
+ * in node order, and an end may become an alias later: compression only
+ * shortcuts to names on the chain, so later walks go on from there. */
+static const char *resolve(ictx *x, const char *name)
 {
-    for (int i = 0; i <= x->naliases; i++) {
-        int a = hm_get(&x->amap, name);
-        if (a < 0)
-            return name;
+    const char *end = name;
+    int steps = 0;
+    for (int a; (a = hm_get(&x->amap, end)) >= 0; end = x->alias_to[a])
+        if (steps++ > x->naliases)
+            return NULL;
+    for (int a; (a = hm_get(&x->amap, name)) >= 0 && x->alias_to[a] != end;) {
         name = x->alias_to[a];
+        x->alias_to[a] = end;
     }
-    return NULL;
+    return end;
 }
 
 static oconst *find_const(const ictx *x, const char *resolved)
