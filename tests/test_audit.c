@@ -139,11 +139,48 @@ static void test_eval(void **state)
     assert_string_equal(s.kind, "vanilla");
     assert_string_equal(s.taps, "layer1,layer2,layer3,layer4");
     assert_true(s.has_train_threshold);
-    assert_true(s.m.auc >= 0 && s.m.auc <= 1);
-    assert_true(s.m.bacc_05 >= 0 && s.m.bacc_05 <= 1);
-    assert_true(s.m.bacc_train_thr >= 0 && s.m.bacc_train_thr <= 1);
     assert_int_equal(s.m.cm_train_thr.tp + s.m.cm_train_thr.fn, NMEM);
     assert_int_equal(s.m.cm_05.fp + s.m.cm_05.tn, NEXT);
+    /* the figures recomputed from the model's own scores of both folders:
+     * AUC by counting member/external pairs (ties count 1/2), balanced
+     * accuracy and confusion counts at 0.5 and at the stored threshold
+     * (member iff score >= threshold) */
+    {
+        mint_tm *tm;
+        mint_feats fm, fe;
+        assert_int_equal(mint_tm_load(&tm, mint_path), MINT_OK);
+        assert_int_equal(mint_feats_load(mem_dir, 0, taps4, 4, &fm), MINT_OK);
+        assert_int_equal(mint_feats_load(ext_dir, 0, taps4, 4, &fe), MINT_OK);
+        float sm[NMEM], se[NEXT];
+        assert_int_equal(mint_tm_predict(tm, fm.x, NMEM, sm), MINT_OK);
+        assert_int_equal(mint_tm_predict(tm, fe.x, NEXT, se), MINT_OK);
+        double pairs = 0;
+        for (int a = 0; a < NMEM; a++)
+            for (int b = 0; b < NEXT; b++)
+                pairs += sm[a] > se[b] ? 1.0 : sm[a] == se[b] ? 0.5 : 0.0;
+        const double auc = pairs / (NMEM * NEXT);
+        printf("  eval AUC %.6f, recomputed by pair counting %.6f\n", s.m.auc, auc);
+        assert_true(fabs(s.m.auc - auc) < 1e-12);
+        const double thr[2] = { 0.5, tm->threshold };
+        const mint_confusion *cm[2] = { &s.m.cm_05, &s.m.cm_train_thr };
+        const double bacc[2] = { s.m.bacc_05, s.m.bacc_train_thr };
+        assert_true(s.m.train_threshold == tm->threshold);
+        for (int t = 0; t < 2; t++) {
+            int tp = 0, tn = 0;
+            for (int a = 0; a < NMEM; a++)
+                tp += (double)sm[a] >= thr[t];
+            for (int b = 0; b < NEXT; b++)
+                tn += (double)se[b] < thr[t];
+            assert_int_equal(cm[t]->tp, tp);
+            assert_int_equal(cm[t]->fn, NMEM - tp);
+            assert_int_equal(cm[t]->tn, tn);
+            assert_int_equal(cm[t]->fp, NEXT - tn);
+            assert_true(fabs(bacc[t] - 0.5 * ((double)tp / NMEM + (double)tn / NEXT)) < 1e-12);
+        }
+        mint_tm_free(tm);
+        mint_feats_free(&fm);
+        mint_feats_free(&fe);
+    }
     char *j = test_read_text(json);
     assert_non_null(j);
     assert_non_null(strstr(j, "\"auc\""));
