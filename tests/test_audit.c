@@ -726,14 +726,13 @@ static void test_trained_images(void **state)
 
 /* The CLI prints eval's notes as warnings on stderr and the JSON keeps
  * them; features without extract.txt are said to be unchecked (as train
- * says it). */
+ * says it). The one CLI test outside test_cli.c: it runs on this group's
+ * extracted folders and trained model (setup), which it would otherwise
+ * have to rebuild. */
 static void test_cli_eval_warnings(void **state)
 {
     (void)state;
-    if (!mint_bin()) {
-        printf("  SKIP: the mint binary is not built next to the tests\n");
-        skip();
-    }
+    TEST_NEED_MINT();
     char rec[512], args[4096], *o, *e;
     snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded_cli.mint"));
     train_recorded(rec, NULL);

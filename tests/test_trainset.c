@@ -2,9 +2,8 @@
  *  - image keys from index.csv (quoted names, wrong row counts, no index,
  *    malformed lines) and from hashing files;
  *  - shared images between two sets and repeats within one;
- *  - `mint train` refuses members and external that share images (extract
- *    folders with index.csv, the same folder twice, image lists with
- *    --model) and warns about repeats and about folders without index.csv. */
+ *  - the training set recorded in the MINT model and kept on resume.
+ * What `mint train` says and refuses about shared images is in test_cli.c. */
 #include "testutil.h"
 #include <sys/stat.h>
 #include "io/npy.h"
@@ -14,47 +13,6 @@
 #include "net/iresnet.h"
 #include "weights/container.h"
 #include "weights/graph_io.h"
-
-/* Hex SHA-256 whose first 16 digits encode k (the rest fixed). */
-static void fake_sha(uint64_t k, char hex[65])
-{
-    snprintf(hex, 65, "%016llx%048d", (unsigned long long)k, 0);
-}
-
-/* An extract-like folder: layer1.npy [n,6] (row i filled with i + salt),
- * index.csv whose image i has key keys[i] and name names[i], extract.txt
- * when net is given. keys NULL: no index.csv. */
-static void make_feats_dir(const char *dir, int n, const uint64_t *keys, const char *const *names,
-                           float salt, const char *net)
-{
-    mkdir(dir, 0755);
-    float *x = malloc(sizeof(float) * (size_t)n * 6);
-    for (int i = 0; i < n * 6; i++)
-        x[i] = (float)(i / 6) + salt + 0.01f * (float)(i % 6);
-    const int64_t dims[2] = { n, 6 };
-    char path[700];
-    snprintf(path, sizeof path, "%s/layer1.npy", dir);
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
-    free(x);
-    if (keys) {
-        snprintf(path, sizeof path, "%s/index.csv", dir);
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fprintf(f, "row,file,label,sha256\n");
-        for (int i = 0; i < n; i++) {
-            char hex[65];
-            fake_sha(keys[i], hex);
-            fprintf(f, "%d,%s,p%d,%s\n", i, names[i], i, hex);
-        }
-        fclose(f);
-    }
-    if (net) {
-        snprintf(path, sizeof path, "%s/extract.txt", dir);
-        char line[128];
-        snprintf(line, sizeof line, "model %s\n", net);
-        assert_int_equal(test_write_file(path, line, strlen(line)), 0);
-    }
-}
 
 static void test_sha256_key(void **state)
 {
@@ -383,159 +341,6 @@ static void test_trainset_train_resume(void **state)
     mint_tm_free(a), mint_tm_free(b), mint_tm_free(c2);
 }
 
-/* ---------------- the CLI ---------------- */
-
-static void need_mint(void)
-{
-    if (!mint_bin()) {
-        printf("  SKIP: the mint binary is not built next to the tests\n");
-        skip();
-    }
-}
-
-static const char *const net_a =
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-
-static void test_cli_train_refuses_shared(void **state)
-{
-    (void)state;
-    need_mint();
-    char dm[512], de[512], out[512], args[4096], *o, *e;
-    snprintf(dm, sizeof dm, "%s", test_tmp_path("ov_members"));
-    snprintf(de, sizeof de, "%s", test_tmp_path("ov_external"));
-    snprintf(out, sizeof out, "%s", test_tmp_path("ov.mint"));
-    uint64_t km[20], ke[20];
-    const char *nm[20], *ne[20];
-    static char names[40][32];
-    for (int i = 0; i < 20; i++) {
-        km[i] = 1000 + (uint64_t)i;
-        ke[i] = 2000 + (uint64_t)i;
-        snprintf(names[i], sizeof names[i], "m/img%02d.jpg", i);
-        snprintf(names[20 + i], sizeof names[20 + i], "e/img%02d.jpg", i);
-        nm[i] = names[i];
-        ne[i] = names[20 + i];
-    }
-    /* external images 3, 4, 5, 6 are members 10, 11, 12, 13 */
-    for (int i = 3; i < 7; i++)
-        ke[i] = km[i + 7];
-    make_feats_dir(dm, 20, km, nm, 0.0f, net_a);
-    make_feats_dir(de, 20, ke, ne, 0.5f, net_a);
-    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
-             "--epochs 1 --batch 4 --quiet --out '%s'", dm, de, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
-    assert_non_null(strstr(e, "share 4 images (same SHA-256)"));
-    assert_non_null(strstr(e, "m/img10.jpg = e/img03.jpg, m/img11.jpg = e/img04.jpg, "
-                              "m/img12.jpg = e/img05.jpg, ..."));
-    assert_false(test_file_exists(out));
-    free(o), free(e);
-
-    /* the same folder as both, with its index.csv: every image shared */
-    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s/' --taps layer1 "
-             "--epochs 1 --batch 4 --quiet --out '%s'", dm, dm, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
-    assert_non_null(strstr(e, "the same folder"));
-    assert_false(test_file_exists(out));
-    free(o), free(e);
-
-    /* disjoint sets train; a repeat within the external data is warned about */
-    for (int i = 3; i < 7; i++)
-        ke[i] = 3000 + (uint64_t)i;
-    ke[19] = ke[2];
-    make_feats_dir(de, 20, ke, ne, 0.5f, net_a);
-    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
-             "--epochs 1 --batch 4 --quiet --holdout 0.2 --out '%s'", dm, de, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
-    assert_non_null(strstr(e, "warning: 1 of the external images"));
-    assert_non_null(strstr(e, "(e/img19.jpg = e/img02.jpg)"));
-    assert_null(strstr(e, "member images"));
-    free(o), free(e);
-    /* the model records its images: 20 members, 19 distinct external (4 held out) */
-    mint_tm *tm;
-    assert_int_equal(mint_tm_load(&tm, out), MINT_OK);
-    assert_true(tm->trainset.recorded);
-    assert_int_equal(tm->trainset.n[MINT_TS_MEMBERS], 20);
-    assert_int_equal(tm->trainset.n[MINT_TS_REFERENCE], 4);
-    int64_t c[MINT_TS_SETS];
-    for (int i = 0; i < 20; i++) {
-        const unsigned m = mint_trainset_find(&tm->trainset, ke[i]);
-        assert_true(m && !(m & (1u << MINT_TS_MEMBERS)));
-    }
-    mint_trainset_count(&tm->trainset, km, 20, c);
-    assert_int_equal(c[MINT_TS_MEMBERS], 20);
-    mint_tm_free(tm);
-    remove(out);
-}
-
-/* Without index.csv nothing tells which images the features are: said,
- * and the same folder twice is still refused. */
-static void test_cli_train_no_index(void **state)
-{
-    (void)state;
-    need_mint();
-    char dm[512], de[512], out[512], args[4096], *o, *e;
-    snprintf(dm, sizeof dm, "%s", test_tmp_path("ni_members"));
-    snprintf(de, sizeof de, "%s", test_tmp_path("ni_external"));
-    snprintf(out, sizeof out, "%s", test_tmp_path("ni.mint"));
-    make_feats_dir(dm, 12, NULL, NULL, 0.0f, net_a);
-    make_feats_dir(de, 12, NULL, NULL, 0.5f, net_a);
-    snprintf(args, sizeof args, "train --kind vanilla --members '%s/layer1.npy' --external "
-             "'%s/layer1.npy' --epochs 1 --batch 4 --quiet --out '%s'", dm, dm, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
-    assert_non_null(strstr(e, "the same file"));
-    free(o), free(e);
-    snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
-             "--epochs 1 --batch 4 --quiet --holdout 0 --out '%s'", dm, de, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
-    assert_non_null(strstr(e, "no index.csv"));
-    assert_non_null(strstr(e, "nothing checked that the members and the external data share "
-                              "no images"));
-    free(o), free(e);
-    mint_tm *tm;
-    assert_int_equal(mint_tm_load(&tm, out), MINT_OK);
-    assert_false(tm->trainset.recorded);
-    mint_tm_free(tm);
-    remove(out);
-}
-
-/* Image lists with --model: hashed before any feature is computed. */
-static void test_cli_train_lists_shared(void **state)
-{
-    (void)state;
-    need_mint();
-    char net[512], lm[512], le[512], out[512], args[4096], *o, *e;
-    snprintf(net, sizeof net, "%s", test_tmp_path("ls_net.mint"));
-    snprintf(lm, sizeof lm, "%s", test_tmp_path("ls_members.txt"));
-    snprintf(le, sizeof le, "%s", test_tmp_path("ls_external.txt"));
-    snprintf(out, sizeof out, "%s", test_tmp_path("ls.mint"));
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
-    net_graph *g;
-    assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
-    assert_int_equal(wt_graph_save(g, net), MINT_OK);
-    net_graph_free(g);
-    /* a copy of a member under another name is still the same image */
-    const char *copy = test_tmp_path("renamed_copy.png");
-    size_t n;
-    void *png = test_read_file(TEST_FIXTURES "/align/AJ_Cook_0001.png", &n);
-    assert_non_null(png);
-    assert_int_equal(test_write_file(copy, png, n), 0);
-    free(png);
-    char text[2048];
-    snprintf(text, sizeof text, "%s/align/AJ_Cook_0001.png\n%s/align/Bill_Simon_0011.png\n",
-             TEST_FIXTURES, TEST_FIXTURES);
-    assert_int_equal(test_write_file(lm, text, strlen(text)), 0);
-    snprintf(text, sizeof text, "%s/align/Hu_Jintao_0006.png\n%s\n", TEST_FIXTURES, copy);
-    assert_int_equal(test_write_file(le, text, strlen(text)), 0);
-    snprintf(args, sizeof args, "train --kind vanilla --model '%s' --members-list '%s' "
-             "--external-list '%s' --epochs 1 --batch 2 --holdout 0 --out '%s'", net, lm, le, out);
-    assert_int_equal(run_mint(args, NULL, &o, &e), 1);
-    assert_non_null(strstr(e, "share 1 image (same SHA-256)"));
-    assert_non_null(strstr(e, "AJ_Cook_0001.png = "));
-    assert_non_null(strstr(e, "renamed_copy.png"));
-    assert_null(strstr(o, "computing features")); /* refused before */
-    assert_false(test_file_exists(out));
-    free(o), free(e);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,9 +351,6 @@ int main(void)
         cmocka_unit_test(test_trainset_build_find),
         cmocka_unit_test(test_trainset_save_load),
         cmocka_unit_test(test_trainset_train_resume),
-        cmocka_unit_test(test_cli_train_refuses_shared),
-        cmocka_unit_test(test_cli_train_no_index),
-        cmocka_unit_test(test_cli_train_lists_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,13 @@ static inline int test_write_file(const char *path, const void *data, size_t n)
     return (fclose(fp) == 0 && ok) ? 0 : -1;
 }
 
+/* A string into a file; fails the test if it cannot be written. */
+static inline void test_write_text(const char *path, const char *text)
+{
+    if (test_write_file(path, text, strlen(text)) != 0)
+        fail_msg("cannot write %s", path);
+}
+
 static inline int test_file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -150,6 +157,16 @@ static inline const char *mint_bin(void)
     strcat(path, "/mint");
     return access(path, X_OK) == 0 ? path : NULL;
 }
+
+/* CLI tests start with this: skipped, visibly, when build/<dir>/mint is
+ * absent (a test binary run on its own before `make`). */
+#define TEST_NEED_MINT()                                                         \
+    do {                                                                         \
+        if (!mint_bin()) {                                                       \
+            printf("  SKIP: the mint binary is not built next to the tests\n"); \
+            skip();                                                              \
+        }                                                                        \
+    } while (0)
 
 /* Run "mint ARGS" (sh syntax) with stdout/stderr into files; exit status. */
 static inline int run_mint(const char *args, const char *env, char **out, char **err)

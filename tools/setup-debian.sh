@@ -10,7 +10,7 @@
 set -eu
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-PKGS="build-essential clang libpng-dev libjpeg62-turbo-dev zlib1g-dev libevent-dev libcmocka-dev"
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev libevent-dev libcmocka-dev"
 export DEBIAN_FRONTEND=noninteractive
 # Wait (up to 10 min) for another apt/dpkg (unattended-upgrades, a second
 # shell) to release its lock instead of failing at once.
