@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     int nisa = kern_isa_available(isas, 8);
     printf("mint bench_kernels: %d thread(s), ISAs:", nthr_all);
     for (int i = 0; i < nisa; i++)
-        printf(" %s(%dx%d)", isas[i]->name, isas[i]->mr, isas[i]->nr);
+        printf(" %s(%dx%d)", isas[i]->name, isas[i]->igemm_tile.m, isas[i]->igemm_tile.n);
     printf("%s\n", quick ? " [quick]" : "");
     print_load("at start");
 

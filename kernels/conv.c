@@ -139,10 +139,10 @@ mint_status kern_conv_create(kern_conv **out, const kern_isa *isa, int cout, int
     if (cin % g->groups || cout % g->groups)
         return mint_fail(MINT_E_ARG, "conv: groups %d does not divide cin %d and cout %d",
                          g->groups, cin, cout);
-    if (isa->mr <= 0 || isa->nr <= 0 || !isa->igemm || !isa->dwconv)
+    if (isa->igemm_tile.m <= 0 || isa->igemm_tile.n <= 0 || !isa->igemm || !isa->dwconv)
         return mint_fail(MINT_E_ARG, "conv: incomplete ISA table");
 
-    const size_t NR = (size_t)isa->nr;
+    const size_t NR = (size_t)isa->igemm_tile.n;
     const int cin_g = cin / g->groups, cout_g = cout / g->groups;
     const size_t ks = (size_t)g->kh * (size_t)g->kw; /* both < 2^31: no overflow */
     if (ks > INT_MAX)
@@ -327,7 +327,7 @@ static mint_status run_igemm(const kern_conv *c, const ind_ctx *x, size_t M, flo
                              const float *res, const kern_epilogue *ep)
 {
     const kern_isa *isa = c->isa;
-    const size_t MR = (size_t)isa->mr, NR = (size_t)isa->nr;
+    const size_t MR = (size_t)isa->igemm_tile.m, NR = (size_t)isa->igemm_tile.n;
     const size_t ks = (size_t)c->ks, cout = (size_t)c->cout;
     const size_t ntiles = (M + MR - 1) / MR;
     const size_t P = (size_t)c->groups * c->npanel;

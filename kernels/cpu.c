@@ -20,19 +20,27 @@
 #define MINT_X86 1
 #endif
 
-#define KERN_ISA(isa, mr, nr) \
-    static const kern_isa table_##isa = { \
-        #isa, mr, nr, kern_f32_igemm_##mr##x##nr##__##isa, kern_f32_dwconv__##isa, \
-        kern_f32_affine__##isa, kern_f32_prelu__##isa, kern_f32_clip__##isa, \
-        kern_f32_add__##isa };
+/* One table per ISA from the list: .op = kern_f32_<op>_<tile>__<isa>,
+ * its name and tile. */
+#define KERN_ISA(isa) static const kern_isa table_##isa = { .name = #isa,
+#define KERN(isa, op, tile, m, n) \
+    .op = kern_f32_##op##_##tile##__##isa, .op##_name = "f32_" #op "_" #tile "__" #isa, \
+    .op##_tile = { m, n },
+#define KERN_ISA_END(isa) };
 #include "kernels.inc"
 #undef KERN_ISA
+#undef KERN_ISA_END
+#undef KERN
 
 /* Every compiled-in table, in kernels.inc order (best last). */
 static const kern_isa *const all_tables[] = {
-#define KERN_ISA(isa, mr, nr) &table_##isa,
+#define KERN_ISA(isa) &table_##isa,
+#define KERN_ISA_END(isa)
+#define KERN(isa, op, tile, m, n)
 #include "kernels.inc"
 #undef KERN_ISA
+#undef KERN_ISA_END
+#undef KERN
 };
 #define NTABLES ((int)(sizeof all_tables / sizeof all_tables[0]))
 

@@ -1,5 +1,5 @@
 /* elementwise.c - threaded drivers of the element-wise microkernels
- * (affine = inference BatchNorm, PReLU, clip, add). Work is split into one
+ * (affine = inference BatchNorm, PReLU, clip, add) and of channel max. Work is split into one
  * chunk per thread, aligned to 16 floats (one zmm) so that only the last
  * chunk has a tail; small tensors run serially because waking threads costs
  * more than the work. isa == NULL means kern_active(). */
@@ -103,4 +103,11 @@ void kern_add(const kern_isa *isa, size_t n, const float *a, const float *b, flo
         const size_t i0 = (size_t)i * len, i1 = i0 + len < n ? i0 + len : n;
         isa->add(i1 - i0, a + i0, b + i0, y + i0);
     }
+}
+
+void kern_chmax(const kern_isa *isa, size_t channels, size_t hw, const float *x, float *y)
+{
+    if (!isa)
+        isa = kern_active();
+    isa->chmax(channels, hw, x, y);
 }

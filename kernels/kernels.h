@@ -44,7 +44,7 @@ typedef struct {
  * w: one packed NR-column panel, [ks][kc][NR], zero padded to NR columns.
  * mr <= MR, 1 <= nc <= NR. res may equal c (accumulate into the output):
  * each residual element is read before the same element is stored. */
-typedef void (*kern_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+typedef void kern_igemm_ukernel(size_t mr, size_t nc, size_t kc, size_t ks,
                               const float *const *a, const float *w,
                               float *c, size_t ldc, const float *res, size_t ldr,
                               const kern_epilogue *ep, size_t n0);
@@ -52,46 +52,61 @@ typedef void (*kern_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
 /* Depthwise convolution of one output pixel over `channels` channels:
  *   acc[ch] = sum_{s<ks} in[s][ch] * w[s*channels + ch]
  *   out[ch] = epilogue(acc[ch]) with column ch (no residual). */
-typedef void (*kern_dwconv_fn)(size_t channels, size_t ks, const float *const *in,
+typedef void kern_dwconv_ukernel(size_t channels, size_t ks, const float *const *in,
                                const float *w, float *out, const kern_epilogue *ep);
 
 /* y[r*ch + c] = x[r*ch + c] * scale[c] + shift[c]  (inference BatchNorm) */
-typedef void (*kern_affine_fn)(size_t rows, size_t ch, const float *x,
+typedef void kern_affine_ukernel(size_t rows, size_t ch, const float *x,
                                const float *scale, const float *shift, float *y);
 /* y = x >= 0 ? x : x * slope[c]  (per-channel PReLU; ch==1 for shared slope) */
-typedef void (*kern_prelu_fn)(size_t rows, size_t ch, const float *x,
+typedef void kern_prelu_ukernel(size_t rows, size_t ch, const float *x,
                               const float *slope, float *y);
 /* y = min(max(x, lo), hi)  (ReLU is lo=0, hi=+inf) */
-typedef void (*kern_clip_fn)(size_t n, const float *x, float lo, float hi, float *y);
+typedef void kern_clip_ukernel(size_t n, const float *x, float lo, float hi, float *y);
 /* y = a + b */
-typedef void (*kern_add_fn)(size_t n, const float *a, const float *b, float *y);
+typedef void kern_add_ukernel(size_t n, const float *a, const float *b, float *y);
 
-/* One ISA's table: filled from kernels.inc. */
+/* Per-channel maximum over H x W of NCHW maps (global max pooling):
+ *   y[c] = max_{k<hw} x[c*hw + k],  hw >= 1.
+ * One NaN rule on every path, as torch.amax: a channel holding a NaN gives
+ * a NaN (its first NaN in memory order, bits kept). Among equal maxima the
+ * first in memory order wins (+0 vs -0), so every ISA returns the scalar
+ * reference's bits. y may equal x (each channel is read before y[c] is
+ * written, channels in order). */
+typedef void kern_chmax_ukernel(size_t channels, size_t hw, const float *x, float *y);
+
+typedef kern_igemm_ukernel *kern_igemm_fn;
+typedef kern_dwconv_ukernel *kern_dwconv_fn;
+typedef kern_affine_ukernel *kern_affine_fn;
+typedef kern_prelu_ukernel *kern_prelu_fn;
+typedef kern_clip_ukernel *kern_clip_fn;
+typedef kern_add_ukernel *kern_add_fn;
+typedef kern_chmax_ukernel *kern_chmax_fn;
+
+/* A microkernel's tile (see kernels.inc). */
 typedef struct {
-    const char *name;      /* "scalar", "avx2", "avx512", "neon" */
-    int mr, nr;            /* igemm tile */
-    kern_igemm_fn igemm;
-    kern_dwconv_fn dwconv;
-    kern_affine_fn affine;
-    kern_prelu_fn prelu;
-    kern_clip_fn clip;
-    kern_add_fn add;
+    int m, n;
+} kern_tile;
+
+/* One ISA's table, filled from kernels.inc: one kernel per op, its name
+ * (kern_f32_<op>_<tile>__<isa>) and its tile. igemm_tile is MR x NR:
+ * conv and GEMM weights are packed for its NR. */
+#define KERN_OPS(X) X(igemm) X(dwconv) X(affine) X(prelu) X(clip) X(add) X(chmax)
+typedef struct {
+    const char *name; /* "scalar", "avx2", "avx512", "neon" */
+#define KERN_FIELDS(op) kern_##op##_fn op; const char *op##_name; kern_tile op##_tile;
+    KERN_OPS(KERN_FIELDS)
+#undef KERN_FIELDS
 } kern_isa;
 
 /* Declarations of every microkernel, from the one list. */
-#define KERN_ISA(isa, mr, nr) \
-    void kern_f32_igemm_##mr##x##nr##__##isa(size_t, size_t, size_t, size_t, \
-        const float *const *, const float *, float *, size_t, const float *, \
-        size_t, const kern_epilogue *, size_t); \
-    void kern_f32_dwconv__##isa(size_t, size_t, const float *const *, \
-        const float *, float *, const kern_epilogue *); \
-    void kern_f32_affine__##isa(size_t, size_t, const float *, const float *, \
-        const float *, float *); \
-    void kern_f32_prelu__##isa(size_t, size_t, const float *, const float *, float *); \
-    void kern_f32_clip__##isa(size_t, const float *, float, float, float *); \
-    void kern_f32_add__##isa(size_t, const float *, const float *, float *);
+#define KERN_ISA(isa)
+#define KERN_ISA_END(isa)
+#define KERN(isa, op, tile, m, n) kern_##op##_ukernel kern_f32_##op##_##tile##__##isa;
 #include "kernels.inc"
+#undef KERN
 #undef KERN_ISA
+#undef KERN_ISA_END
 
 /* ---- dispatch ---- */
 /* The table in use (selected once: MINT_ISA env var, else best supported). */
@@ -139,5 +154,8 @@ void kern_prelu(const kern_isa *isa, size_t rows, size_t ch, const float *x,
                 const float *slope, float *y);
 void kern_clip(const kern_isa *isa, size_t n, const float *x, float lo, float hi, float *y);
 void kern_add(const kern_isa *isa, size_t n, const float *a, const float *b, float *y);
+/* Channel maximum (kern_chmax_ukernel) on the calling thread: the one
+ * global max pooling of extraction and training features. */
+void kern_chmax(const kern_isa *isa, size_t channels, size_t hw, const float *x, float *y);
 
 #endif

@@ -12,6 +12,7 @@
 #include "io/image.h"
 #include "io/npy.h"
 #include "io/report.h"
+#include "kernels.h"
 #include "mint/extract.h"
 #include "net/exec.h"
 #include "net/model.h"
@@ -377,7 +378,8 @@ static mint_status write_config(const mint_extract_opts *o, const io_list *full,
     return close_commit(f, tmp, path);
 }
 
-/* Per-channel max over H*W of NCHW maps, then optional f16. */
+/* Per-channel max over H*W of NCHW maps (kern_chmax: NaN propagates, the
+ * rule of docs/format.md), then optional f16. */
 static void store_rows(const tapinfo *t, int pool_max, int f16, const float *src, int n, void *dst)
 {
     float *rowf = dst;
@@ -385,15 +387,14 @@ static void store_rows(const tapinfo *t, int pool_max, int f16, const float *src
     int64_t hw = t->rank == 4 ? (int64_t)t->dims[1] * t->dims[2] : 1;
     for (int b = 0; b < n; b++) {
         const float *x = src + (int64_t)b * t->numel;
-        if (pool_max && t->rank == 4) {
-            for (int c = 0; c < t->dims[0]; c++) {
-                float m = -INFINITY;
-                for (int64_t k = 0; k < hw; k++)
-                    m = x[c * hw + k] > m ? x[c * hw + k] : m;
-                if (f16)
-                    rowh[(int64_t)b * t->row + c] = io_f32_to_f16(m);
-                else
-                    rowf[(int64_t)b * t->row + c] = m;
+        if (pool_max && t->rank == 4 && !f16) {
+            kern_chmax(NULL, (size_t)t->dims[0], (size_t)hw, x, rowf + (int64_t)b * t->row);
+        } else if (pool_max && t->rank == 4) {
+            float m[256];
+            for (int c0 = 0; c0 < t->dims[0]; c0 += 256) {
+                const int nc = t->dims[0] - c0 < 256 ? t->dims[0] - c0 : 256;
+                kern_chmax(NULL, (size_t)nc, (size_t)hw, x + c0 * hw, m);
+                io_f32_to_f16_n(rowh + (int64_t)b * t->row + c0, m, (size_t)nc);
             }
         } else if (f16) {
             io_f32_to_f16_n(rowh + (int64_t)b * t->row, x, (size_t)t->row);

@@ -9,6 +9,7 @@
 #include "io/align.h"
 #include "io/half.h"
 #include "io/npy.h"
+#include "kernels.h"
 #include "mint/extract.h"
 #include "mint/features.h"
 
@@ -84,18 +85,6 @@ static mint_status read_f32(const char *path, io_npy *a, float **out)
     return MINT_OK;
 }
 
-/* [N,C,H,W] -> [N,C] per-channel maximum, in place. */
-static void channel_max(float *x, int64_t n, int64_t c, int64_t hw)
-{
-    for (int64_t i = 0; i < n * c; i++) {
-        const float *p = x + i * hw;
-        float m = p[0];
-        for (int64_t k = 1; k < hw; k++)
-            m = p[k] > m ? p[k] : m;
-        x[i] = m;
-    }
-}
-
 static mint_status load_one(const char *path, int want_maps, mint_feats *f)
 {
     io_npy a;
@@ -124,7 +113,8 @@ static mint_status load_one(const char *path, int want_maps, mint_feats *f)
                              (long long)a.dims[1]);
         }
         if (a.rank == 4)
-            channel_max(x, a.dims[0], a.dims[1], a.dims[2] * a.dims[3]);
+            kern_chmax(NULL, (size_t)(a.dims[0] * a.dims[1]), (size_t)(a.dims[2] * a.dims[3]), x,
+                       x); /* [N,C,H,W] -> [N,C] in place */
         f->rank = 1;
         f->dims[0] = (int)a.dims[1];
     }
@@ -313,14 +303,8 @@ mint_status mint_feats_images_stream(mint_model *m, const io_landmarks *lm, cons
                 if (cnn || g[t].rank == 2) {
                     memcpy(dst, src, sizeof(float) * (size_t)g[t].width);
                 } else {
-                    const int64_t hw = (int64_t)g[t].dims[1] * g[t].dims[2];
-                    for (int c = 0; c < g[t].dims[0]; c++) {
-                        const float *p = src + c * hw;
-                        float mx = p[0];
-                        for (int64_t e = 1; e < hw; e++)
-                            mx = p[e] > mx ? p[e] : mx;
-                        dst[c] = mx;
-                    }
+                    kern_chmax(NULL, (size_t)g[t].dims[0],
+                               (size_t)g[t].dims[1] * (size_t)g[t].dims[2], src, dst);
                 }
                 dst += g[t].width;
             }

@@ -41,7 +41,7 @@ size_t net_gemm_packed_floats(int K, int N)
 
 void net_gemm_pack(float *bp, const float *src, int K, int N, size_t sk, size_t sn)
 {
-    const size_t nr = (size_t)kern_active()->nr;
+    const size_t nr = (size_t)kern_active()->igemm_tile.n;
     const size_t np = ceil_div((size_t)N, nr);
 #pragma omp parallel for schedule(static) if ((size_t)K * (size_t)N > PAR_MIN_WORK)
     for (size_t p = 0; p < np; p++) {
@@ -67,7 +67,7 @@ void net_gemm(float *c, size_t ldc, const float *a, size_t lda, const float *bp,
               int K, const float *bias, int accumulate)
 {
     const kern_isa *isa = kern_active();
-    const size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    const size_t mr = (size_t)isa->igemm_tile.m, nr = (size_t)isa->igemm_tile.n;
     const size_t nt = ceil_div((size_t)M, mr), np = ceil_div((size_t)N, nr);
     const kern_epilogue ep = { bias, NULL, 0.0f, 0.0f, KERN_ACT_NONE };
     const long total = (long)(nt * np);
@@ -171,7 +171,7 @@ static void im2col(float *col, const float *x, int C, int H, int W)
  * the input, so col is never materialised for the forward. */
 static void im2col_pack(float *bp, const float *x, int C, int H, int W)
 {
-    const size_t nr = (size_t)kern_active()->nr, K = (size_t)C * 9, N = (size_t)H * W;
+    const size_t nr = (size_t)kern_active()->igemm_tile.n, K = (size_t)C * 9, N = (size_t)H * W;
     const size_t np = ceil_div(N, nr);
 #pragma omp parallel for schedule(static) if (K * N > PAR_MIN_WORK)
     for (size_t p = 0; p < np; p++) {

@@ -95,17 +95,6 @@ static void *xmalloc(size_t bytes)
 
 #define SENTINEL 1234.5f
 
-/* ISAs other than scalar to compare against the reference. */
-static int tested_isas(const kern_isa **out)
-{
-    const kern_isa *all[8];
-    int n = kern_isa_available(all, 8), k = 0;
-    for (int i = 0; i < n; i++)
-        if (all[i] != kern_scalar())
-            out[k++] = all[i];
-    return k;
-}
-
 static double act_d(double y, int act, double slope, double lo, double hi)
 {
     switch (act) {
@@ -130,6 +119,24 @@ static void test_dispatch(void **state)
     const int n = kern_isa_available(all, 8);
     assert_true(n >= 1);
     assert_true(all[0] == kern_scalar());
+    /* MINT_ISA (make test-kernels runs this binary under each value): a
+     * path this machine runs is the active one, else the best one is. */
+    const char *env = getenv("MINT_ISA");
+    if (env && *env && strcmp(env, "auto") != 0) {
+        const kern_isa *want = kern_isa_find(env) ? kern_isa_find(env) : all[n - 1];
+        print_message("  MINT_ISA=%s: active %s\n", env, kern_active()->name);
+        assert_true(kern_active() == want);
+        assert_int_equal(mint_isa_env_check(), kern_isa_find(env) ? MINT_OK : MINT_E_UNSUPPORTED);
+    }
+    /* every table holds every op of the list, named and with a tile */
+    for (int i = 0; i < n; i++) {
+#define HAS_OP(op) \
+        assert_non_null(all[i]->op); \
+        assert_non_null(all[i]->op##_name); \
+        assert_true(all[i]->op##_tile.m >= 1 && all[i]->op##_tile.n >= 1);
+        KERN_OPS(HAS_OP)
+#undef HAS_OP
+    }
     assert_non_null(kern_active());
     assert_true(kern_isa_find("scalar") == kern_scalar());
     assert_null(kern_isa_find("no-such-isa"));
@@ -142,7 +149,7 @@ static void test_dispatch(void **state)
     assert_true(strcmp(mint_isa(), before) == 0);
     print_message("  ISAs on this machine:");
     for (int i = 0; i < n; i++)
-        print_message(" %s(%dx%d)", all[i]->name, all[i]->mr, all[i]->nr);
+        print_message(" %s(%dx%d)", all[i]->name, all[i]->igemm_tile.m, all[i]->igemm_tile.n);
     print_message("; active: %s\n", mint_isa());
     static const char *const known[] = { "avx2", "avx512", "neon" };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -166,7 +173,7 @@ static void igemm_logical(const kern_isa *isa, size_t mr, size_t nc, size_t kc, 
                           float *c, size_t ldc, const float *res, size_t ldr,
                           const kern_epilogue *ep, size_t n0)
 {
-    const size_t MR = (size_t)isa->mr, NR = (size_t)isa->nr;
+    const size_t MR = (size_t)isa->igemm_tile.m, NR = (size_t)isa->igemm_tile.n;
     const float **a = xmalloc(ks * MR * sizeof *a);
     float *wp = xmalloc(ks * kc * NR * sizeof *wp);
     for (size_t r0 = 0; r0 < mr; r0 += MR) {
@@ -190,7 +197,7 @@ static void igemm_logical(const kern_isa *isa, size_t mr, size_t nc, size_t kc, 
 static int igemm_case(const kern_isa *isa, size_t mr, size_t nc, size_t kc, size_t ks,
                       int use_res, int act)
 {
-    const size_t MR = (size_t)isa->mr, NR = (size_t)isa->nr;
+    const size_t MR = (size_t)isa->igemm_tile.m, NR = (size_t)isa->igemm_tile.n;
     const size_t n0 = 5, ldc = NR + 3, ldr = NR + 7;
     const size_t nrows = ks * MR;
     float *pool = xmalloc(nrows * kc * sizeof(float));
@@ -270,7 +277,7 @@ static int igemm_case(const kern_isa *isa, size_t mr, size_t nc, size_t kc, size
 
 static void run_igemm_cases(const kern_isa *isa)
 {
-    const size_t MR = (size_t)isa->mr, NR = (size_t)isa->nr;
+    const size_t MR = (size_t)isa->igemm_tile.m, NR = (size_t)isa->igemm_tile.n;
     const size_t mrs[] = { 1, MR > 2 ? MR / 2 : 1, MR > 1 ? MR - 1 : 1, MR };
     const size_t ncs[] = { 1, NR / 2 + 1, NR - 1, NR };
     const size_t kcs[] = { 1, 2, 3, 7, 17, 64, 131 };
@@ -285,144 +292,308 @@ static void run_igemm_cases(const kern_isa *isa)
                             fails += igemm_case(isa, mrs[i], ncs[j], kcs[k], kss[s], res, act);
                             cases++;
                         }
-    print_message("  igemm %dx%d__%s: %d cases, %d failed\n", isa->mr, isa->nr, isa->name, cases, fails);
+    print_message("  %s: %d cases, %d failed\n", isa->igemm_name, cases, fails);
     assert_int_equal(fails, 0);
 }
 
-static void test_igemm(void **state)
+/* igemm of one ISA (the scalar one too: igemm_case checks every path
+ * against a double-precision reference as well as against scalar). */
+static void check_igemm(const kern_isa *isa, size_t tile)
 {
-    (void)state;
-    const kern_isa *isas[8];
-    const int n = tested_isas(isas);
-    /* The scalar kernel against the double reference (it is the oracle). */
-    run_igemm_cases(kern_scalar());
-    for (int i = 0; i < n; i++)
-        run_igemm_cases(isas[i]);
-    if (n == 0)
-        print_message("  no SIMD ISA available: only the scalar reference was checked\n");
+    (void)tile; /* the tile is the table's igemm_tile */
+    run_igemm_cases(isa);
+}
+
+/* ---- sizes around a kernel's tile ---- */
+
+static const size_t primes[] = { 2, 3, 5, 7, 13, 17, 31, 67, 131, 257 };
+#define NPRIMES (sizeof primes / sizeof primes[0])
+
+/* 1, tile-1, tile, tile+1, 2*tile+1 and primes; returns the count. */
+static size_t tile_sizes(size_t tile, size_t *out)
+{
+    size_t n = 0;
+    out[n++] = 1;
+    if (tile > 2)
+        out[n++] = tile - 1;
+    if (tile > 1)
+        out[n++] = tile;
+    out[n++] = tile + 1;
+    out[n++] = 2 * tile + 1;
+    for (size_t i = 0; i < NPRIMES; i++)
+        out[n++] = primes[i];
+    return n;
 }
 
 /* ---- dwconv ---- */
 
-static const size_t sizes[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 33,
-                                47, 63, 64, 65, 67, 97, 131, 257 };
-#define NSIZES (sizeof sizes / sizeof sizes[0])
-
-static void test_dwconv(void **state)
+static void check_dwconv(const kern_isa *isa, size_t tile)
 {
-    (void)state;
-    const kern_isa *isas[8];
-    const int n = tested_isas(isas);
+    size_t sizes[8 + NPRIMES];
+    const size_t nsizes = tile_sizes(tile, sizes);
     const size_t kss[] = { 1, 4, 9 };
-    for (int ii = 0; ii < n; ii++) {
-        const kern_isa *isa = isas[ii];
-        int cases = 0;
-        for (size_t si = 0; si < NSIZES; si++)
-            for (size_t ki = 0; ki < 3; ki++)
-                for (int act = 0; act < 4; act++)
-                    for (int hb = 0; hb < 2; hb++) {
-                        const size_t C = sizes[si], ks = kss[ki];
-                        float *pool = xmalloc(ks * C * sizeof(float));
-                        float *zero = calloc(C, sizeof(float));
-                        const float **in = xmalloc(ks * sizeof *in);
-                        float *w = xmalloc(ks * C * sizeof(float));
-                        float *bias = xmalloc(C * sizeof(float));
-                        float *slope = xmalloc(C * sizeof(float));
-                        float *o = xmalloc((C + 8) * sizeof(float));
-                        float *oref = xmalloc((C + 8) * sizeof(float));
-                        fill(pool, ks * C);
-                        fill(w, ks * C);
-                        fill(bias, C);
-                        fill(slope, C);
-                        for (size_t s = 0; s < ks; s++)
-                            in[s] = s % 3 == 2 ? zero : pool + s * C;
-                        for (size_t i = 0; i < C + 8; i++)
-                            o[i] = oref[i] = SENTINEL;
-                        const kern_epilogue ep = { hb ? bias : NULL, slope, -0.25f, 0.5f, act };
-                        isa->dwconv(C, ks, in, w, o, &ep);
-                        kern_scalar()->dwconv(C, ks, in, w, oref, &ep);
-                        for (size_t ch = 0; ch < C + 8; ch++) {
-                            if (ch >= C) {
-                                assert_true(o[ch] == SENTINEL);
-                                continue;
-                            }
-                            double mag = hb ? fabs(bias[ch]) : 0;
-                            for (size_t s = 0; s < ks; s++)
-                                mag += fabs((double)in[s][ch] * w[s * C + ch]);
-                            if (!close_enough(o[ch], oref[ch], mag))
-                                fail_msg("%s dwconv C=%zu ks=%zu act=%d ch=%zu: %g vs %g", isa->name,
-                                         C, ks, act, ch, o[ch], oref[ch]);
+    int cases = 0;
+    for (size_t si = 0; si < nsizes; si++)
+        for (size_t ki = 0; ki < 3; ki++)
+            for (int act = 0; act < 4; act++)
+                for (int hb = 0; hb < 2; hb++) {
+                    const size_t C = sizes[si], ks = kss[ki];
+                    float *pool = xmalloc(ks * C * sizeof(float));
+                    float *zero = calloc(C, sizeof(float));
+                    const float **in = xmalloc(ks * sizeof *in);
+                    float *w = xmalloc(ks * C * sizeof(float));
+                    float *bias = xmalloc(C * sizeof(float));
+                    float *slope = xmalloc(C * sizeof(float));
+                    float *o = xmalloc((C + 8) * sizeof(float));
+                    float *oref = xmalloc((C + 8) * sizeof(float));
+                    assert_non_null(zero);
+                    fill(pool, ks * C);
+                    fill(w, ks * C);
+                    fill(bias, C);
+                    fill(slope, C);
+                    for (size_t s = 0; s < ks; s++)
+                        in[s] = s % 3 == 2 ? zero : pool + s * C;
+                    for (size_t i = 0; i < C + 8; i++)
+                        o[i] = oref[i] = SENTINEL;
+                    const kern_epilogue ep = { hb ? bias : NULL, slope, -0.25f, 0.5f, act };
+                    isa->dwconv(C, ks, in, w, o, &ep);
+                    kern_scalar()->dwconv(C, ks, in, w, oref, &ep);
+                    for (size_t ch = 0; ch < C + 8; ch++) {
+                        if (ch >= C) {
+                            assert_true(o[ch] == SENTINEL);
+                            continue;
                         }
-                        free(pool); free(zero); free(in); free(w); free(bias); free(slope);
-                        free(o); free(oref);
-                        cases++;
+                        double acc = hb ? bias[ch] : 0, mag = hb ? fabs(bias[ch]) : 0;
+                        for (size_t s = 0; s < ks; s++) {
+                            acc += (double)in[s][ch] * w[s * C + ch];
+                            mag += fabs((double)in[s][ch] * w[s * C + ch]);
+                        }
+                        const double want = act_d(acc, act, slope[ch], -0.25, 0.5);
+                        if (!close_enough(o[ch], want, mag) || !close_enough(oref[ch], want, mag))
+                            fail_msg("%s C=%zu ks=%zu act=%d ch=%zu: %g, scalar %g, want %g",
+                                     isa->dwconv_name, C, ks, act, ch, o[ch], oref[ch], want);
                     }
-        print_message("  dwconv__%s: %d cases\n", isa->name, cases);
-    }
+                    free(pool); free(zero); free(in); free(w); free(bias); free(slope);
+                    free(o); free(oref);
+                    cases++;
+                }
+    print_message("  %s: %d cases (channels 1, tile-1, tile, tile+1, 2 tile+1, primes)\n",
+                  isa->dwconv_name, cases);
 }
 
 /* ---- element-wise ---- */
 
-static void check_vec(const char *what, const kern_isa *isa, const float *got,
-                      const float *want, size_t n, size_t guard)
+static void check_vec(const char *what, const float *got, const float *want, size_t n,
+                      size_t guard)
 {
     for (size_t i = 0; i < n; i++)
         if (!close_enough(got[i], want[i], fabs(want[i])))
-            fail_msg("%s__%s n=%zu i=%zu: %g vs %g", what, isa->name, n, i, got[i], want[i]);
+            fail_msg("%s n=%zu i=%zu: %g vs %g", what, n, i, got[i], want[i]);
     for (size_t i = n; i < n + guard; i++)
         if (got[i] != SENTINEL)
-            fail_msg("%s__%s n=%zu: wrote past the end at %zu", what, isa->name, n, i);
+            fail_msg("%s n=%zu: wrote past the end at %zu", what, n, i);
 }
 
-static void test_elementwise(void **state)
+/* One element-wise op over every size around the tile: rows x ch with
+ * per-channel parameters (rows 1, 3, 7; ch = 1 is the shared-parameter
+ * form) against the scalar kernel and a double-precision formula, with a
+ * NaN in x[0] that passes through (NaN in, NaN out). */
+enum { EW_AFFINE, EW_PRELU, EW_CLIP, EW_ADD };
+
+static void ew_run(const kern_isa *t, int op, size_t rows, size_t ch, const float *x,
+                   const float *x2, const float *p1, const float *p2, float *y)
 {
-    (void)state;
-    const kern_isa *isas[8];
-    const int n = tested_isas(isas);
-    const size_t G = 16;
-    const size_t rowss[] = { 1, 3, 7 };
-    for (int ii = 0; ii < n; ii++) {
-        const kern_isa *isa = isas[ii];
-        const kern_isa *ref = kern_scalar();
-        for (size_t si = 0; si < NSIZES; si++) {
-            const size_t ch = sizes[si];
-            for (size_t ri = 0; ri < 3; ri++) {
-                const size_t rows = rowss[ri], tot = rows * ch;
-                float *x = xmalloc(tot * sizeof(float)), *x2 = xmalloc(tot * sizeof(float));
-                float *p1 = xmalloc(ch * sizeof(float)), *p2 = xmalloc(ch * sizeof(float));
-                float *y = xmalloc((tot + G) * sizeof(float)), *yr = xmalloc((tot + G) * sizeof(float));
-                fill(x, tot);
-                fill(x2, tot);
-                fill(p1, ch);
-                fill(p2, ch);
-                x[0] = NAN; /* NaN passes through prelu/clip like in the reference */
-#define RESET() for (size_t i = 0; i < tot + G; i++) y[i] = yr[i] = SENTINEL
-                RESET();
-                isa->affine(rows, ch, x, p1, p2, y);
-                ref->affine(rows, ch, x, p1, p2, yr);
-                assert_true(isnan(y[0]));
-                check_vec("affine", isa, y + 1, yr + 1, tot - 1, G);
-                RESET();
-                isa->prelu(rows, ch, x, p1, y);
-                ref->prelu(rows, ch, x, p1, yr);
-                assert_true(isnan(y[0]));
-                check_vec("prelu", isa, y + 1, yr + 1, tot - 1, G);
-                RESET();
-                isa->clip(tot, x, -0.3f, 0.6f, y);
-                ref->clip(tot, x, -0.3f, 0.6f, yr);
-                assert_true(isnan(y[0]));
-                check_vec("clip", isa, y + 1, yr + 1, tot - 1, G);
-                RESET();
-                isa->add(tot, x, x2, y);
-                ref->add(tot, x, x2, yr);
-                check_vec("add", isa, y + 1, yr + 1, tot - 1, G);
-#undef RESET
-                free(x); free(x2); free(p1); free(p2); free(y); free(yr);
-            }
-        }
-        print_message("  affine/prelu/clip/add__%s: %zu sizes x 3 row counts\n", isa->name, NSIZES);
+    const size_t tot = rows * ch;
+    switch (op) {
+    case EW_AFFINE: t->affine(rows, ch, x, p1, p2, y); break;
+    case EW_PRELU: t->prelu(rows, ch, x, p1, y); break;
+    case EW_CLIP: t->clip(tot, x, -0.3f, 0.6f, y); break;
+    default: t->add(tot, x, x2, y); break;
     }
 }
+
+static double ew_want(int op, double x, double x2, double p1, double p2)
+{
+    switch (op) {
+    case EW_AFFINE: return x * p1 + p2;
+    case EW_PRELU: return x < 0 ? x * p1 : x;
+    case EW_CLIP: return x < -0.3f ? -0.3f : x > 0.6f ? 0.6f : x;
+    default: return x + x2;
+    }
+}
+
+static void check_ew(const kern_isa *isa, int op, const char *name, size_t tile)
+{
+    size_t sizes[8 + NPRIMES];
+    const size_t nsizes = tile_sizes(tile, sizes), G = 16;
+    const size_t rowss[] = { 1, 3, 7 };
+    int cases = 0;
+    for (size_t si = 0; si < nsizes; si++)
+        for (size_t ri = 0; ri < 3; ri++) {
+            const size_t ch = sizes[si], rows = rowss[ri], tot = rows * ch;
+            float *x = xmalloc(tot * sizeof(float)), *x2 = xmalloc(tot * sizeof(float));
+            float *p1 = xmalloc(ch * sizeof(float)), *p2 = xmalloc(ch * sizeof(float));
+            float *y = xmalloc((tot + G) * sizeof(float)), *yr = xmalloc((tot + G) * sizeof(float));
+            float *want = xmalloc(tot * sizeof(float));
+            fill(x, tot);
+            fill(x2, tot);
+            fill(p1, ch);
+            fill(p2, ch);
+            x[0] = NAN;
+            for (size_t i = 0; i < tot + G; i++)
+                y[i] = yr[i] = SENTINEL;
+            ew_run(isa, op, rows, ch, x, x2, p1, p2, y);
+            ew_run(kern_scalar(), op, rows, ch, x, x2, p1, p2, yr);
+            for (size_t i = 0; i < tot; i++)
+                want[i] = (float)ew_want(op, x[i], x2[i], p1[i % ch], p2[i % ch]);
+            assert_true(isnan(y[0]));
+            check_vec(name, y + 1, yr + 1, tot - 1, G);
+            check_vec(name, y + 1, want + 1, tot - 1, 0);
+            free(x); free(x2); free(p1); free(p2); free(y); free(yr); free(want);
+            cases++;
+        }
+    print_message("  %s: %d cases (sizes 1, tile-1, tile, tile+1, 2 tile+1, primes x rows 1, 3, 7)\n",
+                  name, cases);
+}
+
+static void check_affine(const kern_isa *isa, size_t tile) { check_ew(isa, EW_AFFINE, isa->affine_name, tile); }
+static void check_prelu(const kern_isa *isa, size_t tile) { check_ew(isa, EW_PRELU, isa->prelu_name, tile); }
+static void check_clip(const kern_isa *isa, size_t tile) { check_ew(isa, EW_CLIP, isa->clip_name, tile); }
+static void check_add(const kern_isa *isa, size_t tile) { check_ew(isa, EW_ADD, isa->add_name, tile); }
+
+/* ---- channel max ---- */
+
+/* The rule written out independently of the kernels: first NaN, else the
+ * first element holding the maximum. */
+static float chmax_oracle(const float *p, size_t hw)
+{
+    for (size_t k = 0; k < hw; k++)
+        if (isnan(p[k]))
+            return p[k];
+    size_t best = 0;
+    for (size_t k = 1; k < hw; k++)
+        if (p[k] > p[best])
+            best = k;
+    return p[best];
+}
+
+static uint32_t bits(float a)
+{
+    uint32_t u;
+    memcpy(&u, &a, sizeof u);
+    return u;
+}
+
+static int same_bits(float a, float b)
+{
+    return bits(a) == bits(b);
+}
+
+/* NaN with a payload, to see that the first NaN's bits come out. */
+static float nan_payload(uint32_t payload)
+{
+    const uint32_t u = 0x7fc00000u | (payload & 0x3fffffu);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void check_chmax(const kern_isa *isa, size_t tile)
+{
+    size_t sizes[8 + NPRIMES];
+    const size_t nsizes = tile_sizes(tile, sizes), C = 5, G = 4;
+    int cases = 0;
+    /* patterns: 0 random, 1 NaN first, 2 NaN in the middle, 3 NaN last,
+     * 4 two NaNs (the first one's payload wins), 5 +Inf, 6 -Inf everywhere,
+     * 7 all negative with -Inf, 8 -0 before +0, 9 +0 before -0, 10 all -0,
+     * 11 NaN next to +Inf, 12 random in place (y == x) */
+    for (size_t si = 0; si < nsizes; si++)
+        for (int pat = 0; pat < 13; pat++) {
+            const size_t hw = sizes[si];
+            float *x = xmalloc(C * hw * sizeof(float)), *y = xmalloc((C + G) * sizeof(float));
+            float *yr = xmalloc((C + G) * sizeof(float));
+            fill(x, C * hw);
+            for (size_t c = 0; c < C; c++) {
+                float *p = x + c * hw;
+                const size_t mid = hw / 2, last = hw - 1;
+                switch (pat) {
+                case 1: p[0] = nan_payload(c + 1); break;
+                case 2: p[mid] = nan_payload(c + 7); break;
+                case 3: p[last] = -NAN; break;
+                case 4: p[mid] = nan_payload(3); p[last] = nan_payload(5); break;
+                case 5: p[(c * 7) % hw] = INFINITY; break;
+                case 6: for (size_t k = 0; k < hw; k++) p[k] = -INFINITY; break;
+                case 7: for (size_t k = 0; k < hw; k++) p[k] = -fabsf(p[k]) - 1.0f;
+                        p[last] = -INFINITY; break;
+                case 8: case 9: case 10:
+                    for (size_t k = 0; k < hw; k++) p[k] = -fabsf(p[k]) - 1.0f;
+                    p[(c * 3) % hw] = pat == 9 ? 0.0f : -0.0f;
+                    p[(c * 3 + 1) % hw] = pat == 8 ? 0.0f : -0.0f;
+                    break;
+                case 11: p[last] = INFINITY; if (hw > 1) p[last - 1] = NAN; break;
+                default: break;
+                }
+            }
+            for (size_t i = 0; i < C + G; i++)
+                y[i] = yr[i] = SENTINEL;
+            float *xin = NULL;
+            if (pat == 12) { /* in place: y is x */
+                xin = xmalloc((C * hw + G) * sizeof(float));
+                memcpy(xin, x, C * hw * sizeof(float));
+                for (size_t i = 0; i < G; i++)
+                    xin[C * hw + i] = SENTINEL;
+                isa->chmax(C, hw, xin, xin);
+                memcpy(y, xin, C * sizeof(float));
+            } else {
+                isa->chmax(C, hw, x, y);
+            }
+            kern_scalar()->chmax(C, hw, x, yr);
+            for (size_t c = 0; c < C; c++) {
+                const float want = chmax_oracle(x + c * hw, hw);
+                if (!same_bits(y[c], want) || !same_bits(yr[c], want))
+                    fail_msg("%s hw=%zu pattern %d channel %zu: %g (0x%08x), scalar %g, want %g (0x%08x)",
+                             isa->chmax_name, hw, pat, c, y[c], (unsigned)bits(y[c]), yr[c], want,
+                             (unsigned)bits(want));
+            }
+            for (size_t i = C; i < C + G; i++)
+                if (y[i] != SENTINEL || (xin && xin[C * hw + i - C] != SENTINEL))
+                    fail_msg("%s hw=%zu: wrote past the end", isa->chmax_name, hw);
+            free(x); free(y); free(yr); free(xin);
+            cases++;
+        }
+    print_message("  %s: %d cases (H*W 1, tile-1, tile, tile+1, 2 tile+1, primes x 13 patterns: "
+                  "NaN first/middle/last/twice, +-Inf, +-0 ties, in place), bit-exact\n",
+                  isa->chmax_name, cases);
+}
+
+/* ---- one test per line of kernels.inc ----
+ * Each selects its ISA through the dispatch (mint_set_isa, the API form of
+ * MINT_ISA), checks that the active table holds this very kernel and
+ * tests the table's entry; an ISA this machine cannot run is skipped,
+ * visibly. A line whose op has no check_<op> does not compile. */
+#define KERN_ISA(isa)
+#define KERN_ISA_END(isa)
+#define KERN(isa, op, tile, tm, tn)                                                     \
+    static void test_f32_##op##_##tile##__##isa(void **state)                           \
+    {                                                                                   \
+        (void)state;                                                                    \
+        if (!kern_isa_find(#isa)) {                                                     \
+            print_message("  f32_" #op "_" #tile "__" #isa ": SKIPPED (this CPU/OS cannot run " #isa ")\n"); \
+            return;                                                                     \
+        }                                                                               \
+        const char *before = mint_isa();                                                \
+        assert_int_equal(mint_set_isa(#isa), MINT_OK);                                  \
+        const kern_isa *t = kern_active();                                              \
+        assert_true(strcmp(t->name, #isa) == 0);                                        \
+        assert_true(t->op == kern_f32_##op##_##tile##__##isa);                          \
+        assert_true(t->op##_tile.m == (tm) && t->op##_tile.n == (tn));                  \
+        check_##op(t, (size_t)(tn));                                                    \
+        assert_int_equal(mint_set_isa(before), MINT_OK);                                \
+    }
+#include "kernels.inc"
+#undef KERN
+#undef KERN_ISA
+#undef KERN_ISA_END
 
 /* Threaded drivers: big enough to split, odd size for a tail. */
 static void test_elementwise_drivers(void **state)
@@ -440,27 +611,39 @@ static void test_elementwise_drivers(void **state)
     fill(p2, ch);
     for (int i = 0; i < n; i++) {
         const kern_isa *isa = all[i];
+        print_message("  drivers on %s\n", isa->name);
         y[tot] = SENTINEL;
         kern_affine(isa, rows, ch, x, p1, p2, y);
         kern_scalar()->affine(rows, ch, x, p1, p2, yr);
-        check_vec("kern_affine", isa, y, yr, tot, 1);
+        check_vec("kern_affine", y, yr, tot, 1);
         kern_affine(isa, tot, 1, x, p1, p2, y);
         kern_scalar()->affine(tot, 1, x, p1, p2, yr);
-        check_vec("kern_affine(ch=1)", isa, y, yr, tot, 1);
+        check_vec("kern_affine(ch=1)", y, yr, tot, 1);
         kern_prelu(isa, rows, ch, x, p1, y);
         kern_scalar()->prelu(rows, ch, x, p1, yr);
-        check_vec("kern_prelu", isa, y, yr, tot, 1);
+        check_vec("kern_prelu", y, yr, tot, 1);
         kern_prelu(isa, tot, 1, x, p1, y);
         kern_scalar()->prelu(tot, 1, x, p1, yr);
-        check_vec("kern_prelu(ch=1)", isa, y, yr, tot, 1);
+        check_vec("kern_prelu(ch=1)", y, yr, tot, 1);
         kern_clip(isa, tot, x, 0.0f, INFINITY, y);
         kern_scalar()->clip(tot, x, 0.0f, INFINITY, yr);
-        check_vec("kern_clip", isa, y, yr, tot, 1);
+        check_vec("kern_clip", y, yr, tot, 1);
         kern_add(isa, tot, x, b, y);
         kern_scalar()->add(tot, x, b, yr);
-        check_vec("kern_add", isa, y, yr, tot, 1);
+        check_vec("kern_add", y, yr, tot, 1);
     }
-    kern_add(NULL, 5, x, b, y); /* NULL = active ISA */
+    /* NULL = the active ISA, as selected by MINT_ISA or mint_set_isa */
+    const char *before = mint_isa();
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(mint_set_isa(all[i]->name), MINT_OK);
+        kern_add(NULL, tot, x, b, y);
+        kern_scalar()->add(tot, x, b, yr);
+        check_vec("kern_add(NULL)", y, yr, tot, 0);
+        kern_chmax(NULL, ch, rows, x, y);
+        kern_scalar()->chmax(ch, rows, x, yr);
+        assert_true(memcmp(y, yr, ch * sizeof(float)) == 0);
+    }
+    assert_int_equal(mint_set_isa(before), MINT_OK);
     free(x); free(b); free(p1); free(p2); free(y); free(yr);
 }
 
@@ -638,9 +821,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
-        cmocka_unit_test(test_igemm),
-        cmocka_unit_test(test_dwconv),
-        cmocka_unit_test(test_elementwise),
+#define KERN_ISA(isa)
+#define KERN_ISA_END(isa)
+#define KERN(isa, op, tile, m, n) cmocka_unit_test(test_f32_##op##_##tile##__##isa),
+#include "kernels.inc"
+#undef KERN
+#undef KERN_ISA
+#undef KERN_ISA_END
         cmocka_unit_test(test_elementwise_drivers),
         cmocka_unit_test(test_conv_driver),
         cmocka_unit_test(test_conv_bad_args),

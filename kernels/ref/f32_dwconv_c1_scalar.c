@@ -1,10 +1,10 @@
-/* f32_dwconv_scalar.c - reference depthwise convolution of one output pixel:
+/* f32_dwconv_c1_scalar.c - reference depthwise convolution of one output pixel:
  * out[ch] = epilogue(sum_s in[s][ch] * w[s*channels + ch]). */
 #include "kernels.h"
 #include "epilogue.h"
 
-void kern_f32_dwconv__scalar(size_t channels, size_t ks, const float *const *in,
-                             const float *w, float *out, const kern_epilogue *ep)
+void kern_f32_dwconv_c1__scalar(size_t channels, size_t ks, const float *const *in,
+                                const float *w, float *out, const kern_epilogue *ep)
 {
     ep = kern_ep_or_none(ep);
     for (size_t ch = 0; ch < channels; ch++) {

@@ -1,4 +1,4 @@
-/* f32_dwconv_avx512.c - depthwise convolution of one output pixel, AVX-512:
+/* f32_dwconv_c64_avx512.c - depthwise convolution of one output pixel, AVX-512:
  * 64 channels per step (4 independent accumulators hide the FMA latency),
  * then 16-channel steps with an opmask tail. */
 #include <immintrin.h>
@@ -28,8 +28,8 @@ static inline void finish16(__m512 acc, const kern_epilogue *ep, size_t ch, __mm
     _mm512_mask_storeu_ps(out + ch, m, act16(acc, ep, ch, m));
 }
 
-void kern_f32_dwconv__avx512(size_t channels, size_t ks, const float *const *in,
-                             const float *w, float *out, const kern_epilogue *ep)
+void kern_f32_dwconv_c64__avx512(size_t channels, size_t ks, const float *const *in,
+                                 const float *w, float *out, const kern_epilogue *ep)
 {
     ep = kern_ep_or_none(ep);
     size_t ch = 0;

@@ -1,4 +1,4 @@
-/* f32_dwconv_neon.c - depthwise convolution of one output pixel, NEON:
+/* f32_dwconv_c16_neon.c - depthwise convolution of one output pixel, NEON:
  * 16 channels per step (4 accumulators), 4-channel steps, scalar tail. */
 #include <arm_neon.h>
 #include "kernels.h"
@@ -25,8 +25,8 @@ static inline void finish4(float32x4_t acc, const kern_epilogue *ep, size_t ch, 
     vst1q_f32(out + ch, acc);
 }
 
-void kern_f32_dwconv__neon(size_t channels, size_t ks, const float *const *in,
-                           const float *w, float *out, const kern_epilogue *ep)
+void kern_f32_dwconv_c16__neon(size_t channels, size_t ks, const float *const *in,
+                               const float *w, float *out, const kern_epilogue *ep)
 {
     ep = kern_ep_or_none(ep);
     size_t ch = 0;

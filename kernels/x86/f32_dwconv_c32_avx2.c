@@ -1,4 +1,4 @@
-/* f32_dwconv_avx2.c - depthwise convolution of one output pixel, AVX2+FMA:
+/* f32_dwconv_c32_avx2.c - depthwise convolution of one output pixel, AVX2+FMA:
  * 32 channels per step (4 accumulators), then 8-channel steps with a
  * vmaskmovps tail. */
 #include <immintrin.h>
@@ -32,8 +32,8 @@ static inline void finish8(__m256 acc, const kern_epilogue *ep, size_t ch, __m25
     _mm256_maskstore_ps(out + ch, m, act8(acc, ep, ch, m));
 }
 
-void kern_f32_dwconv__avx2(size_t channels, size_t ks, const float *const *in,
-                           const float *w, float *out, const kern_epilogue *ep)
+void kern_f32_dwconv_c32__avx2(size_t channels, size_t ks, const float *const *in,
+                               const float *w, float *out, const kern_epilogue *ep)
 {
     ep = kern_ep_or_none(ep);
     const __m256i full = _mm256_set1_epi32(-1);
