@@ -167,6 +167,9 @@ ifneq ($(CROSS),)
 QEMU ?= qemu-$(ARCH)
 test-kernels: $(BUILD)/tests/test_kernels
 	$(QEMU) $(BUILD)/tests/test_kernels
+	@set -e; for i in scalar neon; do echo "== MINT_ISA=$$i"; \
+	    MINT_ISA=$$i $(QEMU) $(BUILD)/tests/test_kernels > $(BUILD)/tests/test_kernels.log || { cat $(BUILD)/tests/test_kernels.log; exit 1; }; \
+	    grep -E 'MINT_ISA=|PASSED' $(BUILD)/tests/test_kernels.log; done
 # Every test under qemu, and the static binary's demo; the tests that run
 # `mint` itself prefix it with MINT_TEST_EXEC.
 test-cross: $(BUILD)/mint $(TESTS)
@@ -174,8 +177,12 @@ test-cross: $(BUILD)/mint $(TESTS)
 	$(QEMU) $(BUILD)/mint demo --depth 18 --batch 1 --runs 1
 	@echo "== all $(ARCH) tests passed under $(QEMU)"
 else
+# Then once per forced path (MINT_ISA; one this CPU cannot run falls back).
 test-kernels: $(BUILD)/tests/test_kernels
 	$(BUILD)/tests/test_kernels
+	@set -e; for i in scalar avx2 avx512; do echo "== MINT_ISA=$$i"; \
+	    MINT_ISA=$$i $(BUILD)/tests/test_kernels > $(BUILD)/tests/test_kernels.log || { cat $(BUILD)/tests/test_kernels.log; exit 1; }; \
+	    grep -E 'MINT_ISA=|PASSED' $(BUILD)/tests/test_kernels.log; done
 endif
 
 # The main job on its embedded default (IResNet-100, random weights).

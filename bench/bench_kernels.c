@@ -1,5 +1,8 @@
-/* bench_kernels.c - convolution kernels on the IResNet-100 layer shapes
- * (112x112 input) against the machine's measured FMA peak.
+/* bench_kernels.c - every microkernel of kernels.inc on its own (one line
+ * each: min/median/max per call, GFLOP/s or GB/s), the training conv
+ * against the inference conv on the CNN MINT layer, then the convolution
+ * kernels on the IResNet-100 layer shapes (112x112 input) against the
+ * machine's measured FMA peak.
  *
  * For every ISA this machine runs: the FMA peak (register-only loop, one
  * thread and all OpenMP threads), then each conv shape at batch 1 and 8 with
@@ -13,13 +16,15 @@
  * on a shared machine the minimum is the better estimate of what the code
  * can do.
  *
- * usage: bench_kernels [--quick] [--isa NAME] [--layer SUBSTRING] */
+ * usage: bench_kernels [--quick] [--isa NAME] [--layer SUBSTRING] [--micro]
+ *   --micro: the microkernels and the training conv only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "kernels.h"
+#include "net/train_ops.h"
 #include "peak.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -134,12 +139,262 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ---- micro-benchmarks: one per line of kernels.inc ----
+ * Each kernel alone on one thread, on a problem that stays in L1/L2 (the
+ * kernel's speed, not the memory system's): one call is timed in a loop of
+ * enough calls to last >= 1 ms, after a warm-up; min/median/max of the
+ * per-call time. Compute-bound kernels (igemm, dwconv, affine) in GFLOP/s
+ * (an FMA counts 2), the others in GB/s of data read and written. */
+
+typedef struct {
+    const kern_isa *t;
+    size_t a, b, c, d; /* sizes, per op */
+    const float **ptrs;
+    float *x, *x2, *w, *p1, *p2, *y;
+    kern_epilogue ep;
+} micro_ctx;
+
+static void run_igemm(micro_ctx *m)
+{
+    m->t->igemm(m->a, m->b, m->c, m->d, m->ptrs, m->w, m->y, m->b, NULL, 0, &m->ep, 0);
+}
+static void run_dwconv(micro_ctx *m) { m->t->dwconv(m->a, m->b, m->ptrs, m->w, m->y, &m->ep); }
+static void run_affine(micro_ctx *m) { m->t->affine(m->a, m->b, m->x, m->p1, m->p2, m->y); }
+static void run_prelu(micro_ctx *m) { m->t->prelu(m->a, m->b, m->x, m->p1, m->y); }
+static void run_clip(micro_ctx *m) { m->t->clip(m->a, m->x, 0.0f, 6.0f, m->y); }
+static void run_add(micro_ctx *m) { m->t->add(m->a, m->x, m->x2, m->y); }
+static void run_chmax(micro_ctx *m) { m->t->chmax(m->a, m->b, m->x, m->y); }
+
+/* Times run(m): fills ms[0..2] = min, median, max per call in seconds. */
+static void micro_time(void (*run)(micro_ctx *), micro_ctx *m, double min_time, double *s)
+{
+    run(m); /* warm-up: caches, page faults */
+    double t0 = now();
+    run(m);
+    double one = now() - t0;
+    size_t inner = one > 0 ? (size_t)(1e-3 / one) + 1 : 1000;
+    double times[64];
+    int reps = 0;
+    const double start = now();
+    while (reps < 64 && (reps < 5 || now() - start < min_time)) {
+        t0 = now();
+        for (size_t i = 0; i < inner; i++)
+            run(m);
+        times[reps++] = (now() - t0) / (double)inner;
+    }
+    qsort(times, (size_t)reps, sizeof(double), cmp_double);
+    s[0] = times[0];
+    s[1] = times[reps / 2];
+    s[2] = times[reps - 1];
+}
+
+static float *micro_buf(size_t n, unsigned seed)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    if (p)
+        fill(p, n, seed);
+    return p;
+}
+
+/* Sets up op's problem (sizes from the tile where it matters), times it,
+ * prints one line. Returns 0, or 1 when out of memory. */
+static int micro_bench(const kern_isa *t, const char *op, void (*run)(micro_ctx *),
+                       const char *name, kern_tile tile, double min_time)
+{
+    micro_ctx m = { .t = t };
+    double work = 0; /* FLOPs or bytes per call */
+    int flops = 1;
+    char problem[64];
+    size_t nx = 0, nw = 0, np = 0, ny = 0, nptr = 0, kc = 0;
+    if (strcmp(op, "igemm") == 0) { /* one MR x NR tile of a 3x3 conv with 64 input channels */
+        m.a = (size_t)tile.m, m.b = (size_t)tile.n, m.c = kc = 64, m.d = 9;
+        nptr = m.d * m.a, nx = nptr * kc, nw = m.d * kc * m.b, ny = m.a * m.b;
+        work = 2.0 * m.a * m.b * kc * m.d;
+        snprintf(problem, sizeof problem, "%zux%zu kc=64 ks=9", m.a, m.b);
+    } else if (strcmp(op, "dwconv") == 0) { /* one pixel of a 3x3 depthwise conv, 512 channels */
+        m.a = 512, m.b = 9;
+        nptr = m.b, nx = m.a * m.b, nw = m.a * m.b, ny = m.a;
+        work = 2.0 * m.a * m.b;
+        snprintf(problem, sizeof problem, "C=512 ks=9");
+    } else if (strcmp(op, "affine") == 0 || strcmp(op, "prelu") == 0) { /* 64 pixels x 512 ch */
+        m.a = 64, m.b = 512, nx = ny = m.a * m.b, np = m.b;
+        work = strcmp(op, "affine") == 0 ? 2.0 * nx : 8.0 * nx;
+        flops = strcmp(op, "affine") == 0;
+        snprintf(problem, sizeof problem, "64x512");
+    } else if (strcmp(op, "clip") == 0 || strcmp(op, "add") == 0) {
+        m.a = nx = ny = 32768;
+        flops = 0;
+        work = (strcmp(op, "add") == 0 ? 12.0 : 8.0) * nx;
+        snprintf(problem, sizeof problem, "n=32768");
+    } else if (strcmp(op, "chmax") == 0) { /* layer4 of IResNet: 512 x 7x7 */
+        m.a = 512, m.b = 49, nx = m.a * m.b, ny = m.a;
+        flops = 0;
+        work = 4.0 * (double)(nx + ny);
+        snprintf(problem, sizeof problem, "512 x 7x7");
+    } else {
+        printf("  %s: no micro-benchmark for op %s\n", name, op);
+        return 1;
+    }
+    m.x = micro_buf(nx, 11);
+    m.x2 = micro_buf(nx, 12);
+    m.w = micro_buf(nw, 13);
+    m.p1 = micro_buf(np, 14);
+    m.p2 = micro_buf(np, 15);
+    m.y = micro_buf(ny, 16);
+    m.ptrs = malloc((nptr ? nptr : 1) * sizeof *m.ptrs);
+    int bad = !m.x || !m.x2 || !m.w || !m.p1 || !m.p2 || !m.y || !m.ptrs;
+    if (!bad) {
+        for (size_t i = 0; i < nptr; i++)
+            m.ptrs[i] = m.x + (strcmp(op, "igemm") == 0 ? i * kc : i * m.a);
+        m.ep = (kern_epilogue){ NULL, m.p1, 0.0f, 0.0f, KERN_ACT_NONE };
+        double s[3];
+        micro_time(run, &m, min_time, s);
+        printf("%-24s %-18s %9.3f %9.3f %9.3f %8.2f %8.2f %s\n", name, problem, s[0] * 1e6,
+               s[1] * 1e6, s[2] * 1e6, work / s[1] * 1e-9, work / s[0] * 1e-9,
+               flops ? "GFLOP/s" : "GB/s");
+    } else {
+        fprintf(stderr, "out of memory\n");
+    }
+    free(m.x); free(m.x2); free(m.w); free(m.p1); free(m.p2); free(m.y); free(m.ptrs);
+    return bad;
+}
+
+/* Every line of the list this machine runs (and `only`, if given); an op
+ * without its run_<op> does not compile. */
+static int micro_all(const char *only, double min_time)
+{
+    int bad = 0;
+    const int nthr = max_threads();
+    set_threads(1);
+    printf("\nMicrokernels, 1 thread (one benchmark per kernels.inc line; per call):\n");
+    printf("%-24s %-18s %9s %9s %9s %8s %8s\n", "kernel", "problem", "min us", "med us", "max us",
+           "median", "best");
+#define KERN_ISA(isa)
+#define KERN_ISA_END(isa)
+#define KERN(isa, op, tile, tm, tn)                                                        \
+    if (!only || strcmp(only, #isa) == 0) {                                                \
+        const kern_isa *t = kern_isa_find(#isa);                                           \
+        if (t)                                                                             \
+            bad |= micro_bench(t, #op, run_##op, t->op##_name, t->op##_tile, min_time);    \
+        else                                                                               \
+            printf("%-24s SKIPPED (this CPU/OS cannot run " #isa ")\n",                    \
+                   "f32_" #op "_" #tile "__" #isa);                                        \
+    }
+#include "kernels.inc"
+#undef KERN
+#undef KERN_ISA
+#undef KERN_ISA_END
+    set_threads(nthr);
+    return bad;
+}
+
+/* ---- training conv vs inference conv ----
+ * net/train_ops.c keeps its own 3x3 conv (NCHW, im2col + the igemm
+ * microkernel, weights packed at every call because training changes them)
+ * beside kern_conv (NHWC, weights packed once at load). This times the
+ * forward of the CNN MINT layer both ways, the inference one as the
+ * trainer would have to use it: pack the weights (kern_conv_create),
+ * NCHW -> NHWC input, run, NHWC -> NCHW output. The numbers back the
+ * choice stated in train_ops.c. */
+static void nchw_to_nhwc(float *d, const float *s, int B, int C, int HW)
+{
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int p = 0; p < HW; p++)
+                d[((size_t)b * HW + p) * C + c] = s[((size_t)b * C + c) * HW + p];
+}
+
+static void nhwc_to_nchw(float *d, const float *s, int B, int C, int HW)
+{
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int p = 0; p < HW; p++)
+                d[((size_t)b * C + c) * HW + p] = s[((size_t)b * HW + p) * C + c];
+}
+
+static int train_conv_compare(double min_time)
+{
+    const int B = 8, C = 64, H = 56, W = 56, F = 64, HW = H * W;
+    const net_conv3x3_shape s = { B, C, H, W, F };
+    const size_t nin = (size_t)B * C * HW, nout = (size_t)B * F * HW, nw = (size_t)F * C * 9;
+    float *in = micro_buf(nin, 21), *w = micro_buf(nw, 22), *b = micro_buf((size_t)F, 23);
+    float *o1 = malloc(nout * sizeof(float)), *o2 = malloc(nout * sizeof(float));
+    float *tin = malloc(nin * sizeof(float)), *tout = malloc(nout * sizeof(float));
+    float *scratch = malloc(net_conv3x3_scratch(&s) * sizeof(float));
+    int bad = !in || !w || !b || !o1 || !o2 || !tin || !tout || !scratch;
+    const double flop = 2.0 * B * F * C * 9.0 * HW;
+    const int nthr_all = max_threads(), thr[2] = { 1, nthr_all };
+    const kern_conv_geom g = { 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    printf("\nCNN MINT conv forward %d->%d 3x3 @%dx%d, batch %d (ISA %s), ms per sample:\n", C, F,
+           H, W, B, mint_isa());
+    printf("%-44s %3s %8s %8s %8s\n", "path", "thr", "min", "median", "GFLOP/s");
+    for (int ti = 0; ti < (nthr_all > 1 ? 2 : 1) && !bad; ti++) {
+        set_threads(thr[ti]);
+        kern_conv *pre = NULL; /* path 2: weights packed once, NHWC throughout */
+        if (kern_conv_create(&pre, kern_active(), F, C, &g, w, b) != MINT_OK) {
+            bad = 1;
+            break;
+        }
+        nchw_to_nhwc(tin, in, B, C, HW);
+        for (int path = 0; path < 3 && !bad; path++) {
+            double times[16];
+            int reps = 0;
+            const double start = now();
+            for (int it = -1; it < 16 && (it < 3 || now() - start < min_time); it++) {
+                const double t0 = now();
+                if (path == 0) {
+                    net_conv3x3_forward(o1, in, w, b, &s, scratch);
+                } else if (path == 2) {
+                    kern_conv_run(pre, tin, B, H, W, tout, NULL, KERN_ACT_NONE, NULL, 0, 0);
+                } else {
+                    kern_conv *cv = NULL;
+                    if (kern_conv_create(&cv, kern_active(), F, C, &g, w, b) != MINT_OK) {
+                        bad = 1;
+                        break;
+                    }
+                    nchw_to_nhwc(tin, in, B, C, HW);
+                    kern_conv_run(cv, tin, B, H, W, tout, NULL, KERN_ACT_NONE, NULL, 0, 0);
+                    nhwc_to_nchw(o2, tout, B, F, HW);
+                    kern_conv_destroy(cv);
+                }
+                if (it >= 0) /* it == -1: warm-up */
+                    times[reps++] = now() - t0;
+            }
+            if (bad || reps == 0)
+                break;
+            qsort(times, (size_t)reps, sizeof(double), cmp_double);
+            printf("%-44s %3d %8.3f %8.3f %8.1f\n",
+                   path == 0 ? "net_conv3x3_forward (train: NCHW, im2col)"
+                   : path == 1 ? "kern_conv: pack w, NCHW<->NHWC, run"
+                               : "kern_conv_run alone (packed, NHWC)",
+                   thr[ti], times[0] * 1e3 / B, times[reps / 2] * 1e3 / B, flop / times[reps / 2] * 1e-9);
+        }
+        kern_conv_destroy(pre);
+    }
+    if (!bad) { /* both paths compute the same convolution */
+        double maxerr = 0;
+        for (size_t i = 0; i < nout; i++) {
+            const double e = fabs((double)o1[i] - o2[i]) / (1.0 + fabs(o1[i]));
+            maxerr = e > maxerr ? e : maxerr;
+        }
+        if (!(maxerr < 1e-4)) {
+            printf("  MISMATCH between the two paths (max rel err %g)\n", maxerr);
+            bad = 1;
+        }
+    }
+    set_threads(nthr_all);
+    free(in); free(w); free(b); free(o1); free(o2); free(tin); free(tout); free(scratch);
+    return bad;
+}
+
 /* Per-layer medians (ms) for the IResNet-100 estimate: [isa][batch][thr]. */
 static double med_ms[8][2][2][NLAYERS];
 
 int main(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, micro = 0;
     const char *only = NULL, *layer_only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
@@ -148,8 +403,11 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--layer") == 0 && i + 1 < argc)
             layer_only = argv[++i];
+        else if (strcmp(argv[i], "--micro") == 0)
+            micro = 1;
         else {
-            fprintf(stderr, "usage: %s [--quick] [--isa scalar|avx2|avx512|neon] [--layer SUBSTRING]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--isa scalar|avx2|avx512|neon] [--layer SUBSTRING] "
+                    "[--micro]\n", argv[0]);
             return 2;
         }
     }
@@ -167,6 +425,15 @@ int main(int argc, char **argv)
         printf(" %s(%dx%d)", isas[i]->name, isas[i]->igemm_tile.m, isas[i]->igemm_tile.n);
     printf("%s\n", quick ? " [quick]" : "");
     print_load("at start");
+    if (!layer_only) {
+        int bad = micro_all(only, quick ? 0.02 : 0.1);
+        if (!only || kern_isa_find(only) == kern_active())
+            bad |= train_conv_compare(quick ? 0.1 : 0.5);
+        if (bad || micro) {
+            print_load("at end");
+            return bad;
+        }
+    }
 
     double peak[8][2];
     printf("\nFMA peak (register-only loop):\n");

@@ -12,6 +12,21 @@
  * col_n x dout_n^T accumulated (in that transposed [9C][F] layout, whose
  * rows are the contiguous im2col rows) over samples in batch order.
  *
+ * Why the trainer keeps this im2col conv beside kern_conv (kernels/conv.c),
+ * although both run the same igemm microkernels: kern_conv has no
+ * backward, and the weight gradient (a reduction over pixels) and the
+ * input gradient need this lowering anyway; kern_conv sums taps outside
+ * channels where this sums channels outside taps, so moving the forward
+ * would change the bits of every CNN MINT model; and it would gain little.
+ * Measured (bench_kernels --micro: CNN MINT conv 64->64 3x3 @56x56, batch
+ * 8, AVX-512, one thread, 2 shared cores at load ~6.6; two runs): this
+ * forward 5.2-6.7 ms/sample, kern_conv with its weight packing at every
+ * step and the NCHW<->NHWC copies 4.6-4.9 ms, kern_conv_run alone (a
+ * trainer NHWC throughout) 3.0-3.1 ms; a whole CNN MINT step takes 17.8
+ * ms/sample (bench_train, batch 128, 2 threads: 56.3 samples/s). kern_conv
+ * dropped in would gain 2-12% of a step, a trainer rewritten NHWC 12-20%,
+ * both at the price of the bits above.
+ *
  * Everything else is plain C with OpenMP over independent outputs. */
 #include "net/train_ops.h"
 #include <math.h>
