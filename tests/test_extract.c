@@ -5,7 +5,8 @@
  * landmarks and root included), bad images are skipped or fail, duplicate
  * taps are refused up front, folder scans follow symlinks but not cycles,
  * and merge puts shards back in list order and refuses sets that do not
- * belong together. */
+ * belong together; max pooling has one NaN rule, shared with the in-memory
+ * features. */
 #include "testutil.h"
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include "io/landmarks.h"
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "mint/features.h"
 #include "net/graph.h"
 #include "net/iresnet.h"
 #include "net/model.h"
@@ -794,6 +796,107 @@ static void test_grey_model(void **state)
     io_list_free(&l);
 }
 
+/* Rows of the in-memory feature stream, collected. */
+typedef struct {
+    float *rows;
+    int row;
+} rows_ctx;
+
+static mint_status collect_rows(void *ctx, size_t first, int n, const float *rows,
+                                const mint_image_status *status)
+{
+    rows_ctx *c = ctx;
+    for (int j = 0; j < n; j++)
+        assert_true(status[j].ok);
+    memcpy(c->rows + first * (size_t)c->row, rows, sizeof(float) * (size_t)c->row * (size_t)n);
+    return MINT_OK;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Max pooling has one NaN rule (docs/format.md): a channel holding a NaN
+ * gives its first NaN, in `mint extract --pool max` and in the features
+ * computed in memory (train/eval/audit) alike. Before, extract dropped
+ * NaNs and the in-memory path kept only a leading one. The NaNs come from
+ * overflow: stem weights near FLT_MAX/8 make +-Inf maps, whose sums in the
+ * next convolutions give Inf - Inf. */
+static void test_pool_nan_rule(void **state)
+{
+    (void)state;
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_graph *g;
+    assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
+    int stem = -1;
+    for (int i = 0; i < g->nnodes && stem < 0; i++)
+        if (g->nodes[i].op == NET_OP_CONV && g->nodes[i].in[0] == g->input)
+            stem = i;
+    assert_true(stem >= 0);
+    net_weight *w = &g->weights[g->nodes[stem].w[0]];
+    const int64_t per = net_weight_numel(w) / w->dims[0];
+    for (int64_t k = 0; k < per; k++) /* output channel 0: big, positive then negative */
+        w->data[k] = (k < per / 2 ? 1.0f : -1.0f) * 4e37f;
+    mint_model *m;
+    assert_int_equal(mint_model_from_graph(&m, g, NULL), MINT_OK);
+
+    io_list l;
+    make_list(&l, NIMG);
+    const char *taps[1] = { "layer1" };
+    const int C = 8, HW = 56 * 56;
+    char out[300], path[400];
+    snprintf(out, sizeof out, "%s/nanpool", dir);
+    mint_extract_opts o = opts(&l, out, taps, 1, 1);
+    o.model = m;
+    mint_extract_stats s;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    float *mem = malloc(sizeof(float) * NIMG * C);
+    rows_ctx rc = { mem, C };
+    assert_int_equal(mint_feats_images_stream(m, NULL, &l, 0, taps, 1, 4, collect_rows, &rc), MINT_OK);
+
+    /* the raw maps, and the rule applied to them here */
+    float *x = malloc(sizeof(float) * NIMG * 3 * 112 * 112), *raw = malloc(sizeof(float) * NIMG * C * HW);
+    char sha[65];
+    for (int i = 0; i < NIMG; i++)
+        assert_int_equal(mint_prepare_image(m, NULL, &l.items[i], x + i * 3 * 112 * 112, sha), MINT_OK);
+    float *outs[1] = { raw };
+    assert_int_equal(mint_model_run(m, x, NIMG, NULL, 1, taps, outs), MINT_OK);
+    io_npy a;
+    snprintf(path, sizeof path, "%s/layer1.npy", out);
+    assert_int_equal(io_npy_read(path, &a), MINT_OK);
+    assert_int_equal(a.rank, 2);
+    assert_int_equal(a.dims[1], C);
+    int nan_later = 0, finite = 0; /* channels whose first NaN is not their first value */
+    for (int i = 0; i < NIMG * C; i++) {
+        const float *p = raw + (size_t)i * HW;
+        int first_nan = -1, best = 0;
+        for (int k = 0; k < HW && first_nan < 0; k++)
+            if (isnan(p[k]))
+                first_nan = k;
+            else if (p[k] > p[best])
+                best = k;
+        const float want = first_nan >= 0 ? p[first_nan] : p[best];
+        nan_later += first_nan > 0;
+        finite += isfinite(want);
+        assert_int_equal(f32_bits(((float *)a.data)[i]), f32_bits(want));
+        assert_int_equal(f32_bits(mem[i]), f32_bits(want));
+    }
+    /* the case that told the two paths apart, and ordinary ones, occurred */
+    print_message("  %d of %d channels with a NaN after their first value, %d finite\n", nan_later,
+                  NIMG * C, finite);
+    assert_true(nan_later > 0);
+    assert_true(finite > 0);
+    io_npy_free(&a);
+    free(x);
+    free(raw);
+    free(mem);
+    mint_model_close(m);
+    io_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_merge_shards),
         cmocka_unit_test(test_progress_rate),
         cmocka_unit_test(test_grey_model),
+        cmocka_unit_test(test_pool_nan_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
