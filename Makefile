@@ -92,19 +92,29 @@ $(file >$(LDFLAGS_STAMP),$(LDFLAGS_NOW))
 endif
 
 # ---- sources ----
-KERN_SRC := $(wildcard kernels/*.c kernels/ref/*.c)
+# One folder per layer; a folder includes headers only from its own layer
+# and those below it (tools/check_layers.sh, run by `make test`):
+#   base -> kernels -> weights -> net -> convert -> io -> mint -> cli
+# base: status codes, SHA-256, fp16, dtypes, text/JSON, atomic files, RNG.
+# weights sits below net because the container is a plain tensor file (also
+# used by MINT models and checkpoints) that knows nothing of graphs, while
+# net stores its graphs in it (net/graph_io.c) and opens them (model_api.c).
+# convert (ONNX import) produces net graphs; io (images, landmarks, .npy) and
+# mint (MINT models, extraction, reports) build on everything below.
+BASE_SRC := $(wildcard base/*.c)
+ifeq ($(ARCH),x86_64)
+BASE_SRC += base/x86/sha256_shani.c
+$(BUILD)/obj/base/sha256.o: CFLAGS += -DMINT_SHA_NI
+$(BUILD)/obj/base/x86/sha256_shani.o: CFLAGS += -msha -mssse3 -msse4.1
+endif
+KERN_SRC := $(BASE_SRC) $(wildcard kernels/*.c kernels/ref/*.c)
 ifeq ($(ARCH),x86_64)
 KERN_SRC += $(wildcard kernels/x86/*.c)
 endif
 ifeq ($(ARCH),aarch64)
 KERN_SRC += $(wildcard kernels/arm/*.c)
 endif
-LIB_SRC := $(wildcard net/*.c weights/*.c io/*.c mint/*.c)
-ifeq ($(ARCH),x86_64)
-LIB_SRC += weights/x86/sha256_shani.c
-$(BUILD)/obj/weights/sha256.o: CFLAGS += -DMINT_SHA_NI
-$(BUILD)/obj/weights/x86/sha256_shani.o: CFLAGS += -msha -mssse3 -msse4.1
-endif
+LIB_SRC := $(wildcard weights/*.c net/*.c convert/*.c io/*.c mint/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -160,6 +170,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 # `make test`: every test binary, kernel tests under each ISA the CPU has
 # (the benchmarks are built too, so they cannot rot unnoticed).
 test: $(BUILD)/mint $(TESTS) $(BENCHES)
+	@sh tools/check_layers.sh
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	@echo "== all tests passed"
 

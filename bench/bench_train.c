@@ -16,7 +16,7 @@
 #endif
 #include "mint.h"
 #include "mint/model.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "mint/train.h"
 #include "net/train_ops.h"
 
@@ -46,9 +46,9 @@ static int bench(const char *name, const mint_tm_config *cfg, int B, int steps, 
         fprintf(stderr, "bench_train %s: %s\n", name, mint_last_error());
         return -1;
     }
-    mint_rng rng = mint_rng_stream(42, 0);
+    base_rng rng = base_rng_stream(42, 0);
     for (size_t i = 0; i < (size_t)B * tm->in_size; i++)
-        a->x[i] = 2.0f * mint_rng_unit(&rng) - 1.0f + (i / (size_t)tm->in_size < (size_t)B / 2 ? 0.2f : 0.0f);
+        a->x[i] = 2.0f * base_rng_unit(&rng) - 1.0f + (i / (size_t)tm->in_size < (size_t)B / 2 ? 0.2f : 0.0f);
     for (int i = 0; i < B; i++)
         a->y[i] = i < B / 2;
     net_dropout_mask(a->mask, (size_t)B * tm->hidden, tm->dropout, 1, 0);

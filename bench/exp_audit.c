@@ -33,7 +33,7 @@
 #include "mint/idtest.h"
 #include "mint/metrics.h"
 #include "mint/model.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "mint/stats.h"
 #include "mint/train.h"
 
@@ -155,10 +155,10 @@ static void read_train_list(const char *csv)
     fclose(f);
 }
 
-static void shuffle(person **a, int64_t n, mint_rng *r)
+static void shuffle(person **a, int64_t n, base_rng *r)
 {
     for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)mint_rng_below(r, (uint64_t)(i + 1));
+        const int64_t j = (int64_t)base_rng_below(r, (uint64_t)(i + 1));
         person *t = a[i];
         a[i] = a[j];
         a[j] = t;
@@ -393,7 +393,7 @@ int main(int argc, char **argv)
     person **non = malloc(sizeof *non * (size_t)NP), **mem = malloc(sizeof *mem * (size_t)NP);
     for (int rep = 0; rep < reps; rep++) {
         const uint64_t seed = seed0 + (uint64_t)rep;
-        mint_rng rng = mint_rng_stream(seed, 900);
+        base_rng rng = base_rng_stream(seed, 900);
         int64_t nn = 0, nm = 0;
         for (int64_t i = 0; i < NP; i++) {
             if (P[i].member)

@@ -16,8 +16,8 @@
 #include "net/exec.h"
 #include "net/iresnet.h"
 #include "net/model.h"
-#include "weights/graph_io.h"
-#include "weights/onnx.h"
+#include "net/graph_io.h"
+#include "convert/onnx.h"
 
 /* ---------------- convert ---------------- */
 
@@ -88,7 +88,7 @@ int cmd_convert(int argc, char **argv)
                                "(layer1..layer4; 'mint info' proposes them)");
     }
     net_graph *g;
-    mint_status st = wt_onnx_import(&g, argv[optind]);
+    mint_status st = convert_onnx_import(&g, argv[optind]);
     if (!st && stage_taps)
         st = net_graph_set_stage_taps(g, (const char *const *)stage);
     free(stagebuf);
@@ -114,7 +114,7 @@ int cmd_convert(int argc, char **argv)
     snprintf(g->meta.channel_order, sizeof g->meta.channel_order, "%s", order);
     if (arch)
         snprintf(g->meta.arch, sizeof g->meta.arch, "%s", arch);
-    st = wt_graph_save(g, argv[optind + 1]);
+    st = net_graph_save(g, argv[optind + 1]);
     if (!st) {
         int nconv = 0;
         for (int i = 0; i < g->nnodes; i++)
@@ -131,7 +131,7 @@ int cmd_convert(int argc, char **argv)
 
 /* ---------------- info ---------------- */
 
-static const char *dtype_name(wt_dtype t)
+static const char *dtype_name(base_dtype t)
 {
     static const char *const n[] = { "f32", "f16", "i64", "i32", "u8" };
     return (unsigned)t < 5 ? n[t] : "?";
@@ -334,7 +334,7 @@ int cmd_info(int argc, char **argv)
     }
     net_graph *g = NULL;
     if (wt_meta_find(f, "mint.graph")) {
-        st = wt_graph_from_file(&g, f);
+        st = net_graph_from_file(&g, f);
         if (!st && !(st = net_graph_toposort(g)))
             st = net_graph_infer_shapes(g);
         if (st) {
@@ -372,7 +372,7 @@ int cmd_info(int argc, char **argv)
     }
     uint64_t total = 0;
     for (int i = 0; i < wt_tensor_count(f); i++)
-        total += wt_tensor_at(f, i)->nelem * wt_dtype_size(wt_tensor_at(f, i)->dtype);
+        total += wt_tensor_at(f, i)->nelem * base_dtype_size(wt_tensor_at(f, i)->dtype);
     printf("\ntensors: %d, %.1f MB\n", wt_tensor_count(f), (double)total / 1e6);
     for (int i = 0; !brief && i < wt_tensor_count(f); i++) {
         const wt_tensor *t = wt_tensor_at(f, i);
@@ -430,11 +430,11 @@ static mint_status crops_check(const mint_model *m, const io_npy *x, const char 
     mint_status st = mint_check_image_input(m);
     if (st)
         return st;
-    if (x->dtype != WT_U8 || x->rank != 4 || x->dims[0] < 1 || x->dims[1] != h ||
+    if (x->dtype != BASE_U8 || x->rank != 4 || x->dims[0] < 1 || x->dims[1] != h ||
         x->dims[2] != w || x->dims[3] != c) {
         char got[160];
         /* a dtype error is not a shape mismatch */
-        return mint_fail(x->dtype != WT_U8 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
+        return mint_fail(x->dtype != BASE_U8 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
                          "%s: --layout nhwc expects uint8 crops [N,%d,%d,%d], got "
                          "%s %s", input, h, w, c, dtype_name(x->dtype), dims_text(x, got, sizeof got));
     }
@@ -562,14 +562,14 @@ int cmd_embed(int argc, char **argv)
     if (nhwc) {
         if ((st = crops_check(m, &x, input, c, h, w, batch, &xbuf)))
             goto fail;
-    } else if (x.dtype != WT_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h ||
+    } else if (x.dtype != BASE_F32 || x.rank != 4 || x.dims[1] != c || x.dims[2] != h ||
                x.dims[3] != w || x.dims[0] < 1) {
         char got[160];
         /* a dtype error is not a shape mismatch */
-        st = mint_fail(x.dtype != WT_F32 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
+        st = mint_fail(x.dtype != BASE_F32 ? MINT_E_UNSUPPORTED : MINT_E_SHAPE,
                        "%s: expected float32 [N,%d,%d,%d], got %s %s%s", input, c, h, w,
                        dtype_name(x.dtype), dims_text(&x, got, sizeof got),
-                       x.dtype == WT_U8 ? " (uint8 [N,H,W,C] crops: add --layout nhwc)" : "");
+                       x.dtype == BASE_U8 ? " (uint8 [N,H,W,C] crops: add --layout nhwc)" : "");
         goto fail;
     }
     int64_t n = x.dims[0], d = mint_model_output_dim(m);
@@ -579,7 +579,7 @@ int cmd_embed(int argc, char **argv)
     }
     if (output) {
         int64_t dims[2] = { n, d };
-        if ((st = io_npy_writer_open(&wout, output, WT_F32, 2, dims)))
+        if ((st = io_npy_writer_open(&wout, output, BASE_F32, 2, dims)))
             goto fail;
         if (!(ybuf = malloc(sizeof(float) * (size_t)(batch * d)))) {
             st = mint_fail(MINT_E_NOMEM, "out of memory");
@@ -596,7 +596,7 @@ int cmd_embed(int argc, char **argv)
         char path[4096], safe[256];
         io_safe_name(tapname[i], safe, sizeof safe);
         snprintf(path, sizeof path, "%s/%s.npy", tapdir, safe);
-        if ((st = io_npy_writer_open(&wtap[i], path, WT_F32, rank, dims)))
+        if ((st = io_npy_writer_open(&wtap[i], path, BASE_F32, rank, dims)))
             goto fail;
         if (!(tbuf[i] = malloc(sizeof(float) * (size_t)(batch * tap_numel[i])))) {
             st = mint_fail(MINT_E_NOMEM, "out of memory for tap %s", tapname[i]);
@@ -701,7 +701,7 @@ int cmd_demo(int argc, char **argv)
     printf("IResNet-%d, random weights (seed %d), kernels %s; built in %.2f s\n", depth, seed,
            mint_isa(), cli_now() - t0);
     if (save) {
-        if ((st = wt_graph_save(mint_model_graph(m), save))) {
+        if ((st = net_graph_save(mint_model_graph(m), save))) {
             mint_model_close(m);
             return cli_error("demo", st);
         }

@@ -133,9 +133,9 @@ int cmd_extract(int argc, char **argv)
     io_landmarks *lm = NULL;
     char sha[65], lmsha[65];
     mint_status st;
-    if (!(st = wt_sha256_file(model, sha)) && !(st = mint_model_open(&m, model)) &&
+    if (!(st = base_sha256_file(model, sha)) && !(st = mint_model_open(&m, model)) &&
         !(st = list ? io_list_from_file(list, root, &l) : io_list_from_dir(dir, &l)) && lmpath &&
-        !(st = wt_sha256_file(lmpath, lmsha)))
+        !(st = base_sha256_file(lmpath, lmsha)))
         st = io_landmarks_load(lmpath, &lm);
     mint_extract_stats stats = { 0 };
     if (!st) {

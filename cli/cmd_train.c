@@ -590,7 +590,7 @@ int cmd_train(int argc, char **argv)
     free(tbuf);
     /* bind the MINT model to the network its features came from */
     if (lists) {
-        st = wt_sha256_file(model, cfg.network_sha256);
+        st = base_sha256_file(model, cfg.network_sha256);
     } else {
         /* the network each side came from (extract.txt of its directory) */
         char sm[65] = "", se[65] = "";

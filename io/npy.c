@@ -15,13 +15,13 @@
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
 
-static const char *descr_of(wt_dtype t)
+static const char *descr_of(base_dtype t)
 {
     switch (t) {
-    case WT_F32: return "<f4";
-    case WT_F16: return "<f2";
-    case WT_U8: return "|u1";
-    case WT_I64: return "<i8";
+    case BASE_F32: return "<f4";
+    case BASE_F16: return "<f2";
+    case BASE_U8: return "|u1";
+    case BASE_I64: return "<i8";
     default: return NULL;
     }
 }
@@ -116,13 +116,13 @@ static mint_status parse_dict(const char *p, const char *end, const char *name, 
             memcpy(ds, d, dl);
             ds[dl] = '\0';
             if (!strcmp(ds, "<f4"))
-                a->dtype = WT_F32;
+                a->dtype = BASE_F32;
             else if (!strcmp(ds, "<f2"))
-                a->dtype = WT_F16;
+                a->dtype = BASE_F16;
             else if (!strcmp(ds, "|u1") || !strcmp(ds, "<u1"))
-                a->dtype = WT_U8;
+                a->dtype = BASE_U8;
             else if (!strcmp(ds, "<i8"))
-                a->dtype = WT_I64;
+                a->dtype = BASE_I64;
             else
                 /* no list of dtypes here: each caller takes a subset and says which */
                 return mint_fail(MINT_E_UNSUPPORTED, "%s: .npy dtype '%s' is not supported",
@@ -240,7 +240,7 @@ static mint_status parse_header(const uint8_t *b, size_t avail, uint64_t fsize, 
     for (int i = 0; i < a->rank; i++)
         if (__builtin_mul_overflow(nelem, (uint64_t)a->dims[i], &nelem))
             return mint_fail(MINT_E_FORMAT, "%s: .npy shape: element count overflows", name);
-    if (__builtin_mul_overflow(nelem, (uint64_t)wt_dtype_size(a->dtype), &nbytes) ||
+    if (__builtin_mul_overflow(nelem, (uint64_t)base_dtype_size(a->dtype), &nbytes) ||
         nbytes > (uint64_t)SIZE_MAX)
         return mint_fail(MINT_E_FORMAT, "%s: .npy shape: byte size overflows", name);
     uint64_t have = fsize - pre - hlen;
@@ -266,9 +266,9 @@ static mint_status alloc_data(io_npy *a, const char *name)
 
 static void to_host(io_npy *a)
 {
-    size_t es = wt_dtype_size(a->dtype);
-    if (!wt_host_is_le() && es > 1)
-        wt_swap_elems(a->data, a->nbytes / es, es);
+    size_t es = base_dtype_size(a->dtype);
+    if (!base_host_is_le() && es > 1)
+        base_swap_elems(a->data, a->nbytes / es, es);
 }
 
 mint_status io_npy_read_mem(const void *buf, size_t size, const char *name, io_npy *out)
@@ -379,13 +379,13 @@ void io_npy_free(io_npy *a)
 struct io_npy_writer {
     FILE *fp;
     char *path, *tmp;
-    wt_dtype dtype;
+    base_dtype dtype;
     size_t es, row_bytes;
     uint64_t rows_total, rows_done;
     int failed;
 };
 
-mint_status io_npy_writer_open(io_npy_writer **out, const char *path, wt_dtype dtype, int rank,
+mint_status io_npy_writer_open(io_npy_writer **out, const char *path, base_dtype dtype, int rank,
                                const int64_t *dims)
 {
     if (!out || !path || !*path)
@@ -396,7 +396,7 @@ mint_status io_npy_writer_open(io_npy_writer **out, const char *path, wt_dtype d
         return mint_fail(MINT_E_ARG, "%s: dtype %d cannot be written to .npy", path, (int)dtype);
     if (rank < 0 || rank > IO_NPY_MAX_RANK || (rank && !dims))
         return mint_fail(MINT_E_ARG, "%s: bad rank %d for .npy", path, rank);
-    size_t es = wt_dtype_size(dtype);
+    size_t es = base_dtype_size(dtype);
     uint64_t row = es, total;
     for (int i = 0; i < rank; i++)
         if (dims[i] < 0)
@@ -470,7 +470,7 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
     size_t bytes = nrows * w->row_bytes; /* <= total bytes, checked at open */
     if (bytes && !rows)
         return mint_fail(MINT_E_ARG, "io_npy_writer_append: NULL rows");
-    if (wt_host_is_le() || w->es == 1) {
+    if (base_host_is_le() || w->es == 1) {
         if (fwrite(rows, 1, bytes, w->fp) != bytes)
             w->failed = 1;
     } else {
@@ -479,7 +479,7 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
         for (size_t done = 0; done < bytes && !w->failed; done += sizeof buf) {
             size_t k = bytes - done < sizeof buf ? bytes - done : sizeof buf;
             memcpy(buf, src + done, k);
-            wt_swap_elems(buf, k / w->es, w->es);
+            base_swap_elems(buf, k / w->es, w->es);
             if (fwrite(buf, 1, k, w->fp) != k)
                 w->failed = 1;
         }
@@ -532,7 +532,7 @@ mint_status io_npy_writer_close(io_npy_writer *w)
     return st;
 }
 
-mint_status io_npy_write(const char *path, wt_dtype dtype, int rank, const int64_t *dims,
+mint_status io_npy_write(const char *path, base_dtype dtype, int rank, const int64_t *dims,
                          const void *data)
 {
     io_npy_writer *w;

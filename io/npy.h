@@ -2,8 +2,8 @@
  * format with Python users: features, activations, scores.
  * Spec: docs/format.md section 3 (after numpy.lib.format).
  *
- * Little-endian '<f4' (WT_F32), '<f2' (WT_F16, data kept as uint16_t
- * binary16; see io/half.h), '|u1' (WT_U8), '<i8' (WT_I64); C order only;
+ * Little-endian '<f4' (BASE_F32), '<f2' (BASE_F16, data kept as uint16_t
+ * binary16; see base/half.h), '|u1' (BASE_U8), '<i8' (BASE_I64); C order only;
  * rank 0..8. Readers refuse hostile headers with MINT_E_FORMAT; writers
  * write "<path>.tmp.<pid>" and rename into place. */
 #ifndef MINT_IO_NPY_H
@@ -13,12 +13,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "mint.h"
-#include "weights/container.h" /* wt_dtype */
+#include "base/dtype.h"
 
 #define IO_NPY_MAX_RANK 8
 
 typedef struct {
-    wt_dtype dtype;   /* WT_F32, WT_F16, WT_U8 or WT_I64 */
+    base_dtype dtype;   /* BASE_F32, BASE_F16, BASE_U8 or BASE_I64 */
     int rank;
     int64_t dims[IO_NPY_MAX_RANK];
     void *data;       /* 64-byte aligned, host byte order, nbytes long (never NULL after a read) */
@@ -37,7 +37,7 @@ void io_npy_free(io_npy *a);
 mint_status io_npy_open(const char *path, io_npy *hdr, FILE **fp);
 
 /* Write a whole array (dims has rank entries, data nbytes = prod(dims)*size). */
-mint_status io_npy_write(const char *path, wt_dtype dtype, int rank, const int64_t *dims,
+mint_status io_npy_write(const char *path, base_dtype dtype, int rank, const int64_t *dims,
                          const void *data);
 
 /* Streaming writer for large outputs: the shape (dims[0] = row count
@@ -46,7 +46,7 @@ mint_status io_npy_write(const char *path, wt_dtype dtype, int rank, const int64
  * (otherwise it removes the temporary file and returns MINT_E_ARG). A rank-0
  * array is one row of one element. Close and abort free the writer. */
 typedef struct io_npy_writer io_npy_writer;
-mint_status io_npy_writer_open(io_npy_writer **out, const char *path, wt_dtype dtype, int rank,
+mint_status io_npy_writer_open(io_npy_writer **out, const char *path, base_dtype dtype, int rank,
                                const int64_t *dims);
 mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrows);
 mint_status io_npy_writer_close(io_npy_writer *w);

@@ -200,7 +200,7 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     const char *taps[MINT_FEATS_MAX_TAPS];
     char tbuf[256];
     int ntaps = 0;
-    mint_status st = wt_sha256_file(o->mint_path, out->mint_sha256);
+    mint_status st = base_sha256_file(o->mint_path, out->mint_sha256);
     if (!st)
         st = mint_tm_load(&tm, o->mint_path);
     if (!st)
@@ -285,14 +285,14 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
         if (o->created)
             snprintf(tm->q_date, sizeof tm->q_date, "%s", o->created);
         else
-            io_report_utc_now(tm->q_date);
+            base_utc_now(tm->q_date);
         if (!(st = mint_tm_save(tm, o->mint_path)))
-            st = wt_sha256_file(o->mint_path, out->mint_sha256);
+            st = base_sha256_file(o->mint_path, out->mint_sha256);
     }
     if (!st && o->json_path) {
-        io_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
+        mint_report_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
                               o->roc_png, o->created, out->note_ptr, out->n_notes };
-        st = io_report_eval_write(o->json_path, &out->m, &meta);
+        st = mint_report_eval_write(o->json_path, &out->m, &meta);
     }
     mint_roc_free(&roc);
     free(scores);
@@ -518,7 +518,7 @@ static mint_status fill_settest(mint_audit_result *out, const mint_audit_opts *o
     (void)order;
     const mint_idset *s = &out->set;
     for (size_t i = 0; i < m; i++) {
-        io_audit_identity *id = &out->ids[i];
+        mint_report_identity *id = &out->ids[i];
         id->n = start[i + 1] - start[i];
         id->t = s->ids[i].t;
         id->p = s->ids[i].p;
@@ -546,7 +546,7 @@ static mint_status fill_settest(mint_audit_result *out, const mint_audit_opts *o
     else if (m > 2)
         snprintf(out->audited, sizeof out->audited, "%zu identities (%s, %s, ...), %zu images",
                  m, out->ids[0].name, out->ids[1].name, s->n_images);
-    io_audit_settest *t = &out->settest;
+    mint_report_settest *t = &out->settest;
     memset(t, 0, sizeof *t);
     t->test = mint_idt_method_name(s->method);
     t->unit = out->unit_desc;
@@ -645,9 +645,9 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
     int ntaps = 0;
     audit_ctx ctx = { 0 };
 
-    mint_status st = wt_sha256_file(o->model_path, out->model_sha256);
+    mint_status st = base_sha256_file(o->model_path, out->model_sha256);
     if (!st)
-        st = wt_sha256_file(o->mint_path, out->mint_sha256);
+        st = base_sha256_file(o->mint_path, out->mint_sha256);
     if (!st)
         st = mint_tm_load(&tm, o->mint_path);
     if (!st)
@@ -810,7 +810,7 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         if (o->created)
             snprintf(out->created, sizeof out->created, "%s", o->created);
         else
-            io_report_utc_now(out->created);
+            base_utc_now(out->created);
         out->median_score = NAN;
         if (out->n_scored > 0) {
             for (size_t i = 0; i < out->n_scored; i++)
@@ -855,7 +855,7 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                 snprintf(out->verdict, sizeof out->verdict, "none of the %zu images could be "
                          "scored (see the errors); no set-level test was run", n);
         }
-        io_audit_report *r = &out->report;
+        mint_report_audit *r = &out->report;
         r->mint_version = MINT_VERSION;
         r->created = out->created;
         r->model_path = o->model_path;
@@ -875,7 +875,7 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
         r->notes = out->note_ptr;
         r->n_notes = out->n_notes;
         if (o->report_path)
-            st = io_report_audit_write(o->report_path, r);
+            st = mint_report_audit_write(o->report_path, r);
     }
     free(order);
     free(start);

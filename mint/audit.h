@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include "io/dataset.h"
 #include "io/landmarks.h"
-#include "io/report.h"
+#include "mint/report.h"
 #include "mint.h"
 #include "mint/features.h"
 #include "mint/metrics.h"
@@ -100,18 +100,18 @@ typedef struct {
 } mint_audit_opts;
 
 typedef struct {
-    io_audit_report report;            /* everything the report shows; its
+    mint_report_audit report;            /* everything the report shows; its
                                         * pointers point into this struct, the
                                         * options' strings and the image list:
                                         * keep those alive while using it */
-    io_audit_image *images;            /* n_images rows, in list order */
+    mint_report_image *images;            /* n_images rows, in list order */
     size_t n_images, n_scored, n_failed;
     size_t n_duplicates;               /* scored images whose bytes equal an earlier
                                         * image's: shown, not counted again in the test */
     int has_set;                       /* a set-level test was run (n_scored >= 1) */
     mint_idset set;                    /* the identity-level test */
-    io_audit_settest settest;          /* what the report shows of it */
-    io_audit_identity *ids;            /* set.m identities (names point into the list) */
+    mint_report_settest settest;          /* what the report shows of it */
+    mint_report_identity *ids;            /* set.m identities (names point into the list) */
     char audited[512];                 /* "1 identity (Some_Person, 10 images)" */
     char unit_desc[256];
     size_t n_above_threshold;          /* scored images with score >= threshold */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mint/features.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "mint/train.h"
 #include "net/graph.h"
 #include "weights/container.h"
@@ -28,12 +28,12 @@ static void fp_absorb(uint64_t h[4], const void *data, size_t n)
         for (int l = 0; l < 4; l++) {
             uint64_t w;
             memcpy(&w, p + i + 8 * (size_t)l, 8);
-            h[l] = mint_rng_mix(h[l] ^ w);
+            h[l] = base_rng_mix(h[l] ^ w);
         }
     for (int l = 0; i < n; i += 8, l++) { /* tail, zero-padded (lengths are hashed) */
         uint64_t w = 0;
         memcpy(&w, p + i, n - i < 8 ? n - i : 8);
-        h[l] = mint_rng_mix(h[l] ^ w);
+        h[l] = base_rng_mix(h[l] ^ w);
     }
 }
 
@@ -42,7 +42,7 @@ void mint_train_data_hash(const float *members, int64_t n_mem, const float *exte
 {
     uint64_t h[4];
     for (int l = 0; l < 4; l++)
-        h[l] = mint_rng_mix(0x6d696e742d646174ull + (uint64_t)l); /* "mint-dat" + lane */
+        h[l] = base_rng_mix(0x6d696e742d646174ull + (uint64_t)l); /* "mint-dat" + lane */
     const int64_t sizes[4] = { 1, in_size, n_mem, n_ext }; /* 1: version of this layout */
     fp_absorb(h, sizes, sizeof sizes);
     const size_t row = sizeof(float) * (size_t)(in_size > 0 ? in_size : 0);
@@ -52,8 +52,8 @@ void mint_train_data_hash(const float *members, int64_t n_mem, const float *exte
         fp_absorb(h, external, row * (size_t)n_ext);
     uint64_t lo = 0x243f6a8885a308d3ull, hi = 0x13198a2e03707344ull;
     for (int l = 0; l < 4; l++) {
-        lo = mint_rng_mix(lo ^ h[l]);
-        hi = mint_rng_mix(hi ^ h[3 - l]);
+        lo = base_rng_mix(lo ^ h[l]);
+        hi = base_rng_mix(hi ^ h[3 - l]);
     }
     snprintf(hex, 33, "%016llx%016llx", (unsigned long long)hi, (unsigned long long)lo);
 }
@@ -228,18 +228,18 @@ mint_status mint_train_state_save(const mint_tm *tm, const mint_train_state *s, 
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
         snprintf(name, sizeof name, "adam.m.%s", p->name);
-        st = wt_writer_tensor(w, name, WT_F32, p->rank, p->dims, tm->arena + 2 * tm->seg + p->offset);
+        st = wt_writer_tensor(w, name, BASE_F32, p->rank, p->dims, tm->arena + 2 * tm->seg + p->offset);
         snprintf(name, sizeof name, "adam.v.%s", p->name);
         if (!st)
-            st = wt_writer_tensor(w, name, WT_F32, p->rank, p->dims,
+            st = wt_writer_tensor(w, name, BASE_F32, p->rank, p->dims,
                                   tm->arena + 3 * tm->seg + p->offset);
     }
     if (!st)
-        st = wt_writer_tensor(w, "sampler.members", WT_I64, 1, &s->n[0], s->perm[0]);
+        st = wt_writer_tensor(w, "sampler.members", BASE_I64, 1, &s->n[0], s->perm[0]);
     if (!st)
-        st = wt_writer_tensor(w, "sampler.external", WT_I64, 1, &s->n[1], s->perm[1]);
+        st = wt_writer_tensor(w, "sampler.external", BASE_I64, 1, &s->n[1], s->perm[1]);
     if (!st && s->n_held > 0)
-        st = wt_writer_tensor(w, "holdout.external", WT_I64, 1, &s->n_held, s->held);
+        st = wt_writer_tensor(w, "holdout.external", BASE_I64, 1, &s->n_held, s->held);
     if (!st)
         st = wt_writer_write(w, path);
     wt_writer_free(w);
@@ -371,18 +371,18 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
         snprintf(name, sizeof name, "adam.m.%s", p->name);
-        st = wt_tensor_get(f, name, WT_F32, p->rank, p->dims, &tmv[2 * i]);
+        st = wt_tensor_get(f, name, BASE_F32, p->rank, p->dims, &tmv[2 * i]);
         snprintf(name, sizeof name, "adam.v.%s", p->name);
         if (!st)
-            st = wt_tensor_get(f, name, WT_F32, p->rank, p->dims, &tmv[2 * i + 1]);
+            st = wt_tensor_get(f, name, BASE_F32, p->rank, p->dims, &tmv[2 * i + 1]);
     }
     const int64_t any = -1;
     if (!st)
-        st = wt_tensor_get(f, "sampler.members", WT_I64, 1, &any, &tp[0]);
+        st = wt_tensor_get(f, "sampler.members", BASE_I64, 1, &any, &tp[0]);
     if (!st)
-        st = wt_tensor_get(f, "sampler.external", WT_I64, 1, &any, &tp[1]);
+        st = wt_tensor_get(f, "sampler.external", BASE_I64, 1, &any, &tp[1]);
     if (!st && wt_tensor_find(f, "holdout.external"))
-        st = wt_tensor_get(f, "holdout.external", WT_I64, 1, &any, &th);
+        st = wt_tensor_get(f, "holdout.external", BASE_I64, 1, &any, &th);
     if (!st) {
         s.n[0] = (int64_t)tp[0]->nelem;
         s.n[1] = (int64_t)tp[1]->nelem;

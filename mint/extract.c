@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io/align.h"
-#include "io/half.h"
+#include "base/half.h"
 #include "io/image.h"
 #include "io/npy.h"
-#include "io/report.h"
+#include "mint/report.h"
 #include "kernels.h"
 #include "mint/extract.h"
 #include "net/exec.h"
@@ -57,12 +57,12 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
     mint_status st = read_file(it->path, &buf, &n);
     if (st)
         return st;
-    wt_sha256 h;
+    base_sha256 h;
     uint8_t dg[32];
-    wt_sha256_init(&h);
-    wt_sha256_update(&h, buf, n);
-    wt_sha256_final(&h, dg);
-    wt_sha256_hex(dg, sha256_hex);
+    base_sha256_init(&h);
+    base_sha256_update(&h, buf, n);
+    base_sha256_final(&h, dg);
+    base_sha256_hex(dg, sha256_hex);
     io_image img = { 0 }, al = { 0 };
     st = io_image_load_mem(buf, n, &img, 0);
     free(buf);
@@ -257,15 +257,15 @@ void mint_extract_rate(size_t done, size_t resumed, size_t total, double elapsed
  * where the files live. */
 static void list_sha256(const io_list *l, char hex[65])
 {
-    wt_sha256 h;
+    base_sha256 h;
     uint8_t dg[32];
-    wt_sha256_init(&h);
+    base_sha256_init(&h);
     for (size_t i = 0; i < l->n; i++) {
-        wt_sha256_update(&h, l->items[i].key, strlen(l->items[i].key) + 1);
-        wt_sha256_update(&h, l->items[i].label, strlen(l->items[i].label) + 1);
+        base_sha256_update(&h, l->items[i].key, strlen(l->items[i].key) + 1);
+        base_sha256_update(&h, l->items[i].label, strlen(l->items[i].label) + 1);
     }
-    wt_sha256_final(&h, dg);
-    wt_sha256_hex(dg, hex);
+    base_sha256_final(&h, dg);
+    base_sha256_hex(dg, hex);
 }
 
 /* What a differing config line means, for the resume refusal. */
@@ -394,10 +394,10 @@ static void store_rows(const tapinfo *t, int pool_max, int f16, const float *src
             for (int c0 = 0; c0 < t->dims[0]; c0 += 256) {
                 const int nc = t->dims[0] - c0 < 256 ? t->dims[0] - c0 : 256;
                 kern_chmax(NULL, (size_t)nc, (size_t)hw, x + c0 * hw, m);
-                io_f32_to_f16_n(rowh + (int64_t)b * t->row + c0, m, (size_t)nc);
+                base_f32_to_f16_n(rowh + (int64_t)b * t->row + c0, m, (size_t)nc);
             }
         } else if (f16) {
-            io_f32_to_f16_n(rowh + (int64_t)b * t->row, x, (size_t)t->row);
+            base_f32_to_f16_n(rowh + (int64_t)b * t->row, x, (size_t)t->row);
         } else {
             memcpy(rowf + (int64_t)b * t->row, x, sizeof(float) * (size_t)t->row);
         }
@@ -575,7 +575,7 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
         int rank = o->pool_max ? 2 : ti[t].rank;
         snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, ti[t].safe);
         io_npy_writer *w;
-        if ((st = io_npy_writer_open(&w, path, o->f16 ? WT_F16 : WT_F32, rank, dims)))
+        if ((st = io_npy_writer_open(&w, path, o->f16 ? BASE_F16 : BASE_F32, rank, dims)))
             break;
         size_t rowbytes = (size_t)ti[t].row * esz;
         for (size_t c = 0; c < nchunks && !st; c++) {
@@ -623,7 +623,7 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
         size_t n = in ? fread(body, 1, sizeof body, in) : 0;
         if (in)
             fclose(in);
-        st = n ? io_write_file_atomic(txt, body, n)
+        st = n ? base_write_file_atomic(txt, body, n)
                : mint_fail(MINT_E_IO, "%s: cannot read the run description", cfg);
     }
     /* index.csv and errors.csv */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "io/align.h"
-#include "io/half.h"
+#include "base/half.h"
 #include "io/npy.h"
 #include "kernels.h"
 #include "mint/extract.h"
@@ -60,16 +60,16 @@ static mint_status read_f32(const char *path, io_npy *a, float **out)
     size_t n = 1;
     for (int i = 0; i < a->rank; i++)
         n *= (size_t)a->dims[i];
-    if (a->dtype == WT_F32) {
+    if (a->dtype == BASE_F32) {
         *out = a->data;
         a->data = NULL; /* ownership moves to *out; io_npy_free frees NULL */
-    } else if (a->dtype == WT_F16) {
+    } else if (a->dtype == BASE_F16) {
         *out = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
         if (!*out) {
             io_npy_free(a);
             return mint_fail(MINT_E_NOMEM, "%s: out of memory converting float16", path);
         }
-        io_f16_to_f32_n(*out, a->data, n);
+        base_f16_to_f32_n(*out, a->data, n);
         free(a->data); /* io_npy_free would also clear the shape we return */
         a->data = NULL;
     } else {

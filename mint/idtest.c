@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mint/idtest.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 
 typedef struct {
     int64_t g; /* group key; < 0: own identity */
@@ -72,13 +72,13 @@ static double mean(const double *x, size_t n)
 
 /* Mean of a subset of s of the n values x, drawn without replacement
  * (partial Fisher-Yates on an index copy). */
-static double subset_mean(const double *x, size_t n, size_t s, mint_rng *rng, size_t *idx)
+static double subset_mean(const double *x, size_t n, size_t s, base_rng *rng, size_t *idx)
 {
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
     double sum = 0.0;
     for (size_t i = 0; i < s; i++) {
-        const size_t j = i + (size_t)mint_rng_below(rng, n - i);
+        const size_t j = i + (size_t)base_rng_below(rng, n - i);
         const size_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
@@ -136,7 +136,7 @@ mint_status mint_id_test_one(mint_id_one *out, const double *x, size_t n, const 
         free(idx), free(tk);
         return mint_fail(MINT_E_NOMEM, "out of memory");
     }
-    mint_rng rng = mint_rng_stream(seed, 101);
+    base_rng rng = base_rng_stream(seed, 101);
     size_t below = 0;
     for (size_t k = 0; k < ref->K; k++) {
         const size_t nk = ref->start[k + 1] - ref->start[k];
@@ -311,7 +311,7 @@ mint_status mint_idset_run(mint_idset *out, const double *x, const size_t *start
     /* the statistic is monotone in the audited sum (the total is fixed);
      * sums equal up to rounding count as >= (conservative) */
     const double obs = sa - 1e-9 * (fabs(sa) + 1.0);
-    mint_rng rng = mint_rng_stream(seed, 202);
+    base_rng rng = base_rng_stream(seed, 202);
     double *w = malloc(sizeof *w * N);
     if (!w) {
         free(v);
@@ -324,7 +324,7 @@ mint_status mint_idset_run(mint_idset *out, const double *x, const size_t *start
     for (size_t r = 0; r < R; r++) {
         double s = 0.0;
         for (size_t i = 0; i < m; i++) { /* partial Fisher-Yates: a random m-subset */
-            const size_t j = i + (size_t)mint_rng_below(&rng, N - i);
+            const size_t j = i + (size_t)base_rng_below(&rng, N - i);
             const double t = w[i];
             w[i] = w[j];
             w[j] = t;

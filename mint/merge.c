@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io/npy.h"
-#include "io/report.h"
+#include "mint/report.h"
 #include "mint/extract.h"
 
 #define MAX_SHARDS (1 << 24)
@@ -432,7 +432,7 @@ static mint_status merge_tap(const char *out_dir, const char *name, const input_
             st = mint_fail(MINT_E_SHAPE, "%s: dtype or row shape differs from %s/%s", path, in[0].dir, name);
     }
     io_npy_writer *w = NULL;
-    size_t rowbytes = wt_dtype_size(h0.dtype);
+    size_t rowbytes = base_dtype_size(h0.dtype);
     for (int k = 1; k < h0.rank; k++)
         rowbytes *= (size_t)h0.dims[k];
     if (!st) {
@@ -709,7 +709,7 @@ mint_status mint_merge(const char *out_dir, const char *const *dirs, int n, int 
         if (lms[0] && len > 0 && (size_t)len < sizeof body)
             len += snprintf(body + len, sizeof body - (size_t)len, "landmarks %s\n", lms);
         snprintf(txt, sizeof txt, "%s/extract.txt", out_dir);
-        st = len > 0 && (size_t)len < sizeof body ? io_write_file_atomic(txt, body, (size_t)len)
+        st = len > 0 && (size_t)len < sizeof body ? base_write_file_atomic(txt, body, (size_t)len)
                                                   : mint_fail(MINT_E_ARG, "extract.txt too long");
     }
     if (!st)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mint/metrics.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "net/graph.h"
 #include "net/train_ops.h"
 #include "weights/container.h"
@@ -82,11 +82,11 @@ static void make_views(const mint_tm *tm, float *s, mint_tm_views *v)
 }
 
 /* Keras glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
-static void glorot(float *w, size_t n, double fan_in, double fan_out, mint_rng *r)
+static void glorot(float *w, size_t n, double fan_in, double fan_out, base_rng *r)
 {
     const float lim = (float)sqrt(6.0 / (fan_in + fan_out));
     for (size_t i = 0; i < n; i++)
-        w[i] = (2.0f * mint_rng_unit(r) - 1.0f) * lim;
+        w[i] = (2.0f * base_rng_unit(r) - 1.0f) * lim;
 }
 
 mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t seed)
@@ -196,7 +196,7 @@ mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64
         return st;
     const int *d = cfg->in_dims;
     /* Keras defaults: glorot_uniform kernels, zero biases, BN gamma = 1 */
-    mint_rng r = mint_rng_stream(seed, 1);
+    base_rng r = base_rng_stream(seed, 1);
     if (is_cnn(tm))
         glorot(tm->p.conv_w, (size_t)MINT_TM_FILTERS * d[0] * 9, 9.0 * d[0], 9.0 * MINT_TM_FILTERS,
                &r);
@@ -666,31 +666,31 @@ mint_status mint_tm_write(const mint_tm *tm, wt_writer *w)
         st = wt_writer_meta_str(w, "mint.optimizer", "adam(lr=1e-3,betas=0.9/0.999,eps=1e-8; torch.optim.Adam)");
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
-        st = wt_writer_tensor(w, p->name, WT_F32, p->rank, p->dims, tm->arena + p->offset);
+        st = wt_writer_tensor(w, p->name, BASE_F32, p->rank, p->dims, tm->arena + p->offset);
     }
     if (!st && !is_cnn(tm)) {
         const int64_t h = tm->hidden;
-        st = wt_writer_tensor(w, "bn.running_mean", WT_F32, 1, &h, tm->bn_mean);
+        st = wt_writer_tensor(w, "bn.running_mean", BASE_F32, 1, &h, tm->bn_mean);
         if (!st)
-            st = wt_writer_tensor(w, "bn.running_var", WT_F32, 1, &h, tm->bn_var);
+            st = wt_writer_tensor(w, "bn.running_var", BASE_F32, 1, &h, tm->bn_var);
     }
     if (!st && tm->n_cal_external > 0)
         st = wt_writer_meta_str(w, "mint.calibration.external",
                                 tm->cal_external_heldout ? "held-out external samples (not trained on)"
                                                          : "external training samples");
     if (!st && tm->n_cal_external > 0)
-        st = wt_writer_tensor(w, "calibration.external_scores", WT_F32, 1, &tm->n_cal_external,
+        st = wt_writer_tensor(w, "calibration.external_scores", BASE_F32, 1, &tm->n_cal_external,
                               tm->cal_external);
     if (!st && tm->n_cal_member > 0)
-        st = wt_writer_tensor(w, "calibration.member_scores", WT_F32, 1, &tm->n_cal_member,
+        st = wt_writer_tensor(w, "calibration.member_scores", BASE_F32, 1, &tm->n_cal_member,
                               tm->cal_member);
     if (!st)
         st = mint_trainset_write(&tm->trainset, w);
     if (!st && tm->n_cal_external > 0 && tm->cal_external_logit)
-        st = wt_writer_tensor(w, "calibration.external_logits", WT_F32, 1, &tm->n_cal_external,
+        st = wt_writer_tensor(w, "calibration.external_logits", BASE_F32, 1, &tm->n_cal_external,
                               tm->cal_external_logit);
     if (!st && tm->n_cal_external > 0 && tm->cal_external_group)
-        st = wt_writer_tensor(w, "calibration.external_identity", WT_I32, 1,
+        st = wt_writer_tensor(w, "calibration.external_identity", BASE_I32, 1,
                               &tm->n_cal_external, tm->cal_external_group);
     if (!st && tm->n_cal_external > 0 && tm->cal_holdout_by[0])
         st = wt_writer_meta_str(w, "mint.calibration.holdout_by", tm->cal_holdout_by);
@@ -720,7 +720,7 @@ static mint_status load_scores(const wt_file *f, const char *name, float **out, 
     *n = 0;
     if (!t)
         return MINT_OK;
-    mint_status st = wt_tensor_get(f, name, WT_F32, 1, NULL, &t);
+    mint_status st = wt_tensor_get(f, name, BASE_F32, 1, NULL, &t);
     if (st)
         return st;
     *out = malloc(sizeof(float) * (size_t)(t->nelem ? t->nelem : 1));
@@ -765,7 +765,7 @@ static mint_status load_reference(mint_tm *tm, const wt_file *f, const char *pat
     mint_status st = MINT_OK;
     if (wt_tensor_find(f, "calibration.external_logits")) {
         const int64_t dim = n;
-        if (!(st = wt_tensor_get(f, "calibration.external_logits", WT_F32, 1, &dim, &t)))
+        if (!(st = wt_tensor_get(f, "calibration.external_logits", BASE_F32, 1, &dim, &t)))
             memcpy(tm->cal_external_logit, t->data, sizeof(float) * (size_t)n);
         for (int64_t i = 0; !st && i < n; i++)
             if (!isfinite(tm->cal_external_logit[i]))
@@ -777,7 +777,7 @@ static mint_status load_reference(mint_tm *tm, const wt_file *f, const char *pat
     }
     if (!st && wt_tensor_find(f, "calibration.external_identity")) {
         const int64_t dim = n;
-        if (!(st = wt_tensor_get(f, "calibration.external_identity", WT_I32, 1, &dim, &t)))
+        if (!(st = wt_tensor_get(f, "calibration.external_identity", BASE_I32, 1, &dim, &t)))
             memcpy(tm->cal_external_group, t->data, sizeof(int32_t) * (size_t)n);
     } else {
         for (int64_t i = 0; i < n; i++)
@@ -811,13 +811,13 @@ static mint_status tm_check(const mint_tm *tm, const wt_file *f, const wt_tensor
     mint_status st = MINT_OK;
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
-        st = wt_tensor_get(f, p->name, WT_F32, p->rank, p->dims, &t[i]);
+        st = wt_tensor_get(f, p->name, BASE_F32, p->rank, p->dims, &t[i]);
     }
     const int64_t h = tm->hidden;
     if (!st && !is_cnn(tm))
-        st = wt_tensor_get(f, "bn.running_mean", WT_F32, 1, &h, &t[tm->nparams]);
+        st = wt_tensor_get(f, "bn.running_mean", BASE_F32, 1, &h, &t[tm->nparams]);
     if (!st && !is_cnn(tm))
-        st = wt_tensor_get(f, "bn.running_var", WT_F32, 1, &h, &t[tm->nparams + 1]);
+        st = wt_tensor_get(f, "bn.running_var", BASE_F32, 1, &h, &t[tm->nparams + 1]);
     /* a damaged file must not give NaN scores: every value finite, the
      * running variances not negative */
     const int nt = tm->nparams + (is_cnn(tm) ? 0 : 2);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "net/train_ops.h"
 
 void mint_train_defaults(mint_train_opts *o, mint_tm_kind kind)
@@ -46,9 +46,9 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
 /* Fisher-Yates with the generator state *rs (advanced). */
 static void shuffle(int64_t *perm, int64_t n, uint64_t *rs)
 {
-    mint_rng r = { *rs };
+    base_rng r = { *rs };
     for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)mint_rng_below(&r, (uint64_t)i + 1);
+        const int64_t j = (int64_t)base_rng_below(&r, (uint64_t)i + 1);
         const int64_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
@@ -152,8 +152,8 @@ static mint_status sampler_init(mint_train_state *s, mint_tm *tm, const float *m
         tm->train_accuracy = r->train_accuracy;
         return MINT_OK;
     }
-    s->rng[0] = mint_rng_stream(o->seed, 2).s;
-    s->rng[1] = mint_rng_stream(o->seed, 3).s;
+    s->rng[0] = base_rng_stream(o->seed, 2).s;
+    s->rng[1] = base_rng_stream(o->seed, 3).s;
     for (int c = 0; c < 2; c++)
         for (int64_t i = 0; i < (c ? n_ext : n_mem); i++)
             s->perm[c][i] = i;
@@ -178,7 +178,7 @@ static mint_status sampler_init(mint_train_state *s, mint_tm *tm, const float *m
         memcpy(s->held, o->held, sizeof(int64_t) * (size_t)n_hold);
     } else if (n_hold > 0) {
         /* the held-out samples: the last n_hold of a seeded permutation */
-        uint64_t h = mint_rng_stream(o->seed, 4).s;
+        uint64_t h = base_rng_stream(o->seed, 4).s;
         shuffle(s->perm[1], n_ext, &h);
         memcpy(s->held, s->perm[1] + (n_ext - n_hold), sizeof(int64_t) * (size_t)n_hold);
     }
@@ -355,10 +355,10 @@ mint_status mint_holdout_by_group(const int32_t *group, int64_t n, double frac, 
          * reused as the position list); the first kh are held out */
         for (int64_t i = 0; i < K; i++)
             ids[i] = (int32_t)i;
-        uint64_t h = mint_rng_stream(seed, 5).s;
+        uint64_t h = base_rng_stream(seed, 5).s;
         for (int64_t i = K - 1; i > 0; i--) {
             h += 0x9e3779b97f4a7c15ull;
-            const int64_t j = (int64_t)(mint_rng_mix(h) % (uint64_t)(i + 1));
+            const int64_t j = (int64_t)(base_rng_mix(h) % (uint64_t)(i + 1));
             const int32_t t = ids[i];
             ids[i] = ids[j];
             ids[j] = t;

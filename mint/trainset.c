@@ -99,14 +99,14 @@ mint_status mint_keys_from_list(const io_list *l, mint_image_keys *out)
 #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t i = 0; i < n; i++) {
         char hex[65];
-        if (wt_sha256_file(l->items[i].path, hex) || mint_sha256_key(hex, &out->key[i])) {
+        if (base_sha256_file(l->items[i].path, hex) || mint_sha256_key(hex, &out->key[i])) {
 #pragma omp critical(mint_keys_bad)
             bad = i < bad ? i : bad;
         }
     }
     if (bad < n) { /* again on this thread, for its message */
         char hex[65];
-        st = wt_sha256_file(l->items[bad].path, hex);
+        st = base_sha256_file(l->items[bad].path, hex);
         if (!st)
             st = mint_fail(MINT_E_IO, "%s: could not be hashed", l->items[bad].path);
     }
@@ -348,7 +348,7 @@ mint_status mint_trainset_write(const mint_trainset *ts, wt_writer *w)
     for (int s = 0; !st && s < MINT_TS_SETS; s++) {
         const int64_t dims[2] = { ts->n[s], 8 };
         if (ts->n[s] > 0)
-            st = wt_writer_tensor(w, set_tensor[s], WT_U8, 2, dims, ts->rows[s]);
+            st = wt_writer_tensor(w, set_tensor[s], BASE_U8, 2, dims, ts->rows[s]);
     }
     return st;
 }
@@ -374,7 +374,7 @@ mint_status mint_trainset_read(mint_trainset *ts, const wt_file *f)
         if (n < 0)
             st = mint_fail(MINT_E_FORMAT, "%s: negative mint.trainset.counts", wt_file_path(f));
         else if (n > 0)
-            st = wt_tensor_get(f, set_tensor[s], WT_U8, 2, dims, &tt);
+            st = wt_tensor_get(f, set_tensor[s], BASE_U8, 2, dims, &tt);
         if (st || n == 0)
             continue;
         const uint8_t *r = tt->data;

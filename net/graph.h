@@ -1,8 +1,8 @@
 /* graph.h - the op graph mint runs: a flat list of nodes over named
  * activation tensors and named weight tensors.
  *
- * The ONNX importer (weights/onnx.c) and the IResNet builder (net/iresnet.c)
- * both produce this graph; weights/graph_io.c stores it in the container and
+ * The ONNX importer (convert/onnx.c) and the IResNet builder (net/iresnet.c)
+ * both produce this graph; net/graph_io.c stores it in the container and
  * loads it back; net/exec.c plans and runs it.
  *
  * Shapes are logical ONNX shapes (NCHW for rank 4, batch dimension left out

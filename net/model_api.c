@@ -5,7 +5,7 @@
 #include <string.h>
 #include "net/exec.h"
 #include "net/model.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 struct mint_model {
     wt_file *file;     /* NULL for graphs built in memory */
@@ -46,7 +46,7 @@ mint_status mint_model_open(mint_model **out, const char *path)
     *out = NULL;
     net_graph *g;
     wt_file *f;
-    mint_status st = wt_graph_load(&g, &f, path);
+    mint_status st = net_graph_load(&g, &f, path);
     if (st)
         return st;
     if ((st = mint_model_from_graph(out, g, f))) {

@@ -27,7 +27,7 @@
 #include "net/iresnet.h"
 #include "net/model.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 #define NMEM 8
 #define NEXT 8
@@ -64,7 +64,7 @@ static mint_status save_net(const char *path, int last_width, int in_hw, mint_mo
     mint_status st = net_iresnet_build(&g, &cfg, 3);
     if (st)
         return st;
-    st = wt_graph_save(g, path);
+    st = net_graph_save(g, path);
     if (!st && opened)
         st = mint_model_from_graph(opened, g, NULL);
     else
@@ -273,7 +273,7 @@ static void test_audit(void **state)
     assert_true(r.verdict[0]);
     assert_non_null(strstr(r.verdict, "2 of 7 images could not be scored"));
     char sha[65];
-    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    assert_int_equal(base_sha256_file(net_path, sha), MINT_OK);
     assert_string_equal(r.model_sha256, sha);
 
     /* each score is the MINT model's score of that image's extracted features */
@@ -286,7 +286,7 @@ static void test_audit(void **state)
     assert_int_equal(mint_tm_predict(tm, fm.x, fm.n, want), MINT_OK);
     assert_int_equal(mint_tm_predict(tm, fe.x, fe.n, wante), MINT_OK);
     for (size_t i = 0; i < l.n; i++) {
-        const io_audit_image *im = &r.images[i];
+        const mint_report_image *im = &r.images[i];
         assert_string_equal(im->file, l.items[i].path);
         if (src[i] < 0) {
             assert_true(isnan(im->score));
@@ -298,7 +298,7 @@ static void test_audit(void **state)
         const float w = src[i] < NMEM ? want[src[i]] : wante[src[i] - NMEM];
         assert_float_equal(im->score, w, 1e-6);
         char h[65];
-        assert_int_equal(wt_sha256_file(l.items[i].path, h), MINT_OK);
+        assert_int_equal(base_sha256_file(l.items[i].path, h), MINT_OK);
         assert_string_equal(im->sha256, h);
     }
     assert_non_null(r.images[3].sha256); /* the broken file was read: it has a hash */
@@ -422,7 +422,7 @@ static void test_network_and_duplicates(void **state)
     (void)state;
     /* a MINT model bound to net_path (the trained one, re-saved with the binding) */
     char sha[65];
-    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    assert_int_equal(base_sha256_file(net_path, sha), MINT_OK);
     mint_tm *tm;
     assert_int_equal(mint_tm_load(&tm, mint_path), MINT_OK);
     memcpy(tm->cfg.network_sha256, sha, sizeof sha);
@@ -751,7 +751,7 @@ static void test_cli_eval_warnings(void **state)
     free(o), free(e);
     /* a model bound to a network: each side without a network line is said */
     char sha[65];
-    assert_int_equal(wt_sha256_file(net_path, sha), MINT_OK);
+    assert_int_equal(base_sha256_file(net_path, sha), MINT_OK);
     train_recorded(rec, sha);
     assert_int_equal(run_mint(args, NULL, &o, &e), 0);
     char want[1200];
@@ -794,7 +794,7 @@ static void test_eval_store(void **state)
     assert_non_null(strstr(tm->q_data, mem_dir));
     mint_tm_free(tm);
     char sha[65];
-    assert_int_equal(wt_sha256_file(copy, sha), MINT_OK);
+    assert_int_equal(base_sha256_file(copy, sha), MINT_OK);
     assert_string_equal(sha, s.mint_sha256); /* the summary names the rewritten file */
 
     /* the audit report carries it next to the verdict */

@@ -22,7 +22,7 @@
 #include "net/graph.h"
 #include "net/iresnet.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 /* ---------------- info, embed, help, usage ---------------- */
 
@@ -49,7 +49,7 @@ static void test_cli_info_embed_help(void **state)
     snprintf(td2, sizeof td2, "%s", test_tmp_path("cli_taps2"));
     snprintf(bad, sizeof bad, "%s", test_tmp_path("cli_bad.npy"));
     snprintf(yout, sizeof yout, "%s", test_tmp_path("cli_y.npy"));
-    assert_int_equal(wt_graph_save(g, model), MINT_OK);
+    assert_int_equal(net_graph_save(g, model), MINT_OK);
     char *o, *e, args[4096];
 
     /* info --tensors lists every computed tensor with its shape */
@@ -78,7 +78,7 @@ static void test_cli_info_embed_help(void **state)
     for (size_t i = 0; i < (size_t)N * 3 * 112 * 112; i++)
         x[i] = (float)sin((double)i * 0.3);
     int64_t dims[4] = { N, 3, 112, 112 };
-    assert_int_equal(io_npy_write(in, WT_F32, 4, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(in, BASE_F32, 4, dims, x), MINT_OK);
     snprintf(args, sizeof args, "embed --model '%s' --input '%s' --taps conv1.out,bn1.out "
              "--tap-dir '%s' --batch 2", model, in, td);
     assert_int_equal(run_mint(args, NULL, &o, &e), 0);
@@ -117,7 +117,7 @@ static void test_cli_info_embed_help(void **state)
     free(o);
     free(e);
     /* a wrong input shape names the real dims only */
-    assert_int_equal(io_npy_write(bad, WT_F32, 3, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(bad, BASE_F32, 3, dims, x), MINT_OK);
     snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, bad, yout);
     assert_int_equal(run_mint(args, NULL, &o, &e), 1);
     assert_non_null(strstr(e, "got f32 [3,3,112]\n"));
@@ -193,9 +193,9 @@ static void test_cli_train_network(void **state)
         x[i] = (float)((i * 37) % 23) / 11.0f;
     const int64_t dims[2] = { 40, 6 };
     snprintf(path, sizeof path, "%s/layer1.npy", dm);
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x), MINT_OK);
     snprintf(path, sizeof path, "%s/layer1.npy", de);
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x + 6), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x + 6), MINT_OK);
     const char *a = "model aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
     const char *b = "model bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
     snprintf(path, sizeof path, "%s/extract.txt", dm);
@@ -211,7 +211,7 @@ static void test_cli_train_network(void **state)
     /* the external side a plain .npy elsewhere: trained, with a warning, bound to A */
     char plain[512];
     snprintf(plain, sizeof plain, "%s", test_tmp_path("tn_plain.npy"));
-    assert_int_equal(io_npy_write(plain, WT_F32, 2, dims, x + 6), MINT_OK);
+    assert_int_equal(io_npy_write(plain, BASE_F32, 2, dims, x + 6), MINT_OK);
     snprintf(args, sizeof args, "train --kind vanilla --members '%s' --external '%s' --taps layer1 "
              "--epochs 1 --batch 8 --quiet --out '%s'", dm, plain, out);
     assert_int_equal(run_mint(args, NULL, &o, &e), 0);
@@ -244,7 +244,7 @@ static void make_feats_dir(const char *dir, int n, const uint64_t *keys, const c
     const int64_t dims[2] = { n, 6 };
     char path[700];
     snprintf(path, sizeof path, "%s/layer1.npy", dir);
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x), MINT_OK);
     free(x);
     if (keys) {
         snprintf(path, sizeof path, "%s/index.csv", dir);
@@ -383,7 +383,7 @@ static void test_cli_train_lists_shared(void **state)
     net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
-    assert_int_equal(wt_graph_save(g, net), MINT_OK);
+    assert_int_equal(net_graph_save(g, net), MINT_OK);
     net_graph_free(g);
     /* a copy of a member under another name is still the same image */
     const char *copy = test_tmp_path("renamed_copy.png");
@@ -421,7 +421,7 @@ static void write_feature_dir(const char *dir, const char *taps_line, const char
     const int64_t dims[2] = { 40, 6 };
     for (int i = 0; i < nstems; i++) {
         snprintf(path, sizeof path, "%s/%s.npy", dir, stems[i]);
-        assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x + 6 * offset + i), MINT_OK);
+        assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x + 6 * offset + i), MINT_OK);
     }
     snprintf(path, sizeof path, "%s/extract.txt", dir);
     char text[512];
@@ -691,9 +691,9 @@ static void test_cli_embed_nhwc(void **state)
                 x[(n * 3 + c) * H * W + p] = ((float)v / 255.0f - mean[c]) / sd[c];
             }
     const int64_t du[4] = { N, H, W, 3 }, df[4] = { N, 3, H, W };
-    assert_int_equal(io_npy_write(u8, WT_U8, 4, du, rgb), MINT_OK);
-    assert_int_equal(io_npy_write(bgr, WT_U8, 4, du, rev), MINT_OK);
-    assert_int_equal(io_npy_write(f32, WT_F32, 4, df, x), MINT_OK);
+    assert_int_equal(io_npy_write(u8, BASE_U8, 4, du, rgb), MINT_OK);
+    assert_int_equal(io_npy_write(bgr, BASE_U8, 4, du, rev), MINT_OK);
+    assert_int_equal(io_npy_write(f32, BASE_F32, 4, df, x), MINT_OK);
     snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, f32, e1);
     assert_int_equal(run_mint(args, NULL, &o, &e), 0);
     free(o), free(e);
@@ -747,7 +747,7 @@ static void small_model(char *buf, size_t n)
     net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 9), MINT_OK);
-    assert_int_equal(wt_graph_save(g, buf), MINT_OK);
+    assert_int_equal(net_graph_save(g, buf), MINT_OK);
     net_graph_free(g);
 }
 
@@ -784,7 +784,7 @@ static void test_embed_dtype(void **state)
     const int64_t dims[4] = { 1, 3, 112, 112 };
     uint16_t *h = calloc(3 * 112 * 112, sizeof *h);
     assert_non_null(h);
-    assert_int_equal(io_npy_write(in, WT_F16, 4, dims, h), MINT_OK);
+    assert_int_equal(io_npy_write(in, BASE_F16, 4, dims, h), MINT_OK);
     free(h);
     snprintf(args, sizeof args, "embed --model '%s' --input '%s' --output '%s'", model, in, out);
     assert_int_equal(run_mint(args, NULL, &o, &e), 1);
@@ -854,7 +854,7 @@ static void write_rows(const char *path, int n, int f, float s)
     for (int i = 0; i < n * f; i++)
         x[i] = s + (float)((i * 37) % 23) / 11.0f;
     const int64_t dims[2] = { n, f };
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x), MINT_OK);
     free(x);
 }
 
@@ -1000,8 +1000,8 @@ static void test_cli_train_collapse(void **state)
     float *z = calloc(20 * 2 * 4 * 4, sizeof *z);
     assert_non_null(z);
     const int64_t dims[4] = { 20, 2, 4, 4 };
-    assert_int_equal(io_npy_write(m, WT_F32, 4, dims, z), MINT_OK);
-    assert_int_equal(io_npy_write(x, WT_F32, 4, dims, z), MINT_OK);
+    assert_int_equal(io_npy_write(m, BASE_F32, 4, dims, z), MINT_OK);
+    assert_int_equal(io_npy_write(x, BASE_F32, 4, dims, z), MINT_OK);
     free(z);
     snprintf(args, sizeof args, "train --kind cnn --members '%s' --external '%s' --epochs 1 "
              "--batch 8 --quiet --out '%s'", m, x, out);
@@ -1028,8 +1028,8 @@ static void test_cli_train_collapse(void **state)
         a[i] = 1.0f + (float)((i * 37) % 23) / 23.0f;
         b[i] = (float)((i * 53) % 19) / 19.0f;
     }
-    assert_int_equal(io_npy_write(m, WT_F32, 4, dims, a), MINT_OK);
-    assert_int_equal(io_npy_write(x, WT_F32, 4, dims, b), MINT_OK);
+    assert_int_equal(io_npy_write(m, BASE_F32, 4, dims, a), MINT_OK);
+    assert_int_equal(io_npy_write(x, BASE_F32, 4, dims, b), MINT_OK);
     free(a), free(b);
     snprintf(args, sizeof args, "train --kind cnn --members '%s' --external '%s' --epochs 2 "
              "--batch 8 --quiet --min-hidden 16 --out '%s'", m, x, out);

@@ -15,8 +15,8 @@
 #include "kernels.h"
 #include "net/iresnet.h"
 #include "net/model.h"
-#include "weights/graph_io.h"
-#include "weights/onnx.h"
+#include "net/graph_io.h"
+#include "convert/onnx.h"
 
 typedef struct {
     const char *model;
@@ -76,11 +76,11 @@ static void run_case(const conf_case *cc)
         fail_msg("%s: committed fixture %s missing (git checkout it, or regenerate with "
                  "tools/make_fixtures.py)", cc->model, onnx);
     net_graph *g;
-    mint_status st = wt_onnx_import(&g, onnx);
+    mint_status st = convert_onnx_import(&g, onnx);
     if (st)
         fail_msg("%s: import: %s", cc->model, mint_last_error());
     snprintf(tmp, sizeof tmp, "/tmp/mint_conf_%d_%s.mint", (int)getpid(), cc->model);
-    st = wt_graph_save(g, tmp);
+    st = net_graph_save(g, tmp);
     net_graph_free(g);
     if (st)
         fail_msg("%s: save: %s", cc->model, mint_last_error());
@@ -179,7 +179,7 @@ static void test_builder_roundtrip(void **state)
     assert_int_equal(net_iresnet_build(&g, &cfg, 7), MINT_OK);
     char tmp[128];
     snprintf(tmp, sizeof tmp, "/tmp/mint_conf_%d_builder.mint", (int)getpid());
-    assert_int_equal(wt_graph_save(g, tmp), MINT_OK);
+    assert_int_equal(net_graph_save(g, tmp), MINT_OK);
     mint_model *a, *b;
     assert_int_equal(mint_model_from_graph(&a, g, NULL), MINT_OK);
     assert_int_equal(mint_model_open(&b, tmp), MINT_OK);

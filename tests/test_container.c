@@ -11,12 +11,12 @@
 
 static void sha_hex(const void *d, size_t n, char hex[65])
 {
-    wt_sha256 s;
+    base_sha256 s;
     uint8_t out[32];
-    wt_sha256_init(&s);
-    wt_sha256_update(&s, d, n);
-    wt_sha256_final(&s, out);
-    wt_sha256_hex(out, hex);
+    base_sha256_init(&s);
+    base_sha256_update(&s, d, n);
+    base_sha256_final(&s, out);
+    base_sha256_hex(out, hex);
 }
 
 static void test_sha256_vectors(void **state)
@@ -38,25 +38,25 @@ static void test_sha256_vectors(void **state)
     const char *want = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
     sha_hex(a, 1000000, hex);
     assert_string_equal(hex, want);
-    wt_sha256 s;
+    base_sha256 s;
     uint8_t out[32];
-    wt_sha256_init(&s);
+    base_sha256_init(&s);
     size_t done = 0, step = 1;
     while (done < 1000000) {
         size_t k = step < 1000000 - done ? step : 1000000 - done;
-        wt_sha256_update(&s, a + done, k);
+        base_sha256_update(&s, a + done, k);
         done += k;
         step = step * 3 % 257 + 1;
     }
-    wt_sha256_final(&s, out);
-    wt_sha256_hex(out, hex);
+    base_sha256_final(&s, out);
+    base_sha256_hex(out, hex);
     assert_string_equal(hex, want);
 
     const char *path = test_tmp_path("million_a");
     assert_int_equal(test_write_file(path, a, 1000000), 0);
-    assert_int_equal(wt_sha256_file(path, hex), MINT_OK);
+    assert_int_equal(base_sha256_file(path, hex), MINT_OK);
     assert_string_equal(hex, want);
-    assert_int_equal(wt_sha256_file(test_tmp_path("no_such_file"), hex), MINT_E_IO);
+    assert_int_equal(base_sha256_file(test_tmp_path("no_such_file"), hex), MINT_E_IO);
     free(a);
 }
 
@@ -66,7 +66,7 @@ static void test_sha256_accelerated(void **state)
 {
     (void)state;
     printf("  SHA-256 block compression: %s\n",
-           wt_sha256_accelerated() ? "x86 SHA extensions (checked against scalar)"
+           base_sha256_accelerated() ? "x86 SHA extensions (checked against scalar)"
                                    : "scalar only (no SHA extensions on this CPU)");
     enum { N = 70000 };
     uint8_t *d = malloc(N);
@@ -78,21 +78,21 @@ static void test_sha256_accelerated(void **state)
     }
     for (size_t len = 0; len < N; len = len < 300 ? len + 1 : len * 3 + 7) {
         uint8_t a[32], b[32];
-        wt_sha256 s, r;
-        wt_sha256_init(&s);
-        wt_sha256_init_scalar(&r);
+        base_sha256 s, r;
+        base_sha256_init(&s);
+        base_sha256_init_scalar(&r);
         size_t done = 0;
         while (done < len) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             size_t k = (size_t)(x % 200) + 1;
             if (k > len - done)
                 k = len - done;
-            wt_sha256_update(&s, d + done, k);
+            base_sha256_update(&s, d + done, k);
             done += k;
         }
-        wt_sha256_update(&r, d, len);
-        wt_sha256_final(&s, a);
-        wt_sha256_final(&r, b);
+        base_sha256_update(&r, d, len);
+        base_sha256_final(&s, a);
+        base_sha256_final(&r, b);
         assert_memory_equal(a, b, 32);
     }
     free(d);
@@ -143,14 +143,14 @@ static wt_writer *full_writer(const tdata *d)
     assert_int_equal(wt_writer_meta_i64_arr(w, "i64s", i64s, 4), MINT_OK);
     int64_t d235[3] = { 2, 3, 5 }, d7[1] = { 7 }, d3[1] = { 3 }, d22[2] = { 2, 2 }, d13[1] = { 13 };
     int64_t d0[2] = { 4, 0 }, d8[8] = { 1, 2, 1, 2, 1, 1, 2, 1 };
-    assert_int_equal(wt_writer_tensor(w, "conv1.weight", WT_F32, 3, d235, d->w_f32), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "half", WT_F16, 1, d7, d->w_f16), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "longs", WT_I64, 1, d3, d->w_i64), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "ints", WT_I32, 2, d22, d->w_i32), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "bytes", WT_U8, 1, d13, d->w_u8), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "empty", WT_F32, 2, d0, NULL), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "scalar", WT_F32, 0, NULL, &d->scalar), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "rank8", WT_U8, 8, d8, d->r8), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "conv1.weight", BASE_F32, 3, d235, d->w_f32), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "half", BASE_F16, 1, d7, d->w_f16), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "longs", BASE_I64, 1, d3, d->w_i64), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "ints", BASE_I32, 2, d22, d->w_i32), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "bytes", BASE_U8, 1, d13, d->w_u8), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "empty", BASE_F32, 2, d0, NULL), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "scalar", BASE_F32, 0, NULL, &d->scalar), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "rank8", BASE_U8, 8, d8, d->r8), MINT_OK);
     return w;
 }
 
@@ -186,13 +186,13 @@ static void check_full(const wt_file *f, const tdata *d)
     assert_int_equal(wt_tensor_count(f), 8);
     static const struct {
         const char *name;
-        wt_dtype dt;
+        base_dtype dt;
         int rank;
         uint64_t nelem;
     } want[] = {
-        { "conv1.weight", WT_F32, 3, 30 }, { "half", WT_F16, 1, 7 },  { "longs", WT_I64, 1, 3 },
-        { "ints", WT_I32, 2, 4 },          { "bytes", WT_U8, 1, 13 }, { "empty", WT_F32, 2, 0 },
-        { "scalar", WT_F32, 0, 1 },        { "rank8", WT_U8, 8, 8 },
+        { "conv1.weight", BASE_F32, 3, 30 }, { "half", BASE_F16, 1, 7 },  { "longs", BASE_I64, 1, 3 },
+        { "ints", BASE_I32, 2, 4 },          { "bytes", BASE_U8, 1, 13 }, { "empty", BASE_F32, 2, 0 },
+        { "scalar", BASE_F32, 0, 1 },        { "rank8", BASE_U8, 8, 8 },
     };
     const void *datas[] = { d->w_f32, d->w_f16, d->w_i64, d->w_i32, d->w_u8, NULL, &d->scalar, d->r8 };
     for (int i = 0; i < 8; i++) {
@@ -205,7 +205,7 @@ static void check_full(const wt_file *f, const tdata *d)
         assert_int_equal(t->nelem, want[i].nelem);
         assert_int_equal((uintptr_t)t->data % WT_ALIGN, 0);
         if (datas[i])
-            assert_memory_equal(t->data, datas[i], t->nelem * wt_dtype_size(t->dtype));
+            assert_memory_equal(t->data, datas[i], t->nelem * base_dtype_size(t->dtype));
     }
     const wt_tensor *t = wt_tensor_find(f, "conv1.weight");
     assert_int_equal(t->dims[0], 2);
@@ -235,24 +235,24 @@ static void test_roundtrip(void **state)
     /* wt_tensor_get: dtype and shape checks say what differs */
     const wt_tensor *t;
     int64_t ok_dims[3] = { 2, 3, 5 }, any_dims[3] = { -1, 3, -1 }, bad_dims[3] = { 2, 4, 5 };
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F32, 3, ok_dims, &t), MINT_OK);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F32, 3, ok_dims, &t), MINT_OK);
     assert_non_null(t);
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F32, 3, any_dims, &t), MINT_OK);
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F32, -1, NULL, &t), MINT_OK);
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F32, 3, bad_dims, &t), MINT_E_SHAPE);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F32, 3, any_dims, &t), MINT_OK);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F32, -1, NULL, &t), MINT_OK);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F32, 3, bad_dims, &t), MINT_E_SHAPE);
     assert_null(t);
     assert_non_null(strstr(mint_last_error(), "dim 1 is 3, not 4"));
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F32, 2, ok_dims, &t), MINT_E_SHAPE);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F32, 2, ok_dims, &t), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), "rank 3"));
-    assert_int_equal(wt_tensor_get(f, "conv1.weight", WT_F16, 3, ok_dims, &t), MINT_E_SHAPE);
+    assert_int_equal(wt_tensor_get(f, "conv1.weight", BASE_F16, 3, ok_dims, &t), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), "dtype f32, expected f16"));
-    assert_int_equal(wt_tensor_get(f, "nope", WT_F32, 3, ok_dims, &t), MINT_E_NOTFOUND);
+    assert_int_equal(wt_tensor_get(f, "nope", BASE_F32, 3, ok_dims, &t), MINT_E_NOTFOUND);
     assert_non_null(strstr(mint_last_error(), "'nope'"));
 
     /* whole-file hash agrees with the streaming one */
     char h1[65], h2[65];
     wt_file_sha256(f, h1);
-    assert_int_equal(wt_sha256_file(path, h2), MINT_OK);
+    assert_int_equal(base_sha256_file(path, h2), MINT_OK);
     assert_string_equal(h1, h2);
     wt_close(f);
 
@@ -307,15 +307,15 @@ static void test_writer_errors(void **state)
     float x[4] = { 0 };
     int64_t d1[1] = { 4 }, neg[1] = { -1 };
     int64_t d9[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 4 };
-    assert_int_equal(wt_writer_tensor(w, "a", WT_F32, 1, d1, x), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "a", WT_F32, 1, d1, x), MINT_E_ARG);
-    assert_int_equal(wt_writer_tensor(w, "", WT_F32, 1, d1, x), MINT_E_ARG);
-    assert_int_equal(wt_writer_tensor(w, "b", (wt_dtype)9, 1, d1, x), MINT_E_ARG);
-    assert_int_equal(wt_writer_tensor(w, "b", WT_F32, 9, d9, x), MINT_E_ARG);
-    assert_int_equal(wt_writer_tensor(w, "b", WT_F32, 1, neg, x), MINT_E_ARG);
-    assert_int_equal(wt_writer_tensor(w, "b", WT_F32, 1, d1, NULL), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "a", BASE_F32, 1, d1, x), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "a", BASE_F32, 1, d1, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "", BASE_F32, 1, d1, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "b", (base_dtype)9, 1, d1, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "b", BASE_F32, 9, d9, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "b", BASE_F32, 1, neg, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "b", BASE_F32, 1, d1, NULL), MINT_E_ARG);
     int64_t huge[2] = { INT64_MAX, 4 };
-    assert_int_equal(wt_writer_tensor(w, "b", WT_F32, 2, huge, x), MINT_E_ARG);
+    assert_int_equal(wt_writer_tensor(w, "b", BASE_F32, 2, huge, x), MINT_E_ARG);
     assert_int_equal(wt_writer_meta_i64(w, "k", 1), MINT_OK);
     assert_int_equal(wt_writer_meta_str(w, "k", "v"), MINT_E_ARG);
     assert_int_equal(wt_writer_meta_str(w, "", "v"), MINT_E_ARG);
@@ -367,8 +367,8 @@ static uint8_t *small_file(size_t *size)
     wt_writer *w = wt_writer_new();
     assert_int_equal(wt_writer_meta_str(w, "ka", "v"), MINT_OK);
     assert_int_equal(wt_writer_meta_i64(w, "kb", 7), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "a", WT_F32, 2, da, a), MINT_OK);
-    assert_int_equal(wt_writer_tensor(w, "b", WT_F32, 1, db, b), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "a", BASE_F32, 2, da, a), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "b", BASE_F32, 1, db, b), MINT_OK);
     const char *path = test_tmp_path("small.mint");
     assert_int_equal(wt_writer_write(w, path), MINT_OK);
     wt_writer_free(w);
@@ -409,7 +409,7 @@ static mint_status open_copy(const uint8_t *buf, size_t size)
         volatile uint8_t sink = 0;
         for (int i = 0; i < wt_tensor_count(f); i++) {
             const wt_tensor *t = wt_tensor_at(f, i);
-            size_t n = t->nelem * wt_dtype_size(t->dtype);
+            size_t n = t->nelem * base_dtype_size(t->dtype);
             for (size_t k = 0; k < n; k++)
                 sink ^= ((const uint8_t *)t->data)[k];
         }

@@ -10,7 +10,7 @@
 #include "io/landmarks.h"
 #include "io/npy.h"
 #include "io/plot.h"
-#include "io/report.h"
+#include "mint/report.h"
 #include "mint/features.h"
 #include "mint/model.h"
 #include "mint/stats.h"
@@ -18,7 +18,7 @@
 #include "net/graph.h"
 #include "net/iresnet.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 /* "DIR/" (trailing slash) and "//" in a path: landmark lookups find the
  * row all the same. */
@@ -68,7 +68,7 @@ static void test_npy_rank_message(void **state)
     const char *p = test_tmp_path("rank3.npy");
     float x[2 * 3 * 4] = { 0 };
     const int64_t dims[3] = { 2, 3, 4 };
-    assert_int_equal(io_npy_write(p, WT_F32, 3, dims, x), MINT_OK);
+    assert_int_equal(io_npy_write(p, BASE_F32, 3, dims, x), MINT_OK);
     mint_feats f;
     assert_int_equal(mint_feats_load(p, 0, NULL, 0, &f), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), "got rank 3"));
@@ -80,27 +80,27 @@ static void test_report_sha_column(void **state)
 {
     (void)state;
     const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    io_audit_image im;
+    mint_report_image im;
     memset(&im, 0, sizeof im);
     im.file = "a.png";
     im.sha256 = sha;
     im.score = 0.7;
-    io_audit_report r;
+    mint_report_audit r;
     memset(&r, 0, sizeof r);
     r.created = "2024-05-01T12:00:00Z";
     r.threshold = NAN;
     r.alpha = 0.05;
     r.images = &im;
     r.n_images = 1;
-    io_strbuf b;
-    assert_int_equal(io_report_audit_html(&b, &r), MINT_OK);
+    base_strbuf b;
+    assert_int_equal(mint_report_audit_html(&b, &r), MINT_OK);
     char want[200];
     snprintf(want, sizeof want, "<span class=\"sha\" title=\"%s\">%s</span>", sha, sha);
     assert_non_null(strstr(b.p, want));
     const char *css = strstr(b.p, ".sha{");
     assert_non_null(css);
     assert_non_null(strstr(css, "white-space:nowrap"));
-    io_strbuf_free(&b);
+    base_strbuf_free(&b);
 }
 
 /* A landmark about 1e6 pixels away is refused, naming the image and the
@@ -143,13 +143,13 @@ static void test_make_knobs(void **state)
     /* a make of its own, not a child of the `make test` running this */
     const char *mk = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s";
 #define MAKE_Q(knobs) \
-    (snprintf(cmd, sizeof cmd, "%s -q BUILD='%s' %s '%s/obj/kernels/error.o'", mk, b, knobs, b), sh(cmd))
-    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/kernels/error.o' >/dev/null", mk, b, b);
+    (snprintf(cmd, sizeof cmd, "%s -q BUILD='%s' %s '%s/obj/base/error.o'", mk, b, knobs, b), sh(cmd))
+    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/base/error.o' >/dev/null", mk, b, b);
     assert_int_equal(sh(cmd), 0);
     assert_int_equal(MAKE_Q(""), 0);
     assert_int_equal(MAKE_Q("DEBUG=1"), 1);
     assert_int_equal(MAKE_Q("EXTRA_CFLAGS=-DMINT_KNOB_TEST"), 1);
-    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/kernels/error.o' >/dev/null", mk, b, b);
+    snprintf(cmd, sizeof cmd, "%s BUILD='%s' '%s/obj/base/error.o' >/dev/null", mk, b, b);
     assert_int_equal(sh(cmd), 0);
     assert_int_equal(MAKE_Q(""), 0);
     /* STATIC=1 changes the link line only: the object stays, the stamp

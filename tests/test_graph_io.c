@@ -13,7 +13,7 @@
 #include "net/iresnet.h"
 #include "net/model.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 static float *owned_data(int64_t n, float base)
 {
@@ -163,10 +163,10 @@ static void test_graph_roundtrip(void **state)
     (void)state;
     net_graph *g = build_graph();
     const char *p1 = test_tmp_path("g1.mint"), *p2 = test_tmp_path("g2.mint");
-    assert_int_equal(wt_graph_save(g, p1), MINT_OK);
+    assert_int_equal(net_graph_save(g, p1), MINT_OK);
     net_graph *h = NULL;
     wt_file *f = NULL;
-    if (wt_graph_load(&h, &f, p1) != MINT_OK)
+    if (net_graph_load(&h, &f, p1) != MINT_OK)
         fail_msg("load: %s", mint_last_error());
     compare_graphs(g, h);
     for (int i = 0; i < h->nweights; i++) {
@@ -174,7 +174,7 @@ static void test_graph_roundtrip(void **state)
         assert_ptr_equal(h->weights[i].data, wt_tensor_find(f, h->weights[i].name)->data);
     }
     /* save(load(save(g))) is byte-identical */
-    assert_int_equal(wt_graph_save(h, p2), MINT_OK);
+    assert_int_equal(net_graph_save(h, p2), MINT_OK);
     size_t n1 = 0, n2 = 0;
     void *b1 = test_read_file(p1, &n1), *b2 = test_read_file(p2, &n2);
     assert_int_equal(n1, n2);
@@ -186,7 +186,7 @@ static void test_graph_roundtrip(void **state)
 
     /* the stored text is what docs/format.md describes */
     char *text, *taps;
-    assert_int_equal(wt_graph_text(g, &text, &taps), MINT_OK);
+    assert_int_equal(net_graph_text(g, &text, &taps), MINT_OK);
     assert_non_null(strstr(text, "mint-graph 1\ntensor data 3 3 8 8\n"));
     assert_non_null(strstr(text, "\ntensor bn%20out%3D1%3B%25x 0\n"));
     assert_non_null(strstr(text, "\ntensor %2D 0\n"));
@@ -209,23 +209,23 @@ static void test_graph_save_refuses(void **state)
     const char *p = test_tmp_path("refused.mint");
     net_graph *g = build_graph();
     g->nodes[0].w[0] = -1; /* conv without weight */
-    assert_int_equal(wt_graph_save(g, p), MINT_E_ARG);
+    assert_int_equal(net_graph_save(g, p), MINT_E_ARG);
     net_graph_free(g);
     g = build_graph();
     g->nodes[4].in[1] = 99;
-    assert_int_equal(wt_graph_save(g, p), MINT_E_ARG);
+    assert_int_equal(net_graph_save(g, p), MINT_E_ARG);
     net_graph_free(g);
     g = build_graph();
     g->nodes[5].lo = NAN;
-    assert_int_equal(wt_graph_save(g, p), MINT_E_ARG);
+    assert_int_equal(net_graph_save(g, p), MINT_E_ARG);
     net_graph_free(g);
     g = build_graph();
     g->meta.in_c = 0;
-    assert_int_equal(wt_graph_save(g, p), MINT_E_ARG);
+    assert_int_equal(net_graph_save(g, p), MINT_E_ARG);
     net_graph_free(g);
     g = build_graph();
     snprintf(g->meta.channel_order, sizeof g->meta.channel_order, "RGBA");
-    assert_int_equal(wt_graph_save(g, p), MINT_E_ARG);
+    assert_int_equal(net_graph_save(g, p), MINT_E_ARG);
     net_graph_free(g);
     assert_false(test_file_exists(p));
 }
@@ -271,7 +271,7 @@ static void save_custom(const net_graph *g, const char *path, const char *text, 
     assert_int_equal(wt_writer_meta_f32_arr(w, "mint.input_std", g->meta.std, 3), MINT_OK);
     for (int i = 0; i < g->nweights; i++) {
         const net_weight *x = &g->weights[i];
-        wt_dtype dt = strcmp(x->name, "scale") ? WT_F32 : WT_I32; /* "scale" as i32: for one case */
+        base_dtype dt = strcmp(x->name, "scale") ? BASE_F32 : BASE_I32; /* "scale" as i32: for one case */
         assert_int_equal(wt_writer_tensor(w, x->name, dt, x->rank, x->dims, x->data), MINT_OK);
     }
     assert_int_equal(wt_writer_write(w, path), MINT_OK);
@@ -283,7 +283,7 @@ static void test_graph_corrupt(void **state)
     (void)state;
     net_graph *g = build_graph();
     char *text, *taps;
-    assert_int_equal(wt_graph_text(g, &text, &taps), MINT_OK);
+    assert_int_equal(net_graph_text(g, &text, &taps), MINT_OK);
     /* the "scale" weight is stored as i32 by save_custom; drop its use so the
      * unmodified text loads */
     char *base = replace(text, "affine affine t8 - t9 scale - - -", "affine affine t8 - t9 - - - -");
@@ -294,7 +294,7 @@ static void test_graph_corrupt(void **state)
     net_graph *h;
     wt_file *f;
     save_custom(g, p, base, taps, NULL, "BGR", 3);
-    if (wt_graph_load(&h, &f, p) != MINT_OK)
+    if (net_graph_load(&h, &f, p) != MINT_OK)
         fail_msg("baseline: %s", mint_last_error());
     net_graph_free(h);
     wt_close(f);
@@ -362,7 +362,7 @@ static void test_graph_corrupt(void **state)
         char *t = replace(base, cases[i].from, cases[i].to);
         save_custom(g, p, t, taps, NULL, "BGR", 3);
         free(t);
-        mint_status st = wt_graph_load(&h, &f, p);
+        mint_status st = net_graph_load(&h, &f, p);
         if (!cases[i].msg) {
             if (st != MINT_OK)
                 fail_msg("case %zu (%s): refused: %s", i, cases[i].to, mint_last_error());
@@ -382,7 +382,7 @@ static void test_graph_corrupt(void **state)
     cut[strlen(cut) - 1] = '\0';
     save_custom(g, p, cut, taps, NULL, "BGR", 3);
     free(cut);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
     assert_non_null(strstr(mint_last_error(), "newline"));
 
     /* taps */
@@ -401,32 +401,32 @@ static void test_graph_corrupt(void **state)
     };
     for (size_t i = 0; i < sizeof tcases / sizeof tcases[0]; i++) {
         save_custom(g, p, base, tcases[i].taps, NULL, "BGR", 3);
-        assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+        assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
         if (!strstr(mint_last_error(), tcases[i].msg))
             fail_msg("taps '%s': message '%s' lacks '%s'", tcases[i].taps, mint_last_error(),
                      tcases[i].msg);
     }
     save_custom(g, p, base, "", NULL, "BGR", 3); /* no taps is fine */
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_OK);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_OK);
     assert_int_equal(h->ntaps, 0);
     net_graph_free(h);
     wt_close(f);
 
     /* metadata */
     save_custom(g, p, base, taps, "mint.arch", "BGR", 3);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
     assert_non_null(strstr(mint_last_error(), "missing metadata 'mint.arch'"));
     save_custom(g, p, base, taps, "mint.graph", "BGR", 3);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
     assert_non_null(strstr(mint_last_error(), "'mint.graph'"));
     save_custom(g, p, base, taps, NULL, "XYZ", 3);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
     assert_non_null(strstr(mint_last_error(), "channel_order"));
     save_custom(g, p, base, taps, NULL, "BGR", 2);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
     assert_non_null(strstr(mint_last_error(), "mint.input_shape"));
     save_custom(g, p, "", taps, NULL, "BGR", 3);
-    assert_int_equal(wt_graph_load(&h, &f, p), MINT_E_FORMAT);
+    assert_int_equal(net_graph_load(&h, &f, p), MINT_E_FORMAT);
 
     free(base);
     free(text);
@@ -457,7 +457,7 @@ static void test_uncomputed_tensor_taps(void **state)
     const char *p = test_tmp_path("orphan.mint");
     assert_int_equal(net_graph_toposort(g), MINT_OK);
     assert_int_equal(net_graph_infer_shapes(g), MINT_OK);
-    assert_int_equal(wt_graph_save(g, p), MINT_OK);
+    assert_int_equal(net_graph_save(g, p), MINT_OK);
     net_graph_free(g);
     mint_model *m;
     assert_int_equal(mint_model_open(&m, p), MINT_OK);
@@ -525,7 +525,7 @@ static void test_damaged_values(void **state)
         assert_true(id >= 0);
         g->weights[id].data[1] = k ? -0.5f : NAN;
         const char *p = test_tmp_path("damaged_net.mint");
-        assert_int_equal(wt_graph_save(g, p), MINT_OK);
+        assert_int_equal(net_graph_save(g, p), MINT_OK);
         net_graph_free(g);
         mint_model *m = NULL;
         assert_int_equal(mint_model_open(&m, p), MINT_E_FORMAT);

@@ -39,7 +39,7 @@ static const char *make_shard(const char *name, int i, int n, const char *count,
     float v[64] = { 0 };
     int64_t dims[2] = { rows, 4 };
     snprintf(path, sizeof path, "%s/embedding.npy", dir);
-    assert_int_equal(io_npy_write(path, WT_F32, 2, dims, v), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, v), MINT_OK);
     return dir;
 }
 

@@ -16,7 +16,7 @@
 #include "mint/features.h"
 #include "net/graph.h"
 #include "weights/container.h"
-#include "weights/onnx.h"
+#include "convert/onnx.h"
 
 /* The documented rule on awkward names: leading '.' and '/' dropped, '/'
  * and '\' -> '_', all else kept byte for byte; empty or too long refused. */
@@ -147,7 +147,7 @@ static void test_stage_tensors(void **state)
     (void)state;
     net_graph *g;
     int ids[8];
-    assert_int_equal(wt_onnx_import(&g, TEST_FIXTURES "/iresnet_small.onnx"), MINT_OK);
+    assert_int_equal(convert_onnx_import(&g, TEST_FIXTURES "/iresnet_small.onnx"), MINT_OK);
     assert_int_equal(net_graph_stage_tensors(g, ids, 8), 4);
     for (int k = 0; k < 4; k++) {
         char name[16];
@@ -166,7 +166,7 @@ static void test_stage_tensors(void **state)
     assert_int_equal(net_graph_find_tap(g, "layer4"), g->output);
     net_graph_free(g);
 
-    assert_int_equal(wt_onnx_import(&g, TEST_FIXTURES "/mobile_dw.onnx"), MINT_OK);
+    assert_int_equal(convert_onnx_import(&g, TEST_FIXTURES "/mobile_dw.onnx"), MINT_OK);
     assert_int_equal(net_graph_stage_tensors(g, ids, 8), 3);
     assert_string_equal(stage_name(g, ids, 0), "/Clip_output_0");
     assert_string_equal(stage_name(g, ids, 1), "/Add_output_0");
@@ -180,7 +180,7 @@ static net_graph *import(const char *name)
     char path[512];
     net_graph *g;
     snprintf(path, sizeof path, "%s/%s.onnx", TEST_FIXTURES, name);
-    assert_int_equal(wt_onnx_import(&g, path), MINT_OK);
+    assert_int_equal(convert_onnx_import(&g, path), MINT_OK);
     return g;
 }
 

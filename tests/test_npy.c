@@ -4,7 +4,7 @@
  * all-or-nothing rename, and exact fp16 rounding cases. */
 #include "testutil.h"
 #include <math.h>
-#include "io/half.h"
+#include "base/half.h"
 #include "io/npy.h"
 
 /* ---- fp16 ---- */
@@ -57,24 +57,24 @@ static void test_half_exact(void **state)
         { 1.40129846e-45f, 0x0000 },   /* float subnormal */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint16_t h = io_f32_to_f16(cases[i].f);
+        uint16_t h = base_f32_to_f16(cases[i].f);
         if (h != cases[i].h)
             fail_msg("f32 %.10g (0x%08x): got 0x%04x want 0x%04x", (double)cases[i].f,
                      fbits(cases[i].f), h, cases[i].h);
     }
-    assert_true(isnan(io_f16_to_f32(0x7e00)));
-    assert_true(isnan(io_f16_to_f32(0x7c01))); /* signalling NaN stays NaN */
-    uint16_t hn = io_f32_to_f16(NAN);
+    assert_true(isnan(base_f16_to_f32(0x7e00)));
+    assert_true(isnan(base_f16_to_f32(0x7c01))); /* signalling NaN stays NaN */
+    uint16_t hn = base_f32_to_f16(NAN);
     assert_true((hn & 0x7c00) == 0x7c00 && (hn & 0x3ff) != 0);
-    hn = io_f32_to_f16(bitsf(0x7f800001)); /* sNaN with a low payload: still NaN */
+    hn = base_f32_to_f16(bitsf(0x7f800001)); /* sNaN with a low payload: still NaN */
     assert_true((hn & 0x7c00) == 0x7c00 && (hn & 0x3ff) != 0);
-    assert_int_equal(io_f32_to_f16(-NAN) & 0x8000, 0x8000);
-    assert_true(io_f16_to_f32(0x0001) == 5.9604644775390625e-08f);
-    assert_true(io_f16_to_f32(0x03ff) == 6.0975551605224609e-05f);
-    assert_true(io_f16_to_f32(0x7bff) == 65504.0f);
-    assert_true(io_f16_to_f32(0x7c00) == INFINITY);
-    assert_true(io_f16_to_f32(0xfc00) == -INFINITY);
-    assert_int_equal(fbits(io_f16_to_f32(0x8000)), 0x80000000u);
+    assert_int_equal(base_f32_to_f16(-NAN) & 0x8000, 0x8000);
+    assert_true(base_f16_to_f32(0x0001) == 5.9604644775390625e-08f);
+    assert_true(base_f16_to_f32(0x03ff) == 6.0975551605224609e-05f);
+    assert_true(base_f16_to_f32(0x7bff) == 65504.0f);
+    assert_true(base_f16_to_f32(0x7c00) == INFINITY);
+    assert_true(base_f16_to_f32(0xfc00) == -INFINITY);
+    assert_int_equal(fbits(base_f16_to_f32(0x8000)), 0x80000000u);
 }
 
 /* Every half converts to f32 and back to itself (NaNs stay NaN). */
@@ -82,8 +82,8 @@ static void test_half_exhaustive(void **state)
 {
     (void)state;
     for (uint32_t h = 0; h < 65536; h++) {
-        float f = io_f16_to_f32((uint16_t)h);
-        uint16_t back = io_f32_to_f16(f);
+        float f = base_f16_to_f32((uint16_t)h);
+        uint16_t back = base_f32_to_f16(f);
         if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) {
             assert_true(isnan(f));
             assert_int_equal(back & 0x7e00, 0x7e00);
@@ -107,13 +107,13 @@ static void test_half_nearest(void **state)
         uint32_t bits = (uint32_t)rng & 0x807fffffu;
         bits |= (uint32_t)(97 + (rng >> 32) % 48) << 23;
         float f = bitsf(bits);
-        uint16_t h = io_f32_to_f16(f);
-        double x = fabs((double)f), got = fabs((double)io_f16_to_f32(h));
+        uint16_t h = base_f32_to_f16(f);
+        double x = fabs((double)f), got = fabs((double)base_f16_to_f32(h));
         if ((h & 0x8000) != ((bits >> 16) & 0x8000))
             fail_msg("sign lost for %g", (double)f);
         uint16_t m = h & 0x7fff;
-        double below = m > 0 ? fabs((double)io_f16_to_f32((uint16_t)(m - 1))) : -1;
-        double above = m < 0x7c00 ? fabs((double)io_f16_to_f32((uint16_t)(m + 1))) : INFINITY;
+        double below = m > 0 ? fabs((double)base_f16_to_f32((uint16_t)(m - 1))) : -1;
+        double above = m < 0x7c00 ? fabs((double)base_f16_to_f32((uint16_t)(m + 1))) : INFINITY;
         if (m == 0x7c00) { /* overflow: x must be at or past the midpoint 65520 */
             if (x < 65520.0)
                 fail_msg("%g rounded to inf", (double)f);
@@ -134,7 +134,7 @@ static void test_half_nearest(void **state)
 
 /* ---- npy round trips ---- */
 
-static void roundtrip(wt_dtype dt, int rank, const int64_t *dims, const void *data, size_t nbytes)
+static void roundtrip(base_dtype dt, int rank, const int64_t *dims, const void *data, size_t nbytes)
 {
     const char *path = test_tmp_path("rt.npy");
     assert_int_equal(io_npy_write(path, dt, rank, dims, data), MINT_OK);
@@ -173,35 +173,35 @@ static void test_npy_roundtrip(void **state)
     int64_t l[24];
     for (int i = 0; i < 24; i++) {
         f[i] = (float)i * 1.25f - 7.0f;
-        h[i] = io_f32_to_f16(f[i]);
+        h[i] = base_f32_to_f16(f[i]);
         u[i] = (uint8_t)(i * 11);
         l[i] = (int64_t)i * -123456789012LL;
     }
     int64_t d234[3] = { 2, 3, 4 }, d24[1] = { 24 }, d0[2] = { 0, 5 }, d8[8] = { 1, 2, 1, 3, 1, 2, 2, 1 };
-    roundtrip(WT_F32, 3, d234, f, sizeof f);
-    roundtrip(WT_F32, 1, d24, f, sizeof f);
-    roundtrip(WT_F32, 0, NULL, f, 4);
-    roundtrip(WT_F32, 2, d0, f, 0);
-    roundtrip(WT_F32, 8, d8, f, sizeof f);
-    roundtrip(WT_F16, 3, d234, h, sizeof h);
-    roundtrip(WT_U8, 1, d24, u, sizeof u);
-    roundtrip(WT_I64, 3, d234, l, sizeof l);
+    roundtrip(BASE_F32, 3, d234, f, sizeof f);
+    roundtrip(BASE_F32, 1, d24, f, sizeof f);
+    roundtrip(BASE_F32, 0, NULL, f, 4);
+    roundtrip(BASE_F32, 2, d0, f, 0);
+    roundtrip(BASE_F32, 8, d8, f, sizeof f);
+    roundtrip(BASE_F16, 3, d234, h, sizeof h);
+    roundtrip(BASE_U8, 1, d24, u, sizeof u);
+    roundtrip(BASE_I64, 3, d234, l, sizeof l);
 
     const char *path = test_tmp_path("hdr.npy");
-    assert_int_equal(io_npy_write(path, WT_F32, 3, d234, f), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_F32, 3, d234, f), MINT_OK);
     size_t size = 0;
     char *buf = test_read_file(path, &size);
     assert_non_null(strstr(buf + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }"));
     free(buf);
-    assert_int_equal(io_npy_write(path, WT_U8, 1, d24, u), MINT_OK);
+    assert_int_equal(io_npy_write(path, BASE_U8, 1, d24, u), MINT_OK);
     buf = test_read_file(path, &size);
     assert_non_null(strstr(buf + 10, "{'descr': '|u1', 'fortran_order': False, 'shape': (24,), }"));
     free(buf);
 
-    assert_int_equal(io_npy_write(path, WT_I32, 1, d24, u), MINT_E_ARG);
+    assert_int_equal(io_npy_write(path, BASE_I32, 1, d24, u), MINT_E_ARG);
     int64_t neg[1] = { -1 };
-    assert_int_equal(io_npy_write(path, WT_F32, 1, neg, f), MINT_E_ARG);
-    assert_int_equal(io_npy_write(path, WT_F32, 9, d8, f), MINT_E_ARG);
+    assert_int_equal(io_npy_write(path, BASE_F32, 1, neg, f), MINT_E_ARG);
+    assert_int_equal(io_npy_write(path, BASE_F32, 9, d8, f), MINT_E_ARG);
 }
 
 /* A .npy file image from a header dict (padded as NumPy does) and data. */
@@ -276,7 +276,7 @@ static void test_npy_numpy_headers(void **state)
     n = make_npy(img, 1, "{'descr': '<u1', 'fortran_order': False, 'shape': (), }", "\x07", 1);
     assert_int_equal(read_img(img, n, &a), MINT_OK);
     assert_int_equal(a.rank, 0);
-    assert_int_equal(a.dtype, WT_U8);
+    assert_int_equal(a.dtype, BASE_U8);
     assert_int_equal(((uint8_t *)a.data)[0], 7);
     io_npy_free(&a);
 }
@@ -395,7 +395,7 @@ static void test_npy_stream(void **state)
     io_npy_writer *w;
 
     /* incomplete: nothing is created */
-    assert_int_equal(io_npy_writer_open(&w, path, WT_F32, 2, dims), MINT_OK);
+    assert_int_equal(io_npy_writer_open(&w, path, BASE_F32, 2, dims), MINT_OK);
     assert_true(test_file_exists(tmp));
     assert_int_equal(io_npy_writer_append(w, rows[0], 2), MINT_OK);
     assert_int_equal(io_npy_writer_close(w), MINT_E_ARG);
@@ -404,14 +404,14 @@ static void test_npy_stream(void **state)
     assert_false(test_file_exists(tmp));
 
     /* too many rows are refused; abort leaves nothing */
-    assert_int_equal(io_npy_writer_open(&w, path, WT_F32, 2, dims), MINT_OK);
+    assert_int_equal(io_npy_writer_open(&w, path, BASE_F32, 2, dims), MINT_OK);
     assert_int_equal(io_npy_writer_append(w, rows[0], 6), MINT_E_ARG);
     io_npy_writer_abort(w);
     assert_false(test_file_exists(path));
     assert_false(test_file_exists(tmp));
 
     /* complete, in pieces */
-    assert_int_equal(io_npy_writer_open(&w, path, WT_F32, 2, dims), MINT_OK);
+    assert_int_equal(io_npy_writer_open(&w, path, BASE_F32, 2, dims), MINT_OK);
     assert_int_equal(io_npy_writer_append(w, rows[0], 1), MINT_OK);
     assert_int_equal(io_npy_writer_append(w, rows[1], 0), MINT_OK);
     assert_int_equal(io_npy_writer_append(w, rows[1], 3), MINT_OK);
@@ -429,8 +429,8 @@ static void test_npy_stream(void **state)
     /* an unwritable destination fails at open */
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/dir/x.npy", test_tmpdir());
-    assert_int_equal(io_npy_writer_open(&w, bad, WT_F32, 2, dims), MINT_E_IO);
-    assert_int_equal(io_npy_write(bad, WT_F32, 2, dims, rows), MINT_E_IO);
+    assert_int_equal(io_npy_writer_open(&w, bad, BASE_F32, 2, dims), MINT_E_IO);
+    assert_int_equal(io_npy_write(bad, BASE_F32, 2, dims, rows), MINT_E_IO);
 }
 
 int main(void)

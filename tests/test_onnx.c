@@ -1,5 +1,5 @@
-/* test_onnx.c - the protobuf reader (weights/pb.c) and the ONNX importer
- * (weights/onnx.c).
+/* test_onnx.c - the protobuf reader (convert/pb.c) and the ONNX importer
+ * (convert/onnx.c).
  *
  * Fixture models (tests/fixtures/<model>.onnx, made by tools/make_fixtures.py) are
  * imported and checked for node counts, ops, shapes, taps and weights
@@ -20,8 +20,8 @@
 #include "net/graph.h"
 #include "net/model.h"
 #include "weights/container.h"
-#include "weights/onnx.h"
-#include "weights/pb.h"
+#include "convert/onnx.h"
+#include "convert/pb.h"
 
 #define FIX TEST_FIXTURES "/"
 
@@ -41,7 +41,7 @@ static net_graph *import_fixture(const char *name)
     char path[512];
     snprintf(path, sizeof path, FIX "%s", name);
     net_graph *g = NULL;
-    mint_status st = wt_onnx_import(&g, path);
+    mint_status st = convert_onnx_import(&g, path);
     if (st)
         print_message("import %s: %s: %s\n", name, mint_strerror(st), mint_last_error());
     assert_int_equal(st, MINT_OK);
@@ -108,12 +108,12 @@ static int json_str(const char *json, const char *key, char *out, size_t cap)
 
 static void sha_hex(const void *buf, size_t n, char hex[65])
 {
-    wt_sha256 s;
+    base_sha256 s;
     uint8_t d[32];
-    wt_sha256_init(&s);
-    wt_sha256_update(&s, buf, n);
-    wt_sha256_final(&s, d);
-    wt_sha256_hex(d, hex);
+    base_sha256_init(&s);
+    base_sha256_update(&s, buf, n);
+    base_sha256_final(&s, d);
+    base_sha256_hex(d, hex);
 }
 
 /* ------------------------------------------------------------------ */
@@ -415,7 +415,7 @@ static wb model(wb *g, int opset, const char *domain)
 
 static mint_status import_wb(wb *m, net_graph **g)
 {
-    mint_status st = wt_onnx_import_mem(g, m->p, m->n, "mem.onnx");
+    mint_status st = convert_onnx_import_mem(g, m->p, m->n, "mem.onnx");
     free(m->p);
     memset(m, 0, sizeof *m);
     return st;
@@ -619,7 +619,7 @@ static void test_fp16_values(void **state)
 {
     (void)state;
     /* finite values (normal, subnormal, negative) are converted exactly;
-     * infinities and NaNs (decoded exactly by io/half.c, test_npy) are then
+     * infinities and NaNs (decoded exactly by base/half.c, test_npy) are then
      * refused as weights: a model with them would give NaN embeddings */
     static const uint16_t cases[4][8] = {
         { 0x3C00, 0xC000, 0x0001, 0x8400, 0x3555, 0x0000, 0x8000, 0x7BFF },
@@ -868,10 +868,10 @@ static void test_refusals(void **state)
 
     /* not a model at all */
     net_graph *out = (net_graph *)1;
-    assert_int_equal(wt_onnx_import_mem(&out, "", 0, "empty"), MINT_E_FORMAT);
+    assert_int_equal(convert_onnx_import_mem(&out, "", 0, "empty"), MINT_E_FORMAT);
     assert_null(out);
-    assert_int_equal(wt_onnx_import_mem(&out, "\x08\x07", 2, "nograph"), MINT_E_FORMAT);
-    assert_int_equal(wt_onnx_import(&out, "/nonexistent/x.onnx"), MINT_E_IO);
+    assert_int_equal(convert_onnx_import_mem(&out, "\x08\x07", 2, "nograph"), MINT_E_FORMAT);
+    assert_int_equal(convert_onnx_import(&out, "/nonexistent/x.onnx"), MINT_E_IO);
 }
 
 
@@ -1268,7 +1268,7 @@ static void golden(const char *model)
     assert_true(json_str(json, "file", file, sizeof file)); /* the input's file */
     snprintf(path, sizeof path, FIX "%s.onnx", model);
     net_graph *g = NULL;
-    assert_int_equal(wt_onnx_import(&g, path), MINT_OK);
+    assert_int_equal(convert_onnx_import(&g, path), MINT_OK);
     io_npy in;
     snprintf(path, sizeof path, FIX "%s", file);
     assert_int_equal(io_npy_read(path, &in), MINT_OK);
@@ -1376,7 +1376,7 @@ static void test_malformed_fixtures(void **state)
         char path[512];
         snprintf(path, sizeof path, FIX "%s", cases[i].file);
         net_graph *g = (net_graph *)1;
-        mint_status st = wt_onnx_import(&g, path);
+        mint_status st = convert_onnx_import(&g, path);
         print_message("%s -> %s: %s\n", cases[i].file, mint_strerror(st), mint_last_error());
         assert_int_equal(st, cases[i].st);
         assert_null(g);
@@ -1397,7 +1397,7 @@ static void hammer(const uint8_t *buf, size_t n, size_t full_below, size_t strid
         uint8_t *t = malloc(len ? len : 1);
         memcpy(t, buf, len);
         net_graph *g = NULL;
-        mint_status st = wt_onnx_import_mem(&g, t, len, "trunc");
+        mint_status st = convert_onnx_import_mem(&g, t, len, "trunc");
         if (st == MINT_OK) {
             ok++;
             net_graph_free(g);
@@ -1419,7 +1419,7 @@ static void hammer(const uint8_t *buf, size_t n, size_t full_below, size_t strid
             cp[pos] = i & 1 ? (uint8_t)(cp[pos] ^ (1u << (v & 7))) : v;
         }
         net_graph *g = NULL;
-        mint_status st = wt_onnx_import_mem(&g, cp, n, "flip");
+        mint_status st = convert_onnx_import_mem(&g, cp, n, "flip");
         if (st == MINT_OK)
             net_graph_free(g);
         else

@@ -8,7 +8,7 @@
 #include <png.h>
 #include <dirent.h>
 #include "io/plot.h"
-#include "io/report.h"
+#include "mint/report.h"
 
 /* ---- a strict JSON validator (RFC 8259), for the tests only ---- */
 typedef struct {
@@ -188,42 +188,42 @@ static void test_validator_itself(void **state)
 static void test_json_exact(void **state)
 {
     (void)state;
-    io_json j;
-    io_json_init(&j, 0);
-    io_json_object_begin(&j, NULL);
-    io_json_int(&j, "a", -7);
-    io_json_array_begin(&j, "b");
-    io_json_bool(&j, NULL, 1);
-    io_json_bool(&j, NULL, 0);
-    io_json_null(&j, NULL);
-    io_json_string(&j, NULL, "x");
-    io_json_string(&j, NULL, NULL);
-    io_json_array_end(&j);
-    io_json_object_begin(&j, "c");
-    io_json_number(&j, "d", 0.1);
-    io_json_number(&j, "nan", NAN);
-    io_json_number(&j, "inf", -INFINITY);
-    io_json_uint(&j, "big", 18446744073709551615ull);
-    io_json_object_end(&j);
-    io_json_array_begin(&j, "empty");
-    io_json_array_end(&j);
-    io_json_object_end(&j);
-    assert_int_equal(io_json_finish(&j), MINT_OK);
+    base_json j;
+    base_json_init(&j, 0);
+    base_json_object_begin(&j, NULL);
+    base_json_int(&j, "a", -7);
+    base_json_array_begin(&j, "b");
+    base_json_bool(&j, NULL, 1);
+    base_json_bool(&j, NULL, 0);
+    base_json_null(&j, NULL);
+    base_json_string(&j, NULL, "x");
+    base_json_string(&j, NULL, NULL);
+    base_json_array_end(&j);
+    base_json_object_begin(&j, "c");
+    base_json_number(&j, "d", 0.1);
+    base_json_number(&j, "nan", NAN);
+    base_json_number(&j, "inf", -INFINITY);
+    base_json_uint(&j, "big", 18446744073709551615ull);
+    base_json_object_end(&j);
+    base_json_array_begin(&j, "empty");
+    base_json_array_end(&j);
+    base_json_object_end(&j);
+    assert_int_equal(base_json_finish(&j), MINT_OK);
     assert_string_equal(j.out.p, "{\"a\":-7,\"b\":[true,false,null,\"x\",null],\"c\":{\"d\":0.1,"
                                  "\"nan\":null,\"inf\":null,\"big\":18446744073709551615},"
                                  "\"empty\":[]}\n");
-    io_json_free(&j);
+    base_json_free(&j);
 
     /* indented form */
-    io_json_init(&j, 2);
-    io_json_object_begin(&j, NULL);
-    io_json_array_begin(&j, "v");
-    io_json_int(&j, NULL, 1);
-    io_json_array_end(&j);
-    io_json_object_end(&j);
-    assert_int_equal(io_json_finish(&j), MINT_OK);
+    base_json_init(&j, 2);
+    base_json_object_begin(&j, NULL);
+    base_json_array_begin(&j, "v");
+    base_json_int(&j, NULL, 1);
+    base_json_array_end(&j);
+    base_json_object_end(&j);
+    assert_int_equal(base_json_finish(&j), MINT_OK);
     assert_string_equal(j.out.p, "{\n  \"v\": [\n    1\n  ]\n}\n");
-    io_json_free(&j);
+    base_json_free(&j);
 }
 
 static void test_json_numbers(void **state)
@@ -241,7 +241,7 @@ static void test_json_numbers(void **state)
     };
     char buf[32];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        io_format_double(buf, cases[i].v);
+        base_format_double(buf, cases[i].v);
         assert_string_equal(buf, cases[i].s);
         assert_true(json_valid(buf, strlen(buf)));
     }
@@ -253,7 +253,7 @@ static void test_json_numbers(void **state)
         memcpy(&v, &x, sizeof v);
         if (!isfinite(v))
             continue;
-        io_format_double(buf, v);
+        base_format_double(buf, v);
         assert_true(strtod(buf, NULL) == v);
         assert_true(json_valid(buf, strlen(buf)));
     }
@@ -277,72 +277,72 @@ static void test_json_escaping(void **state)
         { "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" }, /* above U+10FFFF */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        io_strbuf b = { 0 };
-        io_strbuf_json_escape(&b, cases[i].in);
+        base_strbuf b = { 0 };
+        base_strbuf_json_escape(&b, cases[i].in);
         assert_string_equal(b.p ? b.p : "", cases[i].out);
-        io_strbuf_free(&b);
-        io_json j;
-        io_json_init(&j, 0);
-        io_json_object_begin(&j, NULL);
-        io_json_string(&j, cases[i].in, cases[i].in); /* keys are escaped too */
-        io_json_object_end(&j);
-        assert_int_equal(io_json_finish(&j), MINT_OK);
+        base_strbuf_free(&b);
+        base_json j;
+        base_json_init(&j, 0);
+        base_json_object_begin(&j, NULL);
+        base_json_string(&j, cases[i].in, cases[i].in); /* keys are escaped too */
+        base_json_object_end(&j);
+        assert_int_equal(base_json_finish(&j), MINT_OK);
         assert_true(json_valid(j.out.p, j.out.len));
-        io_json_free(&j);
+        base_json_free(&j);
     }
 }
 
 static void test_json_misuse(void **state)
 {
     (void)state;
-    io_json j;
-    io_json_init(&j, 0);
-    io_json_array_begin(&j, NULL);
-    io_json_int(&j, "k", 1); /* key in an array */
-    io_json_array_end(&j);
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG);
+    base_json j;
+    base_json_init(&j, 0);
+    base_json_array_begin(&j, NULL);
+    base_json_int(&j, "k", 1); /* key in an array */
+    base_json_array_end(&j);
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "key inside an array"));
-    io_json_free(&j);
+    base_json_free(&j);
 
-    io_json_init(&j, 0);
-    io_json_object_begin(&j, NULL);
-    io_json_int(&j, NULL, 1); /* missing key */
-    io_json_object_end(&j);
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG);
-    io_json_free(&j);
+    base_json_init(&j, 0);
+    base_json_object_begin(&j, NULL);
+    base_json_int(&j, NULL, 1); /* missing key */
+    base_json_object_end(&j);
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG);
+    base_json_free(&j);
 
-    io_json_init(&j, 0);
-    io_json_object_begin(&j, NULL);
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG); /* unterminated */
-    io_json_free(&j);
+    base_json_init(&j, 0);
+    base_json_object_begin(&j, NULL);
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG); /* unterminated */
+    base_json_free(&j);
 
-    io_json_init(&j, 0);
-    io_json_object_begin(&j, NULL);
-    io_json_array_end(&j); /* wrong end */
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG);
-    io_json_free(&j);
+    base_json_init(&j, 0);
+    base_json_object_begin(&j, NULL);
+    base_json_array_end(&j); /* wrong end */
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG);
+    base_json_free(&j);
 
-    io_json_init(&j, 0);
-    io_json_int(&j, NULL, 1);
-    io_json_int(&j, NULL, 2); /* two top-level values */
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG);
-    io_json_free(&j);
+    base_json_init(&j, 0);
+    base_json_int(&j, NULL, 1);
+    base_json_int(&j, NULL, 2); /* two top-level values */
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG);
+    base_json_free(&j);
 
-    io_json_init(&j, 0);
-    for (int i = 0; i < IO_JSON_MAX_DEPTH + 1; i++)
-        io_json_array_begin(&j, NULL);
-    assert_int_equal(io_json_finish(&j), MINT_E_ARG);
-    io_json_free(&j);
+    base_json_init(&j, 0);
+    for (int i = 0; i < BASE_JSON_MAX_DEPTH + 1; i++)
+        base_json_array_begin(&j, NULL);
+    assert_int_equal(base_json_finish(&j), MINT_E_ARG);
+    base_json_free(&j);
 }
 
 static void test_html_escaping(void **state)
 {
     (void)state;
-    io_strbuf b = { 0 };
-    io_strbuf_html_escape(&b, "<script>alert(\"x\")&'</script> caf\xc3\xa9 \x01 \xff");
+    base_strbuf b = { 0 };
+    base_strbuf_html_escape(&b, "<script>alert(\"x\")&'</script> caf\xc3\xa9 \x01 \xff");
     assert_string_equal(b.p, "&lt;script&gt;alert(&quot;x&quot;)&amp;&#39;&lt;/script&gt; "
                              "caf\xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd");
-    io_strbuf_free(&b);
+    base_strbuf_free(&b);
 }
 
 /* ---- eval and audit reports ---- */
@@ -355,14 +355,14 @@ static void test_eval_json(void **state)
     (void)state;
     mint_eval_result e;
     assert_int_equal(mint_evaluate(&e, NULL, hm_s, hm_y, 10, 0.75), MINT_OK);
-    io_eval_meta meta = { .mint_path = "models/t \"1\".mint",
+    mint_report_eval_meta meta = { .mint_path = "models/t \"1\".mint",
                           .mint_sha256 = "ab12",
                           .members = "D\\members",
                           .external = "E",
                           .roc_png = NULL,
                           .created = "2024-05-01T12:00:00Z" };
     const char *path = test_tmp_path("eval.json");
-    assert_int_equal(io_report_eval_write(path, &e, &meta), MINT_OK);
+    assert_int_equal(mint_report_eval_write(path, &e, &meta), MINT_OK);
     size_t n;
     char *txt = test_must_read(path, &n);
     assert_true(json_valid(txt, n));
@@ -385,20 +385,20 @@ static void test_eval_json(void **state)
     closedir(d);
     /* without a training threshold */
     assert_int_equal(mint_evaluate(&e, NULL, hm_s, hm_y, 10, NAN), MINT_OK);
-    io_strbuf b;
-    assert_int_equal(io_report_eval_render(&b, &e, NULL), MINT_OK);
+    base_strbuf b;
+    assert_int_equal(mint_report_eval_render(&b, &e, NULL), MINT_OK);
     assert_true(json_valid(b.p, b.len));
     assert_non_null(strstr(b.p, "\"at_training_threshold\": null"));
-    io_strbuf_free(&b);
+    base_strbuf_free(&b);
     /* unwritable destination */
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir/e.json", test_tmpdir());
-    assert_int_equal(io_report_eval_write(bad, &e, &meta), MINT_E_IO);
+    assert_int_equal(mint_report_eval_write(bad, &e, &meta), MINT_E_IO);
 }
 
-static void make_audit(io_audit_report *r, io_audit_image *im, io_audit_settest *t)
+static void make_audit(mint_report_audit *r, mint_report_image *im, mint_report_settest *t)
 {
-    static const io_audit_identity ids[2] = { { "Person <A>", 3, 2.5, 0.01, 0.99 },
+    static const mint_report_identity ids[2] = { { "Person <A>", 3, 2.5, 0.01, 0.99 },
                                               { "Person B", 1, 0.5, 0.3, 0.7 } };
     memset(t, 0, sizeof *t);
     t->test = "identity-level permutation test";
@@ -426,11 +426,11 @@ static void make_audit(io_audit_report *r, io_audit_image *im, io_audit_settest 
     t->q_external = 600;
     t->q_data = "members m/, external e/";
     t->q_date = "2024-05-01T11:00:00Z";
-    im[0] = (io_audit_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
-    im[1] = (io_audit_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
-    im[2] = (io_audit_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
-    im[3] = (io_audit_image){ "faces/d.png", "33cc", 0.66, NULL, "faces/<first>.png" };
-    im[4] = (io_audit_image){ "faces/broken.png", NULL, NAN, "no face </td> found", NULL };
+    im[0] = (mint_report_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
+    im[1] = (mint_report_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
+    im[2] = (mint_report_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
+    im[3] = (mint_report_image){ "faces/d.png", "33cc", 0.66, NULL, "faces/<first>.png" };
+    im[4] = (mint_report_image){ "faces/broken.png", NULL, NAN, "no face </td> found", NULL };
     static const char *const notes[2] = { "note <one> & more", "second note" };
     memset(r, 0, sizeof *r);
     r->created = "2024-05-01T12:00:00Z";
@@ -454,13 +454,13 @@ static void make_audit(io_audit_report *r, io_audit_image *im, io_audit_settest 
 static void test_audit_reports(void **state)
 {
     (void)state;
-    io_audit_report r;
-    io_audit_image im[5];
-    io_audit_settest t;
+    mint_report_audit r;
+    mint_report_image im[5];
+    mint_report_settest t;
     make_audit(&r, im, &t);
 
     const char *jpath = test_tmp_path("audit.json");
-    assert_int_equal(io_report_audit_write(jpath, &r), MINT_OK);
+    assert_int_equal(mint_report_audit_write(jpath, &r), MINT_OK);
     size_t n;
     char *txt = test_must_read(jpath, &n);
     assert_true(txt[0] == '{');
@@ -482,7 +482,7 @@ static void test_audit_reports(void **state)
     free(txt);
 
     const char *hpath = test_tmp_path("audit.HTML");
-    assert_int_equal(io_report_audit_write(hpath, &r), MINT_OK);
+    assert_int_equal(mint_report_audit_write(hpath, &r), MINT_OK);
     txt = test_must_read(hpath, &n);
     assert_true(strncmp(txt, "<!DOCTYPE html>", 15) == 0);
     assert_null(strstr(txt, "<script"));      /* no scripts at all */
@@ -508,16 +508,16 @@ static void test_audit_reports(void **state)
 
     /* no set test: still a valid report */
     r.set = NULL;
-    io_strbuf b;
-    assert_int_equal(io_report_audit_json(&b, &r), MINT_OK);
+    base_strbuf b;
+    assert_int_equal(mint_report_audit_json(&b, &r), MINT_OK);
     assert_true(json_valid(b.p, b.len));
     assert_non_null(strstr(b.p, "\"set_test\": null"));
-    io_strbuf_free(&b);
-    assert_int_equal(io_report_audit_html(&b, &r), MINT_OK);
-    io_strbuf_free(&b);
+    base_strbuf_free(&b);
+    assert_int_equal(mint_report_audit_html(&b, &r), MINT_OK);
+    base_strbuf_free(&b);
     r.set = &t;
     r.alpha = 0;
-    assert_int_equal(io_report_audit_json(&b, &r), MINT_E_ARG);
+    assert_int_equal(mint_report_audit_json(&b, &r), MINT_E_ARG);
 }
 
 static void test_utc_now(void **state)
@@ -525,10 +525,10 @@ static void test_utc_now(void **state)
     (void)state;
     char buf[32];
     setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
-    io_report_utc_now(buf);
+    base_utc_now(buf);
     assert_string_equal(buf, "2023-11-14T22:13:20Z");
     unsetenv("SOURCE_DATE_EPOCH");
-    io_report_utc_now(buf);
+    base_utc_now(buf);
     assert_int_equal(strlen(buf), 20);
     assert_true(buf[4] == '-' && buf[10] == 'T' && buf[19] == 'Z');
 }

@@ -32,7 +32,7 @@
 #include "io/npy.h"
 #include "mint/metrics.h"
 #include "mint/model.h"
-#include "mint/rng.h"
+#include "base/rng.h"
 #include "mint/stats.h"
 #include "mint/train.h"
 #include "net/train_ops.h"
@@ -46,18 +46,18 @@ static float *falloc(size_t n)
     return p;
 }
 
-static void fill_uniform(float *x, size_t n, mint_rng *r, float lo, float hi)
+static void fill_uniform(float *x, size_t n, base_rng *r, float lo, float hi)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * mint_rng_unit(r);
+        x[i] = lo + (hi - lo) * base_rng_unit(r);
 }
 
 /* values with |x| >= 0.1 (no ReLU / L1 kink within eps) */
-static void fill_away_from_zero(float *x, size_t n, mint_rng *r)
+static void fill_away_from_zero(float *x, size_t n, base_rng *r)
 {
     for (size_t i = 0; i < n; i++) {
-        const float u = 0.1f + 0.9f * mint_rng_unit(r);
-        x[i] = (mint_rng_u64(r) & 1) ? u : -u;
+        const float u = 0.1f + 0.9f * base_rng_unit(r);
+        x[i] = (base_rng_u64(r) & 1) ? u : -u;
     }
 }
 
@@ -115,7 +115,7 @@ static double dense_loss(void *p)
     return dot_r(c->out, c->r, (size_t)c->B * c->O);
 }
 
-static void check_dense(int B, int I, int O, mint_rng *rng)
+static void check_dense(int B, int I, int O, base_rng *rng)
 {
     dense_ctx c = { B, I, O, falloc((size_t)B * I), falloc((size_t)O * I), falloc((size_t)O),
                     falloc((size_t)B * O), falloc((size_t)B * O),
@@ -155,7 +155,7 @@ static double conv_loss(void *p)
     return dot_r(c->out, c->r, (size_t)c->s.B * c->s.F * c->s.H * c->s.W);
 }
 
-static void check_conv(int B, int C, int H, int W, int F, mint_rng *rng)
+static void check_conv(int B, int C, int H, int W, int F, base_rng *rng)
 {
     conv_ctx c = { { B, C, H, W, F }, NULL, NULL, NULL, NULL, NULL, NULL };
     const size_t nin = (size_t)B * C * H * W, nout = (size_t)B * F * H * W, nw = (size_t)F * C * 9;
@@ -182,7 +182,7 @@ static void check_conv(int B, int C, int H, int W, int F, mint_rng *rng)
 static void test_conv_forward_reference(void **state)
 {
     (void)state;
-    mint_rng rng = mint_rng_stream(5, 0);
+    base_rng rng = base_rng_stream(5, 0);
     const net_conv3x3_shape s = { 2, 5, 7, 9, 37 };
     const size_t nin = (size_t)s.B * s.C * s.H * s.W, nout = (size_t)s.B * s.F * s.H * s.W;
     float *in = falloc(nin), *w = falloc((size_t)s.F * s.C * 9), *b = falloc((size_t)s.F);
@@ -296,7 +296,7 @@ static double drop_loss(void *p)
 static void test_gradcheck(void **state)
 {
     (void)state;
-    mint_rng rng = mint_rng_stream(1234, 0);
+    base_rng rng = base_rng_stream(1234, 0);
     gc_failures = 0;
     /* dense: tiny, and with GEMM tails (M, N, K not multiples of any tile) */
     check_dense(3, 5, 4, &rng);
@@ -314,7 +314,7 @@ static void test_gradcheck(void **state)
         for (size_t i = 0; i < n; i++)
             c.in[i] = 0.1f * (float)i - 5.0f;
         for (size_t i = n - 1; i > 0; i--) {
-            const size_t j = mint_rng_below(&rng, i + 1);
+            const size_t j = base_rng_below(&rng, i + 1);
             const float t = c.in[i];
             c.in[i] = c.in[j], c.in[j] = t;
         }
@@ -433,8 +433,8 @@ static void golden(const char *prefix, const mint_tm_config *cfg, const char *co
     io_npy pool = load_npy(prefix, "pool"), idx = load_npy(prefix, "idx"),
            y = load_npy(prefix, "y"), mask = load_npy(prefix, "mask"),
            loss = load_npy(prefix, "loss");
-    assert_int_equal(idx.dtype, WT_I64);
-    assert_int_equal(mask.dtype, WT_U8);
+    assert_int_equal(idx.dtype, BASE_I64);
+    assert_int_equal(mask.dtype, BASE_U8);
     const int steps = (int)idx.dims[0], B = (int)idx.dims[1];
     assert_int_equal(steps, 50);
     assert_int_equal(mask.dims[2], tm->hidden);
@@ -511,10 +511,10 @@ static void test_golden_cnn(void **state)
 static float *synth(int64_t n, int d, float shift, uint64_t seed)
 {
     float *x = falloc((size_t)n * d);
-    mint_rng r = mint_rng_stream(seed, 77);
+    base_rng r = base_rng_stream(seed, 77);
     for (size_t i = 0; i < (size_t)n * d; i++) {
-        const double u1 = (mint_rng_u64(&r) >> 11) * 0x1p-53 + 1e-300,
-                     u2 = (mint_rng_u64(&r) >> 11) * 0x1p-53;
+        const double u1 = (base_rng_u64(&r) >> 11) * 0x1p-53 + 1e-300,
+                     u2 = (base_rng_u64(&r) >> 11) * 0x1p-53;
         x[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2)) + shift;
     }
     return x;
@@ -930,7 +930,7 @@ static void test_checkpoint(void **state)
     wt_writer *w = wt_writer_new();
     const float x = 1.0f;
     const int64_t one = 1;
-    assert_int_equal(wt_writer_tensor(w, "x", WT_F32, 1, &one, &x), MINT_OK);
+    assert_int_equal(wt_writer_tensor(w, "x", BASE_F32, 1, &one, &x), MINT_OK);
     const char *np = test_tmp_path("notmint.mint");
     assert_int_equal(wt_writer_write(w, np), MINT_OK);
     wt_writer_free(w);

@@ -12,7 +12,7 @@
 #include "mint/trainset.h"
 #include "net/iresnet.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 static void test_sha256_key(void **state)
 {
@@ -91,7 +91,7 @@ static void test_keys_from_list(void **state)
     assert_true(k.key[0] == k.key[2] && k.key[0] != k.key[1]);
     char hex[65];
     uint64_t want;
-    assert_int_equal(wt_sha256_file(l.items[1].path, hex), MINT_OK);
+    assert_int_equal(base_sha256_file(l.items[1].path, hex), MINT_OK);
     assert_int_equal(mint_sha256_key(hex, &want), 0);
     assert_true(k.key[1] == want);
     assert_string_equal(k.file[2], "h2.bin");
@@ -253,7 +253,7 @@ static void test_trainset_save_load(void **state)
                 const int64_t dims[2] = { ts.n[s], 8 };
                 static const char *const names[3] = { "trainset.members", "trainset.external",
                                                       "trainset.reference" };
-                assert_int_equal(wt_writer_tensor(w, names[s], WT_U8, 2, dims, ts.rows[s]),
+                assert_int_equal(wt_writer_tensor(w, names[s], BASE_U8, 2, dims, ts.rows[s]),
                                  MINT_OK);
             }
         } else {

@@ -24,26 +24,14 @@
 
 static const uint8_t wt_magic[8] = { 'M', 'I', 'N', 'T', 'W', 'T', 0, 0 };
 
-size_t wt_dtype_size(wt_dtype t)
+static const char *dtype_name(base_dtype t)
 {
     switch (t) {
-    case WT_F32: return 4;
-    case WT_F16: return 2;
-    case WT_I64: return 8;
-    case WT_I32: return 4;
-    case WT_U8: return 1;
-    }
-    return 0;
-}
-
-static const char *dtype_name(wt_dtype t)
-{
-    switch (t) {
-    case WT_F32: return "f32";
-    case WT_F16: return "f16";
-    case WT_I64: return "i64";
-    case WT_I32: return "i32";
-    case WT_U8: return "u8";
+    case BASE_F32: return "f32";
+    case BASE_F16: return "f16";
+    case BASE_I64: return "i64";
+    case BASE_I32: return "i32";
+    case BASE_U8: return "u8";
     }
     return "?";
 }
@@ -58,25 +46,6 @@ static uint32_t get_u32(const uint8_t *p)
 static uint64_t get_u64(const uint8_t *p)
 {
     return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-int wt_host_is_le(void)
-{
-    const uint16_t one = 1;
-    uint8_t b;
-    memcpy(&b, &one, 1);
-    return b == 1;
-}
-
-void wt_swap_elems(void *data, uint64_t n, size_t es)
-{
-    uint8_t *p = data;
-    for (uint64_t i = 0; i < n; i++, p += es)
-        for (size_t a = 0, b = es - 1; a < b; a++, b--) {
-            uint8_t t = p[a];
-            p[a] = p[b];
-            p[b] = t;
-        }
 }
 
 /* A name made safe to print in a message: at most 60 bytes, non-printable
@@ -332,10 +301,10 @@ static mint_status parse_tensor(wt_file *f, reader *r, int i, uint64_t *offset, 
     uint32_t dtype, rank;
     if ((st = read_u32(r, &dtype, "tensor", i, "dtype")))
         return st;
-    if (dtype > WT_U8 || wt_dtype_size((wt_dtype)dtype) == 0)
+    if (dtype > BASE_U8 || base_dtype_size((base_dtype)dtype) == 0)
         return mint_fail(MINT_E_FORMAT, "%s: tensor '%s' has unknown dtype %u (offset %zu)",
                          r->fname, show(t->name, nb), dtype, r->pos - 4);
-    t->dtype = (wt_dtype)dtype;
+    t->dtype = (base_dtype)dtype;
     if ((st = read_u32(r, &rank, "tensor", i, "rank")))
         return st;
     if (rank > WT_MAX_RANK)
@@ -359,7 +328,7 @@ static mint_status parse_tensor(wt_file *f, reader *r, int i, uint64_t *offset, 
                              r->fname, show(t->name, nb));
     }
     uint64_t bytes;
-    if (__builtin_mul_overflow(nelem, (uint64_t)wt_dtype_size(t->dtype), &bytes) ||
+    if (__builtin_mul_overflow(nelem, (uint64_t)base_dtype_size(t->dtype), &bytes) ||
         bytes > (uint64_t)SIZE_MAX)
         return mint_fail(MINT_E_FORMAT, "%s: tensor '%s': %llu elements of %s overflow the byte size",
                          r->fname, show(t->name, nb), (unsigned long long)nelem, dtype_name(t->dtype));
@@ -484,7 +453,7 @@ static mint_status parse(wt_file *f)
             last = spans[k].idx;
         }
     }
-    if (!wt_host_is_le()) {
+    if (!base_host_is_le()) {
         /* The file is little-endian: give big-endian hosts swapped copies. */
         f->copies = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *f->copies);
         if (!f->copies) {
@@ -493,7 +462,7 @@ static mint_status parse(wt_file *f)
         }
         for (int i = 0; i < (int)n_tensors; i++) {
             wt_tensor *t = &f->tensors[i];
-            size_t es = wt_dtype_size(t->dtype);
+            size_t es = base_dtype_size(t->dtype);
             if (es == 1 || sizes[i] == 0)
                 continue;
             if (posix_memalign(&f->copies[i], WT_ALIGN, (size_t)sizes[i])) {
@@ -502,7 +471,7 @@ static mint_status parse(wt_file *f)
                 goto out;
             }
             memcpy(f->copies[i], t->data, (size_t)sizes[i]);
-            wt_swap_elems(f->copies[i], t->nelem, es);
+            base_swap_elems(f->copies[i], t->nelem, es);
             t->data = f->copies[i];
         }
     }
@@ -656,7 +625,7 @@ static void fmt_shape(char *buf, size_t cap, int rank, const int64_t *dims)
         snprintf(buf + n, cap - n, "]");
 }
 
-mint_status wt_tensor_get(const wt_file *f, const char *name, wt_dtype dtype, int rank,
+mint_status wt_tensor_get(const wt_file *f, const char *name, base_dtype dtype, int rank,
                           const int64_t *dims, const wt_tensor **out)
 {
     char nb[72];
@@ -691,20 +660,20 @@ mint_status wt_tensor_get(const wt_file *f, const char *name, wt_dtype dtype, in
 
 void wt_file_sha256(const wt_file *f, char hex[65])
 {
-    wt_sha256 s;
+    base_sha256 s;
     uint8_t d[32];
-    wt_sha256_init(&s);
+    base_sha256_init(&s);
     if (f)
-        wt_sha256_update(&s, f->base, f->size);
-    wt_sha256_final(&s, d);
-    wt_sha256_hex(d, hex);
+        base_sha256_update(&s, f->base, f->size);
+    base_sha256_final(&s, d);
+    base_sha256_hex(d, hex);
 }
 
 /* ---- writer ---- */
 
 typedef struct {
     char *name;
-    wt_dtype dtype;
+    base_dtype dtype;
     int rank;
     int64_t dims[WT_MAX_RANK];
     uint64_t nelem, nbytes, offset;
@@ -855,7 +824,7 @@ mint_status wt_writer_meta_i64_arr(wt_writer *w, const char *key, const int64_t 
     return meta_arr(w, key, WT_META_I64_ARR, v, n, 8);
 }
 
-mint_status wt_writer_tensor(wt_writer *w, const char *name, wt_dtype dtype, int rank,
+mint_status wt_writer_tensor(wt_writer *w, const char *name, base_dtype dtype, int rank,
                              const int64_t *dims, const void *data)
 {
     char nb[72];
@@ -864,7 +833,7 @@ mint_status wt_writer_tensor(wt_writer *w, const char *name, wt_dtype dtype, int
         return mint_fail(MINT_E_ARG, "weight writer: NULL writer");
     if ((st = check_name("tensor", name)))
         return st;
-    size_t es = wt_dtype_size(dtype);
+    size_t es = base_dtype_size(dtype);
     if (!es)
         return mint_fail(MINT_E_ARG, "weight writer: tensor '%s': unknown dtype %d", show(name, nb),
                          (int)dtype);
@@ -990,8 +959,8 @@ static mint_status write_zeros(int fd, uint64_t n, const char *tmp)
 /* Tensor data in file byte order (little-endian). */
 static mint_status write_data(int fd, const wtens *t, const char *tmp)
 {
-    size_t es = wt_dtype_size(t->dtype);
-    if (wt_host_is_le() || es == 1)
+    size_t es = base_dtype_size(t->dtype);
+    if (base_host_is_le() || es == 1)
         return write_all(fd, t->data, (size_t)t->nbytes, tmp);
     enum { CHUNK = 1 << 16 };
     uint8_t *buf = malloc(CHUNK);
@@ -1002,7 +971,7 @@ static mint_status write_data(int fd, const wtens *t, const char *tmp)
     for (uint64_t done = 0; done < t->nbytes && !st;) {
         size_t k = t->nbytes - done > CHUNK ? CHUNK : (size_t)(t->nbytes - done);
         memcpy(buf, src + done, k);
-        wt_swap_elems(buf, k / es, es);
+        base_swap_elems(buf, k / es, es);
         st = write_all(fd, buf, k, tmp);
         done += k;
     }

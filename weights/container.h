@@ -9,24 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mint.h"
+#include "base/dtype.h"
+#include "base/sha256.h"
 
 #define WT_MAX_RANK 8
 #define WT_ALIGN 64
 
-typedef enum { WT_F32 = 0, WT_F16 = 1, WT_I64 = 2, WT_I32 = 3, WT_U8 = 4 } wt_dtype;
 /* metadata value types */
 typedef enum { WT_META_STR = 0, WT_META_I64 = 1, WT_META_F64 = 2,
                WT_META_F32_ARR = 3, WT_META_I64_ARR = 4 } wt_meta_type;
 
-size_t wt_dtype_size(wt_dtype t); /* 0 for an unknown dtype */
-/* 1 on a little-endian host. */
-int wt_host_is_le(void);
-/* Reverse the bytes of n elements of size es in place (big-endian hosts). */
-void wt_swap_elems(void *data, uint64_t n, size_t es);
 
 typedef struct {
     const char *name;      /* NUL-terminated, inside the mapping or a copy */
-    wt_dtype dtype;
+    base_dtype dtype;
     int rank;
     int64_t dims[WT_MAX_RANK];
     uint64_t nelem;
@@ -64,7 +60,7 @@ const wt_tensor *wt_tensor_at(const wt_file *f, int i);
 const wt_tensor *wt_tensor_find(const wt_file *f, const char *name); /* NULL if absent */
 const char *wt_file_path(const wt_file *f); /* the path it was opened from, for messages */
 /* Lookup by name with dtype and shape checked (rank dims; -1 = any). */
-mint_status wt_tensor_get(const wt_file *f, const char *name, wt_dtype dtype, int rank,
+mint_status wt_tensor_get(const wt_file *f, const char *name, base_dtype dtype, int rank,
                           const int64_t *dims, const wt_tensor **out);
 /* SHA-256 of the whole file, hex (64 chars + NUL). */
 void wt_file_sha256(const wt_file *f, char hex[65]);
@@ -81,30 +77,9 @@ mint_status wt_writer_meta_f32_arr(wt_writer *w, const char *key, const float *v
 mint_status wt_writer_meta_i64_arr(wt_writer *w, const char *key, const int64_t *v, size_t n);
 /* The data pointer is referenced, not copied: keep it alive until
  * wt_writer_write returns. Names must be unique. */
-mint_status wt_writer_tensor(wt_writer *w, const char *name, wt_dtype dtype, int rank,
+mint_status wt_writer_tensor(wt_writer *w, const char *name, base_dtype dtype, int rank,
                              const int64_t *dims, const void *data);
 /* Write to path via path.tmp.<pid> + fsync + rename. */
 mint_status wt_writer_write(wt_writer *w, const char *path);
-
-/* ---- SHA-256 (FIPS 180-4) ---- */
-typedef void (*wt_sha256_blocks_fn)(uint32_t h[8], const uint8_t *p, size_t nblocks,
-                                    const uint32_t k[64]);
-typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t nbuf;
-    wt_sha256_blocks_fn blocks; /* block compression: scalar or SHA-NI */
-} wt_sha256;
-/* With the fastest block compression this CPU has (x86 SHA extensions when
- * cpuid reports them); _scalar forces the portable FIPS 180-4 code (tests). */
-void wt_sha256_init(wt_sha256 *s);
-void wt_sha256_init_scalar(wt_sha256 *s);
-int wt_sha256_accelerated(void); /* 1 if wt_sha256_init picks the SHA extensions */
-void wt_sha256_update(wt_sha256 *s, const void *data, size_t n);
-void wt_sha256_final(wt_sha256 *s, uint8_t out[32]);
-void wt_sha256_hex(const uint8_t d[32], char hex[65]);
-/* SHA-256 of a file's bytes, hex. */
-mint_status wt_sha256_file(const char *path, char hex[65]);
 
 #endif

@@ -4,8 +4,9 @@
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -I. \
  *       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *       tests/fuzz/fuzz_container.c weights/container.c weights/sha256.c \
- *       weights/graph_io.c net/graph.c io/npy.c io/half.c kernels/error.c \
+ *       tests/fuzz/fuzz_container.c weights/container.c base/sha256.c \
+ *       net/graph_io.c net/graph.c io/npy.c base/half.c base/dtype.c \
+ *       base/error.c \
  *       -lm -o build/fuzz_container
  *   mkdir -p build/fuzz-corpus && ./build/fuzz_container build/fuzz-corpus -max_total_time=60
  *
@@ -21,7 +22,7 @@
 #include "io/npy.h"
 #include "net/graph.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const wt_tensor *t = wt_tensor_at(f, i);
             if (wt_tensor_find(f, t->name) != t)
                 abort();
-            size_t n = (size_t)t->nelem * wt_dtype_size(t->dtype);
+            size_t n = (size_t)t->nelem * base_dtype_size(t->dtype);
             for (size_t k = 0; k < n; k += 61)
                 sink ^= ((const uint8_t *)t->data)[k];
             if (n)
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char hex[65];
         wt_file_sha256(f, hex);
         net_graph *g = NULL;
-        if (wt_graph_from_file(&g, f) == MINT_OK)
+        if (net_graph_from_file(&g, f) == MINT_OK)
             net_graph_free(g);
         wt_close(f);
         (void)sink;

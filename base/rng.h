@@ -3,47 +3,47 @@
  * OOPSLA 2014). One 64-bit seed plus a stream id gives an independent
  * sequence per purpose (initialisation, per-class shuffles), so a run is
  * reproducible from its seed alone. Not for cryptography. */
-#ifndef MINT_MINT_RNG_H
-#define MINT_MINT_RNG_H
+#ifndef MINT_BASE_RNG_H
+#define MINT_BASE_RNG_H
 
 #include <stdint.h>
 
 typedef struct {
     uint64_t s;
-} mint_rng;
+} base_rng;
 
-static inline uint64_t mint_rng_mix(uint64_t z)
+static inline uint64_t base_rng_mix(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
-static inline mint_rng mint_rng_stream(uint64_t seed, uint64_t stream)
+static inline base_rng base_rng_stream(uint64_t seed, uint64_t stream)
 {
-    mint_rng r = { mint_rng_mix(seed + 0x9e3779b97f4a7c15ull) ^ mint_rng_mix(~stream * 0xd1b54a32d192ed03ull) };
+    base_rng r = { base_rng_mix(seed + 0x9e3779b97f4a7c15ull) ^ base_rng_mix(~stream * 0xd1b54a32d192ed03ull) };
     return r;
 }
 
-static inline uint64_t mint_rng_u64(mint_rng *r)
+static inline uint64_t base_rng_u64(base_rng *r)
 {
     r->s += 0x9e3779b97f4a7c15ull;
-    return mint_rng_mix(r->s);
+    return base_rng_mix(r->s);
 }
 
 /* uniform in [0, 1) with 24 random bits (exact in float) */
-static inline float mint_rng_unit(mint_rng *r)
+static inline float base_rng_unit(base_rng *r)
 {
-    return (float)(mint_rng_u64(r) >> 40) * 0x1p-24f;
+    return (float)(base_rng_u64(r) >> 40) * 0x1p-24f;
 }
 
 /* uniform integer in [0, n), n >= 1, without modulo bias (rejection) */
-static inline uint64_t mint_rng_below(mint_rng *r, uint64_t n)
+static inline uint64_t base_rng_below(base_rng *r, uint64_t n)
 {
     const uint64_t lim = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
     do
-        x = mint_rng_u64(r);
+        x = base_rng_u64(r);
     while (x >= lim);
     return x % n;
 }

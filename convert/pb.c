@@ -2,7 +2,7 @@
  * Every read is bounded by the current buffer's end; lengths are compared
  * against the bytes left (never by forming p + len first), so a hostile
  * length cannot overflow a pointer. */
-#include "weights/pb.h"
+#include "convert/pb.h"
 
 void pb_init(pb_buf *b, const void *data, size_t n)
 {

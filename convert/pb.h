@@ -9,8 +9,8 @@
  * the schema rather than by the input.
  *
  * Wire format reference: https://protobuf.dev/programming-guides/encoding/ */
-#ifndef MINT_WT_PB_H
-#define MINT_WT_PB_H
+#ifndef MINT_CONVERT_PB_H
+#define MINT_CONVERT_PB_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "weights/container.h"
+#include "base/sha256.h"
 #if defined(MINT_SHA_NI)
 #include <cpuid.h>
-void wt_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
+void base_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
                             const uint32_t k[64]);
 #endif
 
@@ -75,7 +75,7 @@ static void blocks_scalar(uint32_t h[8], const uint8_t *p, size_t nblocks, const
 
 /* The SHA extensions when cpuid reports them (with SSSE3 and SSE4.1, which
  * the code also uses): about 10x the scalar speed on a 200 MB weight file. */
-static wt_sha256_blocks_fn best_blocks(void)
+static base_sha256_blocks_fn best_blocks(void)
 {
 #if defined(MINT_SHA_NI)
     unsigned a, b, c, d;
@@ -83,13 +83,13 @@ static wt_sha256_blocks_fn best_blocks(void)
         __get_cpuid_max(0, NULL) >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         if (b & (1u << 29))
-            return wt_sha256_blocks_shani;
+            return base_sha256_blocks_shani;
     }
 #endif
     return blocks_scalar;
 }
 
-static void init_with(wt_sha256 *s, wt_sha256_blocks_fn blocks)
+static void init_with(base_sha256 *s, base_sha256_blocks_fn blocks)
 {
     /* FIPS 180-4 5.3.3 */
     static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -100,11 +100,11 @@ static void init_with(wt_sha256 *s, wt_sha256_blocks_fn blocks)
     s->blocks = blocks;
 }
 
-void wt_sha256_init(wt_sha256 *s) { init_with(s, best_blocks()); }
-void wt_sha256_init_scalar(wt_sha256 *s) { init_with(s, blocks_scalar); }
-int wt_sha256_accelerated(void) { return best_blocks() != blocks_scalar; }
+void base_sha256_init(base_sha256 *s) { init_with(s, best_blocks()); }
+void base_sha256_init_scalar(base_sha256 *s) { init_with(s, blocks_scalar); }
+int base_sha256_accelerated(void) { return best_blocks() != blocks_scalar; }
 
-void wt_sha256_update(wt_sha256 *s, const void *data, size_t n)
+void base_sha256_update(base_sha256 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
     s->len += (uint64_t)n;
@@ -130,7 +130,7 @@ void wt_sha256_update(wt_sha256 *s, const void *data, size_t n)
     }
 }
 
-void wt_sha256_final(wt_sha256 *s, uint8_t out[32])
+void base_sha256_final(base_sha256 *s, uint8_t out[32])
 {
     /* FIPS 180-4 5.1.1: append 1 bit, zeros, then the bit length (64-bit BE). */
     uint64_t bits = s->len * 8;
@@ -153,7 +153,7 @@ void wt_sha256_final(wt_sha256 *s, uint8_t out[32])
     s->nbuf = 0;
 }
 
-void wt_sha256_hex(const uint8_t d[32], char hex[65])
+void base_sha256_hex(const uint8_t d[32], char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
@@ -163,7 +163,7 @@ void wt_sha256_hex(const uint8_t d[32], char hex[65])
     hex[64] = '\0';
 }
 
-mint_status wt_sha256_file(const char *path, char hex[65])
+mint_status base_sha256_file(const char *path, char hex[65])
 {
     hex[0] = '\0';
     FILE *fp = fopen(path, "rb");
@@ -175,18 +175,18 @@ mint_status wt_sha256_file(const char *path, char hex[65])
         fclose(fp);
         return mint_fail(MINT_E_NOMEM, "%s: out of memory for hashing", path);
     }
-    wt_sha256 s;
-    wt_sha256_init(&s);
+    base_sha256 s;
+    base_sha256_init(&s);
     size_t n;
     while ((n = fread(chunk, 1, CHUNK, fp)) > 0)
-        wt_sha256_update(&s, chunk, n);
+        base_sha256_update(&s, chunk, n);
     int err = ferror(fp);
     fclose(fp);
     free(chunk);
     if (err)
         return mint_fail(MINT_E_IO, "%s: read error while hashing", path);
     uint8_t d[32];
-    wt_sha256_final(&s, d);
-    wt_sha256_hex(d, hex);
+    base_sha256_final(&s, d);
+    base_sha256_hex(d, hex);
     return MINT_OK;
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "weights/graph_io.h"
+#include "net/graph_io.h"
 
 #define GRAPH_VERSION_LINE "mint-graph 1"
 #define GRAPH_MAX_LINES (1 << 20)
@@ -202,10 +202,10 @@ static void sb_weight(sbuf *b, const net_graph *g, int id)
     sb_name(b, id >= 0 ? g->weights[id].name : NULL);
 }
 
-mint_status wt_graph_text(const net_graph *g, char **graph_text, char **taps_text)
+mint_status net_graph_text(const net_graph *g, char **graph_text, char **taps_text)
 {
     if (!g || !graph_text || !taps_text)
-        return mint_fail(MINT_E_ARG, "wt_graph_text: NULL argument");
+        return mint_fail(MINT_E_ARG, "net_graph_text: NULL argument");
     *graph_text = *taps_text = NULL;
     for (int i = 0; i < g->ntensors; i++) {
         const net_tensor *t = &g->tensors[i];
@@ -326,10 +326,10 @@ static int bounded_str(const char *s, size_t cap)
     return memchr(s, '\0', cap) != NULL;
 }
 
-mint_status wt_graph_add_to_writer(wt_writer *w, const net_graph *g)
+mint_status net_graph_add_to_writer(wt_writer *w, const net_graph *g)
 {
     if (!w || !g)
-        return mint_fail(MINT_E_ARG, "wt_graph_add_to_writer: NULL argument");
+        return mint_fail(MINT_E_ARG, "net_graph_add_to_writer: NULL argument");
     const net_meta *m = &g->meta;
     if (!bounded_str(m->arch, sizeof m->arch) || !bounded_str(m->source_name, sizeof m->source_name) ||
         !bounded_str(m->channel_order, sizeof m->channel_order) ||
@@ -353,7 +353,7 @@ mint_status wt_graph_add_to_writer(wt_writer *w, const net_graph *g)
             return mint_fail(MINT_E_ARG, "graph weight '%s' has no data", g->weights[i].name);
 
     char *text, *taps;
-    mint_status st = wt_graph_text(g, &text, &taps);
+    mint_status st = net_graph_text(g, &text, &taps);
     if (st)
         return st;
     if ((st = wt_writer_meta_str(w, "mint.arch", m->arch)) ||
@@ -368,7 +368,7 @@ mint_status wt_graph_add_to_writer(wt_writer *w, const net_graph *g)
         goto out;
     for (int i = 0; i < g->nweights; i++) {
         const net_weight *x = &g->weights[i];
-        if ((st = wt_writer_tensor(w, x->name, WT_F32, x->rank, x->dims, x->data)))
+        if ((st = wt_writer_tensor(w, x->name, BASE_F32, x->rank, x->dims, x->data)))
             goto out;
     }
 out:
@@ -377,14 +377,14 @@ out:
     return st;
 }
 
-mint_status wt_graph_save(const net_graph *g, const char *path)
+mint_status net_graph_save(const net_graph *g, const char *path)
 {
     if (!g || !path)
-        return mint_fail(MINT_E_ARG, "wt_graph_save: NULL argument");
+        return mint_fail(MINT_E_ARG, "net_graph_save: NULL argument");
     wt_writer *w = wt_writer_new();
     if (!w)
         return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
-    mint_status st = wt_graph_add_to_writer(w, g);
+    mint_status st = net_graph_add_to_writer(w, g);
     if (!st)
         st = wt_writer_write(w, path);
     wt_writer_free(w);
@@ -559,7 +559,7 @@ static mint_status parse_decl(parser *p, field *fl, int nf, int is_weight)
     const wt_tensor *t = wt_tensor_find(p->f, name);
     if (!t)
         return perr(p, "weight '%.100s' is not in the tensor table", name);
-    if (t->dtype != WT_F32)
+    if (t->dtype != BASE_F32)
         return perr(p, "weight '%.100s' is not f32 in the tensor table", name);
     if (t->rank != rank)
         return perr(p, "weight '%.100s' has rank %d in the tensor table, %d here", name, t->rank,
@@ -849,10 +849,10 @@ static mint_status read_meta(const wt_file *f, net_meta *nm)
     return MINT_OK;
 }
 
-mint_status wt_graph_from_file(net_graph **out, const wt_file *f)
+mint_status net_graph_from_file(net_graph **out, const wt_file *f)
 {
     if (!out || !f)
-        return mint_fail(MINT_E_ARG, "wt_graph_from_file: NULL argument");
+        return mint_fail(MINT_E_ARG, "net_graph_from_file: NULL argument");
     *out = NULL;
     const wt_meta *gm, *tm;
     mint_status st;
@@ -886,17 +886,17 @@ out:
     return MINT_OK;
 }
 
-mint_status wt_graph_load(net_graph **out, wt_file **file_out, const char *path)
+mint_status net_graph_load(net_graph **out, wt_file **file_out, const char *path)
 {
     if (!out || !file_out || !path)
-        return mint_fail(MINT_E_ARG, "wt_graph_load: NULL argument");
+        return mint_fail(MINT_E_ARG, "net_graph_load: NULL argument");
     *out = NULL;
     *file_out = NULL;
     wt_file *f;
     mint_status st = wt_open(&f, path);
     if (st)
         return st;
-    if ((st = wt_graph_from_file(out, f))) {
+    if ((st = net_graph_from_file(out, f))) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", mint_last_error());
         wt_close(f);

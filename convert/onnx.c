@@ -34,8 +34,8 @@
 #include <unistd.h>
 #include "net/graph.h"
 #include "weights/container.h"
-#include "weights/onnx.h"
-#include "weights/pb.h"
+#include "convert/onnx.h"
+#include "convert/pb.h"
 
 #define OX_MAX_NODES 20000   /* IResNet-200 has ~1300; bounds O(n^2) name lookups */
 #define OX_MAX_INITS 40000
@@ -1881,12 +1881,12 @@ static void set_meta(net_graph *g, const void *buf, size_t n, const char *name)
         len = sizeof m->source_name - 1;
     memcpy(m->source_name, base, len);
     m->source_name[len] = 0;
-    wt_sha256 s;
+    base_sha256 s;
     uint8_t d[32];
-    wt_sha256_init(&s);
-    wt_sha256_update(&s, buf, n);
-    wt_sha256_final(&s, d);
-    wt_sha256_hex(d, m->source_sha256);
+    base_sha256_init(&s);
+    base_sha256_update(&s, buf, n);
+    base_sha256_final(&s, d);
+    base_sha256_hex(d, m->source_sha256);
 }
 
 static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *name)
@@ -1921,7 +1921,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
         int k = op_index(n->op);
         if (k < 0)
             return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op '%s' is not supported by mint (supported: %s)",
-                             n->name, n->op, WT_ONNX_SUPPORTED_OPS);
+                             n->name, n->op, CONVERT_ONNX_SUPPORTED_OPS);
         n->kind = op_table[k].kind;
     }
 
@@ -2033,10 +2033,10 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     return MINT_OK;
 }
 
-mint_status wt_onnx_import_mem(net_graph **out, const void *buf, size_t n, const char *name)
+mint_status convert_onnx_import_mem(net_graph **out, const void *buf, size_t n, const char *name)
 {
     if (!out)
-        return mint_fail(MINT_E_ARG, "wt_onnx_import_mem: out is NULL");
+        return mint_fail(MINT_E_ARG, "convert_onnx_import_mem: out is NULL");
     *out = NULL;
     ictx x;
     memset(&x, 0, sizeof x);
@@ -2052,10 +2052,10 @@ mint_status wt_onnx_import_mem(net_graph **out, const void *buf, size_t n, const
     return MINT_OK;
 }
 
-mint_status wt_onnx_import(net_graph **out, const char *path)
+mint_status convert_onnx_import(net_graph **out, const char *path)
 {
     if (!out || !path)
-        return mint_fail(MINT_E_ARG, "wt_onnx_import: NULL argument");
+        return mint_fail(MINT_E_ARG, "convert_onnx_import: NULL argument");
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -2079,7 +2079,7 @@ mint_status wt_onnx_import(net_graph **out, const char *path)
     if (p == MAP_FAILED)
         return mint_fail(MINT_E_IO, "cannot map '%s'", path);
     madvise(p, n, MADV_SEQUENTIAL);
-    mint_status st = wt_onnx_import_mem(out, p, n, path);
+    mint_status st = convert_onnx_import_mem(out, p, n, path);
     munmap(p, n);
     return st;
 }

@@ -1,6 +1,6 @@
 /* sha256_shani.c - SHA-256 block compression with the x86 SHA extensions
  * (SHA-NI: sha256rnds2, sha256msg1, sha256msg2), compiled with -msha
- * -msse4.1 and called only when cpuid reports them (weights/sha256.c).
+ * -msse4.1 and called only when cpuid reports them (base/sha256.c).
  * Same result as the FIPS 180-4 scalar compress() in sha256.c, which is
  * its reference in tests/test_container.c.
  *
@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void wt_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
+void base_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
                             const uint32_t k[64]);
 
-void wt_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
+void base_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks,
                             const uint32_t k[64])
 {
     /* big-endian words -> lanes */

@@ -2,9 +2,9 @@
  * binary16: 1 sign, 5 exponent (bias 15), 10 fraction bits;
  * binary32: 1 sign, 8 exponent (bias 127), 23 fraction bits. */
 #include <string.h>
-#include "io/half.h"
+#include "base/half.h"
 
-float io_f16_to_f32(uint16_t h)
+float base_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exp = (h >> 10) & 0x1f, frac = h & 0x3ff, bits;
@@ -28,7 +28,7 @@ float io_f16_to_f32(uint16_t h)
     return f;
 }
 
-uint16_t io_f32_to_f16(float f)
+uint16_t base_f32_to_f16(float f)
 {
     uint32_t x;
     memcpy(&x, &f, 4);
@@ -59,14 +59,14 @@ uint16_t io_f32_to_f16(float f)
     return sign | (uint16_t)q;
 }
 
-void io_f16_to_f32_n(float *dst, const uint16_t *src, size_t n)
+void base_f16_to_f32_n(float *dst, const uint16_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        dst[i] = io_f16_to_f32(src[i]);
+        dst[i] = base_f16_to_f32(src[i]);
 }
 
-void io_f32_to_f16_n(uint16_t *dst, const float *src, size_t n)
+void base_f32_to_f16_n(uint16_t *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        dst[i] = io_f32_to_f16(src[i]);
+        dst[i] = base_f32_to_f16(src[i]);
 }
