@@ -14,6 +14,7 @@
 #include "mint/report.h"
 #include "kernels.h"
 #include "mint/extract.h"
+#include "mint/extract_dir.h"
 #include "net/exec.h"
 #include "net/model.h"
 #include "weights/container.h"
@@ -151,69 +152,67 @@ static mint_status close_commit(FILE *f, const char *tmp, const char *final)
     return MINT_OK;
 }
 
+/* DIR/extract.txt through the folder reader: MINT_E_NOTFOUND when absent. */
+static mint_status read_txt(const char *dir, mint_extract_txt *t)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    mint_status st = mint_extract_txt_read(path, t);
+    return st == MINT_E_NOTFOUND ? mint_fail(st, "%s: no extract.txt", dir) : st;
+}
+
 mint_status mint_extract_network(const char *dir, char sha256_hex[65])
 {
-    char path[4200], line[512];
-    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    mint_extract_txt t;
     sha256_hex[0] = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return mint_fail(MINT_E_NOTFOUND, "%s: no extract.txt", dir);
+    mint_status st = read_txt(dir, &t);
+    if (st)
+        return st;
     /* a missing or odd model line means "network unknown", not an error */
-    mint_status st = mint_fail(MINT_E_NOTFOUND, "%s: no network SHA-256", path);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "model ", 6)) {
-            size_t n = strcspn(line + 6, "\r\n");
-            if (n == 64) {
-                memcpy(sha256_hex, line + 6, 64);
-                sha256_hex[64] = 0;
-                st = MINT_OK;
-            }
-            break;
-        }
-    fclose(f);
+    const char *v = mint_extract_txt_get(&t, "model");
+    if (v && strlen(v) == 64)
+        memcpy(sha256_hex, v, 65);
+    else
+        st = mint_fail(MINT_E_NOTFOUND, "%s/extract.txt: no network SHA-256", dir);
+    mint_extract_txt_free(&t);
     return st;
 }
 
 mint_status mint_extract_taps(const char *dir, char *buf, size_t cap, int *ntaps)
 {
-    char path[4200], *line = NULL;
-    size_t lcap = 0;
-    snprintf(path, sizeof path, "%s/extract.txt", dir);
+    mint_extract_txt t;
     buf[0] = 0;
     *ntaps = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return mint_fail(MINT_E_NOTFOUND, "%s: no extract.txt", dir);
-    mint_status st = mint_fail(MINT_E_NOTFOUND, "%s records no taps", path);
-    while (getline(&line, &lcap, f) > 0) {
-        if (strncmp(line, "taps ", 5))
-            continue;
-        size_t w = 0;
-        int n = 0;
-        for (char *save = NULL, *t = strtok_r(line + 5, " \t\r\n", &save); t;
-             t = strtok_r(NULL, " \t\r\n", &save)) {
-            size_t k = strlen(t);
-            if (w + k + 2 > cap) {
-                n = -1;
-                break;
-            }
+    mint_status st = read_txt(dir, &t);
+    if (st)
+        return st;
+    const char *v = mint_extract_txt_get(&t, "taps");
+    size_t w = 0;
+    int n = 0;
+    for (const char *p = v ? v : ""; *p && n >= 0;) {
+        p += strspn(p, " \t");
+        size_t k = strcspn(p, " \t");
+        if (!k)
+            break;
+        if (w + k + 2 > cap)
+            n = -1;
+        else {
             if (n++)
                 buf[w++] = ',';
-            memcpy(buf + w, t, k + 1);
-            w += k;
+            memcpy(buf + w, p, k);
+            buf[w += k] = 0;
         }
-        if (n < 0) {
-            buf[0] = 0;
-            st = mint_fail(MINT_E_ARG, "%s: the taps line is too long", path);
-        } else if (n > 0) {
-            *ntaps = n;
-            st = MINT_OK;
-        }
-        break;
+        p += k;
     }
-    free(line);
-    fclose(f);
+    if (n < 0) {
+        buf[0] = 0;
+        st = mint_fail(MINT_E_ARG, "%s/extract.txt: the taps line is too long", dir);
+    } else if (n == 0) {
+        st = mint_fail(MINT_E_NOTFOUND, "%s/extract.txt records no taps", dir);
+    } else {
+        *ntaps = n;
+    }
+    mint_extract_txt_free(&t);
     return st;
 }
 
@@ -285,49 +284,40 @@ static const char *config_setting(const char *key)
     return key;
 }
 
-/* Value of "key value" line key in text (copied into val), 0 if absent. */
-static int config_value(const char *text, const char *key, char *val, size_t n)
+/* Compare the unfinished run's config (have, .parts/config) with this run's
+ * (want), and name the first setting that differs. Both go through the
+ * folder reader. */
+static mint_status config_check(const mint_extract_opts *o, const char *path, const char *want)
 {
-    size_t kl = strlen(key);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (!strncmp(p, key, kl) && (p[kl] == ' ' || p[kl] == '\n' || !p[kl])) {
-            const char *v = p[kl] == ' ' ? p + kl + 1 : p + kl;
-            size_t len = strcspn(v, "\n");
-            snprintf(val, n, "%.*s", (int)len, v);
-            return 1;
-        }
+    mint_extract_txt h, w;
+    mint_status st = mint_extract_txt_read(path, &h);
+    if (st)
+        return mint_fail(st == MINT_E_NOMEM ? st : MINT_E_ARG, "%s: cannot resume: %s; remove the folder "
+                         "and start again", o->out_dir, mint_last_error());
+    if ((st = mint_extract_txt_parse(want, strlen(want), "this run", &w))) {
+        mint_extract_txt_free(&h);
+        return st;
     }
-    return 0;
-}
-
-/* Compare the unfinished run's config (have) with this run's (want), and
- * name the first setting that differs. */
-static mint_status config_check(const mint_extract_opts *o, const char *have, const char *want)
-{
-    for (const char *p = strchr(want, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
-        char key[32], a[512], b[512];
-        size_t kl = strcspn(p + 1, " \n");
-        if (kl >= sizeof key)
-            continue;
-        memcpy(key, p + 1, kl);
-        key[kl] = 0;
-        config_value(want, key, b, sizeof b);
-        if (!config_value(have, key, a, sizeof a))
-            return mint_fail(MINT_E_ARG,
-                             "%s: cannot resume: the unfinished run there did not record %s "
-                             "(started by an older mint?); remove the folder and start again",
-                             o->out_dir, config_setting(key));
-        if (strcmp(a, b))
-            return mint_fail(MINT_E_ARG,
-                             "%s: cannot resume: %s differs (unfinished run: %.150s; this run: %.150s); "
-                             "rerun with the same setting, or remove the folder",
-                             o->out_dir, config_setting(key), a, b);
+    for (int i = 0; i < w.n && !st; i++) {
+        const char *a = mint_extract_txt_get(&h, w.key[i]), *b = w.val[i];
+        if (!a)
+            st = mint_fail(MINT_E_ARG,
+                           "%s: cannot resume: the unfinished run there did not record %s "
+                           "(started by an older mint?); remove the folder and start again",
+                           o->out_dir, config_setting(w.key[i]));
+        else if (strcmp(a, b))
+            st = mint_fail(MINT_E_ARG,
+                           "%s: cannot resume: %s differs (unfinished run: %.150s; this run: %.150s); "
+                           "rerun with the same setting, or remove the folder",
+                           o->out_dir, config_setting(w.key[i]), a, b);
     }
-    if (strcmp(have, want))
-        return mint_fail(MINT_E_ARG,
-                         "%s: cannot resume: the unfinished run there used other options, model or image "
-                         "list; rerun with the same ones, or remove the folder", o->out_dir);
-    return MINT_OK;
+    if (!st && (h.n != w.n || strcmp(h.title, w.title)))
+        st = mint_fail(MINT_E_ARG,
+                       "%s: cannot resume: the unfinished run there used other options, model or image "
+                       "list; rerun with the same ones, or remove the folder", o->out_dir);
+    mint_extract_txt_free(&h);
+    mint_extract_txt_free(&w);
+    return st;
 }
 
 /* The run description (see extract.h). full is the whole list, o->list the
@@ -360,15 +350,8 @@ static mint_status write_config(const mint_extract_opts *o, const io_list *full,
                       root);
     if (w <= 0 || (size_t)w >= sizeof want)
         return mint_fail(MINT_E_ARG, "too many taps or too long a folder name");
-    if (check) {
-        char have[8192];
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(have, 1, sizeof have - 1, f) : 0;
-        if (f)
-            fclose(f);
-        have[n] = 0;
-        return config_check(o, have, want);
-    }
+    if (check)
+        return config_check(o, path, want);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -425,9 +408,7 @@ static size_t list_pos(const mint_extract_opts *o, size_t j)
 static mint_status part_name(char *buf, size_t n, const char *dir, const char *stem, size_t chunk,
                              const char *ext)
 {
-    if ((size_t)snprintf(buf, n, "%s/.parts/%s.%06zu%s", dir, stem, chunk, ext) >= n)
-        return mint_fail(MINT_E_ARG, "%s: path too long", dir);
-    return MINT_OK;
+    return mint_extract_part_name(buf, n, dir, stem, chunk, ext);
 }
 
 static mint_status do_chunk(run_state *rs, size_t c)
@@ -540,6 +521,13 @@ static mint_status do_chunk(run_state *rs, size_t c)
             unlink(itmp);
         }
     }
+    /* the chunk's checksums, after its commit: a resume redoes a chunk
+     * whose sums are missing (killed in between) or do not match */
+    const char *stems[64];
+    for (int t = 0; t < o->ntaps; t++)
+        stems[t] = rs->ti[t].safe;
+    if (!st)
+        st = mint_extract_chunk_sums(o->out_dir, c, stems, o->ntaps, ifin);
     return st;
 }
 
@@ -674,6 +662,8 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
             unlink(path);
         if (!part_name(path, sizeof path, o->out_dir, "index", c, ".csv"))
             unlink(path);
+        if (!part_name(path, sizeof path, o->out_dir, "sums", c, ""))
+            unlink(path);
     }
     snprintf(path, sizeof path, "%s/.parts/config", o->out_dir);
     unlink(path);
@@ -784,11 +774,15 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
         okalloc = (rs.rows = malloc(sizeof(float) * maxrow * (size_t)o->batch)) != NULL;
     st = okalloc ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory for batch buffers");
     size_t nchunks = (o->list->n + (size_t)o->chunk - 1) / (size_t)o->chunk;
+    const char *stems[64];
+    for (int t = 0; t < o->ntaps; t++)
+        stems[t] = ti[t].safe;
     for (size_t c = 0; c < nchunks && !st; c++) {
         char ipart[4200];
         if ((st = part_name(ipart, sizeof ipart, o->out_dir, "index", c, ".csv")))
             break;
-        if (exists(ipart)) {
+        /* a committed chunk is kept only if its parts match their checksums */
+        if (exists(ipart) && mint_extract_chunk_verify(o->out_dir, c, stems, o->ntaps) == MINT_OK) {
             size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
             rs.done += n;
             rs.resumed += n;

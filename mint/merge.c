@@ -19,6 +19,8 @@
 #include "io/npy.h"
 #include "mint/report.h"
 #include "mint/extract.h"
+#include "mint/extract_dir.h"
+#include "mint/features.h"
 
 #define MAX_SHARDS (1 << 24)
 
@@ -126,99 +128,67 @@ static void copy_field(char *dst, size_t n, const char *v)
     snprintf(dst, n, "%s", strcmp(v, "-") ? v : "");
 }
 
-/* Read DIR/extract.txt (absent: everything unknown). */
+/* Read DIR/extract.txt through the folder reader (absent: everything unknown). */
 static mint_status read_info(input_info *in)
 {
-    char path[4200], *line = NULL;
-    size_t cap = 0;
+    char path[4200];
     snprintf(path, sizeof path, "%s/extract.txt", in->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? MINT_OK : mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+    mint_extract_txt t;
+    mint_status st = mint_extract_txt_read(path, &t);
+    if (st)
+        return st == MINT_E_NOTFOUND ? MINT_OK : st;
     in->has_txt = 1;
-    mint_status st = MINT_OK;
-    ssize_t got;
-    while (!st && (got = getline(&line, &cap, f)) > 0) {
-        line[strcspn(line, "\r\n")] = 0;
-        char *v = strchr(line, ' ');
-        if (!v)
-            continue;
-        *v++ = 0;
-        if (!strcmp(line, "model"))
-            copy_field(in->model, sizeof in->model, v);
-        else if (!strcmp(line, "taps"))
-            copy_field(in->taps, sizeof in->taps, v);
-        else if (!strcmp(line, "pool"))
-            copy_field(in->pool, sizeof in->pool, v);
-        else if (!strcmp(line, "dtype"))
-            copy_field(in->dtype, sizeof in->dtype, v);
-        else if (!strcmp(line, "landmarks"))
-            snprintf(in->landmarks, sizeof in->landmarks, "%s", v); /* "-" (none) is a value here */
-        else if (!strcmp(line, "list"))
-            copy_field(in->list, sizeof in->list, v);
-        else if (!strcmp(line, "root"))
-            copy_field(in->root, sizeof in->root, v);
-        else if (!strcmp(line, "shard") && strcmp(v, "-"))
-            st = parse_shard(path, v, in);
-        else if (!strcmp(line, "full-list") && strcmp(v, "-")) {
-            char hex[65] = "", *end;
-            int len = 0;
-            unsigned long long cnt = 0;
-            /* the count bounds nothing yet: plan_shards checks it against the
-             * rows and errors the folder holds before sizing anything by it */
-            if (sscanf(v, "%64s %n", hex, &len) != 1 || strlen(hex) != 64 || v[len] < '0' || v[len] > '9')
-                st = mint_fail(MINT_E_FORMAT, "%s: bad full-list line", path);
-            else if (errno = 0, cnt = strtoull(v + len, &end, 10), errno || *end || cnt > SIZE_MAX)
-                st = mint_fail(MINT_E_FORMAT, "%s: bad full-list count '%.40s'", path, v + len);
-            in->full_n = (size_t)cnt;
-            memcpy(in->full, hex, sizeof hex);
-            in->has_full = 1;
-        }
+    static const struct { const char *key; size_t off, n; } fields[] = {
+        { "model", offsetof(input_info, model), sizeof ((input_info *)0)->model },
+        { "taps", offsetof(input_info, taps), sizeof ((input_info *)0)->taps },
+        { "pool", offsetof(input_info, pool), sizeof ((input_info *)0)->pool },
+        { "dtype", offsetof(input_info, dtype), sizeof ((input_info *)0)->dtype },
+        { "list", offsetof(input_info, list), sizeof ((input_info *)0)->list },
+        { "root", offsetof(input_info, root), sizeof ((input_info *)0)->root },
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++) {
+        const char *v = mint_extract_txt_get(&t, fields[k].key);
+        if (v)
+            copy_field((char *)in + fields[k].off, fields[k].n, v);
     }
-    free(line);
-    fclose(f);
+    const char *v = mint_extract_txt_get(&t, "landmarks");
+    if (v)
+        snprintf(in->landmarks, sizeof in->landmarks, "%s", v); /* "-" (none) is a value here */
+    if ((v = mint_extract_txt_get(&t, "shard")) && strcmp(v, "-"))
+        st = parse_shard(path, v, in);
+    if (!st && (v = mint_extract_txt_get(&t, "full-list")) && strcmp(v, "-")) {
+        char hex[65] = "", *end;
+        int len = 0;
+        unsigned long long cnt = 0;
+        /* the count bounds nothing yet: plan_shards checks it against the
+         * rows and errors the folder holds before sizing anything by it */
+        if (sscanf(v, "%64s %n", hex, &len) != 1 || strlen(hex) != 64 || v[len] < '0' || v[len] > '9')
+            st = mint_fail(MINT_E_FORMAT, "%s: bad full-list line", path);
+        else if (errno = 0, cnt = strtoull(v + len, &end, 10), errno || *end || cnt > SIZE_MAX)
+            st = mint_fail(MINT_E_FORMAT, "%s: bad full-list count '%.40s'", path, v + len);
+        in->full_n = (size_t)cnt;
+        memcpy(in->full, hex, sizeof hex);
+        in->has_full = 1;
+    }
+    mint_extract_txt_free(&t);
     return st;
 }
 
-/* Count index.csv rows; read errors.csv's item column. */
+/* index.csv rows (through mint_feats_index_load, which checks every line);
+ * errors.csv's item column. */
 static mint_status read_rows(input_info *in)
 {
-    char path[4200], *line = NULL;
-    size_t cap = 0;
-    snprintf(path, sizeof path, "%s/index.csv", in->dir);
-    long n = mint_count_lines(path);
-    if (n < 1)
-        return mint_fail(MINT_E_IO, "%s: cannot read (not a finished extraction?)", path);
-    in->rows = n - 1;
+    mint_feats_index x;
+    mint_status st = mint_feats_index_load(in->dir, -1, &x);
+    if (!st && x.n < 0)
+        st = mint_fail(MINT_E_IO, "%s/index.csv: cannot read (not a finished extraction?)", in->dir);
+    if (!st)
+        in->rows = (long)x.n;
+    mint_feats_index_free(&x);
+    char path[4200];
     snprintf(path, sizeof path, "%s/errors.csv", in->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return MINT_OK;
-    mint_status st = MINT_OK;
-    long lineno = 0, capi = 0;
-    int old = 0;
-    while (!st && getline(&line, &cap, f) > 0) {
-        if (lineno++ == 0) {
-            old = strncmp(line, "item,", 5) != 0; /* "file,error": made before items were recorded */
-            continue;
-        }
-        if (in->errors == capi) {
-            capi = capi ? 2 * capi : 64;
-            long *p = realloc(in->err_item, sizeof *p * (size_t)capi);
-            if (!p) {
-                st = mint_fail(MINT_E_NOMEM, "out of memory");
-                break;
-            }
-            in->err_item = p;
-        }
-        char *end;
-        long item = old ? -1 : strtol(line, &end, 10);
-        if (!old && (end == line || *end != ',' || item < 0))
-            st = mint_fail(MINT_E_FORMAT, "%s:%ld: no item number", path, lineno);
-        in->err_item[in->errors++] = item;
-    }
-    free(line);
-    fclose(f);
+    if (!st)
+        st = mint_extract_errors_read(path, &in->err_item, &in->errors);
     return st;
 }
 

@@ -18,6 +18,7 @@
 #include "io/landmarks.h"
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "mint/extract_dir.h"
 #include "mint/features.h"
 #include "net/graph.h"
 #include "net/iresnet.h"
@@ -894,6 +895,59 @@ static void test_pool_nan_rule(void **state)
     free(raw);
     free(mem);
     mint_model_close(m);
+/* Committed parts carry checksums (.parts/sums.<chunk>): a resume redoes a
+ * chunk whose part was damaged (a flipped byte was taken before) or whose
+ * sums are missing, and the result is the clean run's. */
+static void test_damaged_part(void **state)
+{
+    (void)state;
+    io_list l;
+    make_list(&l, NIMG);
+    char bad[300], out[300], clean[300], path[400];
+    snprintf(bad, sizeof bad, "%s/broken_d.png", dir);
+    write_file(bad, "\x89PNG\r\n\x1a\n broken", 16);
+    free(l.items[4].path);
+    l.items[4].path = strdup(bad);
+    const char *taps[1] = { "layer2" };
+    snprintf(out, sizeof out, "%s/damaged", dir);
+    snprintf(clean, sizeof clean, "%s/damaged_clean", dir);
+    mint_extract_stats s;
+    mint_extract_opts o = opts(&l, out, taps, 1, 1);
+    assert_int_equal(mint_extract(&o, &s), MINT_E_FORMAT); /* chunks 0 and 1 committed */
+    snprintf(path, sizeof path, "%s/.parts/sums.000000", out);
+    assert_true(test_file_exists(path));
+    const char *stems[1] = { "layer2" };
+    assert_int_equal(mint_extract_chunk_verify(out, 0, stems, 1), MINT_OK);
+    assert_int_equal(mint_extract_chunk_verify(out, 1, stems, 1), MINT_OK);
+    /* flip one byte of chunk 0's tap part; drop chunk 1's sums */
+    snprintf(path, sizeof path, "%s/.parts/layer2.000000.bin", out);
+    size_t n;
+    unsigned char *b = test_read_file(path, &n);
+    assert_true(n > 9);
+    b[9] ^= 0x40;
+    write_file(path, b, n);
+    free(b);
+    assert_int_equal(mint_extract_chunk_verify(out, 0, stems, 1), MINT_E_FORMAT);
+    assert_non_null(strstr(mint_last_error(), "layer2.000000.bin: damaged"));
+    snprintf(path, sizeof path, "%s/.parts/sums.000001", out);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mint_extract_chunk_verify(out, 1, stems, 1), MINT_E_FORMAT);
+    /* resume with the image fixed: every chunk is done again */
+    size_t gn;
+    void *good = test_read_file(imgs[4], &gn);
+    write_file(bad, good, gn);
+    free(good);
+    o.resume = 1;
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    assert_int_equal(s.resumed, 0);
+    assert_int_equal(s.written, NIMG);
+    o = opts(&l, clean, taps, 1, 1);
+    assert_int_equal(mint_extract(&o, &s), MINT_OK);
+    const char *files[2] = { "layer2.npy", "index.csv" };
+    for (int k = 0; k < 2; k++)
+        same_file(out, clean, files[k]);
+    snprintf(path, sizeof path, "%s/.parts", out);
+    assert_false(test_file_exists(path)); /* sums removed with the parts */
     io_list_free(&l);
 }
 
@@ -912,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_progress_rate),
         cmocka_unit_test(test_grey_model),
         cmocka_unit_test(test_pool_nan_rule),
+        cmocka_unit_test(test_damaged_part),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include "io/npy.h"
 #include "mint/extract.h"
+#include "mint/extract_dir.h"
 #include "mint/model.h"
 #include "weights/container.h"
 
@@ -148,11 +149,60 @@ static void test_model_metadata_alloc(void **state)
     mint_tm_free(back);
 }
 
+/* The one extract.txt reader: strict where a hostile file could mislead
+ * (a key twice, a NUL byte, no end), lenient on CR LF and blank lines. */
+static void test_extract_txt_reader(void **state)
+{
+    (void)state;
+    mint_extract_txt t;
+    static const char ok[] = "mint extract run\r\nmodel abc\n\ntaps layer1 layer2\nshard -\nempty\n";
+    assert_int_equal(mint_extract_txt_parse(ok, sizeof ok - 1, "x", &t), MINT_OK);
+    assert_string_equal(t.title, "mint extract run");
+    assert_int_equal(t.n, 4);
+    assert_string_equal(mint_extract_txt_get(&t, "model"), "abc");
+    assert_string_equal(mint_extract_txt_get(&t, "taps"), "layer1 layer2");
+    assert_string_equal(mint_extract_txt_get(&t, "empty"), "");
+    assert_null(mint_extract_txt_get(&t, "pool"));
+    mint_extract_txt_free(&t);
+    static const char twice[] = "mint extract run\nmodel a\nmodel b\n";
+    assert_int_equal(mint_extract_txt_parse(twice, sizeof twice - 1, "x", &t), MINT_E_FORMAT);
+    assert_non_null(strstr(mint_last_error(), "x:3: key 'model' given twice"));
+    static const char nul[] = "mint extract run\nmodel a\0b\n";
+    assert_int_equal(mint_extract_txt_parse(nul, sizeof nul - 1, "x", &t), MINT_E_FORMAT);
+    static const char badkey[] = "mint extract run\nMo\001del a\n";
+    assert_int_equal(mint_extract_txt_parse(badkey, sizeof badkey - 1, "x", &t), MINT_E_FORMAT);
+    char *big = malloc(MINT_EXTRACT_TXT_MAX + 2);
+    memset(big, 'a', MINT_EXTRACT_TXT_MAX + 1);
+    assert_int_equal(mint_extract_txt_parse(big, MINT_EXTRACT_TXT_MAX + 1, "x", &t), MINT_E_FORMAT);
+    free(big);
+    char many[4096];
+    int len = snprintf(many, sizeof many, "t\n");
+    for (int k = 0; k <= MINT_EXTRACT_KEYS; k++)
+        len += snprintf(many + len, sizeof many - (size_t)len, "k%d v\n", k);
+    assert_int_equal(mint_extract_txt_parse(many, (size_t)len, "x", &t), MINT_E_FORMAT);
+    assert_int_equal(mint_extract_txt_read(test_tmp_path("nothing.txt"), &t), MINT_E_NOTFOUND);
+    /* errors.csv: items, old format, a bad item */
+    long *items, n;
+    const char *p = test_tmp_path("errors.csv");
+    assert_int_equal(mint_extract_errors_read(p, &items, &n), MINT_OK); /* absent */
+    assert_int_equal(n, 0);
+    assert_int_equal(test_write_file(p, "item,file,error\n3,a.png,x\n7,b.png,y\n", 36), 0);
+    assert_int_equal(mint_extract_errors_read(p, &items, &n), MINT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0], 3);
+    assert_int_equal(items[1], 7);
+    free(items);
+    assert_int_equal(test_write_file(p, "item,file,error\n-3,a.png,x\n", 27), 0);
+    assert_int_equal(mint_extract_errors_read(p, &items, &n), MINT_E_FORMAT);
+    assert_null(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_hostile_count),
         cmocka_unit_test(test_model_metadata_alloc),
+        cmocka_unit_test(test_extract_txt_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
