@@ -737,9 +737,11 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
     snprintf(cfg, sizeof cfg, "%s/config", parts);
     snprintf(path, sizeof path, "%s/index.csv", o->out_dir);
     mint_status st = MINT_OK;
-    int unfinished = 0;
+    int unfinished = 0, lock = -1;
     if (mkdir(o->out_dir, 0777) && errno != EEXIST)
         st = mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
+    else if ((st = mint_extract_lock(o->out_dir, &lock)))
+        ; /* another run uses the folder */
     else if (!(unfinished = exists(cfg)) && exists(path))
         st = mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
                        o->out_dir);
@@ -753,6 +755,7 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
     else
         st = write_config(o, oin->list, cfg, 0);
     if (st) {
+        mint_extract_unlock(o->out_dir, lock);
         free(shard.items);
         return st;
     }
@@ -807,6 +810,7 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
     if (!st)
         st = finish(o, ti, nchunks, stats);
     stats->resumed = rs.resumed;
+    mint_extract_unlock(o->out_dir, lock);
     free(shard.items);
     return st;
 }

@@ -2,9 +2,12 @@
  * section 5); see extract_dir.h. */
 #include "mint/extract_dir.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "weights/container.h"
 
@@ -262,4 +265,58 @@ mint_status mint_extract_chunk_verify(const char *dir, size_t c, const char *con
     free(text);
     free(names);
     return st;
+}
+
+mint_status mint_extract_lock(const char *dir, int *fd)
+{
+    char path[4200];
+    *fd = -1;
+    if ((size_t)snprintf(path, sizeof path, "%s/.lock", dir) >= sizeof path)
+        return mint_fail(MINT_E_ARG, "%s: path too long", dir);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (f < 0)
+            return mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
+        if (flock(f, LOCK_EX | LOCK_NB)) {
+            int e = errno;
+            char buf[32] = "";
+            ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+            close(f);
+            if (e != EWOULDBLOCK)
+                return mint_fail(MINT_E_IO, "%s: %s", path, strerror(e));
+            long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+            if (pid > 0)
+                return mint_fail(MINT_E_ARG, "%s is in use by PID %ld (another mint extract); wait for it "
+                                 "to finish or stop it", dir, pid);
+            return mint_fail(MINT_E_ARG, "%s is in use by another mint extract (starting)", dir);
+        }
+        /* locked; but a run that just finished may have removed this file
+         * (and another taken a new one): the lock counts only on the file
+         * the name still refers to */
+        struct stat a, b;
+        if (fstat(f, &a) || stat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+            close(f);
+            continue;
+        }
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+        if (ftruncate(f, 0) || pwrite(f, buf, (size_t)len, 0) != len) {
+            int e = errno;
+            close(f);
+            return mint_fail(MINT_E_IO, "%s: %s", path, strerror(e));
+        }
+        *fd = f;
+        return MINT_OK;
+    }
+    return mint_fail(MINT_E_ARG, "%s: cannot take %s (other runs keep replacing it)", dir, path);
+}
+
+void mint_extract_unlock(const char *dir, int fd)
+{
+    if (fd < 0)
+        return;
+    char path[4200];
+    if ((size_t)snprintf(path, sizeof path, "%s/.lock", dir) < sizeof path)
+        unlink(path); /* while still holding it: the next run makes a new one */
+    close(fd);
 }

@@ -57,4 +57,12 @@ mint_status mint_extract_chunk_verify(const char *dir, size_t c, const char *con
 mint_status mint_extract_chunk_sums(const char *dir, size_t c, const char *const *stems, int ntaps,
                                     const char *itmp);
 
+/* Take DIR/.lock for this process: the file holds its PID and an flock
+ * (released by the kernel when the process dies, so the lock of a killed
+ * run is stale and taken over). *fd gets the lock's descriptor. MINT_E_ARG
+ * "DIR is in use by PID n" when another live process holds it. */
+mint_status mint_extract_lock(const char *dir, int *fd);
+/* Release a lock taken by mint_extract_lock (fd < 0: nothing). */
+void mint_extract_unlock(const char *dir, int fd);
+
 #endif

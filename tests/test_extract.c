@@ -932,6 +932,15 @@ static void test_damaged_part(void **state)
     snprintf(path, sizeof path, "%s/.parts/sums.000001", out);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(mint_extract_chunk_verify(out, 1, stems, 1), MINT_E_FORMAT);
+    /* a folder another run holds is refused, naming the run */
+    int lock;
+    assert_int_equal(mint_extract_lock(out, &lock), MINT_OK);
+    o.resume = 1;
+    assert_int_equal(mint_extract(&o, &s), MINT_E_ARG);
+    char want[64];
+    snprintf(want, sizeof want, "in use by PID %ld", (long)getpid());
+    assert_non_null(strstr(mint_last_error(), want));
+    mint_extract_unlock(out, lock);
     /* resume with the image fixed: every chunk is done again */
     size_t gn;
     void *good = test_read_file(imgs[4], &gn);

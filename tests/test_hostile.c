@@ -2,6 +2,7 @@
  * fault campaign found (issue 9, item 7): each test fails on the code
  * before its fix. The fuzz targets that found them are in tests/fuzz/. */
 #include "testutil.h"
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include "io/npy.h"
@@ -197,12 +198,58 @@ static void test_extract_txt_reader(void **state)
     assert_null(items);
 }
 
+/* (d) an extract --out folder is locked: a second run is told the PID
+ * using it; the lock of a killed run is stale and taken over. */
+static void test_out_lock(void **state)
+{
+    (void)state;
+    const char *dir = test_tmp_path("locked");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* holds the lock until killed */
+        int fd;
+        char c = mint_extract_lock(dir, &fd) == MINT_OK ? 'y' : 'n';
+        if (write(pfd[1], &c, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    char c = 0;
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    int fd = -1;
+    assert_int_equal(mint_extract_lock(dir, &fd), MINT_E_ARG);
+    char want[64];
+    snprintf(want, sizeof want, "in use by PID %ld", (long)child);
+    assert_non_null(strstr(mint_last_error(), want));
+    assert_int_equal(fd, -1);
+    /* killed: its .lock file stays, with its PID, and is taken over */
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    assert_true(test_file_exists(path));
+    assert_int_equal(mint_extract_lock(dir, &fd), MINT_OK);
+    size_t n;
+    char *pid = test_read_file(path, &n);
+    assert_int_equal(strtol(pid, NULL, 10), (long)getpid());
+    free(pid);
+    mint_extract_unlock(dir, fd);
+    assert_false(test_file_exists(path));
+    close(pfd[0]);
+    close(pfd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_hostile_count),
         cmocka_unit_test(test_model_metadata_alloc),
         cmocka_unit_test(test_extract_txt_reader),
+        cmocka_unit_test(test_out_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
