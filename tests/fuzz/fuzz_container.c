@@ -1,18 +1,8 @@
 /* fuzz_container.c - libFuzzer target for the weight container reader and
  * the graph loader on top of it (docs/format.md sections 1 and 2), and for
- * the .npy header parser. Not built by `make test`. Build and run with:
- *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -I. \
- *       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *       tests/fuzz/fuzz_container.c weights/container.c base/sha256.c \
- *       net/graph_io.c net/graph.c io/npy.c base/half.c base/dtype.c \
- *       base/error.c \
- *       -lm -o build/fuzz_container
- *   mkdir -p build/fuzz-corpus && ./build/fuzz_container build/fuzz-corpus -max_total_time=60
- *
- * Seed the corpus with .mint files, e.g. the fixtures the tests write:
- *   MINT_TEST_KEEP=1 build/tests/test_graph_io   (prints the directory it kept)
- *   cp <that directory>/g1.mint <that directory>/full.mint build/fuzz-corpus/
+ * the .npy header parser. `make fuzz` builds it, tests/fuzz/run.sh runs it
+ * with the seeds in tests/fuzz/corpus/container/ (written by
+ * tests/fuzz/seeds.c: every metadata type, tensors, a converted graph).
  * Every input must be refused with a status or accepted and then be fully
  * readable: the target walks all
  * metadata and every tensor byte, and builds the graph if there is one. */

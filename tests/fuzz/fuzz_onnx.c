@@ -1,13 +1,7 @@
 /* fuzz_onnx.c - libFuzzer target for the ONNX importer (convert/onnx.c,
- * convert/pb.c). Not built by `make test`. Build and run from the
- * repository root with clang:
- *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -Iinclude -Ikernels -I. tests/fuzz/fuzz_onnx.c convert/onnx.c \
- *       convert/pb.c base/sha256.c net/graph.c base/dtype.c base/error.c -lm \
- *       -o build/fuzz_onnx
- *   mkdir -p build/fuzz_corpus && cp tests/fixtures/mobile_dw.onnx tests/fixtures/malformed_[a-z_]*.onnx build/fuzz_corpus/
- *   build/fuzz_onnx -max_len=70000 -timeout=10 build/fuzz_corpus
+ * convert/pb.c). `make fuzz` builds it, tests/fuzz/run.sh runs it with the
+ * seeds in tests/fuzz/corpus/onnx/ (conv_bn.onnx and the small malformed_*
+ * fixtures).
  *
  * Any input must give MINT_OK (graph freed here) or an error status with
  * no graph; crashes, leaks and sanitizer reports are bugs. */
