@@ -48,7 +48,7 @@ mint_status mint_extract_txt_parse(const char *text, size_t len, const char *lab
         if (next)
             *next++ = 0;
         p[strcspn(p, "\r")] = 0;
-        if (lineno++ == 0) {
+        if (lineno++ == 0 && !strncmp(p, "mint ", 5)) { /* the title, if any */
             out->title = p;
             continue;
         }

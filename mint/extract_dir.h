@@ -14,7 +14,8 @@
 #define MINT_EXTRACT_KEYS 64             /* key lines, at most */
 
 /* extract.txt parsed: the title line ("mint extract run", "mint merge of N
- * folders"), then "key value" lines, each key once, in file order. */
+ * folders": a first line starting with "mint "; "" if none), then "key
+ * value" lines, each key once, in file order. */
 typedef struct {
     char *title;
     int n;
