@@ -895,6 +895,9 @@ static void test_pool_nan_rule(void **state)
     free(raw);
     free(mem);
     mint_model_close(m);
+    io_list_free(&l);
+}
+
 /* Committed parts carry checksums (.parts/sums.<chunk>): a resume redoes a
  * chunk whose part was damaged (a flipped byte was taken before) or whose
  * sums are missing, and the result is the clean run's. */
