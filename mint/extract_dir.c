@@ -9,7 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "weights/container.h"
+#include "base/sha256.h"
 
 void mint_extract_txt_free(mint_extract_txt *t)
 {
@@ -188,7 +188,7 @@ mint_status mint_extract_chunk_sums(const char *dir, size_t c, const char *const
         /* the errors part exists only when the chunk had failures */
         if (t == ntaps && access(part, F_OK))
             continue;
-        if (!(st = wt_sha256_file(t == ntaps + 1 ? itmp : part, hex)))
+        if (!(st = base_sha256_file(t == ntaps + 1 ? itmp : part, hex)))
             fprintf(out, "%s %s\n", hex, names[t]);
     }
     if (out) {
@@ -256,7 +256,7 @@ mint_status mint_extract_chunk_verify(const char *dir, size_t c, const char *con
         listed++;
         if (!want)
             st = mint_fail(MINT_E_FORMAT, "%s: not in %s", part, path);
-        else if (wt_sha256_file(part, hex) != MINT_OK || memcmp(hex, want, 64))
+        else if (base_sha256_file(part, hex) != MINT_OK || memcmp(hex, want, 64))
             st = mint_fail(MINT_E_FORMAT, "%s: damaged (its SHA-256 is not the one recorded when "
                            "it was committed)", part);
     }

@@ -9,13 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/sha256.h"
+#include "convert/onnx.h"
 #include "io/npy.h"
 #include "mint/model.h"
 #include "mint/train.h"
 #include "net/graph.h"
+#include "net/graph_io.h"
 #include "weights/container.h"
-#include "weights/graph_io.h"
-#include "weights/onnx.h"
 
 static void check(mint_status st, const char *what)
 {
@@ -34,7 +35,7 @@ static char *npy_bytes(const char *dir, int rows, int seed, size_t *n)
         v[i] = (float)((i + seed) % 9) - 4.0f;
     const int64_t dims[2] = { rows, 4 };
     snprintf(path, sizeof path, "%s/tmp.npy", dir);
-    check(io_npy_write(path, WT_F32, 2, dims, v), path);
+    check(io_npy_write(path, BASE_F32, 2, dims, v), path);
     FILE *f = fopen(path, "rb");
     char *b = malloc(4096);
     *n = fread(b, 1, 4096, f);
@@ -115,11 +116,11 @@ static void folder_seeds(const char *corpus)
     const void *parts[3] = { bin, "", idx };
     const size_t plen[3] = { 32, 0, strlen(idx) };
     for (int k = 0; k < 3; k++) {
-        wt_sha256 c;
-        wt_sha256_init(&c);
-        wt_sha256_update(&c, parts[k], plen[k]);
-        wt_sha256_final(&c, d);
-        wt_sha256_hex(d, h[k]);
+        base_sha256 c;
+        base_sha256_init(&c);
+        base_sha256_update(&c, parts[k], plen[k]);
+        base_sha256_final(&c, d);
+        base_sha256_hex(d, h[k]);
     }
     len = snprintf(txt, sizeof txt, "%s embedding.000000.bin\n%s errors.000000.csv\n%s index.000000.csv\n",
                    h[0], h[1], h[2]);
@@ -184,16 +185,16 @@ int main(int argc, char **argv)
     check(wt_writer_meta_f64(w, "scale", 0.25), "meta");
     check(wt_writer_meta_f32_arr(w, "mean", f, 3), "meta");
     check(wt_writer_meta_i64_arr(w, "dims", i64, 3), "meta");
-    check(wt_writer_tensor(w, "w", WT_F32, 2, d2, f), "tensor");
-    check(wt_writer_tensor(w, "ix", WT_I64, 1, d1, i64), "tensor");
+    check(wt_writer_tensor(w, "w", BASE_F32, 2, d2, f), "tensor");
+    check(wt_writer_tensor(w, "ix", BASE_I64, 1, d1, i64), "tensor");
     snprintf(path, sizeof path, "%s/container/small.mint", argv[1]);
     check(wt_writer_write(w, path), path);
     wt_writer_free(w);
     /* a graph container: the committed conv_bn.onnx fixture, converted */
     net_graph *g;
-    check(wt_onnx_import(&g, "tests/fixtures/conv_bn.onnx"), "import");
+    check(convert_onnx_import(&g, "tests/fixtures/conv_bn.onnx"), "import");
     snprintf(path, sizeof path, "%s/container/conv_bn.mint", argv[1]);
-    check(wt_graph_save(g, path), path);
+    check(net_graph_save(g, path), path);
     net_graph_free(g);
     folder_seeds(argv[1]);
     return 0;
