@@ -1,6 +1,7 @@
 /* file.c - whole-file writes into place and the report clock (see file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,43 +9,118 @@
 #include <unistd.h>
 #include "base/file.h"
 
+/* Best effort: some file systems refuse fsync on directories. */
+static void sync_dir(const char *path)
+{
+    char *d = strdup(path);
+    if (!d)
+        return;
+    char *slash = strrchr(d, '/');
+    const char *dir = ".";
+    if (slash) {
+        slash[slash == d ? 1 : 0] = '\0';
+        dir = d;
+    }
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(d);
+}
+
+mint_status base_afile_open(base_afile *a, const char *path)
+{
+    static atomic_uint counter;
+    memset(a, 0, sizeof *a);
+    if (!path || !*path)
+        return mint_fail(MINT_E_ARG, "base_afile_open: no path");
+    size_t tl = strlen(path) + 48;
+    a->path = strdup(path);
+    a->tmp = malloc(tl);
+    if (!a->path || !a->tmp) {
+        base_afile_abort(a);
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+    }
+    int fd = -1;
+    for (int attempt = 0; attempt < 64 && fd < 0; attempt++) {
+        snprintf(a->tmp, tl, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 atomic_fetch_add(&counter, 1u));
+        fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        mint_status st = mint_fail(MINT_E_IO, "%s: cannot create temporary file '%s': %s", path,
+                                   a->tmp, strerror(errno));
+        free(a->tmp); /* nothing was created: abort must not unlink it */
+        a->tmp = NULL;
+        base_afile_abort(a);
+        return st;
+    }
+    a->fp = fdopen(fd, "wb");
+    if (!a->fp) {
+        mint_status st = mint_fail(MINT_E_IO, "%s: fdopen: %s", a->tmp, strerror(errno));
+        close(fd);
+        base_afile_abort(a);
+        return st;
+    }
+    return MINT_OK;
+}
+
+mint_status base_afile_write(base_afile *a, const void *data, size_t n)
+{
+    if (n && fwrite(data, 1, n, a->fp) != n)
+        return mint_fail(MINT_E_IO, "%s: write failed: %s", a->tmp, strerror(errno));
+    return MINT_OK;
+}
+
+void base_afile_abort(base_afile *a)
+{
+    if (a->fp)
+        fclose(a->fp);
+    if (a->tmp)
+        unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    memset(a, 0, sizeof *a);
+}
+
+mint_status base_afile_commit(base_afile *a)
+{
+    mint_status st = MINT_OK;
+    if (fflush(a->fp) != 0 || ferror(a->fp))
+        st = mint_fail(MINT_E_IO, "%s: write failed: %s", a->tmp, strerror(errno));
+    else if (fsync(fileno(a->fp)) != 0)
+        st = mint_fail(MINT_E_IO, "%s: fsync failed: %s", a->tmp, strerror(errno));
+    int cerr = fclose(a->fp);
+    a->fp = NULL;
+    if (!st && cerr != 0)
+        st = mint_fail(MINT_E_IO, "%s: close failed: %s", a->tmp, strerror(errno));
+    if (!st && rename(a->tmp, a->path) != 0)
+        st = mint_fail(MINT_E_IO, "%s: cannot rename '%s' into place: %s", a->path, a->tmp,
+                       strerror(errno));
+    if (st) {
+        base_afile_abort(a);
+        return st;
+    }
+    sync_dir(a->path);
+    free(a->tmp);
+    free(a->path);
+    memset(a, 0, sizeof *a);
+    return MINT_OK;
+}
+
 mint_status base_write_file_atomic(const char *path, const void *data, size_t len)
 {
     if (!path || (!data && len))
         return mint_fail(MINT_E_ARG, "base_write_file_atomic: NULL argument");
-    size_t tl = strlen(path) + 32;
-    char *tmp = malloc(tl);
-    if (!tmp)
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        mint_status st = mint_fail(MINT_E_IO, "%s: cannot create temporary file '%s': %s", path,
-                                   tmp, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    const char *p = data;
-    size_t left = len;
-    mint_status st = MINT_OK;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            st = mint_fail(MINT_E_IO, "%s: write failed: %s", tmp, strerror(errno));
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (close(fd) != 0 && st == MINT_OK)
-        st = mint_fail(MINT_E_IO, "%s: close failed: %s", tmp, strerror(errno));
-    if (st == MINT_OK && rename(tmp, path) != 0)
-        st = mint_fail(MINT_E_IO, "%s: rename from '%s' failed: %s", path, tmp, strerror(errno));
-    if (st != MINT_OK)
-        unlink(tmp);
-    free(tmp);
+    base_afile a;
+    mint_status st = base_afile_open(&a, path);
+    if (!st && (st = base_afile_write(&a, data, len)))
+        base_afile_abort(&a);
+    else if (!st)
+        st = base_afile_commit(&a);
     return st;
 }
 

@@ -4,9 +4,32 @@
 #define MINT_BASE_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "mint.h"
 
-/* Write len bytes to path via "<path>.tmp.<pid>" + rename. */
+/* The one way files are put in place: an O_EXCL temporary file
+ * "<path>.tmp.<pid>.<n>" beside path (n counts within the process, so
+ * threads and concurrent runs never share one), written through fp, then
+ * base_afile_commit: fflush + fsync of the file, rename over path, fsync of
+ * the folder. On any failure (and on base_afile_abort) the temporary file is
+ * removed. Error messages name the file. */
+typedef struct {
+    FILE *fp;    /* write here (fwrite, fprintf, ...) */
+    char *path;  /* final name */
+    char *tmp;   /* temporary name */
+} base_afile;
+
+mint_status base_afile_open(base_afile *a, const char *path);
+/* fwrite all n bytes; MINT_E_IO naming the temporary file on failure (the
+ * caller then aborts). */
+mint_status base_afile_write(base_afile *a, const void *data, size_t n);
+/* Flush, fsync, close, rename into place, fsync the folder. Frees a; on
+ * failure the temporary file is removed. */
+mint_status base_afile_commit(base_afile *a);
+/* Close and remove the temporary file; frees a. Safe on a zeroed a. */
+void base_afile_abort(base_afile *a);
+
+/* Write len bytes to path through base_afile. */
 mint_status base_write_file_atomic(const char *path, const void *data, size_t len);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ"; SOURCE_DATE_EPOCH (seconds)
  * overrides the clock, for reproducible reports. */

@@ -8,17 +8,15 @@
  * into errors (truncation and corrupt entropy data, see jpeg_warning_fatal).
  * The setjmp() calls sit in small functions whose state lives in a context
  * struct, so no local variable can be clobbered by the longjmp. */
+#include "base/file.h"
 #include "io/image.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <jpeglib.h>
 #include <jerror.h> /* after jpeglib.h: its message list depends on jconfig.h */
@@ -565,53 +563,22 @@ static int pngw_run(pngw_ctx *ctx)
 
 mint_status io_image_write_png(const char *path, const io_image *img)
 {
-    static atomic_uint counter;
     if (!path || !img || !img->px || img->w <= 0 || img->h <= 0 ||
         (img->c != 1 && img->c != 3))
         return mint_fail(MINT_E_ARG, "%s: io_image_write_png: invalid image",
                          path ? path : "(null)");
-    size_t len = strlen(path) + 48;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
-    int fd = -1;
-    for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 atomic_fetch_add(&counter, 1u));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        mint_status st = mint_fail(MINT_E_IO, "%s: cannot create temporary file: %s", path,
-                                   strerror(errno));
-        free(tmp);
+    base_afile a;
+    mint_status st = base_afile_open(&a, path);
+    if (st)
         return st;
-    }
     pngw_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.img = img;
-    ctx.f = fdopen(fd, "wb");
-    if (!ctx.f) {
-        mint_status st = mint_fail(MINT_E_IO, "%s: fdopen: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
+    ctx.f = a.fp;
+    if (pngw_run(&ctx) != 0) {
+        st = mint_fail(MINT_E_IO, "%s: PNG encoding failed: %s", path, ctx.msg);
+        base_afile_abort(&a);
         return st;
     }
-    int rc = pngw_run(&ctx);
-    int ferr = ferror(ctx.f);
-    int cerr = fclose(ctx.f);
-    mint_status st = MINT_OK;
-    if (rc != 0)
-        st = mint_fail(MINT_E_IO, "%s: PNG encoding failed: %s", path, ctx.msg);
-    else if (ferr || cerr != 0)
-        st = mint_fail(MINT_E_IO, "%s: write failed: %s", path, strerror(errno));
-    else if (rename(tmp, path) != 0)
-        st = mint_fail(MINT_E_IO, "%s: rename from temporary file failed: %s", path,
-                       strerror(errno));
-    if (st != MINT_OK)
-        unlink(tmp);
-    free(tmp);
-    return st;
+    return base_afile_commit(&a);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/file.h"
 #include "io/npy.h"
 
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
@@ -377,8 +378,7 @@ void io_npy_free(io_npy *a)
 /* ---- writer ---- */
 
 struct io_npy_writer {
-    FILE *fp;
-    char *path, *tmp;
+    base_afile f;
     base_dtype dtype;
     size_t es, row_bytes;
     uint64_t rows_total, rows_done;
@@ -427,20 +427,10 @@ mint_status io_npy_writer_open(io_npy_writer **out, const char *path, base_dtype
     hdr[10 + padded - 1] = '\n';
 
     io_npy_writer *w = calloc(1, sizeof *w);
-    size_t tl = strlen(path) + 32;
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(tl))) {
-        if (w)
-            free(w->path);
-        free(w);
+    if (!w)
         return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
-    }
-    snprintf(w->tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    w->fp = fopen(w->tmp, "wb");
-    if (!w->fp) {
-        mint_status st = mint_fail(MINT_E_IO, "%s: cannot create temporary file '%s': %s", path,
-                                   w->tmp, strerror(errno));
-        free(w->tmp);
-        free(w->path);
+    mint_status st = base_afile_open(&w->f, path);
+    if (st) {
         free(w);
         return st;
     }
@@ -448,8 +438,7 @@ mint_status io_npy_writer_open(io_npy_writer **out, const char *path, base_dtype
     w->es = es;
     w->row_bytes = (size_t)row;
     w->rows_total = nrows;
-    if (fwrite(hdr, 1, 10 + padded, w->fp) != 10 + padded) {
-        mint_status st = mint_fail(MINT_E_IO, "%s: write failed: %s", w->tmp, strerror(errno));
+    if ((st = base_afile_write(&w->f, hdr, 10 + padded))) {
         io_npy_writer_abort(w);
         return st;
     }
@@ -462,16 +451,16 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
     if (!w)
         return mint_fail(MINT_E_ARG, "io_npy_writer_append: NULL writer");
     if (w->failed)
-        return mint_fail(MINT_E_IO, "%s: an earlier write failed", w->path);
+        return mint_fail(MINT_E_IO, "%s: an earlier write failed", w->f.path);
     if (nrows > w->rows_total - w->rows_done)
         return mint_fail(MINT_E_ARG, "%s: appending %zu rows exceeds the %llu rows declared (%llu written)",
-                         w->path, nrows, (unsigned long long)w->rows_total,
+                         w->f.path, nrows, (unsigned long long)w->rows_total,
                          (unsigned long long)w->rows_done);
     size_t bytes = nrows * w->row_bytes; /* <= total bytes, checked at open */
     if (bytes && !rows)
         return mint_fail(MINT_E_ARG, "io_npy_writer_append: NULL rows");
     if (base_host_is_le() || w->es == 1) {
-        if (fwrite(rows, 1, bytes, w->fp) != bytes)
+        if (fwrite(rows, 1, bytes, w->f.fp) != bytes)
             w->failed = 1;
     } else {
         uint8_t buf[4096];
@@ -480,31 +469,22 @@ mint_status io_npy_writer_append(io_npy_writer *w, const void *rows, size_t nrow
             size_t k = bytes - done < sizeof buf ? bytes - done : sizeof buf;
             memcpy(buf, src + done, k);
             base_swap_elems(buf, k / w->es, w->es);
-            if (fwrite(buf, 1, k, w->fp) != k)
+            if (fwrite(buf, 1, k, w->f.fp) != k)
                 w->failed = 1;
         }
     }
     if (w->failed)
-        return mint_fail(MINT_E_IO, "%s: write failed: %s", w->tmp, strerror(errno));
+        return mint_fail(MINT_E_IO, "%s: write failed: %s", w->f.tmp, strerror(errno));
     w->rows_done += nrows;
     return MINT_OK;
-}
-
-static void writer_free(io_npy_writer *w)
-{
-    free(w->path);
-    free(w->tmp);
-    free(w);
 }
 
 void io_npy_writer_abort(io_npy_writer *w)
 {
     if (!w)
         return;
-    if (w->fp)
-        fclose(w->fp);
-    unlink(w->tmp);
-    writer_free(w);
+    base_afile_abort(&w->f);
+    free(w);
 }
 
 mint_status io_npy_writer_close(io_npy_writer *w)
@@ -513,22 +493,15 @@ mint_status io_npy_writer_close(io_npy_writer *w)
         return mint_fail(MINT_E_ARG, "io_npy_writer_close: NULL writer");
     mint_status st = MINT_OK;
     if (w->failed)
-        st = mint_fail(MINT_E_IO, "%s: an earlier write failed", w->path);
+        st = mint_fail(MINT_E_IO, "%s: an earlier write failed", w->f.path);
     else if (w->rows_done != w->rows_total)
         st = mint_fail(MINT_E_ARG, "%s: only %llu of %llu rows were written; file not created",
-                       w->path, (unsigned long long)w->rows_done, (unsigned long long)w->rows_total);
-    else if (fflush(w->fp) != 0 || fsync(fileno(w->fp)) != 0)
-        st = mint_fail(MINT_E_IO, "%s: write failed: %s", w->tmp, strerror(errno));
-    int cerr = fclose(w->fp);
-    w->fp = NULL;
-    if (!st && cerr != 0)
-        st = mint_fail(MINT_E_IO, "%s: close failed: %s", w->tmp, strerror(errno));
-    if (!st && rename(w->tmp, w->path) != 0)
-        st = mint_fail(MINT_E_IO, "%s: cannot rename '%s' into place: %s", w->path, w->tmp,
-                       strerror(errno));
+                       w->f.path, (unsigned long long)w->rows_done, (unsigned long long)w->rows_total);
     if (st)
-        unlink(w->tmp);
-    writer_free(w);
+        base_afile_abort(&w->f);
+    else
+        st = base_afile_commit(&w->f);
+    free(w);
     return st;
 }
 

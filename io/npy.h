@@ -5,7 +5,7 @@
  * Little-endian '<f4' (BASE_F32), '<f2' (BASE_F16, data kept as uint16_t
  * binary16; see base/half.h), '|u1' (BASE_U8), '<i8' (BASE_I64); C order only;
  * rank 0..8. Readers refuse hostile headers with MINT_E_FORMAT; writers
- * write "<path>.tmp.<pid>" and rename into place. */
+ * write through base_afile (temporary file, fsync, rename into place). */
 #ifndef MINT_IO_NPY_H
 #define MINT_IO_NPY_H
 

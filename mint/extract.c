@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/file.h"
 #include "io/align.h"
 #include "base/half.h"
 #include "io/image.h"
@@ -139,17 +140,6 @@ static void csv_field(FILE *f, const char *s)
         fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
     }
     fputc('"', f);
-}
-
-static mint_status close_commit(FILE *f, const char *tmp, const char *final)
-{
-    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, final)) {
-        unlink(tmp);
-        return mint_fail(MINT_E_IO, "%s: write failed: %s", final, strerror(errno));
-    }
-    return MINT_OK;
 }
 
 /* DIR/extract.txt through the folder reader: MINT_E_NOTFOUND when absent. */
@@ -352,13 +342,12 @@ static mint_status write_config(const mint_extract_opts *o, const io_list *full,
         return mint_fail(MINT_E_ARG, "too many taps or too long a folder name");
     if (check)
         return config_check(o, path, want);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
-    fputs(want, f);
-    return close_commit(f, tmp, path);
+    base_afile f;
+    mint_status st = base_afile_open(&f, path);
+    if (st)
+        return st;
+    fputs(want, f.fp);
+    return base_afile_commit(&f);
 }
 
 /* Per-channel max over H*W of NCHW maps (kern_chmax: NaN propagates, the
@@ -418,29 +407,20 @@ static mint_status do_chunk(run_state *rs, size_t c)
     size_t first = c * (size_t)o->chunk, last = first + (size_t)o->chunk;
     if (last > o->list->n)
         last = o->list->n;
-    FILE *tf[64] = { 0 }, *fi = NULL, *fe = NULL;
-    char tmp[64][4300], fin[64][4200], itmp[4300], ifin[4200], etmp[4300], efin[4200];
+    base_afile tf[64] = { 0 }, fi = { 0 }, fe = { 0 };
+    char fin[64][4200], ifin[4200], efin[4200];
     mint_status st = MINT_OK;
     int ic, ih, iw;
     mint_model_input_shape(m, &ic, &ih, &iw);
     int64_t per = (int64_t)ic * ih * iw;
     size_t nerr = 0;
-    for (int t = 0; t < o->ntaps && !st; t++) {
-        if ((st = part_name(fin[t], sizeof fin[t], o->out_dir, rs->ti[t].safe, c, ".bin")))
-            break;
-        if ((size_t)snprintf(tmp[t], sizeof tmp[t], "%s.tmp", fin[t]) >= sizeof tmp[t])
-            st = mint_fail(MINT_E_ARG, "%s: path too long", fin[t]);
-        else if (!(tf[t] = fopen(tmp[t], "wb")))
-            st = mint_fail(MINT_E_IO, "%s: %s", tmp[t], strerror(errno));
-    }
+    for (int t = 0; t < o->ntaps && !st; t++)
+        if (!(st = part_name(fin[t], sizeof fin[t], o->out_dir, rs->ti[t].safe, c, ".bin")))
+            st = base_afile_open(&tf[t], fin[t]);
     if (!st && !(st = part_name(ifin, sizeof ifin, o->out_dir, "index", c, ".csv")) &&
-        !(st = part_name(efin, sizeof efin, o->out_dir, "errors", c, ".csv"))) {
-        if ((size_t)snprintf(itmp, sizeof itmp, "%s.tmp", ifin) >= sizeof itmp ||
-            (size_t)snprintf(etmp, sizeof etmp, "%s.tmp", efin) >= sizeof etmp)
-            st = mint_fail(MINT_E_ARG, "%s: path too long", o->out_dir);
-        else if (!(fi = fopen(itmp, "w")) || !(fe = fopen(etmp, "w")))
-            st = mint_fail(MINT_E_IO, "%s/.parts: %s", o->out_dir, strerror(errno));
-    }
+        !(st = part_name(efin, sizeof efin, o->out_dir, "errors", c, ".csv")) &&
+        !(st = base_afile_open(&fi, ifin)))
+        st = base_afile_open(&fe, efin);
     for (size_t b0 = first; b0 < last && !st; b0 += (size_t)o->batch) {
         int n = (int)(last - b0 < (size_t)o->batch ? last - b0 : (size_t)o->batch);
 #pragma omp parallel for schedule(dynamic)
@@ -459,11 +439,11 @@ static mint_status do_chunk(run_state *rs, size_t c)
                     st = mint_fail(rs->status[j], "%s (use --on-error skip to skip bad images)", rs->err[j]);
                     break;
                 }
-                fprintf(fe, "%zu,", list_pos(o, b0 + (size_t)j));
-                csv_field(fe, it->key);
-                fputc(',', fe);
-                csv_field(fe, rs->err[j]);
-                fputc('\n', fe);
+                fprintf(fe.fp, "%zu,", list_pos(o, b0 + (size_t)j));
+                csv_field(fe.fp, it->key);
+                fputc(',', fe.fp);
+                csv_field(fe.fp, rs->err[j]);
+                fputc('\n', fe.fp);
                 nerr++;
                 continue;
             }
@@ -471,10 +451,10 @@ static mint_status do_chunk(run_state *rs, size_t c)
                 memcpy(rs->x + (int64_t)k * per, rs->x + (int64_t)j * per, sizeof(float) * (size_t)per);
                 memcpy(rs->sha[k], rs->sha[j], 65);
             }
-            csv_field(fi, it->key);
-            fputc(',', fi);
-            csv_field(fi, it->label);
-            fprintf(fi, ",%s\n", rs->sha[k]);
+            csv_field(fi.fp, it->key);
+            fputc(',', fi.fp);
+            csv_field(fi.fp, it->label);
+            fprintf(fi.fp, ",%s\n", rs->sha[k]);
             k++;
         }
         if (st)
@@ -484,10 +464,8 @@ static mint_status do_chunk(run_state *rs, size_t c)
         for (int t = 0; t < o->ntaps && k > 0; t++) {
             store_rows(&rs->ti[t], o->pool_max, o->f16, rs->tap[t], k, rs->rows);
             size_t bytes = (size_t)(rs->ti[t].row * k) * (o->f16 ? 2 : 4);
-            if (fwrite(rs->rows, 1, bytes, tf[t]) != bytes) {
-                st = mint_fail(MINT_E_IO, "%s: write failed (disk full?)", tmp[t]);
+            if ((st = base_afile_write(&tf[t], rs->rows, bytes)))
                 break;
-            }
         }
         rs->done += (size_t)n;
         rs->failed += (size_t)(n - k);
@@ -495,32 +473,19 @@ static mint_status do_chunk(run_state *rs, size_t c)
             o->progress(o->ctx, rs->done, o->list->n, rs->failed, rs->resumed);
     }
     /* commit: tap parts and errors first, the index part last */
-    for (int t = 0; t < o->ntaps; t++) {
-        if (!tf[t])
-            continue;
-        if (!st)
-            st = close_commit(tf[t], tmp[t], fin[t]);
-        else {
-            fclose(tf[t]);
-            unlink(tmp[t]);
-        }
-    }
-    if (fe) {
-        if (!st)
-            st = close_commit(fe, etmp, efin);
-        else {
-            fclose(fe);
-            unlink(etmp);
-        }
-    }
-    if (fi) {
-        if (!st)
-            st = close_commit(fi, itmp, ifin);
-        else {
-            fclose(fi);
-            unlink(itmp);
-        }
-    }
+    for (int t = 0; t < o->ntaps; t++)
+        if (tf[t].fp && !st)
+            st = base_afile_commit(&tf[t]);
+        else
+            base_afile_abort(&tf[t]);
+    if (fe.fp && !st)
+        st = base_afile_commit(&fe);
+    else
+        base_afile_abort(&fe);
+    if (fi.fp && !st)
+        st = base_afile_commit(&fi);
+    else
+        base_afile_abort(&fi);
     /* the chunk's checksums, after its commit: a resume redoes a chunk
      * whose sums are missing (killed in between) or do not match */
     const char *stems[64];
@@ -540,7 +505,7 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
         return mint_fail(MINT_E_NOMEM, "out of memory");
     mint_status st = MINT_OK;
     size_t total = 0, nerr = 0;
-    char path[4200], tmp[4300];
+    char path[4200];
     for (size_t c = 0; c < nchunks && !st; c++) {
         if ((st = part_name(path, sizeof path, o->out_dir, "index", c, ".csv")))
             break;
@@ -620,12 +585,10 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
         if (which && nerr == 0)
             break;
         snprintf(path, sizeof path, "%s/%s.csv", o->out_dir, stem);
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *out = fopen(tmp, "w");
-        if (!out) {
-            st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+        base_afile a;
+        if ((st = base_afile_open(&a, path)))
             break;
-        }
+        FILE *out = a.fp;
         fputs(which ? "item,file,error\n" : "row,file,label,sha256\n", out);
         size_t row = 0;
         for (size_t c = 0; c < nchunks && !st; c++) {
@@ -645,9 +608,9 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
             fclose(f);
         }
         if (st)
-            fclose(out), unlink(tmp);
+            base_afile_abort(&a);
         else
-            st = close_commit(out, tmp, path);
+            st = base_afile_commit(&a);
     }
     free(buf);
     free(rows);

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/file.h"
 #include "base/sha256.h"
 
 void mint_extract_txt_free(mint_extract_txt *t)
@@ -174,14 +175,11 @@ mint_status mint_extract_chunk_sums(const char *dir, size_t c, const char *const
                                     const char *itmp)
 {
     char (*names)[256] = malloc(256 * (size_t)(ntaps + 2));
-    char path[4300], tmp[4400], hex[65];
+    char path[4300], hex[65];
     mint_status st = names ? chunk_parts(names, c, stems, ntaps) : mint_fail(MINT_E_NOMEM, "out of memory");
-    FILE *out = NULL;
-    if (!st && !(st = mint_extract_part_name(path, sizeof path, dir, "sums", c, ""))) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        if (!(out = fopen(tmp, "w")))
-            st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
-    }
+    base_afile out = { 0 };
+    if (!st && !(st = mint_extract_part_name(path, sizeof path, dir, "sums", c, "")))
+        st = base_afile_open(&out, path);
     for (int t = 0; t < ntaps + 2 && !st; t++) {
         char part[4600];
         snprintf(part, sizeof part, "%s/.parts/%s", dir, names[t]);
@@ -189,18 +187,12 @@ mint_status mint_extract_chunk_sums(const char *dir, size_t c, const char *const
         if (t == ntaps && access(part, F_OK))
             continue;
         if (!(st = base_sha256_file(t == ntaps + 1 ? itmp : part, hex)))
-            fprintf(out, "%s %s\n", hex, names[t]);
+            fprintf(out.fp, "%s %s\n", hex, names[t]);
     }
-    if (out) {
-        int bad = ferror(out);
-        bad |= fclose(out) != 0;
-        if (!st && bad)
-            st = mint_fail(MINT_E_IO, "%s: write failed (disk full?)", tmp);
-        if (!st && rename(tmp, path))
-            st = mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
-        if (st)
-            unlink(tmp);
-    }
+    if (st)
+        base_afile_abort(&out);
+    else
+        st = base_afile_commit(&out);
     free(names);
     return st;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io/npy.h"
+#include "base/file.h"
 #include "mint/report.h"
 #include "mint/extract.h"
 #include "mint/extract_dir.h"
@@ -441,31 +442,31 @@ static mint_status merge_tap(const char *out_dir, const char *name, const input_
     return io_npy_writer_close(w);
 }
 
-static mint_status commit_tmp(FILE *out, const char *tmp, const char *path, mint_status st)
+/* Commit a when st is MINT_OK, else remove its temporary file. */
+static mint_status commit_tmp(base_afile *a, mint_status st)
 {
-    if (!st && (fflush(out) || ferror(out) || fsync(fileno(out))))
-        st = mint_fail(MINT_E_IO, "%s: write failed", tmp);
-    fclose(out);
-    if (!st && rename(tmp, path))
-        st = mint_fail(MINT_E_IO, "%s: %s", path, strerror(errno));
-    if (st)
-        unlink(tmp);
-    return st;
+    if (st) {
+        base_afile_abort(a);
+        return st;
+    }
+    return base_afile_commit(a);
 }
 
 /* index.csv in plan order, rows renumbered. */
 static mint_status merge_index(const char *out_dir, const input_info *in, int n, const plan *pl)
 {
-    char path[4200], tmp[4300], src[4200];
+    char path[4200], src[4200];
     snprintf(path, sizeof path, "%s/index.csv", out_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE **f = calloc((size_t)n, sizeof *f);
-    FILE *out = f ? fopen(tmp, "w") : NULL;
-    if (!out) {
+    if (!f)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
+    base_afile a;
+    mint_status st = base_afile_open(&a, path);
+    if (st) {
         free(f);
-        return mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+        return st;
     }
-    mint_status st = MINT_OK;
+    FILE *out = a.fp;
     char *line = NULL;
     size_t cap = 0;
     for (int i = 0; i < n && !st; i++) {
@@ -488,7 +489,7 @@ static mint_status merge_index(const char *out_dir, const input_info *in, int n,
         if (f[i])
             fclose(f[i]);
     free(f);
-    return commit_tmp(out, tmp, path, st);
+    return commit_tmp(&a, st);
 }
 
 typedef struct {
@@ -545,12 +546,12 @@ static mint_status merge_errors(const char *out_dir, const input_info *in, int n
     free(line);
     if (!st && list_order)
         qsort(e, k, sizeof *e, by_item);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/errors.csv", out_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *out = st ? NULL : fopen(tmp, "w");
-    if (!st && !out)
-        st = mint_fail(MINT_E_IO, "%s: %s", tmp, strerror(errno));
+    base_afile a = { 0 };
+    if (!st)
+        st = base_afile_open(&a, path);
+    FILE *out = a.fp;
     if (out) {
         fputs("item,file,error\n", out);
         for (size_t j = 0; j < k; j++) {
@@ -559,7 +560,7 @@ static mint_status merge_errors(const char *out_dir, const input_info *in, int n
             fputc(',', out);
             fputs(e[j].line, out);
         }
-        st = commit_tmp(out, tmp, path, st);
+        st = commit_tmp(&a, st);
     }
     for (size_t j = 0; j < k; j++)
         free(e[j].line);

@@ -25,6 +25,7 @@ static inline const char *test_shared_data(void)
  * A per-process temporary directory, created on first use and removed with
  * everything in it at exit (kept if MINT_TEST_KEEP is set), so tests write
  * fixtures there and commit none. */
+#include <dirent.h>
 #include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,6 +138,23 @@ static inline void test_write_text(const char *path, const char *text)
 static inline int test_file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+/* How many temporary files of path's atomic writer ("<path>.tmp.*",
+ * base/file.h) are beside it. */
+static inline int test_tmp_count(const char *path)
+{
+    char dir[4096], pre[1024];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    snprintf(pre, sizeof pre, "%s.tmp.", slash ? slash + 1 : path);
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strncmp(e->d_name, pre, strlen(pre)) == 0;
+    if (d)
+        closedir(d);
+    return n;
 }
 
 /* ---- the mint binary (CLI tests) ---- */

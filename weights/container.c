@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/file.h"
 #include "weights/container.h"
 
 #define WT_VERSION 1u
@@ -928,75 +929,39 @@ static void bb_name(bytebuf *b, const char *s)
     bb_put(b, s, n);
 }
 
-static mint_status write_all(int fd, const void *p, size_t n, const char *tmp)
-{
-    const uint8_t *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return mint_fail(MINT_E_IO, "%s: write failed: %s", tmp, strerror(errno));
-        }
-        c += k;
-        n -= (size_t)k;
-    }
-    return MINT_OK;
-}
-
-static mint_status write_zeros(int fd, uint64_t n, const char *tmp)
+static mint_status write_zeros(base_afile *a, uint64_t n)
 {
     static const uint8_t zeros[WT_ALIGN * 64];
     mint_status st = MINT_OK;
     while (n && !st) {
         size_t k = n > sizeof zeros ? sizeof zeros : (size_t)n;
-        st = write_all(fd, zeros, k, tmp);
+        st = base_afile_write(a, zeros, k);
         n -= k;
     }
     return st;
 }
 
 /* Tensor data in file byte order (little-endian). */
-static mint_status write_data(int fd, const wtens *t, const char *tmp)
+static mint_status write_data(base_afile *a, const wtens *t)
 {
     size_t es = base_dtype_size(t->dtype);
     if (base_host_is_le() || es == 1)
-        return write_all(fd, t->data, (size_t)t->nbytes, tmp);
+        return base_afile_write(a, t->data, (size_t)t->nbytes);
     enum { CHUNK = 1 << 16 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", tmp);
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", a->tmp);
     mint_status st = MINT_OK;
     const uint8_t *src = t->data;
     for (uint64_t done = 0; done < t->nbytes && !st;) {
         size_t k = t->nbytes - done > CHUNK ? CHUNK : (size_t)(t->nbytes - done);
         memcpy(buf, src + done, k);
         base_swap_elems(buf, k / es, es);
-        st = write_all(fd, buf, k, tmp);
+        st = base_afile_write(a, buf, k);
         done += k;
     }
     free(buf);
     return st;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static void sync_dir(const char *path)
-{
-    char *d = strdup(path);
-    if (!d)
-        return;
-    char *slash = strrchr(d, '/');
-    const char *dir = ".";
-    if (slash) {
-        slash[slash == d ? 1 : 0] = '\0';
-        dir = d;
-    }
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: some file systems refuse fsync on directories */
-        close(fd);
-    }
-    free(d);
 }
 
 mint_status wt_writer_write(wt_writer *w, const char *path)
@@ -1067,43 +1032,25 @@ mint_status wt_writer_write(wt_writer *w, const char *path)
         return mint_fail(MINT_E_NOMEM, "%s: out of memory building the header", path);
     }
 
-    size_t tl = strlen(path) + 32;
-    char *tmp = malloc(tl);
-    if (!tmp) {
-        free(b.p);
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    mint_status st = MINT_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = mint_fail(MINT_E_IO, "%s: cannot create temporary file '%s': %s", path, tmp,
-                       strerror(errno));
-        free(tmp);
+    base_afile a;
+    mint_status st = base_afile_open(&a, path);
+    if (st) {
         free(b.p);
         return st;
     }
-    st = write_all(fd, b.p, b.n, tmp);
+    st = base_afile_write(&a, b.p, b.n);
     uint64_t pos = 0;
     for (size_t i = 0; i < w->nt && !st; i++) {
         const wtens *t = &w->t[i];
-        if ((st = write_zeros(fd, t->offset - pos, tmp)))
+        if ((st = write_zeros(&a, t->offset - pos)))
             break;
-        st = write_data(fd, t, tmp);
+        st = write_data(&a, t);
         pos = t->offset + t->nbytes;
     }
-    if (!st && fsync(fd) != 0)
-        st = mint_fail(MINT_E_IO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && !st)
-        st = mint_fail(MINT_E_IO, "%s: close failed: %s", tmp, strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = mint_fail(MINT_E_IO, "%s: cannot rename '%s' into place: %s", path, tmp,
-                       strerror(errno));
     if (st)
-        unlink(tmp);
+        base_afile_abort(&a);
     else
-        sync_dir(path);
-    free(tmp);
+        st = base_afile_commit(&a);
     free(b.p);
     return st;
 }

@@ -79,7 +79,7 @@ mint_status wt_writer_meta_i64_arr(wt_writer *w, const char *key, const int64_t 
  * wt_writer_write returns. Names must be unique. */
 mint_status wt_writer_tensor(wt_writer *w, const char *name, base_dtype dtype, int rank,
                              const int64_t *dims, const void *data);
-/* Write to path via path.tmp.<pid> + fsync + rename. */
+/* Write to path through base_afile (temporary file, fsync, rename). */
 mint_status wt_writer_write(wt_writer *w, const char *path);
 
 #endif
