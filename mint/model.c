@@ -459,6 +459,13 @@ mint_status mint_tm_predict2(const mint_tm *tm, const float *features, int64_t n
         /* eval mode only reads the model (BN running statistics) */
         mint_tm_forward((mint_tm *)tm, a, b, 0);
         for (int k = 0; k < b; k++) {
+            /* finite parameters and features can still overflow to inf - inf */
+            if (isnan(a->logit[k])) {
+                mint_tm_acts_free(a);
+                return mint_fail(MINT_E_FORMAT, "the MINT model gives no score for sample %lld (NaN: "
+                                 "its parameters overflow float; a damaged or hostile file?)",
+                                 (long long)(i + k));
+            }
             if (scores_out)
                 scores_out[i + k] = net_sigmoid(a->logit[k]);
             if (logits_out)

@@ -243,6 +243,34 @@ static void test_out_lock(void **state)
     close(pfd[1]);
 }
 
+/* Finite but huge parameters (found by fuzz_model): the score was NaN,
+ * silently; now scoring fails naming the cause. */
+static void test_model_overflow_nan(void **state)
+{
+    (void)state;
+    mint_tm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kind = MINT_TM_VANILLA;
+    cfg.in_dims[0] = 3;
+    mint_tm *tm = NULL, *back = NULL;
+    assert_int_equal(mint_tm_create(&tm, &cfg, 3), MINT_OK);
+    size_t n;
+    float *b1 = mint_tm_tensor(tm, "dense1.bias", &n), *g = mint_tm_tensor(tm, "bn.weight", &n);
+    for (size_t k = 0; k < n; k++)
+        b1[k] = 1e30f, g[k] = 1e30f; /* BN output inf for every unit */
+    float *w2 = mint_tm_tensor(tm, "dense2.weight", &n);
+    for (size_t k = 0; k < n; k++)
+        w2[k] = k % 2 ? -1.0f : 1.0f; /* inf - inf */
+    const char *path = test_tmp_path("overflow.mint");
+    assert_int_equal(mint_tm_save(tm, path), MINT_OK);
+    assert_int_equal(mint_tm_load(&back, path), MINT_OK); /* every value is finite */
+    float x[6] = { 0 }, score[2] = { 0.5f, 0.5f };
+    assert_int_equal(mint_tm_predict(back, x, 2, score), MINT_E_FORMAT);
+    assert_non_null(strstr(mint_last_error(), "no score for sample 0"));
+    mint_tm_free(tm);
+    mint_tm_free(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_model_metadata_alloc),
         cmocka_unit_test(test_extract_txt_reader),
         cmocka_unit_test(test_out_lock),
+        cmocka_unit_test(test_model_overflow_nan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
