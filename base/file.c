@@ -1,6 +1,8 @@
 /* file.c - whole-file writes into place and the report clock (see file.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,47 @@ static void sync_dir(const char *path)
     free(d);
 }
 
+/* The PID in "<pid>" or "<pid>.<n>" (the rest of a temporary name), else 0. */
+static long temp_pid(const char *p)
+{
+    char *end;
+    if (*p < '1' || *p > '9')
+        return 0;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || (*end && (*end != '.' || !end[1] || strspn(end + 1, "0123456789") != strlen(end + 1))))
+        return 0;
+    return pid;
+}
+
+void base_remove_stale_temps(const char *path)
+{
+    char dir[4096];
+    const char *slash = path ? strrchr(path, '/') : NULL, *base = slash ? slash + 1 : path;
+    if (!path || !*base)
+        return;
+    if ((size_t)snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+                         slash ? path : ".") >= sizeof dir)
+        return;
+    if (!dir[0])
+        snprintf(dir, sizeof dir, "/");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    const size_t bl = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        long pid = strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5) ? 0 : temp_pid(n + bl + 5);
+        /* alive, or not ours to signal (EPERM): it may still be writing */
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char full[8300];
+        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, n) < sizeof full)
+            unlink(full);
+    }
+    closedir(d);
+}
+
 mint_status base_afile_open(base_afile *a, const char *path)
 {
     static atomic_uint counter;
@@ -42,6 +85,7 @@ mint_status base_afile_open(base_afile *a, const char *path)
         base_afile_abort(a);
         return mint_fail(MINT_E_NOMEM, "%s: out of memory", path);
     }
+    base_remove_stale_temps(path);
     int fd = -1;
     for (int attempt = 0; attempt < 64 && fd < 0; attempt++) {
         snprintf(a->tmp, tl, "%s.tmp.%ld.%u", path, (long)getpid(),

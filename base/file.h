@@ -19,7 +19,13 @@ typedef struct {
     char *tmp;   /* temporary name */
 } base_afile;
 
+/* Opening first removes the temporary files of path that killed runs left
+ * (base_remove_stale_temps). */
 mint_status base_afile_open(base_afile *a, const char *path);
+/* Remove "<path>.tmp.<pid>.<n>" and "<path>.tmp.<pid>" (older mint) whose
+ * process is gone (kill(pid, 0) fails with ESRCH): what a run killed while
+ * writing path left behind. Best effort: errors are ignored. */
+void base_remove_stale_temps(const char *path);
 /* fwrite all n bytes; MINT_E_IO naming the temporary file on failure (the
  * caller then aborts). */
 mint_status base_afile_write(base_afile *a, const void *data, size_t n);

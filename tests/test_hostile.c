@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include "base/file.h"
 #include "io/npy.h"
 #include "mint/extract.h"
 #include "mint/extract_dir.h"
@@ -271,6 +272,50 @@ static void test_model_overflow_nan(void **state)
     mint_tm_free(back);
 }
 
+/* (e) a killed writer (merge, convert, embed) left <name>.tmp.<pid>; the
+ * next write of that name removes the temporary files of dead processes,
+ * and only those. */
+static void test_stale_temps(void **state)
+{
+    (void)state;
+    pid_t dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    static const char *const names[] = { "stale.npy", "stale.txt", "stale.mint" };
+    for (int w = 0; w < 3; w++) {
+        const char *out = test_tmp_path(names[w]);
+        char gone[2][600], kept[3][600];
+        snprintf(gone[0], sizeof gone[0], "%s.tmp.%ld", out, (long)dead);
+        snprintf(gone[1], sizeof gone[1], "%s.tmp.%ld.7", out, (long)dead); /* io_image's form */
+        snprintf(kept[0], sizeof kept[0], "%s.tmp.%ld", out, (long)getppid()); /* alive */
+        snprintf(kept[1], sizeof kept[1], "%s.tmp.x%ld", out, (long)dead);  /* not a temporary name */
+        snprintf(kept[2], sizeof kept[2], "%sx.tmp.%ld", out, (long)dead);  /* another file's */
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(test_write_file(gone[k], "x", 1), 0);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(test_write_file(kept[k], "x", 1), 0);
+        if (w == 0) {
+            float v[4] = { 1, 2, 3, 4 };
+            int64_t dims[2] = { 1, 4 };
+            assert_int_equal(io_npy_write(out, BASE_F32, 2, dims, v), MINT_OK);
+        } else if (w == 1) {
+            assert_int_equal(base_write_file_atomic(out, "t\n", 2), MINT_OK);
+        } else {
+            wt_writer *wr = wt_writer_new();
+            assert_int_equal(wt_writer_meta_i64(wr, "n", 1), MINT_OK);
+            assert_int_equal(wt_writer_write(wr, out), MINT_OK);
+            wt_writer_free(wr);
+        }
+        assert_true(test_file_exists(out));
+        for (int k = 0; k < 2; k++)
+            assert_false(test_file_exists(gone[k]));
+        for (int k = 0; k < 3; k++)
+            assert_true(test_file_exists(kept[k]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_extract_txt_reader),
         cmocka_unit_test(test_out_lock),
         cmocka_unit_test(test_model_overflow_nan),
+        cmocka_unit_test(test_stale_temps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
