@@ -19,7 +19,10 @@
  *
  *   exp_audit --aad DIR [--train-list CSV] [--taps LIST] [--reps R] [--audited N] [--seed S]
  * (--taps: default layer1,layer2,layer3,layer4, Vanilla MINT; embedding =
- * the outcome baseline.)
+ * the outcome baseline. --min-images: non-member people (audited, MINT
+ * external, reference) are drawn from those with at least K photos,
+ * default 2, so that the audited people and the reference people come from
+ * one population.)
  * (--train-list: path,label lines of the images the network trained on; their
  * people are its members.) Without it every identity is a non-member (a random-weight
  * network, where nobody can be a member): MINT "members" are simply another
@@ -352,7 +355,7 @@ int main(int argc, char **argv)
 {
     const char *aad = NULL, *train_list = NULL;
     char tapstr[256] = "layer1,layer2,layer3,layer4";
-    int reps = 5, n_aud = 200;
+    int reps = 5, n_aud = 200, min_images = 2;
     uint64_t seed0 = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--aad") && i + 1 < argc)
@@ -361,6 +364,8 @@ int main(int argc, char **argv)
             train_list = argv[++i];
         else if (!strcmp(argv[i], "--taps") && i + 1 < argc)
             snprintf(tapstr, sizeof tapstr, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--min-images") && i + 1 < argc)
+            min_images = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--audited") && i + 1 < argc)
@@ -369,7 +374,7 @@ int main(int argc, char **argv)
             seed0 = strtoull(argv[++i], NULL, 0);
         else {
             fprintf(stderr, "usage: exp_audit --aad DIR [--train-list CSV] [--taps LIST] "
-                            "[--reps R] [--audited N] [--seed S]\n");
+                            "[--reps R] [--audited N] [--min-images K] [--seed S]\n");
             return 2;
         }
     }
@@ -386,8 +391,9 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < NP; i++)
         nmem += P[i].member;
     printf("# exp_audit on %s (MLP MINT on %s, %lld features): %lld images, %lld identities, "
-           "%lld network members; %d repetitions\n\n", aad, taps_shown,
-           (long long)mint_feats_row(&F), (long long)F.n, (long long)NP, (long long)nmem, reps);
+           "%lld network members; non-members drawn from people with >= %d photos; %d "
+           "repetitions\n\n", aad, taps_shown, (long long)mint_feats_row(&F), (long long)F.n,
+           (long long)NP, (long long)nmem, min_images, reps);
     tally fe = { 0 }, pw[3] = { { 0 } };
     static const int set_sizes[3] = { 1, 5, 20 };
     person **non = malloc(sizeof *non * (size_t)NP), **mem = malloc(sizeof *mem * (size_t)NP);
@@ -406,8 +412,15 @@ int main(int argc, char **argv)
         /* audited non-members: the first n_aud with >= 2 images */
         person **aud = malloc(sizeof *aud * (size_t)n_aud), **rest = malloc(sizeof *rest * (size_t)nn);
         int64_t na = 0, nr = 0;
+        /* every non-member group is drawn from the same population: people
+         * with at least min_images photos (the test assumes the audited
+         * person is exchangeable with the reference people; LFW's people
+         * with one photo are a different population from those with many,
+         * and a trained network sees the difference) */
         for (int64_t i = 0; i < nn; i++) {
-            if (na < n_aud && non[i]->n >= 2)
+            if (non[i]->n < min_images)
+                continue;
+            if (na < n_aud)
                 aud[na++] = non[i];
             else
                 rest[nr++] = non[i];

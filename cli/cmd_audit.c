@@ -47,7 +47,7 @@ const char cli_help_eval[] =
 const char cli_help_audit[] =
     "usage: mint audit --model M.mint --mint T.mint --report OUT.json|OUT.html\n"
     "                  [--landmarks CSV] [--reference B] [--alpha A] [--taps LIST]\n"
-    "                  [--identity auto|one|labels|image] [--set-test rank|random-effects]\n"
+    "                  [--identity auto|one|labels|image]\n"
     "                  [--batch N] [--threads N] IMAGES...\n"
     "Were these images used to train the network M? Each image is decoded, aligned\n"
     "(5 landmarks -> ArcFace 112x112), normalised and run through M; its features\n"
@@ -87,10 +87,7 @@ const char cli_help_audit[] =
     "                  person each; image files given one by one are one person each,\n"
     "                  with a warning that the p-value then assumes independent images),\n"
     "                  one (every image is of one person), labels (sub-folders), image\n"
-    "  --set-test T    rank (default: exact under exchangeability of identities) or\n"
-    "                  random-effects (one identity: normal null from the reference's\n"
-    "                  between- and within-identity variances; more power when reference\n"
-    "                  people have few photos, assumes normal identity means)\n"
+
     "  --taps LIST     the taps T's features came from, if T does not record them\n"
     "  --batch N       images per forward pass (default 16)\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
@@ -323,7 +320,7 @@ int cmd_audit(int argc, char **argv)
         { "alpha", required_argument, 0, 'a' },     { "batch", required_argument, 0, 'b' },
         { "threads", required_argument, 0, 'T' },   { "report", required_argument, 0, 'o' },
         { "taps", required_argument, 0, 't' },      { "help", no_argument, 0, 'h' },
-        { "identity", required_argument, 0, 'I' },  { "set-test", required_argument, 0, 'S' },
+        { "identity", required_argument, 0, 'I' },
         { 0, 0, 0, 0 },
     };
     const char *model = NULL, *mint = NULL, *lmpath = NULL, *ref = NULL, *report = NULL;
@@ -362,10 +359,6 @@ int cmd_audit(int argc, char **argv)
                 strcmp(optarg, "image"))
                 return cli_usage_error("audit", "--identity is auto, one, labels or image");
             unit_s = optarg;
-            break;
-        case 'S':
-            if (mint_idt_method_parse(optarg, &method))
-                return cli_usage_error("audit", "--set-test is rank or random-effects");
             break;
         case 'h': fputs(cli_help_audit, stdout); return CLI_OK;
         default: return cli_usage_error("audit", "bad option");

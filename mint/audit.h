@@ -96,7 +96,9 @@ typedef struct {
     mint_audit_unit unit;              /* identities of the audited set */
     const char *set_name;              /* name of the identity of unlabelled images
                                         * (e.g. the audited folder); NULL = "the set" */
-    mint_idt_method method;            /* one identity: RANK (default) or RANDOM_EFFECTS */
+    mint_idt_method method;            /* one identity: RANK (0, the default); RANDOM_EFFECTS
+                                        * is not calibrated (docs/audit-statistics.md) and
+                                        * is for experiments only */
 } mint_audit_opts;
 
 typedef struct {
