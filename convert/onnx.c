@@ -32,6 +32,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/half.h"
+#include "base/nameidx.h"
 #include "net/graph.h"
 #include "weights/container.h"
 #include "convert/onnx.h"
@@ -73,78 +75,6 @@ typedef struct ablock {
     size_t used, cap;
 } ablock;
 #define AHDR ((sizeof(ablock) + 15) & ~(size_t)15)
-
-/* ------------------------------------------------------------------ */
-/* string -> int hash map (keys borrowed from the arena)               */
-
-typedef struct {
-    const char **keys;
-    int *vals;
-    size_t cap, n;
-} hmap;
-
-static uint64_t hstr(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static int hm_get(const hmap *m, const char *k)
-{
-    if (!m->cap)
-        return -1;
-    for (size_t i = hstr(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->keys[i])
-            return -1;
-        if (strcmp(m->keys[i], k) == 0)
-            return m->vals[i];
-    }
-}
-
-/* Insert or overwrite; 0 or -1 (out of memory). */
-static int hm_put(hmap *m, const char *k, int v)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        size_t nc = m->cap ? 2 * m->cap : 64;
-        const char **nk = calloc(nc, sizeof *nk);
-        int *nv = calloc(nc, sizeof *nv);
-        if (!nk || !nv) {
-            free(nk);
-            free(nv);
-            return -1;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->keys[i])
-                continue;
-            size_t j = hstr(m->keys[i]) & (nc - 1);
-            while (nk[j])
-                j = (j + 1) & (nc - 1);
-            nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
-        }
-        free(m->keys);
-        free(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->cap = nc;
-    }
-    size_t i = hstr(k) & (m->cap - 1);
-    while (m->keys[i] && strcmp(m->keys[i], k) != 0)
-        i = (i + 1) & (m->cap - 1);
-    if (!m->keys[i])
-        m->n++;
-    m->keys[i] = k;
-    m->vals[i] = v;
-    return 0;
-}
-
-static void hm_free(hmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-}
 
 /* ------------------------------------------------------------------ */
 /* importer state                                                      */
@@ -213,14 +143,14 @@ typedef struct {
     int nnodes;
     oconst *consts;
     int nconsts, capconsts;
-    hmap cmap;         /* constant name -> consts index */
-    hmap amap;         /* alias name -> index into alias_to */
+    base_nameidx cmap;         /* constant name -> consts index */
+    base_nameidx amap;         /* alias name -> index into alias_to */
     const char **alias_to;
     int naliases, capaliases;
-    hmap umap;         /* resolved activation name -> uses index */
+    base_nameidx umap;         /* resolved activation name -> uses index */
     ouse *uses;
     int nuses, capuses;
-    hmap nmap;         /* node names in use */
+    base_nameidx nmap;         /* node names in use */
     ocheck *checks;
     int nchecks, capchecks;
     const char *input_name;
@@ -307,31 +237,6 @@ static void dims_str(char *buf, size_t cap, int rank, const int64_t *dims)
 }
 
 /* ------------------------------------------------------------------ */
-/* fp16 -> fp32, exact for every value (subnormals, inf, nan payloads) */
-
-static float half_to_float(uint16_t h)
-{
-    uint32_t s = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1F, m = h & 0x3FF, u;
-    if (e == 0) {
-        if (m == 0) {
-            u = s;
-        } else { /* subnormal: m * 2^-24, renormalise */
-            e = 113;
-            while (!(m & 0x400)) {
-                m <<= 1;
-                e--;
-            }
-            u = s | e << 23 | (m & 0x3FF) << 13;
-        }
-    } else if (e == 31) {
-        u = s | 0x7F800000u | m << 13;
-    } else {
-        u = s | (e + 112) << 23 | m << 13;
-    }
-    return pb_as_float(u);
-}
-
 static uint64_t rd_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
@@ -501,7 +406,7 @@ static mint_status parse_tensor(ictx *x, span sp, oconst *c, const char *what, c
 #endif
         } else if (dt == DT_FLOAT16) {
             for (int64_t k = 0; k < numel; k++)
-                c->f[k] = half_to_float((uint16_t)rd_le(p + 2 * k, 2));
+                c->f[k] = base_f16_to_f32((uint16_t)rd_le(p + 2 * k, 2));
         } else {
             for (int64_t k = 0; k < numel; k++) {
                 uint64_t v = rd_le(p + esize * (size_t)k, (int)esize);
@@ -528,7 +433,7 @@ static mint_status parse_tensor(ictx *x, span sp, oconst *c, const char *what, c
             if (dt == DT_FLOAT)
                 c->f[k++] = pb_as_float(v);
             else if (dt == DT_FLOAT16) /* int32_data holds the 16 bits */
-                c->f[k++] = half_to_float((uint16_t)v);
+                c->f[k++] = base_f16_to_f32((uint16_t)v);
             else if (dt == DT_INT64)
                 c->i[k++] = pb_as_i64(v);
             else
@@ -550,12 +455,12 @@ static void const_free(oconst *c)
 /* Add c to the constant table under its name. */
 static mint_status const_add(ictx *x, oconst *c, const char *what)
 {
-    if (hm_get(&x->cmap, c->name) >= 0 || hm_get(&x->amap, c->name) >= 0) {
+    if (base_nameidx_get(&x->cmap, c->name) >= 0 || base_nameidx_get(&x->amap, c->name) >= 0) {
         const_free(c);
         return mint_fail(MINT_E_FORMAT, "%s '%s' is defined more than once", what, c->name);
     }
     if (net_grow((void **)&x->consts, &x->capconsts, x->nconsts, sizeof *x->consts) ||
-        hm_put(&x->cmap, c->name, x->nconsts)) {
+        base_nameidx_put(&x->cmap, c->name, x->nconsts)) {
         const_free(c);
         return nomem();
     }
@@ -715,13 +620,13 @@ static mint_status parse_node(ictx *x, span sp, onode *n, int index)
         strcpy(s, buf);
         n->name = s;
     }
-    if (hm_get(&x->nmap, n->name) >= 0) {
+    if (base_nameidx_get(&x->nmap, n->name) >= 0) {
         /* duplicate: "<name>_<index>", then "<name>_<index>_<k>" (distinct
          * candidates, never truncated: the loop ends) */
         char buf[OX_MAX_NAME + 96];
         const char *base = n->name;
         snprintf(buf, sizeof buf, "%s_%d", base, index);
-        for (int k = 1; hm_get(&x->nmap, buf) >= 0; k++)
+        for (int k = 1; base_nameidx_get(&x->nmap, buf) >= 0; k++)
             snprintf(buf, sizeof buf, "%s_%d_%d", base, index, k);
         char *s = ar_alloc(x, strlen(buf) + 1);
         if (!s)
@@ -729,7 +634,7 @@ static mint_status parse_node(ictx *x, span sp, onode *n, int index)
         strcpy(s, buf);
         n->name = s;
     }
-    if (hm_put(&x->nmap, n->name, index))
+    if (base_nameidx_put(&x->nmap, n->name, index))
         return nomem();
     return MINT_OK;
 }
@@ -814,10 +719,10 @@ static const char *resolve(ictx *x, const char *name)
 {
     const char *end = name;
     int steps = 0;
-    for (int a; (a = hm_get(&x->amap, end)) >= 0; end = x->alias_to[a])
+    for (int a; (a = base_nameidx_get(&x->amap, end)) >= 0; end = x->alias_to[a])
         if (steps++ > x->naliases)
             return NULL;
-    for (int a; (a = hm_get(&x->amap, name)) >= 0 && x->alias_to[a] != end;) {
+    for (int a; (a = base_nameidx_get(&x->amap, name)) >= 0 && x->alias_to[a] != end;) {
         name = x->alias_to[a];
         x->alias_to[a] = end;
     }
@@ -828,7 +733,7 @@ static oconst *find_const(const ictx *x, const char *resolved)
 {
     if (!resolved)
         return NULL;
-    int i = hm_get(&x->cmap, resolved);
+    int i = base_nameidx_get(&x->cmap, resolved);
     return i >= 0 ? &x->consts[i] : NULL;
 }
 
@@ -990,7 +895,7 @@ static mint_status add_node(ictx *x, const onode *n, net_op op, int in0, int in1
 
 static const ouse *use_of(const ictx *x, const char *resolved)
 {
-    int u = hm_get(&x->umap, resolved);
+    int u = base_nameidx_get(&x->umap, resolved);
     return u >= 0 ? &x->uses[u] : NULL;
 }
 
@@ -1563,10 +1468,10 @@ static mint_status op_alias(ictx *x, onode *n)
         return nfail(n, MINT_E_FORMAT, "needs one input and one output");
     if (n->op[0] != 'D' && n->nout != 1)
         return nfail(n, MINT_E_FORMAT, "has %d outputs, expected 1", n->nout);
-    if (hm_get(&x->cmap, n->out[0]) >= 0 || hm_get(&x->amap, n->out[0]) >= 0)
+    if (base_nameidx_get(&x->cmap, n->out[0]) >= 0 || base_nameidx_get(&x->amap, n->out[0]) >= 0)
         return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[0]);
     if (net_grow((void **)&x->alias_to, &x->capaliases, x->naliases, sizeof *x->alias_to) ||
-        hm_put(&x->amap, n->out[0], x->naliases))
+        base_nameidx_put(&x->amap, n->out[0], x->naliases))
         return nomem();
     x->alias_to[x->naliases++] = n->in[0];
     return MINT_OK;
@@ -1808,10 +1713,10 @@ static void ictx_free(ictx *x)
     free(x->alias_to);
     free(x->uses);
     free(x->checks);
-    hm_free(&x->cmap);
-    hm_free(&x->amap);
-    hm_free(&x->umap);
-    hm_free(&x->nmap);
+    base_nameidx_free(&x->cmap);
+    base_nameidx_free(&x->amap);
+    base_nameidx_free(&x->umap);
+    base_nameidx_free(&x->nmap);
     while (x->arena) {
         ablock *n = x->arena->next;
         free(x->arena);
@@ -1824,10 +1729,10 @@ static mint_status count_use(ictx *x, const char *name, int consumer, int is_out
     const char *r = resolve(x, name);
     if (!r)
         return mint_fail(MINT_E_FORMAT, "Identity/Dropout/Cast nodes form a cycle through '%s'", name);
-    int u = hm_get(&x->umap, r);
+    int u = base_nameidx_get(&x->umap, r);
     if (u < 0) {
         if (net_grow((void **)&x->uses, &x->capuses, x->nuses, sizeof *x->uses) ||
-            hm_put(&x->umap, r, x->nuses))
+            base_nameidx_put(&x->umap, r, x->nuses))
             return nomem();
         u = x->nuses++;
         x->uses[u] = (ouse){ 0, -1, 0 };
@@ -1945,7 +1850,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
         ovinfo v;
         if ((st = parse_vinfo(x, gr.inputs[i], &v)))
             return st;
-        if (hm_get(&x->cmap, v.name) >= 0)
+        if (base_nameidx_get(&x->cmap, v.name) >= 0)
             continue;
         if (ndata++ == 0)
             in = v;
@@ -1956,7 +1861,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     }
     if (!ndata || !in.name[0])
         return mint_fail(MINT_E_FORMAT, "graph has no data input");
-    if (hm_get(&x->amap, in.name) >= 0)
+    if (base_nameidx_get(&x->amap, in.name) >= 0)
         return mint_fail(MINT_E_FORMAT, "graph input '%s' is also produced by a node", in.name);
     if (in.elem != DT_FLOAT && in.elem != DT_FLOAT16)
         return mint_fail(MINT_E_UNSUPPORTED, "input '%s' has element type %s; mint needs FLOAT",
@@ -1996,7 +1901,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
                 return st;
         if (n->kind == K_COMPUTE)
             for (int k = 0; k < n->nout; k++)
-                if (hm_get(&x->cmap, n->out[k]) >= 0 || hm_get(&x->amap, n->out[k]) >= 0)
+                if (base_nameidx_get(&x->cmap, n->out[k]) >= 0 || base_nameidx_get(&x->amap, n->out[k]) >= 0)
                     return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[k]);
     }
     if ((st = count_use(x, outv.name, -1, 1)))

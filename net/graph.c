@@ -47,8 +47,8 @@ void net_graph_free(net_graph *g)
         free(g->nodes[i].name);
     for (int i = 0; i < g->ntaps; i++)
         free(g->taps[i].name);
-    free(g->tindex.slot);
-    free(g->windex.slot);
+    base_nameidx_free(&g->tindex);
+    base_nameidx_free(&g->windex);
     free(g->tensors);
     free(g->weights);
     free(g->nodes);
@@ -69,65 +69,9 @@ int net_grow(void **arr, int *cap, int n, size_t elem)
     return 0;
 }
 
-/* FNV-1a */
-static uint32_t hash_name(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-/* Name lookups are hashed so that loading a hostile file with millions of
- * names stays linear. name_of(ctx, id) gives the name of an id. */
-typedef const char *(*name_fn)(const net_graph *g, int id);
-static const char *tensor_name(const net_graph *g, int id) { return g->tensors[id].name; }
-static const char *weight_name(const net_graph *g, int id) { return g->weights[id].name; }
-
-static int index_find(const net_graph *g, const net_name_index *ix, name_fn nm, const char *name)
-{
-    if (!ix->cap)
-        return -1;
-    for (uint32_t i = hash_name(name) & (uint32_t)(ix->cap - 1);; i = (i + 1) & (uint32_t)(ix->cap - 1)) {
-        int id = ix->slot[i];
-        if (id < 0)
-            return -1;
-        if (strcmp(nm(g, id), name) == 0)
-            return id;
-    }
-}
-
-/* Insert id (its name must be absent); rebuild at 50% load. n = ids in use. */
-static int index_add(const net_graph *g, net_name_index *ix, name_fn nm, int id, int n)
-{
-    if (2 * (ix->count + 1) > ix->cap) {
-        int cap = ix->cap ? ix->cap * 2 : 64;
-        while (2 * (n + 1) > cap)
-            cap *= 2;
-        int *slot = malloc(sizeof(int) * (size_t)cap);
-        if (!slot)
-            return -1;
-        free(ix->slot);
-        ix->slot = slot;
-        ix->cap = cap;
-        ix->count = 0;
-        for (int i = 0; i < cap; i++)
-            slot[i] = -1;
-        for (int k = 0; k < n; k++)
-            if (k != id)
-                index_add(g, ix, nm, k, n);
-    }
-    uint32_t i = hash_name(nm(g, id)) & (uint32_t)(ix->cap - 1);
-    while (ix->slot[i] >= 0)
-        i = (i + 1) & (uint32_t)(ix->cap - 1);
-    ix->slot[i] = id;
-    ix->count++;
-    return 0;
-}
-
 int net_graph_find_tensor(const net_graph *g, const char *name)
 {
-    return index_find(g, &g->tindex, tensor_name, name);
+    return base_nameidx_get(&g->tindex, name);
 }
 
 int net_graph_tensor(net_graph *g, const char *name)
@@ -142,7 +86,7 @@ int net_graph_tensor(net_graph *g, const char *name)
     x->name = strdup(name);
     if (!x->name)
         return -1;
-    if (index_add(g, &g->tindex, tensor_name, g->ntensors, g->ntensors + 1)) {
+    if (base_nameidx_add(&g->tindex, x->name, g->ntensors) != -1) { /* absent: only OOM */
         free(x->name);
         return -1;
     }
@@ -151,7 +95,7 @@ int net_graph_tensor(net_graph *g, const char *name)
 
 int net_graph_find_weight(const net_graph *g, const char *name)
 {
-    return index_find(g, &g->windex, weight_name, name);
+    return base_nameidx_get(&g->windex, name);
 }
 
 int64_t net_weight_numel(const net_weight *w)
@@ -179,7 +123,7 @@ int net_graph_add_weight(net_graph *g, const char *name, int rank, const int64_t
         w->dims[i] = dims[i];
     w->data = data;
     w->owned = owned;
-    if (index_add(g, &g->windex, weight_name, g->nweights, g->nweights + 1)) {
+    if (base_nameidx_add(&g->windex, w->name, g->nweights) != -1) { /* absent: only OOM */
         free(w->name);
         return -1;
     }
@@ -647,10 +591,9 @@ void net_graph_prune_weights(net_graph *g)
     g->nweights = nw;
     free(map);
     /* ids changed: rebuild the name index */
-    free(g->windex.slot);
-    g->windex = (net_name_index){ 0 };
+    base_nameidx_free(&g->windex);
     for (int i = 0; i < nw; i++)
-        index_add(g, &g->windex, weight_name, i, nw);
+        base_nameidx_add(&g->windex, g->weights[i].name, i);
 }
 
 mint_status net_graph_check_values(const net_graph *g)

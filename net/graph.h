@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mint.h"
+#include "base/nameidx.h"
 
 typedef enum {
     NET_OP_CONV = 0,  /* in[0] -> out; w[0] weight OIHW, w[1] bias or -1 */
@@ -75,12 +76,10 @@ typedef struct {
 /* Named tap: user-facing name (layer1..layer4, embedding) -> tensor id. */
 typedef struct { char *name; int tensor; } net_tap;
 
-/* Name -> id index (open addressing; private to graph.c). */
-typedef struct { int *slot; int cap; int count; } net_name_index;
 
 typedef struct {
     net_tensor *tensors; int ntensors, cap_tensors;
-    net_name_index tindex, windex;
+    base_nameidx tindex, windex; /* name -> id (private to graph.c) */
     net_weight *weights; int nweights, cap_weights;
     net_node *nodes;     int nnodes, cap_nodes;
     net_tap *taps;       int ntaps, cap_taps;

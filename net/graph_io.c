@@ -7,11 +7,12 @@
  * found by name in the tensor table and its dtype/rank/dims compared, and
  * op arities are enforced, so the executor can rely on the ids it gets. */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/json.h"
 #include "net/graph_io.h"
 
 #define GRAPH_VERSION_LINE "mint-graph 1"
@@ -107,55 +108,6 @@ static int is_hex_lower(const char *s, size_t n)
 
 /* ---- text building ---- */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_grow(sbuf *b, size_t extra)
-{
-    if (b->oom || extra < b->cap - b->n)
-        return;
-    size_t nc = b->cap ? b->cap : 4096;
-    while (nc - b->n <= extra) {
-        if (nc > SIZE_MAX / 2) {
-            b->oom = 1;
-            return;
-        }
-        nc *= 2;
-    }
-    char *q = realloc(b->p, nc);
-    if (!q) {
-        b->oom = 1;
-        return;
-    }
-    b->p = q;
-    b->cap = nc;
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0) {
-        b->oom = 1;
-        return;
-    }
-    sb_grow(b, (size_t)k + 1);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-
 static int needs_escape(unsigned char c)
 {
     return c <= 0x20 || c >= 0x7f || c == '%' || c == '=' || c == ';';
@@ -163,42 +115,37 @@ static int needs_escape(unsigned char c)
 
 /* Append the percent-encoding of name; NULL or "" (unused id, unnamed
  * node) is written "-". */
-static void sb_name(sbuf *b, const char *name)
+static void sb_name(base_strbuf *b, const char *name)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (!name || !*name) {
-        sb_printf(b, "-");
+        base_strbuf_puts(b, "-");
         return;
     }
     if (strcmp(name, "-") == 0) {
-        sb_printf(b, "%%2D");
+        base_strbuf_puts(b, "%2D");
         return;
     }
-    size_t len = strlen(name);
-    sb_grow(b, 3 * len + 1);
-    if (b->oom)
-        return;
-    for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
-        if (needs_escape(*s)) {
-            b->p[b->n++] = '%';
-            b->p[b->n++] = hex[*s >> 4];
-            b->p[b->n++] = hex[*s & 15];
-        } else {
-            b->p[b->n++] = (char)*s;
+    const char *run = name; /* bytes not yet appended */
+    for (const char *s = name; *s; s++)
+        if (needs_escape((unsigned char)*s)) {
+            char e[3] = { '%', hex[(unsigned char)*s >> 4], hex[(unsigned char)*s & 15] };
+            base_strbuf_add(b, run, (size_t)(s - run));
+            base_strbuf_add(b, e, 3);
+            run = s + 1;
         }
-    }
-    b->p[b->n] = '\0';
+    base_strbuf_puts(b, run);
 }
 
-static void sb_tensor(sbuf *b, const net_graph *g, int id)
+static void sb_tensor(base_strbuf *b, const net_graph *g, int id)
 {
-    sb_printf(b, " ");
+    base_strbuf_printf(b, " ");
     sb_name(b, id >= 0 ? g->tensors[id].name : NULL);
 }
 
-static void sb_weight(sbuf *b, const net_graph *g, int id)
+static void sb_weight(base_strbuf *b, const net_graph *g, int id)
 {
-    sb_printf(b, " ");
+    base_strbuf_printf(b, " ");
     sb_name(b, id >= 0 ? g->weights[id].name : NULL);
 }
 
@@ -255,34 +202,34 @@ mint_status net_graph_text(const net_graph *g, char **graph_text, char **taps_te
                 return mint_fail(MINT_E_ARG, "graph tap '%s' appears twice", g->taps[i].name);
     }
 
-    sbuf b = { 0 }, t = { 0 };
-    sb_printf(&b, GRAPH_VERSION_LINE "\n");
+    base_strbuf b = { 0 }, t = { 0 };
+    base_strbuf_printf(&b, GRAPH_VERSION_LINE "\n");
     for (int i = 0; i < g->ntensors; i++) {
         const net_tensor *x = &g->tensors[i];
-        sb_printf(&b, "tensor ");
+        base_strbuf_printf(&b, "tensor ");
         sb_name(&b, x->name);
-        sb_printf(&b, " %d", x->rank);
+        base_strbuf_printf(&b, " %d", x->rank);
         for (int d = 0; d < x->rank; d++)
-            sb_printf(&b, " %lld", (long long)x->shape[d]);
-        sb_printf(&b, "\n");
+            base_strbuf_printf(&b, " %lld", (long long)x->shape[d]);
+        base_strbuf_printf(&b, "\n");
     }
     for (int i = 0; i < g->nweights; i++) {
         const net_weight *w = &g->weights[i];
-        sb_printf(&b, "weight ");
+        base_strbuf_printf(&b, "weight ");
         sb_name(&b, w->name);
-        sb_printf(&b, " %d", w->rank);
+        base_strbuf_printf(&b, " %d", w->rank);
         for (int d = 0; d < w->rank; d++)
-            sb_printf(&b, " %lld", (long long)w->dims[d]);
-        sb_printf(&b, "\n");
+            base_strbuf_printf(&b, " %lld", (long long)w->dims[d]);
+        base_strbuf_printf(&b, "\n");
     }
-    sb_printf(&b, "input");
+    base_strbuf_printf(&b, "input");
     sb_tensor(&b, g, g->input);
-    sb_printf(&b, "\noutput");
+    base_strbuf_printf(&b, "\noutput");
     sb_tensor(&b, g, g->output);
-    sb_printf(&b, "\n");
+    base_strbuf_printf(&b, "\n");
     for (int i = 0; i < g->nnodes; i++) {
         const net_node *n = &g->nodes[i];
-        sb_printf(&b, "%s ", op_spec[n->op].name);
+        base_strbuf_printf(&b, "%s ", op_spec[n->op].name);
         sb_name(&b, n->name);
         sb_tensor(&b, g, n->in[0]);
         sb_tensor(&b, g, n->in[1]);
@@ -292,23 +239,23 @@ mint_status net_graph_text(const net_graph *g, char **graph_text, char **taps_te
         switch (op_spec[n->op].attrs) {
         case ATTR_CONV:
             for (int k = 0; k < 11; k++)
-                sb_printf(&b, " %s=%d", conv_keys[k], *conv_field((net_conv_attr *)&n->conv, k));
+                base_strbuf_printf(&b, " %s=%d", conv_keys[k], *conv_field((net_conv_attr *)&n->conv, k));
             break;
         case ATTR_BN:
-            sb_printf(&b, " eps=%.9g", (double)n->eps);
+            base_strbuf_printf(&b, " eps=%.9g", (double)n->eps);
             break;
         case ATTR_CLIP:
-            sb_printf(&b, " lo=%.9g hi=%.9g", (double)n->lo, (double)n->hi);
+            base_strbuf_printf(&b, " lo=%.9g hi=%.9g", (double)n->lo, (double)n->hi);
             break;
         }
-        sb_printf(&b, "\n");
+        base_strbuf_printf(&b, "\n");
     }
-    sb_printf(&t, "%s", "");
+    base_strbuf_printf(&t, "%s", "");
     for (int i = 0; i < g->ntaps; i++) {
         if (i)
-            sb_printf(&t, ";");
+            base_strbuf_printf(&t, ";");
         sb_name(&t, g->taps[i].name);
-        sb_printf(&t, "=");
+        base_strbuf_printf(&t, "=");
         sb_name(&t, g->tensors[g->taps[i].tensor].name);
     }
     if (b.oom || t.oom) {

@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include <sys/stat.h>
 #include "base/file.h"
+#include "base/nameidx.h"
 
 /* Two writers of one path at once (threads of one process, or two runs)
  * get distinct O_EXCL temporary files; each commit replaces the file whole;
@@ -66,11 +67,52 @@ static void test_afile_errors(void **state)
     assert_int_equal(sb.st_size, 0);
 }
 
+/* The name index: 100k keys through several growths, duplicates refused
+ * with the first value, overwrite, absent keys, keys differing in one byte. */
+static void test_nameidx(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    char (*keys)[16] = malloc(sizeof *keys * N);
+    assert_non_null(keys);
+    base_nameidx ix = { 0 };
+    assert_int_equal(base_nameidx_get(&ix, "x"), -1); /* empty */
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        assert_int_equal(base_nameidx_add(&ix, keys[i], i), -1);
+    }
+    assert_int_equal((int)ix.n, N);
+    assert_true(ix.cap >= 2 * (size_t)N);
+    for (int i = 0; i < N; i += 7)
+        assert_int_equal(base_nameidx_get(&ix, keys[i]), i);
+    assert_int_equal(base_nameidx_get(&ix, "k100000"), -1);
+    assert_int_equal(base_nameidx_get(&ix, ""), -1);
+    assert_int_equal(base_nameidx_add(&ix, "k42", 7), 42); /* present: unchanged */
+    assert_int_equal(base_nameidx_get(&ix, "k42"), 42);
+    assert_int_equal(base_nameidx_put(&ix, "k42", 7), 0); /* overwrite */
+    assert_int_equal(base_nameidx_get(&ix, "k42"), 7);
+    assert_int_equal((int)ix.n, N);
+    base_nameidx_free(&ix);
+    assert_int_equal(base_nameidx_get(&ix, "k1"), -1);
+    /* reserve then add never grows */
+    assert_int_equal(base_nameidx_reserve(&ix, 1000), 0);
+    size_t cap = ix.cap;
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(base_nameidx_add(&ix, keys[i], i), -1);
+    assert_int_equal(ix.cap, cap);
+    base_nameidx_free(&ix);
+    free(keys);
+    /* FNV-1a reference values (64-bit offset basis; "a" from the FNV spec) */
+    assert_true(base_fnv1a("") == 0xcbf29ce484222325ull);
+    assert_true(base_fnv1a("a") == 0xaf63dc4c8601ec8cull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_afile_concurrent),
         cmocka_unit_test(test_afile_errors),
+        cmocka_unit_test(test_nameidx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/file.h"
+#include "base/nameidx.h"
 #include "weights/container.h"
 
 #define WT_VERSION 1u
@@ -64,71 +65,6 @@ static const char *show(const char *s, char buf[72])
     return buf;
 }
 
-/* ---- name index: open addressing over an array whose elements start with
- * a `const char *` name (wt_meta.key, wt_tensor.name). Slots hold index+1. */
-
-typedef struct {
-    uint32_t *slots;
-    size_t cap; /* power of two */
-} name_index;
-
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static const char *elem_name(const void *arr, size_t stride, uint32_t i)
-{
-    const char *name;
-    memcpy(&name, (const char *)arr + (size_t)i * stride, sizeof name);
-    return name;
-}
-
-static int index_init(name_index *ix, size_t n)
-{
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    ix->slots = calloc(cap, sizeof *ix->slots);
-    ix->cap = cap;
-    return ix->slots ? 0 : -1;
-}
-
-/* Index of name, or -1. */
-static int index_find(const name_index *ix, const void *arr, size_t stride, const char *name)
-{
-    if (!ix->slots)
-        return -1;
-    size_t m = ix->cap - 1;
-    for (size_t s = (size_t)hash_name(name) & m;; s = (s + 1) & m) {
-        uint32_t v = ix->slots[s];
-        if (v == 0)
-            return -1;
-        if (strcmp(elem_name(arr, stride, v - 1), name) == 0)
-            return (int)(v - 1);
-    }
-}
-
-/* Insert element i; returns the index of an existing element with the same
- * name (nothing inserted), or -1. */
-static int index_insert(name_index *ix, const void *arr, size_t stride, uint32_t i)
-{
-    const char *name = elem_name(arr, stride, i);
-    size_t m = ix->cap - 1;
-    for (size_t s = (size_t)hash_name(name) & m;; s = (s + 1) & m) {
-        uint32_t v = ix->slots[s];
-        if (v == 0) {
-            ix->slots[s] = i + 1;
-            return -1;
-        }
-        if (strcmp(elem_name(arr, stride, v - 1), name) == 0)
-            return (int)(v - 1);
-    }
-}
-
 /* ---- reader ---- */
 
 struct wt_file {
@@ -140,7 +76,7 @@ struct wt_file {
     int nmeta;
     wt_tensor *tensors;
     int ntensors;
-    name_index mindex, tindex;
+    base_nameidx mindex, tindex; /* key / name -> entry */
     void **copies;    /* big-endian hosts: byte-swapped tensor copies */
 };
 
@@ -284,7 +220,7 @@ static mint_status parse_meta(wt_file *f, reader *r, int i)
                          r->fname, show(m->key, nb), type, r->pos - 4);
     }
     m->type = (wt_meta_type)type;
-    int dup = index_insert(&f->mindex, f->meta, sizeof *f->meta, (uint32_t)i);
+    int dup = base_nameidx_add(&f->mindex, m->key, i); /* room reserved: never -2 */
     if (dup >= 0)
         return mint_fail(MINT_E_FORMAT, "%s: duplicate metadata key '%s' (entries %d and %d)",
                          r->fname, show(m->key, nb), dup, i);
@@ -337,7 +273,7 @@ static mint_status parse_tensor(wt_file *f, reader *r, int i, uint64_t *offset, 
     *nbytes = bytes;
     if ((st = read_u64(r, offset, "tensor", i, "offset")))
         return st;
-    int dup = index_insert(&f->tindex, f->tensors, sizeof *f->tensors, (uint32_t)i);
+    int dup = base_nameidx_add(&f->tindex, t->name, i); /* room reserved: never -2 */
     if (dup >= 0)
         return mint_fail(MINT_E_FORMAT, "%s: duplicate tensor name '%s' (entries %d and %d)",
                          r->fname, show(t->name, nb), dup, i);
@@ -399,7 +335,8 @@ static mint_status parse(wt_file *f)
     uint64_t *sizes = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *sizes);
     span *spans = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *spans);
     if (!f->meta || !f->tensors || !offs || !sizes || !spans ||
-        index_init(&f->mindex, (size_t)n_meta) || index_init(&f->tindex, (size_t)n_tensors)) {
+        base_nameidx_reserve(&f->mindex, (size_t)n_meta) ||
+        base_nameidx_reserve(&f->tindex, (size_t)n_tensors)) {
         st = mint_fail(MINT_E_NOMEM, "%s: out of memory for %llu tensors", f->fname,
                        (unsigned long long)n_tensors);
         goto out;
@@ -579,8 +516,8 @@ void wt_close(wt_file *f)
     free(f->copies);
     free(f->meta);
     free(f->tensors);
-    free(f->mindex.slots);
-    free(f->tindex.slots);
+    base_nameidx_free(&f->mindex);
+    base_nameidx_free(&f->tindex);
     if (f->map)
         munmap(f->map, f->size);
     free(f->fname);
@@ -598,7 +535,7 @@ const wt_meta *wt_meta_find(const wt_file *f, const char *key)
 {
     if (!f || !key)
         return NULL;
-    int i = index_find(&f->mindex, f->meta, sizeof *f->meta, key);
+    int i = base_nameidx_get(&f->mindex, key);
     return i >= 0 ? &f->meta[i] : NULL;
 }
 
@@ -613,7 +550,7 @@ const wt_tensor *wt_tensor_find(const wt_file *f, const char *name)
 {
     if (!f || !name)
         return NULL;
-    int i = index_find(&f->tindex, f->tensors, sizeof *f->tensors, name);
+    int i = base_nameidx_get(&f->tindex, name);
     return i >= 0 ? &f->tensors[i] : NULL;
 }
 
