@@ -7,13 +7,14 @@
  * of file NAME up to the next "\n== " or the end. NAME is one of the names
  * below under a/ or b/ (others are ignored). Seeds: tests/fuzz/corpus/
  * extract_dir/, written by tests/fuzz/seeds.c. Files go to a scratch folder
- * under TMPDIR, cleared for each input. */
+ * (fuzz_tmpdir: TMPDIR, else /dev/shm), cleared for each input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fuzz_util.h"
 #include "mint/extract.h"
 #include "mint/extract_dir.h"
 #include "mint/features.h"
@@ -61,8 +62,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%.200s/fuzz_xdir.XXXXXX", base && *base ? base : "/tmp");
+    snprintf(root, sizeof root, "%.200s/fuzz_xdir.XXXXXX", fuzz_tmpdir());
     if (!mkdtemp(root))
         abort();
     char p[512];
