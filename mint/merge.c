@@ -218,6 +218,60 @@ typedef struct {
     size_t total;
 } plan;
 
+/* Owner (input index) of every list position the shards hold, in list
+ * order: -2 failed (errors.csv), -3 past the end of the list. The full-list
+ * count must match what each folder holds (its rows and failed images),
+ * which bounds it by the folders' sizes: a hostile count costs neither
+ * memory nor time. res: the held residues sorted, (residue, input) pairs. */
+static mint_status shard_owners(const input_info *in, int n, const int *res, size_t nres, int sn,
+                                int **owner_out, size_t *m_out)
+{
+    size_t fulln = in[0].full_n;
+    mint_status st = MINT_OK;
+    *owner_out = NULL;
+    *m_out = 0;
+    for (int i = 0; i < n && !st; i++) {
+        size_t want = 0;
+        for (int j = 0; j < in[i].nset; j++)
+            want += mint_shard_size(fulln, in[i].set[j], sn);
+        if (want != (size_t)in[i].rows + (size_t)in[i].errors)
+            st = mint_fail(MINT_E_FORMAT,
+                           "%s: extract.txt says its shard of a list of %zu images holds %zu, but index.csv "
+                           "and errors.csv hold %ld: the folder is inconsistent", in[i].dir, fulln, want,
+                           in[i].rows + in[i].errors);
+    }
+    /* Owner of each held list position p = b*sn + res[2j], stored at b*nres + j
+     * (positions of missing shards take no room): nblocks*nres <= held + nres. */
+    size_t nblocks = fulln / (size_t)sn + (fulln % (size_t)sn != 0);
+    int *owner = NULL;
+    if (!st && nblocks > (SIZE_MAX / sizeof *owner - 1) / nres)
+        st = mint_fail(MINT_E_FORMAT, "%s: full-list count %zu too large", in[0].dir, fulln);
+    size_t m = nblocks * nres;
+    if (!st && !(owner = malloc(sizeof *owner * (m ? m : 1))))
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (size_t b = 0; b < nblocks && !st; b++)
+        for (size_t k = 0; k < nres; k++)
+            owner[b * nres + k] = b * (size_t)sn + (size_t)res[2 * k] < fulln ? res[2 * k + 1] : -3;
+    for (int i = 0; i < n && !st; i++) {
+        for (long e = 0; e < in[i].errors && !st; e++) {
+            long p = in[i].err_item[e];
+            size_t at = 0;
+            if (p < 0)
+                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv has no item column (made by an older mint)",
+                               in[i].dir);
+            else if ((size_t)p >= fulln || !held_at(res, nres, (size_t)p, sn, &at) || owner[at] != i)
+                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv: item %ld is not in this shard", in[i].dir, p);
+            else
+                owner[at] = -2;
+        }
+    }
+    if (st)
+        free(owner);
+    else
+        *owner_out = owner, *m_out = m;
+    return st;
+}
+
 /* Shards of one list: check that they belong together, find the missing
  * ones, and order the rows by list position. */
 static mint_status plan_shards(input_info *in, int n, int allow_partial, plan *pl,
@@ -295,46 +349,9 @@ static mint_status plan_shards(input_info *in, int n, int allow_partial, plan *p
         return mint_fail(MINT_E_ARG, "incomplete set of %d shards: %s missing (allow it with --partial)",
                          sn, stats->missing);
     }
-    /* The full-list count must match what each folder holds (its rows and
-     * failed images), which bounds it by the folders' sizes: a hostile count
-     * costs neither memory nor time. */
-    size_t fulln = in[0].full_n;
-    mint_status st = MINT_OK;
-    for (int i = 0; i < n && !st; i++) {
-        size_t want = 0;
-        for (int j = 0; j < in[i].nset; j++)
-            want += mint_shard_size(fulln, in[i].set[j], sn);
-        if (want != (size_t)in[i].rows + (size_t)in[i].errors)
-            st = mint_fail(MINT_E_FORMAT,
-                           "%s: extract.txt says its shard of a list of %zu images holds %zu, but index.csv "
-                           "and errors.csv hold %ld: the folder is inconsistent", in[i].dir, fulln, want,
-                           in[i].rows + in[i].errors);
-    }
-    /* Owner of each held list position p = b*sn + res[2j], stored at b*nres + j
-     * (positions of missing shards take no room): nblocks*nres <= held + nres. */
-    size_t nblocks = fulln / (size_t)sn + (fulln % (size_t)sn != 0);
     int *owner = NULL;
-    if (!st && nblocks > (SIZE_MAX / sizeof *owner - 1) / nres)
-        st = mint_fail(MINT_E_FORMAT, "%s: full-list count %zu too large", in[0].dir, fulln);
-    size_t m = nblocks * nres;
-    if (!st && !(owner = malloc(sizeof *owner * (m ? m : 1))))
-        st = mint_fail(MINT_E_NOMEM, "out of memory");
-    for (size_t b = 0; b < nblocks && !st; b++)
-        for (k = 0; k < nres; k++)
-            owner[b * nres + k] = b * (size_t)sn + (size_t)res[2 * k] < fulln ? res[2 * k + 1] : -3;
-    for (int i = 0; i < n && !st; i++) {
-        for (long e = 0; e < in[i].errors && !st; e++) {
-            long p = in[i].err_item[e];
-            size_t at = 0;
-            if (p < 0)
-                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv has no item column (made by an older mint)",
-                               in[i].dir);
-            else if ((size_t)p >= fulln || !held_at(res, nres, (size_t)p, sn, &at) || owner[at] != i)
-                st = mint_fail(MINT_E_FORMAT, "%s/errors.csv: item %ld is not in this shard", in[i].dir, p);
-            else
-                owner[at] = -2;
-        }
-    }
+    size_t m = 0;
+    mint_status st = shard_owners(in, n, res, nres, sn, &owner, &m);
     free(res);
     size_t *cnt = calloc((size_t)n, sizeof *cnt);
     if (!st && !cnt)
