@@ -1,7 +1,9 @@
 /* test_base.c - the base layer: the atomic writer (base/file.h). */
 #include "testutil.h"
 #include <sys/stat.h>
+#include "base/cpu.h"
 #include "base/file.h"
+#include "base/sha256.h"
 #include "base/nameidx.h"
 
 /* Two writers of one path at once (threads of one process, or two runs)
@@ -107,12 +109,65 @@ static void test_nameidx(void **state)
     assert_true(base_fnv1a("a") == 0xaf63dc4c8601ec8cull);
 }
 
+/* SHA-256 follows the one ISA choice: scalar when the active ISA is
+ * scalar (MINT_ISA=scalar, mint_set_isa("scalar")), the SHA extensions
+ * otherwise when the CPU has them; both give the FIPS 180-4 digests. */
+static void test_sha256_follows_isa(void **state)
+{
+    (void)state;
+    const char *was = base_isa_active();
+    assert_true(base_isa_supported(was));
+    assert_true(base_isa_supported("scalar"));
+    assert_false(base_isa_supported("bogus"));
+    assert_false(base_isa_supported(NULL));
+    static const char abc_hex[] =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    for (int pass = 0; pass < 2; pass++) {
+        base_isa_set(pass ? was : "scalar");
+        int accel = base_sha256_accelerated();
+        if (pass == 0)
+            assert_false(accel);
+#if defined(__x86_64__)
+        else if (strcmp(was, "scalar") != 0)
+            assert_int_equal(accel, (base_cpu_features() & BASE_CPU_SHA) != 0);
+#endif
+        base_sha256 s;
+        uint8_t d[32];
+        char hex[65];
+        base_sha256_init(&s);
+        base_sha256_update(&s, "abc", 3);
+        base_sha256_final(&s, d);
+        base_sha256_hex(d, hex);
+        assert_string_equal(hex, abc_hex);
+    }
+    base_isa_set(was);
+}
+
+/* MINT_ISA=scalar in a child process (forked before this process resolves
+ * the ISA): the active ISA is scalar and SHA-256 does not use the SHA
+ * extensions. */
+static void test_isa_env(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("MINT_ISA", "scalar", 1);
+        _exit(strcmp(base_isa_active(), "scalar") == 0 && !base_sha256_accelerated() ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_isa_env), /* first: nothing has resolved the ISA yet */
         cmocka_unit_test(test_afile_concurrent),
         cmocka_unit_test(test_afile_errors),
         cmocka_unit_test(test_nameidx),
+        cmocka_unit_test(test_sha256_follows_isa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
