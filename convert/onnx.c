@@ -1,4 +1,5 @@
-/* onnx.c - ONNX ModelProto -> net_graph (see onnx.h).
+/* onnx.c - ONNX ModelProto -> net_graph (see onnx.h): the op lowering;
+ * the protobuf decoding is onnx_decode.c (shared types: onnx_ir.h).
  *
  * Field numbers follow onnx/onnx.proto (ModelProto, GraphProto, NodeProto,
  * AttributeProto, TensorProto, ValueInfoProto, TypeProto, TensorShapeProto,
@@ -32,153 +33,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "base/half.h"
 #include "base/nameidx.h"
+#include "base/sha256.h"
 #include "net/graph.h"
-#include "weights/container.h"
 #include "convert/onnx.h"
-#include "convert/pb.h"
+#include "convert/onnx_ir.h"
 
-#define OX_MAX_NODES 20000   /* IResNet-200 has ~1300; bounds O(n^2) name lookups */
-#define OX_MAX_INITS 40000
-#define OX_MAX_IO 100000     /* inputs/outputs of a node or graph */
-#define OX_MAX_NAME 4096
-#define OX_MAX_RANK 8
-#define OX_MAX_LIST 16       /* values kept of an ints/floats attribute */
-#define OX_MAX_NUMEL ((int64_t)1 << 32)
-#define OX_MAX_DIM 65536     /* conv geometry, input H/W/C */
-#define OX_OPSET_MIN 7
-#define OX_OPSET_MAX 21
-
-/* TensorProto.DataType */
-enum { DT_FLOAT = 1, DT_INT32 = 6, DT_INT64 = 7, DT_BOOL = 9, DT_FLOAT16 = 10 };
-/* AttributeProto.AttributeType */
-enum { AT_UNDEFINED = 0, AT_FLOAT = 1, AT_INT = 2, AT_STRING = 3, AT_TENSOR = 4,
-       AT_FLOATS = 6, AT_INTS = 7 };
-
-static const char *dtype_name(int t)
-{
-    static const char *const names[] = {
-        "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
-        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64",
-        "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
-        "FLOAT8E5M2FNUZ", "UINT4", "INT4",
-    };
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
-}
-
-/* ------------------------------------------------------------------ */
-/* small arena for names and per-node arrays (freed all at once)       */
-
-typedef struct ablock {
-    struct ablock *next;
-    size_t used, cap;
-} ablock;
-#define AHDR ((sizeof(ablock) + 15) & ~(size_t)15)
-
-/* ------------------------------------------------------------------ */
-/* importer state                                                      */
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} span;
-
-typedef struct {
-    const char *name;
-    int type;
-    int has_f, has_i, has_s, has_t;
-    float f;
-    int64_t i;
-    span s, t;
-    int nints, nfloats; /* number of values seen (only OX_MAX_LIST kept) */
-    int64_t ints[OX_MAX_LIST];
-    float floats[OX_MAX_LIST];
-} oattr;
-
-typedef struct {
-    const char *name, *op, *domain;
-    const char **in, **out;
-    int nin, nout;
-    oattr *attrs;
-    int nattrs;
-    int index; /* position in the ONNX file */
-    int kind;  /* K_* below */
-    int skip;  /* folded into another node */
-} onode;
-
-enum { K_COMPUTE = 0, K_CONST, K_ALIAS };
-
-/* A constant: initializer or Constant node output. Float data (FLOAT,
- * FLOAT16) is kept as fp32 in f, integer data (INT64, INT32, BOOL) in i. */
-typedef struct {
-    const char *name;
-    int dtype, rank;
-    int64_t dims[OX_MAX_RANK];
-    int64_t numel;
-    float *f;
-    int64_t *i;
-    int handed;        /* f now owned by the graph as weight wid */
-    int wid, wrank;
-    int64_t wdims[4];
-} oconst;
-
-typedef struct {
-    int count, consumer, is_output;
-} ouse;
-
-/* A check that needs shapes: run after net_graph_infer_shapes. */
-typedef struct {
-    int tensor;        /* activation tensor checked */
-    int need_rank;     /* 1 or 3 (0: none; -1: BN spatial=0 needs rank 1) */
-    int64_t flat;      /* Reshape [N, K]: K (0: none) */
-    const char *node, *op, *cname;
-} ocheck;
-
-typedef struct {
-    net_graph *g;
-    ablock *arena;
-    int opset;
-    onode *nodes;
-    int nnodes;
-    oconst *consts;
-    int nconsts, capconsts;
-    base_nameidx cmap;         /* constant name -> consts index */
-    base_nameidx amap;         /* alias name -> index into alias_to */
-    const char **alias_to;
-    int naliases, capaliases;
-    base_nameidx umap;         /* resolved activation name -> uses index */
-    ouse *uses;
-    int nuses, capuses;
-    base_nameidx nmap;         /* node names in use */
-    ocheck *checks;
-    int nchecks, capchecks;
-    const char *input_name;
-} ictx;
-
-static void *ar_alloc(ictx *x, size_t n)
-{
-    if (n > SIZE_MAX / 2)
-        return NULL;
-    n = (n + 15) & ~(size_t)15;
-    ablock *b = x->arena;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        b = malloc(AHDR + cap);
-        if (!b)
-            return NULL;
-        b->next = x->arena;
-        b->used = 0;
-        b->cap = cap;
-        x->arena = b;
-    }
-    void *p = (char *)b + AHDR + b->used;
-    b->used += n;
-    return p;
-}
-
-
-static mint_status nomem(void) { return mint_fail(MINT_E_NOMEM, "out of memory importing ONNX"); }
 
 /* Error about a node: "node 'NAME' (OP): ...". */
 #if defined(__GNUC__)
@@ -194,448 +54,19 @@ static mint_status nfail(const onode *n, mint_status st, const char *fmt, ...)
     return mint_fail(st, "node '%s' (%s): %s", n->name, n->op, msg);
 }
 
-static mint_status pbfail(const char *where, const char *why)
-{
-    return mint_fail(MINT_E_FORMAT, "ONNX file is truncated or corrupt: %s: %s", where, why ? why : "bad data");
-}
-
-/* Copy a string field into the arena (NUL-terminated, no embedded NUL). */
-static mint_status get_str(ictx *x, const pb_field *f, const char **out, const char *where)
-{
-    if (f->wire != PB_LEN)
-        return pbfail(where, "string field has the wrong wire type");
-    if (f->len > OX_MAX_NAME)
-        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: %s: name of %zu bytes is too long",
-                         where, f->len);
-    if (f->len && memchr(f->data, 0, f->len))
-        return pbfail(where, "name contains a NUL byte");
-    char *s = ar_alloc(x, f->len + 1);
-    if (!s)
-        return nomem();
-    if (f->len)
-        memcpy(s, f->data, f->len);
-    s[f->len] = 0;
-    *out = s;
-    return MINT_OK;
-}
-
-static int span_eq(span s, const char *lit)
-{
-    size_t n = strlen(lit);
-    return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
-}
-
-static void dims_str(char *buf, size_t cap, int rank, const int64_t *dims)
-{
-    size_t o = 0;
-    buf[0] = 0;
-    o += (size_t)snprintf(buf + o, cap - o, "[");
-    for (int i = 0; i < rank && o < cap; i++)
-        o += (size_t)snprintf(buf + o, cap - o, i ? ",%lld" : "%lld", (long long)dims[i]);
-    if (o < cap)
-        snprintf(buf + o, cap - o, "]");
-}
-
-/* ------------------------------------------------------------------ */
-static uint64_t rd_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* ------------------------------------------------------------------ */
-/* TensorProto                                                         */
-
-/* Read a TensorProto into c (name from the tensor unless given).
- * what: "initializer" or "constant" (for messages). */
-static mint_status parse_tensor(ictx *x, span sp, oconst *c, const char *what, const char *name)
-{
-    pb_buf b;
-    pb_field f;
-    const char *why = NULL;
-    int r;
-    span raw = { NULL, 0 };
-    int has_raw = 0, external = 0, has_segment = 0;
-    size_t nfl = 0, ni32 = 0, ni64 = 0, nother = 0;
-    memset(c, 0, sizeof *c);
-    c->wid = -1;
-    c->name = name;
-    c->dtype = 0;
-
-    /* pass 1: metadata and value counts */
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        size_t cnt;
-        mint_status st;
-        switch (f.num) {
-        case 1: { /* dims */
-            pb_iter it;
-            uint64_t v;
-            if (pb_iter_init(&it, &f, PB_VARINT) != PB_OK)
-                return pbfail("TensorProto.dims", "wrong wire type");
-            while ((r = pb_iter_next(&it, &v)) == PB_OK) {
-                if (c->rank >= OX_MAX_RANK)
-                    return mint_fail(MINT_E_UNSUPPORTED, "%s '%s': rank above %d",
-                                     what, c->name ? c->name : "?", OX_MAX_RANK);
-                c->dims[c->rank++] = pb_as_i64(v);
-            }
-            if (r == PB_ERR)
-                return pbfail("TensorProto.dims", "bad varint");
-            break;
-        }
-        case 2:
-            if (f.wire != PB_VARINT || f.u > 1000)
-                return pbfail("TensorProto.data_type", "bad value");
-            c->dtype = (int)f.u;
-            break;
-        case 3:
-            has_segment = 1;
-            break;
-        case 4:
-            if (pb_count(&f, PB_I32, &cnt) != PB_OK)
-                return pbfail("TensorProto.float_data", "bad packing");
-            nfl += cnt;
-            break;
-        case 5:
-            if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
-                return pbfail("TensorProto.int32_data", "bad packing");
-            ni32 += cnt;
-            break;
-        case 7:
-            if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
-                return pbfail("TensorProto.int64_data", "bad packing");
-            ni64 += cnt;
-            break;
-        case 6: case 10: case 11:
-            nother++;
-            break;
-        case 8:
-            if (!name) {
-                if ((st = get_str(x, &f, &c->name, "TensorProto.name")))
-                    return st;
-            }
-            break;
-        case 9:
-            if (f.wire != PB_LEN)
-                return pbfail("TensorProto.raw_data", "wrong wire type");
-            raw.p = f.data;
-            raw.n = f.len;
-            has_raw = 1;
-            break;
-        case 13:
-            external = 1;
-            break;
-        case 14:
-            if (f.wire == PB_VARINT && f.u == 1)
-                external = 1;
-            break;
-        default:
-            break;
-        }
-    }
-    if (r == PB_ERR)
-        return pbfail("TensorProto", why);
-    if (!c->name)
-        c->name = "";
-    if (strcmp(what, "initializer") == 0 && !c->name[0])
-        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: an initializer has no name");
-    if (external)
-        return mint_fail(MINT_E_UNSUPPORTED,
-                         "%s '%s' uses external data; re-export with the weights inside the .onnx file",
-                         what, c->name);
-    if (has_segment)
-        return mint_fail(MINT_E_UNSUPPORTED, "%s '%s' is a segment of a tensor (not supported)",
-                         what, c->name);
-    int dt = c->dtype;
-    if (dt != DT_FLOAT && dt != DT_FLOAT16 && dt != DT_INT64 && dt != DT_INT32 && dt != DT_BOOL)
-        return mint_fail(MINT_E_UNSUPPORTED,
-                         "%s '%s' has data type %s; mint reads FLOAT, FLOAT16 and INT64 tensors",
-                         what, c->name, dtype_name(dt));
-    int64_t numel = 1;
-    for (int i = 0; i < c->rank; i++) {
-        if (c->dims[i] < 0 || c->dims[i] > OX_MAX_NUMEL)
-            return mint_fail(MINT_E_FORMAT, "%s '%s': invalid dimension %lld", what, c->name,
-                             (long long)c->dims[i]);
-        if (c->dims[i] && numel > OX_MAX_NUMEL / c->dims[i]) {
-            char ds[200];
-            dims_str(ds, sizeof ds, c->rank, c->dims);
-            return mint_fail(MINT_E_FORMAT, "%s '%s': dims %s hold more than 2^32 elements",
-                             what, c->name, ds);
-        }
-        numel *= c->dims[i];
-    }
-    c->numel = numel;
-    size_t esize = dt == DT_FLOAT || dt == DT_INT32 ? 4 : dt == DT_FLOAT16 ? 2 : dt == DT_BOOL ? 1 : 8;
-    /* the one typed field this dtype may use */
-    size_t ntyped = dt == DT_FLOAT ? nfl : dt == DT_INT64 ? ni64 : ni32;
-    size_t nwrong = nfl + ni32 + ni64 - ntyped + nother;
-    if (nwrong)
-        return mint_fail(MINT_E_FORMAT, "%s '%s': data stored in a field that does not match type %s",
-                         what, c->name, dtype_name(dt));
-    if (has_raw && ntyped)
-        return mint_fail(MINT_E_FORMAT, "%s '%s' has both raw_data and typed data", what, c->name);
-    size_t have = has_raw ? raw.n / esize : ntyped;
-    if ((has_raw && raw.n % esize) || have != (uint64_t)numel) {
-        char ds[160];
-        dims_str(ds, sizeof ds, c->rank, c->dims);
-        return mint_fail(MINT_E_FORMAT, "%s '%s': %s holds %zu values but its dims %s need %lld",
-                         what, c->name, has_raw ? "raw_data" : "typed data", have, ds,
-                         (long long)numel);
-    }
-
-    /* pass 2: convert the values once, into the buffer kept for the graph */
-    size_t bytes = (size_t)(numel ? numel : 1) * (dt == DT_FLOAT || dt == DT_FLOAT16 ? 4 : 8);
-    void *dst = malloc(bytes);
-    if (!dst)
-        return mint_fail(MINT_E_NOMEM, "%s '%s': cannot allocate %zu bytes", what, c->name, bytes);
-    if (dt == DT_FLOAT || dt == DT_FLOAT16)
-        c->f = dst;
-    else
-        c->i = dst;
-    if (has_raw) {
-        const uint8_t *p = raw.p;
-        if (dt == DT_FLOAT) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            if (numel)
-                memcpy(c->f, p, (size_t)numel * 4);
-#else
-            for (int64_t k = 0; k < numel; k++)
-                c->f[k] = pb_as_float(rd_le(p + 4 * k, 4));
-#endif
-        } else if (dt == DT_FLOAT16) {
-            for (int64_t k = 0; k < numel; k++)
-                c->f[k] = base_f16_to_f32((uint16_t)rd_le(p + 2 * k, 2));
-        } else {
-            for (int64_t k = 0; k < numel; k++) {
-                uint64_t v = rd_le(p + esize * (size_t)k, (int)esize);
-                c->i[k] = dt == DT_INT32 ? (int64_t)(int32_t)(uint32_t)v : pb_as_i64(v);
-            }
-        }
-        return MINT_OK;
-    }
-    int want = dt == DT_FLOAT ? 4 : dt == DT_INT64 ? 7 : 5;
-    int64_t k = 0;
-    pb_init(&b, sp.p, sp.n);
-    while (pb_next(&b, &f, NULL) == PB_OK) {
-        if ((int)f.num != want)
-            continue;
-        pb_iter it;
-        uint64_t v;
-        if (pb_iter_init(&it, &f, want == 4 ? PB_I32 : PB_VARINT) != PB_OK) {
-            free(dst); /* cannot happen: checked in pass 1 */
-            c->f = NULL;
-            c->i = NULL;
-            return pbfail("TensorProto data", "bad packing");
-        }
-        while (k < numel && pb_iter_next(&it, &v) == PB_OK) {
-            if (dt == DT_FLOAT)
-                c->f[k++] = pb_as_float(v);
-            else if (dt == DT_FLOAT16) /* int32_data holds the 16 bits */
-                c->f[k++] = base_f16_to_f32((uint16_t)v);
-            else if (dt == DT_INT64)
-                c->i[k++] = pb_as_i64(v);
-            else
-                c->i[k++] = (int64_t)(int32_t)(uint32_t)v;
-        }
-    }
-    return MINT_OK;
-}
-
-static void const_free(oconst *c)
-{
-    if (!c->handed)
-        free(c->f);
-    free(c->i);
-    c->f = NULL;
-    c->i = NULL;
-}
-
 /* Add c to the constant table under its name. */
 static mint_status const_add(ictx *x, oconst *c, const char *what)
 {
     if (base_nameidx_get(&x->cmap, c->name) >= 0 || base_nameidx_get(&x->amap, c->name) >= 0) {
-        const_free(c);
+        ox_const_free(c);
         return mint_fail(MINT_E_FORMAT, "%s '%s' is defined more than once", what, c->name);
     }
     if (net_grow((void **)&x->consts, &x->capconsts, x->nconsts, sizeof *x->consts) ||
         base_nameidx_put(&x->cmap, c->name, x->nconsts)) {
-        const_free(c);
-        return nomem();
+        ox_const_free(c);
+        return ox_nomem();
     }
     x->consts[x->nconsts++] = *c;
-    return MINT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* NodeProto / AttributeProto                                          */
-
-static mint_status parse_attr(ictx *x, span sp, oattr *a)
-{
-    pb_buf b;
-    pb_field f;
-    const char *why = NULL;
-    int r;
-    mint_status st;
-    memset(a, 0, sizeof *a);
-    a->name = "";
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        switch (f.num) {
-        case 1:
-            if ((st = get_str(x, &f, &a->name, "AttributeProto.name")))
-                return st;
-            break;
-        case 20:
-            if (f.wire != PB_VARINT || f.u > 100)
-                return pbfail("AttributeProto.type", "bad value");
-            a->type = (int)f.u;
-            break;
-        case 2:
-            if (f.wire != PB_I32)
-                return pbfail("AttributeProto.f", "wrong wire type");
-            a->f = pb_as_float(f.u);
-            a->has_f = 1;
-            break;
-        case 3:
-            if (f.wire != PB_VARINT)
-                return pbfail("AttributeProto.i", "wrong wire type");
-            a->i = pb_as_i64(f.u);
-            a->has_i = 1;
-            break;
-        case 4:
-            if (f.wire != PB_LEN)
-                return pbfail("AttributeProto.s", "wrong wire type");
-            a->s = (span){ f.data, f.len };
-            a->has_s = 1;
-            break;
-        case 5:
-            if (f.wire != PB_LEN)
-                return pbfail("AttributeProto.t", "wrong wire type");
-            a->t = (span){ f.data, f.len };
-            a->has_t = 1;
-            break;
-        case 7:
-        case 8: {
-            pb_iter it;
-            uint64_t v;
-            if (pb_iter_init(&it, &f, f.num == 7 ? PB_I32 : PB_VARINT) != PB_OK)
-                return pbfail(f.num == 7 ? "AttributeProto.floats" : "AttributeProto.ints",
-                              "wrong wire type");
-            while ((r = pb_iter_next(&it, &v)) == PB_OK) {
-                int *n = f.num == 7 ? &a->nfloats : &a->nints;
-                if (*n < OX_MAX_LIST) {
-                    if (f.num == 7)
-                        a->floats[*n] = pb_as_float(v);
-                    else
-                        a->ints[*n] = pb_as_i64(v);
-                }
-                if (*n < 1000000000)
-                    (*n)++;
-            }
-            if (r == PB_ERR)
-                return pbfail("AttributeProto.ints", "bad varint");
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    if (r == PB_ERR)
-        return pbfail("AttributeProto", why);
-    return MINT_OK;
-}
-
-/* Read a list of strings (repeated field num) of a message into the arena. */
-static mint_status parse_node(ictx *x, span sp, onode *n, int index)
-{
-    pb_buf b;
-    pb_field f;
-    const char *why = NULL;
-    int r;
-    mint_status st;
-    size_t nin = 0, nout = 0, nattr = 0;
-    memset(n, 0, sizeof *n);
-    n->index = index;
-    n->name = n->op = n->domain = "";
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        nin += f.num == 1;
-        nout += f.num == 2;
-        nattr += f.num == 5;
-    }
-    if (r == PB_ERR)
-        return pbfail("NodeProto", why);
-    if (nin > OX_MAX_IO || nout > OX_MAX_IO || nattr > OX_MAX_IO)
-        return mint_fail(MINT_E_FORMAT, "malformed ONNX file: node %d has too many fields", index);
-    n->in = ar_alloc(x, (nin + 1) * sizeof *n->in);
-    n->out = ar_alloc(x, (nout + 1) * sizeof *n->out);
-    n->attrs = ar_alloc(x, (nattr + 1) * sizeof *n->attrs);
-    if (!n->in || !n->out || !n->attrs)
-        return nomem();
-    pb_init(&b, sp.p, sp.n);
-    while (pb_next(&b, &f, NULL) == PB_OK) {
-        switch (f.num) {
-        case 1:
-            if ((st = get_str(x, &f, &n->in[n->nin++], "NodeProto.input")))
-                return st;
-            break;
-        case 2:
-            if ((st = get_str(x, &f, &n->out[n->nout++], "NodeProto.output")))
-                return st;
-            break;
-        case 3:
-            if ((st = get_str(x, &f, &n->name, "NodeProto.name")))
-                return st;
-            break;
-        case 4:
-            if ((st = get_str(x, &f, &n->op, "NodeProto.op_type")))
-                return st;
-            break;
-        case 7:
-            if ((st = get_str(x, &f, &n->domain, "NodeProto.domain")))
-                return st;
-            break;
-        case 5:
-            if (f.wire != PB_LEN)
-                return pbfail("NodeProto.attribute", "wrong wire type");
-            if ((st = parse_attr(x, (span){ f.data, f.len }, &n->attrs[n->nattrs++])))
-                return st;
-            break;
-        default:
-            break;
-        }
-    }
-    /* a missing trailing optional input may be written as "" */
-    while (n->nin > 0 && !n->in[n->nin - 1][0])
-        n->nin--;
-    /* default names "<op>_<index>", and unique names for the graph */
-    if (!n->name[0]) {
-        char buf[OX_MAX_NAME + 32];
-        snprintf(buf, sizeof buf, "%s_%d", n->op[0] ? n->op : "node", index);
-        char *s = ar_alloc(x, strlen(buf) + 1);
-        if (!s)
-            return nomem();
-        strcpy(s, buf);
-        n->name = s;
-    }
-    if (base_nameidx_get(&x->nmap, n->name) >= 0) {
-        /* duplicate: "<name>_<index>", then "<name>_<index>_<k>" (distinct
-         * candidates, never truncated: the loop ends) */
-        char buf[OX_MAX_NAME + 96];
-        const char *base = n->name;
-        snprintf(buf, sizeof buf, "%s_%d", base, index);
-        for (int k = 1; base_nameidx_get(&x->nmap, buf) >= 0; k++)
-            snprintf(buf, sizeof buf, "%s_%d_%d", base, index, k);
-        char *s = ar_alloc(x, strlen(buf) + 1);
-        if (!s)
-            return nomem();
-        strcpy(s, buf);
-        n->name = s;
-    }
-    if (base_nameidx_put(&x->nmap, n->name, index))
-        return nomem();
     return MINT_OK;
 }
 
@@ -751,7 +182,7 @@ static mint_status act_input(ictx *x, const onode *n, int k, int *t)
         return nfail(n, MINT_E_UNSUPPORTED,
                      "input %d ('%s') is a constant; mint needs a computed tensor there", k, n->in[k]);
     if ((*t = net_graph_tensor(x->g, r)) < 0)
-        return nomem();
+        return ox_nomem();
     return MINT_OK;
 }
 
@@ -767,7 +198,7 @@ static mint_status const_input(ictx *x, const onode *n, int k, int want_float, o
                      k, n->in[k]);
     if (want_float && !(*c)->f)
         return nfail(n, MINT_E_UNSUPPORTED, "constant '%s' has type %s, expected FLOAT or FLOAT16",
-                     (*c)->name, dtype_name((*c)->dtype));
+                     (*c)->name, ox_dtype_name((*c)->dtype));
     return MINT_OK;
 }
 
@@ -783,7 +214,7 @@ static mint_status w_add(ictx *x, const char *base, int rank, const int64_t *dim
     *wid = net_graph_add_weight(x->g, name, rank, dims, data, 1);
     if (*wid < 0) {
         free(data);
-        return nomem();
+        return ox_nomem();
     }
     return MINT_OK;
 }
@@ -800,7 +231,7 @@ static mint_status w_direct(ictx *x, oconst *c, int rank, const int64_t *dims, i
         }
         float *cp = malloc(sizeof(float) * (size_t)(c->numel ? c->numel : 1));
         if (!cp)
-            return nomem();
+            return ox_nomem();
         memcpy(cp, c->f, sizeof(float) * (size_t)c->numel);
         return w_add(x, c->name, rank, dims, cp, wid);
     }
@@ -822,7 +253,7 @@ static mint_status w_derived(ictx *x, const char *base, const oconst *c, int64_t
 {
     float *d = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!d)
-        return nomem();
+        return ox_nomem();
     for (int64_t k = 0; k < n; k++)
         d[k] = fn(c->f[c->numel == 1 ? 0 : k]);
     return w_add(x, base, 1, &n, d, wid);
@@ -851,7 +282,7 @@ static mint_status chan_const(const onode *n, const oconst *c, int64_t *C, int *
         *need = 3;
     if (!*need || c->numel == 0) {
         char ds[160];
-        dims_str(ds, sizeof ds, c->rank, c->dims);
+        ox_dims_str(ds, sizeof ds, c->rank, c->dims);
         return nfail(n, MINT_E_UNSUPPORTED,
                      "constant '%s' of shape %s is neither a scalar nor per-channel ([C], [C,1,1], [1,C,1,1])",
                      c->name, ds);
@@ -865,7 +296,7 @@ static mint_status add_check(ictx *x, const onode *n, int tensor, int need, int6
     if (!need && !flat)
         return MINT_OK;
     if (net_grow((void **)&x->checks, &x->capchecks, x->nchecks, sizeof *x->checks))
-        return nomem();
+        return ox_nomem();
     x->checks[x->nchecks++] = (ocheck){ tensor, need, flat, n->name, n->op, cname };
     return MINT_OK;
 }
@@ -878,7 +309,7 @@ static mint_status out_tensor(ictx *x, const onode *n, int *t)
         if (n->out[k][0])
             return nfail(n, MINT_E_UNSUPPORTED, "has %d outputs; mint supports one", n->nout);
     if ((*t = net_graph_tensor(x->g, n->out[0])) < 0)
-        return nomem();
+        return ox_nomem();
     return MINT_OK;
 }
 
@@ -887,7 +318,7 @@ static mint_status add_node(ictx *x, const onode *n, net_op op, int in0, int in1
 {
     int i = net_graph_add_node(x->g, op, n->name, in0, in1, out, w);
     if (i < 0)
-        return nomem();
+        return ox_nomem();
     if (nd)
         *nd = &x->g->nodes[i];
     return MINT_OK;
@@ -947,7 +378,7 @@ static mint_status op_conv(ictx *x, onode *n)
         if (!ap->has_s && ap->type != AT_STRING)
             return nfail(n, MINT_E_FORMAT, "attribute 'auto_pad' must be a STRING");
         int zero = !p[0] && !p[1] && !p[2] && !p[3];
-        if (!span_eq(ap->s, "NOTSET") && !(span_eq(ap->s, "VALID") && zero) && ap->s.n)
+        if (!ox_span_eq(ap->s, "NOTSET") && !(ox_span_eq(ap->s, "VALID") && zero) && ap->s.n)
             return nfail(n, MINT_E_UNSUPPORTED,
                          "auto_pad '%.*s' is not supported (only NOTSET, or explicit pads)",
                          (int)(ap->s.n > 32 ? 32 : ap->s.n), (const char *)ap->s.p);
@@ -1119,7 +550,7 @@ static mint_status op_arith(ictx *x, onode *n)
         return st;
     if (!c->f)
         return nfail(n, MINT_E_UNSUPPORTED, "constant '%s' has type %s, expected FLOAT or FLOAT16",
-                     c->name, dtype_name(c->dtype));
+                     c->name, ox_dtype_name(c->dtype));
     if ((st = chan_const(n, c, &C, &need)))
         return st;
     char base[OX_MAX_NAME + 16];
@@ -1137,7 +568,7 @@ static mint_status op_arith(ictx *x, onode *n)
         } else { /* c - x */
             float *m1 = malloc(sizeof(float));
             if (!m1)
-                return nomem();
+                return ox_nomem();
             *m1 = -1.0f;
             snprintf(base, sizeof base, "%s.scale", n->name);
             if (!(st = w_add(x, base, 1, &one, m1, &w[0])))
@@ -1183,9 +614,9 @@ static mint_status op_flatten(ictx *x, onode *n)
             return st;
         char ds[160];
         if (s->i && s->rank == 1 && s->numel == 2)
-            dims_str(ds, sizeof ds, 2, s->i);
+            ox_dims_str(ds, sizeof ds, 2, s->i);
         else
-            snprintf(ds, sizeof ds, "a %s tensor of %lld values", dtype_name(s->dtype),
+            snprintf(ds, sizeof ds, "a %s tensor of %lld values", ox_dtype_name(s->dtype),
                      (long long)s->numel);
         if (!s->i || s->rank != 1 || s->numel != 2 || s->i[0] < -1 ||
             (s->i[0] == 0 && allowzero) || s->i[1] == 0 || s->i[1] < -1)
@@ -1226,7 +657,7 @@ static mint_status fuse_bias(ictx *x, const onode *n, int64_t M, int *bias, int 
     if ((st = w_direct(x, c, 1, &M, bias)))
         return st;
     if ((*Y = net_graph_tensor(x->g, a->out[0])) < 0)
-        return nomem();
+        return ox_nomem();
     a->skip = 1;
     *fused = 1;
     return MINT_OK;
@@ -1237,7 +668,7 @@ static mint_status transpose_w(ictx *x, const oconst *B, int *wid)
     int64_t K = B->dims[0], M = B->dims[1];
     float *t = malloc(sizeof(float) * (size_t)(K * M > 0 ? K * M : 1));
     if (!t)
-        return nomem();
+        return ox_nomem();
     for (int64_t k = 0; k < K; k++)
         for (int64_t m = 0; m < M; m++)
             t[m * K + k] = B->f[k * M + m];
@@ -1283,7 +714,7 @@ static mint_status op_fc(ictx *x, onode *n)
         return st;
     if (B->rank != 2 || B->numel < 1) {
         char ds[160];
-        dims_str(ds, sizeof ds, B->rank, B->dims);
+        ox_dims_str(ds, sizeof ds, B->rank, B->dims);
         return nfail(n, MINT_E_UNSUPPORTED, "weight '%s' of shape %s is not a matrix", B->name, ds);
     }
     int64_t M = transB ? B->dims[0] : B->dims[1];
@@ -1302,7 +733,7 @@ static mint_status op_fc(ictx *x, onode *n)
             st = w_derived(x, base, C, M, f_copy, &w[1]);
         } else {
             char ds[160];
-            dims_str(ds, sizeof ds, C->rank, C->dims);
+            ox_dims_str(ds, sizeof ds, C->rank, C->dims);
             return nfail(n, MINT_E_UNSUPPORTED, "bias '%s' of shape %s is not [M] or [1,M]",
                          C->name, ds);
         }
@@ -1335,7 +766,7 @@ static mint_status op_constant(ictx *x, onode *n)
     if (strcmp(a->name, "value") == 0) {
         if (!a->has_t)
             return nfail(n, MINT_E_FORMAT, "attribute 'value' holds no tensor");
-        if ((st = parse_tensor(x, a->t, &c, "constant", n->out[0])))
+        if ((st = ox_parse_tensor(x, a->t, &c, "constant", n->out[0])))
             return st;
     } else {
         int isf = strstr(a->name, "float") != NULL, list = a->name[strlen(a->name) - 1] == 's';
@@ -1357,7 +788,7 @@ static mint_status op_constant(ictx *x, onode *n)
         else
             c.i = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
         if (!c.f && !c.i)
-            return nomem();
+            return ox_nomem();
         for (int64_t k = 0; k < cnt; k++) {
             if (isf)
                 c.f[k] = list ? a->floats[k] : a->f;
@@ -1424,7 +855,7 @@ static mint_status op_unsqueeze(ictx *x, onode *n)
     size_t esz = c->f ? sizeof(float) : sizeof(int64_t);
     void *d = malloc((size_t)(c->numel ? c->numel : 1) * esz);
     if (!d)
-        return nomem();
+        return ox_nomem();
     if (c->numel)
         memcpy(d, c->f ? (const void *)c->f : (const void *)c->i, (size_t)c->numel * esz);
     if (c->f)
@@ -1452,7 +883,7 @@ static mint_status op_alias(ictx *x, onode *n)
             return st;
         if (to != DT_FLOAT && to != DT_FLOAT16)
             return nfail(n, MINT_E_UNSUPPORTED, "cast to %s is not supported (only FLOAT, FLOAT16)",
-                         dtype_name((int)to));
+                         ox_dtype_name((int)to));
         if (n->nin != 1)
             return nfail(n, MINT_E_FORMAT, "has %d inputs, expected 1", n->nin);
     } else { /* Dropout: ratio ignored; training_mode must be a false constant */
@@ -1472,7 +903,7 @@ static mint_status op_alias(ictx *x, onode *n)
         return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[0]);
     if (net_grow((void **)&x->alias_to, &x->capaliases, x->naliases, sizeof *x->alias_to) ||
         base_nameidx_put(&x->amap, n->out[0], x->naliases))
-        return nomem();
+        return ox_nomem();
     x->alias_to[x->naliases++] = n->in[0];
     return MINT_OK;
 }
@@ -1528,187 +959,10 @@ static int op_index(const char *op)
     return -1;
 }
 
-/* ------------------------------------------------------------------ */
-/* graph input (ValueInfoProto -> TypeProto -> TensorShapeProto)       */
-
-typedef struct {
-    const char *name;
-    int elem, rank, has_shape;
-    int64_t dims[4]; /* -1: symbolic or unknown */
-} ovinfo;
-
-static mint_status parse_shape(span sp, ovinfo *v)
-{
-    pb_buf b, db;
-    pb_field f, df;
-    const char *why = NULL;
-    int r;
-    pb_init(&b, sp.p, sp.n);
-    v->has_shape = 1;
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        if (f.num != 1)
-            continue;
-        if (f.wire != PB_LEN)
-            return pbfail("TensorShapeProto.dim", "wrong wire type");
-        int64_t d = -1;
-        pb_sub(&db, &f);
-        while ((r = pb_next(&db, &df, &why)) == PB_OK)
-            if (df.num == 1 && df.wire == PB_VARINT)
-                d = pb_as_i64(df.u);
-            else if (df.num == 2)
-                d = -1;
-        if (r == PB_ERR)
-            return pbfail("TensorShapeProto.Dimension", why);
-        if (v->rank < 4)
-            v->dims[v->rank] = d;
-        if (v->rank < 1000)
-            v->rank++;
-    }
-    if (r == PB_ERR)
-        return pbfail("TensorShapeProto", why);
-    return MINT_OK;
-}
-
-static mint_status parse_vinfo(ictx *x, span sp, ovinfo *v)
-{
-    pb_buf b, tb, ttb;
-    pb_field f, tf, ttf;
-    const char *why = NULL;
-    int r;
-    mint_status st;
-    memset(v, 0, sizeof *v);
-    v->name = "";
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        if (f.num == 1) {
-            if ((st = get_str(x, &f, &v->name, "ValueInfoProto.name")))
-                return st;
-        } else if (f.num == 2) { /* TypeProto */
-            if (f.wire != PB_LEN)
-                return pbfail("ValueInfoProto.type", "wrong wire type");
-            pb_sub(&tb, &f);
-            while ((r = pb_next(&tb, &tf, &why)) == PB_OK) {
-                if (tf.num != 1) /* tensor_type */
-                    continue;
-                if (tf.wire != PB_LEN)
-                    return pbfail("TypeProto.tensor_type", "wrong wire type");
-                pb_sub(&ttb, &tf);
-                while ((r = pb_next(&ttb, &ttf, &why)) == PB_OK) {
-                    if (ttf.num == 1 && ttf.wire == PB_VARINT)
-                        v->elem = (int)(ttf.u & 0xFFFF);
-                    else if (ttf.num == 2 && ttf.wire == PB_LEN &&
-                             (st = parse_shape((span){ ttf.data, ttf.len }, v)))
-                        return st;
-                }
-                if (r == PB_ERR)
-                    return pbfail("TypeProto.Tensor", why);
-            }
-            if (r == PB_ERR)
-                return pbfail("TypeProto", why);
-        }
-    }
-    if (r == PB_ERR)
-        return pbfail("ValueInfoProto", why);
-    return MINT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* GraphProto and ModelProto                                           */
-
-typedef struct {
-    span *nodes, *inits, *inputs, *outputs;
-    size_t nnodes, ninits, ninputs, noutputs;
-} ograph;
-
-static mint_status collect_graph(ictx *x, span sp, ograph *gr)
-{
-    pb_buf b;
-    pb_field f;
-    const char *why = NULL;
-    int r;
-    memset(gr, 0, sizeof *gr);
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        if ((f.num == 1 || f.num == 5 || f.num == 11 || f.num == 12) && f.wire != PB_LEN)
-            return pbfail("GraphProto", "wrong wire type");
-        gr->nnodes += f.num == 1;
-        gr->ninits += f.num == 5;
-        gr->ninputs += f.num == 11;
-        gr->noutputs += f.num == 12;
-        if (f.num == 15)
-            return mint_fail(MINT_E_UNSUPPORTED, "sparse initializers are not supported");
-    }
-    if (r == PB_ERR)
-        return pbfail("GraphProto", why);
-    if (gr->nnodes > OX_MAX_NODES || gr->ninits > OX_MAX_INITS || gr->ninputs > OX_MAX_IO ||
-        gr->noutputs > OX_MAX_IO)
-        return mint_fail(MINT_E_UNSUPPORTED, "graph is too large (%zu nodes, %zu initializers)",
-                         gr->nnodes, gr->ninits);
-    gr->nodes = ar_alloc(x, (gr->nnodes + 1) * sizeof(span));
-    gr->inits = ar_alloc(x, (gr->ninits + 1) * sizeof(span));
-    gr->inputs = ar_alloc(x, (gr->ninputs + 1) * sizeof(span));
-    gr->outputs = ar_alloc(x, (gr->noutputs + 1) * sizeof(span));
-    if (!gr->nodes || !gr->inits || !gr->inputs || !gr->outputs)
-        return nomem();
-    size_t a = 0, i = 0, in = 0, o = 0;
-    pb_init(&b, sp.p, sp.n);
-    while (pb_next(&b, &f, NULL) == PB_OK) {
-        span s = { f.data, f.len };
-        if (f.num == 1)
-            gr->nodes[a++] = s;
-        else if (f.num == 5)
-            gr->inits[i++] = s;
-        else if (f.num == 11)
-            gr->inputs[in++] = s;
-        else if (f.num == 12)
-            gr->outputs[o++] = s;
-    }
-    return MINT_OK;
-}
-
-static mint_status read_model(span sp, span *graph, int *opset)
-{
-    pb_buf b, ob;
-    pb_field f, of;
-    const char *why = NULL;
-    int r, ngraph = 0;
-    *opset = -1;
-    pb_init(&b, sp.p, sp.n);
-    while ((r = pb_next(&b, &f, &why)) == PB_OK) {
-        if (f.num == 7) {
-            if (f.wire != PB_LEN)
-                return pbfail("ModelProto.graph", "wrong wire type");
-            *graph = (span){ f.data, f.len };
-            ngraph++;
-        } else if (f.num == 8) {
-            if (f.wire != PB_LEN)
-                return pbfail("ModelProto.opset_import", "wrong wire type");
-            span dom = { (const uint8_t *)"", 0 };
-            int64_t ver = -1;
-            pb_sub(&ob, &f);
-            while ((r = pb_next(&ob, &of, &why)) == PB_OK) {
-                if (of.num == 1 && of.wire == PB_LEN)
-                    dom = (span){ of.data, of.len };
-                else if (of.num == 2 && of.wire == PB_VARINT)
-                    ver = pb_as_i64(of.u);
-            }
-            if (r == PB_ERR)
-                return pbfail("OperatorSetIdProto", why);
-            if (span_eq(dom, "") || span_eq(dom, "ai.onnx"))
-                *opset = ver > 1000000 ? 1000000 : ver < -1 ? -1 : (int)ver;
-        }
-    }
-    if (r == PB_ERR)
-        return pbfail("ModelProto", why);
-    if (ngraph != 1)
-        return mint_fail(MINT_E_FORMAT, "not an ONNX model: %s", ngraph ? "several graphs" : "no graph");
-    return MINT_OK;
-}
-
 static void ictx_free(ictx *x)
 {
     for (int i = 0; i < x->nconsts; i++)
-        const_free(&x->consts[i]);
+        ox_const_free(&x->consts[i]);
     free(x->consts);
     free(x->alias_to);
     free(x->uses);
@@ -1733,7 +987,7 @@ static mint_status count_use(ictx *x, const char *name, int consumer, int is_out
     if (u < 0) {
         if (net_grow((void **)&x->uses, &x->capuses, x->nuses, sizeof *x->uses) ||
             base_nameidx_put(&x->umap, r, x->nuses))
-            return nomem();
+            return ox_nomem();
         u = x->nuses++;
         x->uses[u] = (ouse){ 0, -1, 0 };
     }
@@ -1801,23 +1055,23 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     ograph gr;
     if (!buf || nbuf == 0)
         return mint_fail(MINT_E_FORMAT, "not an ONNX model: empty file");
-    if ((st = read_model((span){ buf, nbuf }, &graph, &x->opset)))
+    if ((st = ox_read_model((span){ buf, nbuf }, &graph, &x->opset)))
         return st;
     if (x->opset < 0)
         return mint_fail(MINT_E_UNSUPPORTED, "model imports no opset of the default ONNX domain");
     if (x->opset < OX_OPSET_MIN || x->opset > OX_OPSET_MAX)
         return mint_fail(MINT_E_UNSUPPORTED, "opset %d is not supported (mint reads opsets %d..%d); re-export the model",
                          x->opset, OX_OPSET_MIN, OX_OPSET_MAX);
-    if ((st = collect_graph(x, graph, &gr)))
+    if ((st = ox_collect_graph(x, graph, &gr)))
         return st;
 
     /* nodes first: an unsupported op is the most useful message */
-    x->nodes = ar_alloc(x, (gr.nnodes + 1) * sizeof *x->nodes);
+    x->nodes = ox_alloc(x, (gr.nnodes + 1) * sizeof *x->nodes);
     if (!x->nodes)
-        return nomem();
+        return ox_nomem();
     for (size_t i = 0; i < gr.nnodes; i++) {
         onode *n = &x->nodes[i];
-        if ((st = parse_node(x, gr.nodes[i], n, (int)i)))
+        if ((st = ox_parse_node(x, gr.nodes[i], n, (int)i)))
             return st;
         x->nnodes++;
         if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
@@ -1833,7 +1087,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     /* initializers, then Constant nodes and aliases */
     for (size_t i = 0; i < gr.ninits; i++) {
         oconst c;
-        if ((st = parse_tensor(x, gr.inits[i], &c, "initializer", NULL)) ||
+        if ((st = ox_parse_tensor(x, gr.inits[i], &c, "initializer", NULL)) ||
             (st = const_add(x, &c, "initializer")))
             return st;
     }
@@ -1848,7 +1102,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     int ndata = 0;
     for (size_t i = 0; i < gr.ninputs; i++) {
         ovinfo v;
-        if ((st = parse_vinfo(x, gr.inputs[i], &v)))
+        if ((st = ox_parse_vinfo(x, gr.inputs[i], &v)))
             return st;
         if (base_nameidx_get(&x->cmap, v.name) >= 0)
             continue;
@@ -1865,7 +1119,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
         return mint_fail(MINT_E_FORMAT, "graph input '%s' is also produced by a node", in.name);
     if (in.elem != DT_FLOAT && in.elem != DT_FLOAT16)
         return mint_fail(MINT_E_UNSUPPORTED, "input '%s' has element type %s; mint needs FLOAT",
-                         in.name, dtype_name(in.elem));
+                         in.name, ox_dtype_name(in.elem));
     if (!in.has_shape || in.rank != 4 || in.dims[1] < 1 || in.dims[2] < 1 || in.dims[3] < 1)
         return mint_fail(MINT_E_UNSUPPORTED,
                          "input '%s' must be 4-D [N,C,H,W] with C, H and W known (batch may be symbolic)",
@@ -1883,7 +1137,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     if (gr.noutputs < 1)
         return mint_fail(MINT_E_FORMAT, "graph has no output");
     ovinfo outv;
-    if ((st = parse_vinfo(x, gr.outputs[0], &outv)))
+    if ((st = ox_parse_vinfo(x, gr.outputs[0], &outv)))
         return st;
     const char *oname = resolve(x, outv.name);
     if (!oname)
@@ -1910,7 +1164,7 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     /* the nodes */
     net_graph *g = x->g;
     if ((g->input = net_graph_tensor(g, in.name)) < 0)
-        return nomem();
+        return ox_nomem();
     for (int i = 0; i < x->nnodes; i++) {
         onode *n = &x->nodes[i];
         if (n->kind == K_ALIAS && n->op[0] == 'D' && (st = check_dropout(x, n)))
@@ -1938,6 +1192,20 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
     return MINT_OK;
 }
 
+/* Every import error names the file: "NAME: what". */
+static mint_status name_file(mint_status st, const char *name)
+{
+    if (!name || !*name)
+        return st;
+    size_t k = strlen(name);
+    const char *msg = mint_last_error();
+    if (strncmp(msg, name, k) == 0 && msg[k] == ':')
+        return st;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", msg);
+    return mint_fail(st, "%s: %s", name, copy);
+}
+
 mint_status convert_onnx_import_mem(net_graph **out, const void *buf, size_t n, const char *name)
 {
     if (!out)
@@ -1946,12 +1214,12 @@ mint_status convert_onnx_import_mem(net_graph **out, const void *buf, size_t n, 
     ictx x;
     memset(&x, 0, sizeof x);
     if (!(x.g = net_graph_new()))
-        return nomem();
+        return ox_nomem();
     mint_status st = import(&x, buf, n, name);
     ictx_free(&x);
     if (st) {
         net_graph_free(x.g);
-        return st;
+        return name_file(st, name);
     }
     *out = x.g;
     return MINT_OK;

@@ -1381,6 +1381,9 @@ static void test_malformed_fixtures(void **state)
         assert_int_equal(st, cases[i].st);
         assert_null(g);
         assert_non_null(strstr(mint_last_error(), cases[i].want));
+        /* parse and lowering errors alike start with the file's name */
+        assert_true(strncmp(mint_last_error(), path, strlen(path)) == 0);
+        assert_true(mint_last_error()[strlen(path)] == ':');
     }
 }
 
