@@ -48,14 +48,7 @@ typedef struct {
 void mint_adam_step(float *p, const float *g, float *m, float *v, size_t n, int64_t t,
                     const mint_adam_cfg *c);
 
-typedef struct {
-    int epoch, epochs;  /* 1-based epoch just finished, of epochs */
-    int64_t steps;      /* optimiser steps so far */
-    double loss;        /* mean over the epoch's steps of BCE + L1 term */
-    double bce;         /* mean BCE alone */
-    double accuracy;    /* on the epoch's training batches (dropout on, as Keras reports) */
-    double seconds;     /* wall time of the epoch */
-} mint_train_progress;
+/* mint_train_progress: include/mint.h */
 
 /* Where a run stands after an epoch: together with the model, what
  * mint_train needs to continue it bit for bit. Class 0 = members,
