@@ -212,25 +212,10 @@ static mint_status build_hash(io_landmarks *lm, const size_t *lines, const char 
 }
 
 /* ---- parser ---- */
-mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
-                               io_landmarks **out)
+
+/* Length of the longest line of text (it bounds the field buffer). */
+static size_t longest_line(const char *text, size_t len)
 {
-    if (!out)
-        return mint_fail(MINT_E_ARG, "io_landmarks_parse: NULL output");
-    *out = NULL;
-    if (!label)
-        label = "<landmarks>";
-    if (!text && len)
-        return mint_fail(MINT_E_ARG, "%s: NULL text", label);
-
-    mint_status st = MINT_OK;
-    io_landmarks *lm = calloc(1, sizeof *lm);
-    lm_fields f = {0};
-    size_t *lines = NULL, cap = 0;
-    if (!lm)
-        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-
-    /* longest line bounds the field buffer */
     size_t maxline = 0;
     for (size_t i = 0, s = 0; i <= len; i++) {
         if (i == len || text[i] == '\n') {
@@ -239,12 +224,102 @@ mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
             s = i + 1;
         }
     }
-    f.buf = malloc(maxline + 2);
-    if (!f.buf) {
-        st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-        goto done;
-    }
+    return maxline;
+}
 
+/* The header row: the columns of 'file' and of the ten coordinates, each
+ * once. */
+static mint_status parse_header(const lm_fields *f, const char *label, size_t lineno,
+                                size_t *col_file, size_t col[10])
+{
+    int found_file = 0, found[10] = {0};
+    for (size_t c = 0; c < f->n; c++) {
+        const char *name = field(f, c);
+        if (strcmp(name, "file") == 0) {
+            if (found_file)
+                return mint_fail(MINT_E_FORMAT, "%s:%zu: column 'file' appears twice", label,
+                                 lineno);
+            found_file = 1;
+            *col_file = c;
+        }
+        for (int j = 0; j < 10; j++) {
+            if (strcmp(name, lm_cols[j]) == 0) {
+                if (found[j])
+                    return mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s' appears twice", label,
+                                     lineno, lm_cols[j]);
+                found[j] = 1;
+                col[j] = c;
+            }
+        }
+    }
+    char missing[96] = "";
+    if (!found_file)
+        strcat(missing, " file");
+    for (int j = 0; j < 10; j++) {
+        if (!found[j]) {
+            strcat(missing, " ");
+            strcat(missing, lm_cols[j]);
+        }
+    }
+    if (missing[0])
+        return mint_fail(MINT_E_FORMAT,
+                         "%s:%zu: header lacks required column(s):%s "
+                         "(need file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy)",
+                         label, lineno, missing);
+    return MINT_OK;
+}
+
+/* Room for one more row (and its line number). */
+static mint_status grow_rows(io_landmarks *lm, size_t **lines, size_t *cap, const char *label)
+{
+    if (lm->n < *cap)
+        return MINT_OK;
+    size_t nc = *cap ? 2 * *cap : 1024;
+    io_landmark_row *r = realloc(lm->rows, nc * sizeof *r);
+    if (!r)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    lm->rows = r;
+    size_t *l = realloc(*lines, nc * sizeof *l);
+    if (!l)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    *lines = l;
+    *cap = nc;
+    return MINT_OK;
+}
+
+/* One data row: its file name and ten finite coordinates. */
+static mint_status parse_row(const lm_fields *f, const char *label, size_t lineno,
+                             size_t col_file, const size_t col[10], io_landmark_row *row)
+{
+    const char *fname = field(f, col_file);
+    if (!fname[0])
+        return mint_fail(MINT_E_FORMAT, "%s:%zu: empty 'file' value", label, lineno);
+    for (int j = 0; j < 10; j++) {
+        const char *v = field(f, col[j]);
+        char *end = NULL;
+        errno = 0;
+        float x = strtof(v, &end);
+        if (!v[0] || end == v || *end != '\0')
+            return mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': '%s' is not a number", label,
+                             lineno, lm_cols[j], v);
+        if (!isfinite(x) || errno == ERANGE)
+            return mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': value '%s' out of range",
+                             label, lineno, lm_cols[j], v);
+        row->pts[j] = x;
+    }
+    row->file = strdup(fname);
+    if (!row->file)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    row->line = lineno;
+    return MINT_OK;
+}
+
+/* Every line of text: the header, then the rows (lines: their line
+ * numbers, cap: room in rows and lines). */
+static mint_status parse_lines(io_landmarks *lm, lm_fields *f, const char *text, size_t len,
+                               const char *label, size_t **lines, size_t *cap)
+{
+    mint_status st = MINT_OK;
     size_t pos = 0, lineno = 0;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         pos = 3;
@@ -266,123 +341,60 @@ mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
             k++;
         if (k == e)
             continue;
-        if (memchr(text + s, '\0', e - s)) {
-            st = mint_fail(MINT_E_FORMAT, "%s:%zu: NUL byte in text", label, lineno);
-            goto done;
-        }
+        if (memchr(text + s, '\0', e - s))
+            return mint_fail(MINT_E_FORMAT, "%s:%zu: NUL byte in text", label, lineno);
         const char *why = NULL;
-        if (split_line(text + s, e - s, &f, &why) != 0) {
-            st = mint_fail(why[0] == 'o' ? MINT_E_NOMEM : MINT_E_FORMAT, "%s:%zu: %s", label,
-                           lineno, why);
-            goto done;
-        }
+        if (split_line(text + s, e - s, f, &why) != 0)
+            return mint_fail(why[0] == 'o' ? MINT_E_NOMEM : MINT_E_FORMAT, "%s:%zu: %s", label,
+                             lineno, why);
         if (!have_header) {
-            int found_file = 0, found[10] = {0};
-            for (size_t c = 0; c < f.n; c++) {
-                const char *name = field(&f, c);
-                if (strcmp(name, "file") == 0) {
-                    if (found_file) {
-                        st = mint_fail(MINT_E_FORMAT, "%s:%zu: column 'file' appears twice",
-                                       label, lineno);
-                        goto done;
-                    }
-                    found_file = 1;
-                    col_file = c;
-                }
-                for (int j = 0; j < 10; j++) {
-                    if (strcmp(name, lm_cols[j]) == 0) {
-                        if (found[j]) {
-                            st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s' appears twice",
-                                           label, lineno, lm_cols[j]);
-                            goto done;
-                        }
-                        found[j] = 1;
-                        col[j] = c;
-                    }
-                }
-            }
-            char missing[96] = "";
-            if (!found_file)
-                strcat(missing, " file");
-            for (int j = 0; j < 10; j++) {
-                if (!found[j]) {
-                    strcat(missing, " ");
-                    strcat(missing, lm_cols[j]);
-                }
-            }
-            if (missing[0]) {
-                st = mint_fail(MINT_E_FORMAT,
-                               "%s:%zu: header lacks required column(s):%s "
-                               "(need file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy)",
-                               label, lineno, missing);
-                goto done;
-            }
-            nfields = f.n;
+            if ((st = parse_header(f, label, lineno, &col_file, col)))
+                return st;
+            nfields = f->n;
             have_header = 1;
             continue;
         }
-        if (f.n != nfields) {
-            st = mint_fail(MINT_E_FORMAT, "%s:%zu: expected %zu fields (as in the header), found %zu",
-                           label, lineno, nfields, f.n);
-            goto done;
-        }
-        if (lm->n == cap) {
-            size_t nc = cap ? 2 * cap : 1024;
-            io_landmark_row *r = realloc(lm->rows, nc * sizeof *r);
-            if (!r) {
-                st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-                goto done;
-            }
-            lm->rows = r;
-            size_t *l = realloc(lines, nc * sizeof *l);
-            if (!l) {
-                st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-                goto done;
-            }
-            lines = l;
-            cap = nc;
-        }
-        io_landmark_row *row = &lm->rows[lm->n];
-        const char *fname = field(&f, col_file);
-        if (!fname[0]) {
-            st = mint_fail(MINT_E_FORMAT, "%s:%zu: empty 'file' value", label, lineno);
-            goto done;
-        }
-        for (int j = 0; j < 10; j++) {
-            const char *v = field(&f, col[j]);
-            char *end = NULL;
-            errno = 0;
-            float x = strtof(v, &end);
-            if (!v[0] || end == v || *end != '\0') {
-                st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': '%s' is not a number", label,
-                               lineno, lm_cols[j], v);
-                goto done;
-            }
-            if (!isfinite(x) || errno == ERANGE) {
-                st = mint_fail(MINT_E_FORMAT, "%s:%zu: column '%s': value '%s' out of range",
-                               label, lineno, lm_cols[j], v);
-                goto done;
-            }
-            row->pts[j] = x;
-        }
-        row->file = strdup(fname);
-        if (!row->file) {
-            st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-            goto done;
-        }
-        lines[lm->n] = lineno;
-        row->line = lineno;
+        if (f->n != nfields)
+            return mint_fail(MINT_E_FORMAT, "%s:%zu: expected %zu fields (as in the header), "
+                             "found %zu", label, lineno, nfields, f->n);
+        if ((st = grow_rows(lm, lines, cap, label)) ||
+            (st = parse_row(f, label, lineno, col_file, col, &lm->rows[lm->n])))
+            return st;
+        (*lines)[lm->n] = lineno;
         lm->n++;
     }
-    if (!have_header) {
-        st = mint_fail(MINT_E_FORMAT, "%s: empty file (no header row)", label);
-        goto done;
-    }
-    st = build_hash(lm, lines, label);
+    if (!have_header)
+        return mint_fail(MINT_E_FORMAT, "%s: empty file (no header row)", label);
+    return MINT_OK;
+}
+
+mint_status io_landmarks_parse(const char *text, size_t len, const char *label,
+                               io_landmarks **out)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "io_landmarks_parse: NULL output");
+    *out = NULL;
+    if (!label)
+        label = "<landmarks>";
+    if (!text && len)
+        return mint_fail(MINT_E_ARG, "%s: NULL text", label);
+
+    mint_status st = MINT_OK;
+    io_landmarks *lm = calloc(1, sizeof *lm);
+    lm_fields f = {0};
+    size_t *lines = NULL, cap = 0;
+    if (!lm)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    /* longest line bounds the field buffer */
+    f.buf = malloc(longest_line(text, len) + 2);
+    if (!f.buf)
+        st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
+    if (!st)
+        st = parse_lines(lm, &f, text, len, label, &lines, &cap);
+    if (!st)
+        st = build_hash(lm, lines, label);
     if (!st && !(lm->label = strdup(label)))
         st = mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-
-done:
     free(f.buf);
     free(f.off);
     free(lines);

@@ -625,155 +625,294 @@ static void add_notes(mint_audit_result *out, const mint_audit_opts *o, const mi
                  out->set.n_images, out->set.n_images == 1 ? " was" : "s were");
 }
 
-mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
-{
-    memset(out, 0, sizeof *out);
-    if (!o || !o->model_path || !o->mint_path || !o->images)
-        return mint_fail(MINT_E_ARG, "mint_audit_run: needs the model, the MINT model and images");
-    if (o->images->n == 0)
-        return mint_fail(MINT_E_ARG, "no images to audit");
-    if (!(o->alpha > 0 && o->alpha < 1))
-        return mint_fail(MINT_E_ARG, "alpha must be in (0, 1), got %g", o->alpha);
-    const size_t n = o->images->n;
-    mint_tm *tm = NULL;
-    mint_model *m = NULL;
-    mint_feats fr = { 0 };
-    double *ref = NULL, *set = NULL;
-    size_t nref = 0;
-    const char *taps[MINT_FEATS_MAX_TAPS];
-    char tbuf[256];
-    int ntaps = 0;
-    audit_ctx ctx = { 0 };
+/* The reference scores (logits) the audited set is tested against, with
+ * the identity of each (-1 unknown). */
+typedef struct {
+    double *score;
+    int32_t *group;
+    size_t n;
+    int ids_known;
+} audit_ref;
 
+/* Hashes, the MINT model, the network and the taps of an audit. */
+static mint_status audit_open(mint_audit_result *out, const mint_audit_opts *o, mint_tm **tm,
+                              mint_model **m, const char **taps, char *tbuf, size_t tcap,
+                              int *ntaps)
+{
     mint_status st = base_sha256_file(o->model_path, out->model_sha256);
     if (!st)
         st = base_sha256_file(o->mint_path, out->mint_sha256);
     if (!st)
-        st = mint_tm_load(&tm, o->mint_path);
+        st = mint_tm_load(tm, o->mint_path);
     if (!st)
-        st = mint_model_open(&m, o->model_path);
+        st = mint_model_open(m, o->model_path);
     if (!st)
-        st = resolve_taps(tm, o->taps, o->ntaps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
+        st = resolve_taps(*tm, o->taps, o->ntaps, tbuf, tcap, taps, ntaps, out->taps,
                           sizeof out->taps);
-    if (!st && ntaps == 0)
+    if (!st && *ntaps == 0)
         st = mint_fail(MINT_E_ARG, "%s records no taps (it was trained from .npy files without "
                        "--taps); name the taps its features came from", o->mint_path);
-    const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
-    /* refusals first, before any image is read */
-    if (!st && tm->cfg.network_sha256[0] && strcmp(tm->cfg.network_sha256, out->model_sha256))
-        st = mint_fail(MINT_E_ARG, "the MINT model %s was trained on features of the network with "
-                       "SHA-256 %.16s..., but %s has SHA-256 %.16s...: audit with the network it "
-                       "was trained for", o->mint_path, tm->cfg.network_sha256, o->model_path,
-                       out->model_sha256);
-    if (!st) {
-        int rank, dims[3];
-        st = mint_feats_shape(m, cnn, taps, ntaps, &rank, dims);
-        if (st) {
-            char why[400];
-            snprintf(why, sizeof why, "%s", mint_last_error());
-            st = mint_fail(st, "%s: cannot compute the features of the MINT model %s from this "
-                           "network: %s", o->model_path, o->mint_path, why);
-        } else if (!feats_match(tm, rank, dims)) {
-            char have[64], want[64];
-            mint_feats_dims_str(have, sizeof have, rank, dims);
-            tm_dims_str(tm, want, sizeof want);
-            st = mint_fail(MINT_E_SHAPE, "the %s MINT model %s takes %s features per image, but "
-                           "taps %s of %s give %s: the MINT model was trained on another network "
-                           "(or other taps)", mint_tm_kind_name(tm->cfg.kind), o->mint_path, want,
-                           out->taps, o->model_path, have);
-        }
+    return st;
+}
+
+/* Refusals, before any image is read: another network, features of
+ * another size, landmarks for a network not at the alignment size, no
+ * reference. */
+static mint_status audit_refusals(const mint_audit_result *out, const mint_audit_opts *o,
+                                  const mint_tm *tm, const mint_model *m, int cnn,
+                                  const char *const *taps, int ntaps)
+{
+    mint_status st = MINT_OK;
+    if (tm->cfg.network_sha256[0] && strcmp(tm->cfg.network_sha256, out->model_sha256))
+        return mint_fail(MINT_E_ARG, "the MINT model %s was trained on features of the network "
+                         "with SHA-256 %.16s..., but %s has SHA-256 %.16s...: audit with the "
+                         "network it was trained for", o->mint_path, tm->cfg.network_sha256,
+                         o->model_path, out->model_sha256);
+    int rank, dims[3];
+    st = mint_feats_shape(m, cnn, taps, ntaps, &rank, dims);
+    if (st) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mint_last_error());
+        return mint_fail(st, "%s: cannot compute the features of the MINT model %s from this "
+                         "network: %s", o->model_path, o->mint_path, why);
     }
-    if (!st && o->landmarks) {
+    if (!feats_match(tm, rank, dims)) {
+        char have[64], want[64];
+        mint_feats_dims_str(have, sizeof have, rank, dims);
+        tm_dims_str(tm, want, sizeof want);
+        return mint_fail(MINT_E_SHAPE, "the %s MINT model %s takes %s features per image, but "
+                         "taps %s of %s give %s: the MINT model was trained on another network "
+                         "(or other taps)", mint_tm_kind_name(tm->cfg.kind), o->mint_path, want,
+                         out->taps, o->model_path, have);
+    }
+    if (o->landmarks) {
         int ic, ih, iw;
         mint_model_input_shape(m, &ic, &ih, &iw);
         if (ih != IO_ALIGN_SIZE || iw != IO_ALIGN_SIZE)
-            st = mint_fail(MINT_E_SHAPE, "%s takes %dx%d inputs, but landmark alignment gives "
-                           "%dx%d faces", o->model_path, iw, ih, IO_ALIGN_SIZE, IO_ALIGN_SIZE);
+            return mint_fail(MINT_E_SHAPE, "%s takes %dx%d inputs, but landmark alignment gives "
+                             "%dx%d faces", o->model_path, iw, ih, IO_ALIGN_SIZE, IO_ALIGN_SIZE);
     }
-    if (!st && !o->reference && tm->n_cal_external == 0)
-        st = mint_fail(MINT_E_ARG, "%s has no calibration scores of external data; give "
-                       "reference features of known external data (--reference)", o->mint_path);
-    /* reference: logits and identities */
-    int32_t *ref_group = NULL;
-    int ref_ids_known = 0;
-    if (!st && o->reference) {
-        /* from M's network: a bound T's own, checked against M above */
-        char what[4200];
-        snprintf(what, sizeof what, "the audited network %s is", o->model_path);
-        mint_feats_index ix = { 0 };
-        if (!(st = mint_feats_check_network(o->reference, out->model_sha256, what)) &&
-            !(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
-            st = check_loaded(tm, o->mint_path, o->reference, &fr);
-        if (!st)
-            st = mint_feats_index_load(o->reference, fr.n, &ix);
-        float *lg = NULL;
-        if (!st && (!(ref = malloc(sizeof(double) * (size_t)(fr.n ? fr.n : 1))) ||
-                    !(lg = malloc(sizeof(float) * (size_t)(fr.n ? fr.n : 1))) ||
-                    !(ref_group = malloc(sizeof(int32_t) * (size_t)(fr.n ? fr.n : 1)))))
-            st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
-        if (!st && !(st = mint_tm_predict2(tm, fr.x, fr.n, NULL, lg))) {
-            nref = (size_t)fr.n;
-            for (size_t i = 0; i < nref; i++)
-                ref[i] = lg[i];
-            int64_t k = 0;
-            if (ix.n >= 0)
-                st = mint_groups_from_labels((const char *const *)ix.label, fr.n, ref_group, &k);
-            else
-                for (size_t i = 0; i < nref; i++)
-                    ref_group[i] = -1;
-            ref_ids_known = k > 0;
-            snprintf(out->reference, sizeof out->reference,
-                     "%s: %zu images of known external data%s, scored with the MINT model",
-                     o->reference, nref, ref_ids_known ? " (identities from its index.csv)" : "");
-        }
-        free(lg);
-        mint_feats_index_free(&ix);
-        mint_feats_free(&fr);
-    } else if (!st) {
-        nref = (size_t)tm->n_cal_external;
-        ref = malloc(sizeof(double) * nref);
-        ref_group = malloc(sizeof(int32_t) * nref);
-        if (!ref || !ref_group)
-            st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
-        for (size_t i = 0; !st && i < nref; i++) {
-            ref[i] = tm->cal_external_logit[i];
-            ref_group[i] = tm->cal_external_group[i];
-            ref_ids_known |= ref_group[i] >= 0;
-        }
-        if (!st) {
-            char ids[96] = "";
-            if (tm->cal_ref_identities >= 0)
-                snprintf(ids, sizeof ids, " of %lld identities", (long long)tm->cal_ref_identities);
-            if (tm->cal_external_heldout)
-                snprintf(out->reference, sizeof out->reference,
-                         "calibration stored in %s: %zu external images%s held out of its "
-                         "training %s", o->mint_path, nref, ids,
-                         !strcmp(tm->cal_holdout_by, "label")
-                             ? "by identity (people it never saw)"
-                             : "by image (other photos of these people may have been trained on)");
-            else
-                snprintf(out->reference, sizeof out->reference,
-                         "calibration stored in %s: the %zu external images%s it was trained on "
-                         "(biased low, so the test may claim membership too often: prefer a "
-                         "model trained with --holdout or a held-out --reference set)",
-                         o->mint_path, nref, ids);
-        }
+    if (!o->reference && tm->n_cal_external == 0)
+        return mint_fail(MINT_E_ARG, "%s has no calibration scores of external data; give "
+                         "reference features of known external data (--reference)", o->mint_path);
+    return st;
+}
+
+/* The reference from features of known external data (--reference), from
+ * the audited network (checked by its extract.txt), scored with the MINT
+ * model; identities from its index.csv. */
+static mint_status reference_from_features(mint_audit_result *out, const mint_audit_opts *o,
+                                           const mint_tm *tm, int cnn, const char *const *taps,
+                                           int ntaps, audit_ref *ref)
+{
+    /* from M's network: a bound T's own, checked against M above */
+    char what[4200];
+    snprintf(what, sizeof what, "the audited network %s is", o->model_path);
+    mint_feats fr = { 0 };
+    mint_feats_index ix = { 0 };
+    mint_status st;
+    if (!(st = mint_feats_check_network(o->reference, out->model_sha256, what)) &&
+        !(st = mint_feats_load(o->reference, cnn, taps, ntaps, &fr)))
+        st = check_loaded(tm, o->mint_path, o->reference, &fr);
+    if (!st)
+        st = mint_feats_index_load(o->reference, fr.n, &ix);
+    float *lg = NULL;
+    if (!st && (!(ref->score = malloc(sizeof(double) * (size_t)(fr.n ? fr.n : 1))) ||
+                !(lg = malloc(sizeof(float) * (size_t)(fr.n ? fr.n : 1))) ||
+                !(ref->group = malloc(sizeof(int32_t) * (size_t)(fr.n ? fr.n : 1)))))
+        st = mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
+    if (!st && !(st = mint_tm_predict2(tm, fr.x, fr.n, NULL, lg))) {
+        ref->n = (size_t)fr.n;
+        for (size_t i = 0; i < ref->n; i++)
+            ref->score[i] = lg[i];
+        int64_t k = 0;
+        if (ix.n >= 0)
+            st = mint_groups_from_labels((const char *const *)ix.label, fr.n, ref->group, &k);
+        else
+            for (size_t i = 0; i < ref->n; i++)
+                ref->group[i] = -1;
+        ref->ids_known = k > 0;
+        snprintf(out->reference, sizeof out->reference,
+                 "%s: %zu images of known external data%s, scored with the MINT model",
+                 o->reference, ref->n, ref->ids_known ? " (identities from its index.csv)" : "");
     }
-    /* per-image scores */
+    free(lg);
+    mint_feats_index_free(&ix);
+    mint_feats_free(&fr);
+    return st;
+}
+
+/* The reference from the calibration scores stored in the MINT model. */
+static mint_status reference_from_calibration(mint_audit_result *out, const mint_audit_opts *o,
+                                              const mint_tm *tm, audit_ref *ref)
+{
+    const size_t nref = (size_t)tm->n_cal_external;
+    ref->n = nref;
+    ref->score = malloc(sizeof(double) * nref);
+    ref->group = malloc(sizeof(int32_t) * nref);
+    if (!ref->score || !ref->group)
+        return mint_fail(MINT_E_NOMEM, "out of memory for reference scores");
+    for (size_t i = 0; i < nref; i++) {
+        ref->score[i] = tm->cal_external_logit[i];
+        ref->group[i] = tm->cal_external_group[i];
+        ref->ids_known |= ref->group[i] >= 0;
+    }
+    char ids[96] = "";
+    if (tm->cal_ref_identities >= 0)
+        snprintf(ids, sizeof ids, " of %lld identities", (long long)tm->cal_ref_identities);
+    if (tm->cal_external_heldout)
+        snprintf(out->reference, sizeof out->reference,
+                 "calibration stored in %s: %zu external images%s held out of its "
+                 "training %s", o->mint_path, nref, ids,
+                 !strcmp(tm->cal_holdout_by, "label")
+                     ? "by identity (people it never saw)"
+                     : "by image (other photos of these people may have been trained on)");
+    else
+        snprintf(out->reference, sizeof out->reference,
+                 "calibration stored in %s: the %zu external images%s it was trained on "
+                 "(biased low, so the test may claim membership too often: prefer a "
+                 "model trained with --holdout or a held-out --reference set)",
+                 o->mint_path, nref, ids);
+    return MINT_OK;
+}
+
+/* One row per image, not scored yet. */
+static mint_status alloc_images(mint_audit_result *out, const io_list *images)
+{
+    const size_t n = images->n;
+    out->images = calloc(n, sizeof *out->images);
+    out->sha = calloc(n, sizeof *out->sha);
+    out->err = calloc(n, sizeof *out->err);
+    out->logit = calloc(n, sizeof *out->logit);
+    mint_status st = MINT_OK;
+    if (!out->images || !out->sha || !out->err || !out->logit)
+        st = mint_fail(MINT_E_NOMEM, "out of memory for %zu images", n);
+    for (size_t i = 0; !st && i < n; i++) {
+        out->images[i].file = images->items[i].path;
+        out->images[i].score = NAN;
+        out->logit[i] = NAN;
+    }
+    out->n_images = n;
+    return st;
+}
+
+/* The scored images (duplicates once) in order[], counted, grouped into
+ * identities (start[], m_ids). */
+static mint_status collect_scored(mint_audit_result *out, const mint_audit_opts *o,
+                                  const mint_tm *tm, size_t *order, size_t *start, size_t *m_ids)
+{
+    const size_t n = out->n_images;
+    mint_status st = mark_duplicates(out, n);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        const double sc = out->images[i].score;
+        if (isnan(sc)) {
+            out->n_failed++;
+            continue;
+        }
+        if (out->images[i].duplicate_of)
+            continue;
+        order[out->n_scored++] = i;
+        out->n_above_threshold += sc >= tm->threshold;
+    }
+    return group_images(out, o, order, start, m_ids);
+}
+
+/* The identity-level test of the scored images against the reference, and
+ * their median score (set: room for n_scored values). */
+static mint_status set_test(mint_audit_result *out, const mint_audit_opts *o, const mint_tm *tm,
+                            const size_t *order, const size_t *start, size_t m_ids,
+                            const audit_ref *ref, double *set)
+{
+    mint_status st = MINT_OK;
+    snprintf(out->kind, sizeof out->kind, "%s", mint_tm_kind_name(tm->cfg.kind));
+    if (o->created)
+        snprintf(out->created, sizeof out->created, "%s", o->created);
+    else
+        base_utc_now(out->created);
+    out->median_score = NAN;
+    if (out->n_scored == 0)
+        return st;
+    for (size_t i = 0; i < out->n_scored; i++)
+        set[i] = out->logit[order[i]];
+    mint_idref idref;
+    st = mint_idref_build(&idref, ref->score, ref->group, ref->n);
     if (!st) {
-        out->images = calloc(n, sizeof *out->images);
-        out->sha = calloc(n, sizeof *out->sha);
-        out->err = calloc(n, sizeof *out->err);
-        out->logit = calloc(n, sizeof *out->logit);
-        if (!out->images || !out->sha || !out->err || !out->logit)
-            st = mint_fail(MINT_E_NOMEM, "out of memory for %zu images", n);
-        for (size_t i = 0; !st && i < n; i++) {
-            out->images[i].file = o->images->items[i].path;
-            out->images[i].score = NAN;
-            out->logit[i] = NAN;
-        }
-        out->n_images = n;
+        st = mint_idset_run(&out->set, set, start, m_ids, &idref,
+                            o->method == MINT_IDT_RANDOM_EFFECTS ? o->method : MINT_IDT_RANK,
+                            MINT_IDT_SEED);
+        mint_idref_free(&idref);
     }
+    out->has_set = st == MINT_OK;
+    for (size_t i = 0; i < out->n_scored; i++)
+        set[i] = out->images[order[i]].score;
+    qsort(set, out->n_scored, sizeof *set, cmp_double);
+    const size_t h = out->n_scored / 2;
+    out->median_score = out->n_scored % 2 ? set[h] : 0.5 * (set[h - 1] + set[h]);
+    return st;
+}
+
+/* The verdict line: the test's, or why there is none. */
+static void write_verdict(mint_audit_result *out, double alpha)
+{
+    const size_t n = out->n_images;
+    if (out->has_set) {
+        mint_idset_verdict(out->verdict, sizeof out->verdict, &out->set, alpha);
+        if (out->n_failed)
+            snprintf(out->verdict + strlen(out->verdict),
+                     sizeof out->verdict - strlen(out->verdict),
+                     " (%zu of %zu images could not be scored and are not part of the test)",
+                     out->n_failed, n);
+        if (out->n_duplicates)
+            snprintf(out->verdict + strlen(out->verdict),
+                     sizeof out->verdict - strlen(out->verdict),
+                     " (%zu duplicate image%s counted once)", out->n_duplicates,
+                     out->n_duplicates == 1 ? "" : "s");
+    } else if (n == 1) {
+        snprintf(out->verdict, sizeof out->verdict, "the image could not be scored (see "
+                 "the error); no set-level test was run");
+    } else {
+        snprintf(out->verdict, sizeof out->verdict, "none of the %zu images could be "
+                 "scored (see the errors); no set-level test was run", n);
+    }
+}
+
+/* What the report shows, then the report itself. */
+static mint_status fill_report(mint_audit_result *out, const mint_audit_opts *o,
+                               const mint_tm *tm, int ref_ids_known)
+{
+    mint_report_audit *r = &out->report;
+    r->mint_version = MINT_VERSION;
+    r->created = out->created;
+    r->model_path = o->model_path;
+    r->model_sha256 = out->model_sha256;
+    r->mint_path = o->mint_path;
+    r->mint_sha256 = out->mint_sha256;
+    r->mint_kind = out->kind;
+    r->reference = out->reference;
+    r->threshold = tm->threshold;
+    r->alpha = o->alpha;
+    r->images = out->images;
+    r->n_images = out->n_images;
+    r->set = out->has_set ? &out->settest : NULL;
+    r->audited = out->has_set ? out->audited : NULL;
+    r->verdict = out->verdict;
+    add_notes(out, o, tm, ref_ids_known);
+    r->notes = out->note_ptr;
+    r->n_notes = out->n_notes;
+    return o->report_path ? mint_report_audit_write(o->report_path, r) : MINT_OK;
+}
+
+/* Scores of the images, the set-level test, verdict and report, once the
+ * inputs are checked and the reference is known. */
+static mint_status audit_images(mint_audit_result *out, const mint_audit_opts *o, mint_tm *tm,
+                                mint_model *m, int cnn, const char *const *taps, int ntaps,
+                                const audit_ref *ref)
+{
+    const size_t n = o->images->n;
+    audit_ctx ctx = { 0 };
+    mint_status st = alloc_images(out, o->images);
     if (!st) {
         ctx.tm = tm;
         ctx.r = out;
@@ -784,107 +923,56 @@ mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
                                       audit_sink, &ctx);
     }
     /* set-level test on the images that were scored, by identity */
-    size_t *order = NULL, *start = NULL;
+    size_t *order = NULL, *start = NULL, m_ids = 0;
+    double *set = NULL;
     if (!st && (!(set = malloc(sizeof(double) * n)) || !(order = malloc(sizeof(size_t) * n)) ||
                 !(start = malloc(sizeof(size_t) * (n + 1)))))
         st = mint_fail(MINT_E_NOMEM, "out of memory");
     if (!st)
-        st = mark_duplicates(out, n);
-    size_t m_ids = 0;
-    if (!st) {
-        for (size_t i = 0; i < n; i++) {
-            const double sc = out->images[i].score;
-            if (isnan(sc)) {
-                out->n_failed++;
-                continue;
-            }
-            if (out->images[i].duplicate_of)
-                continue;
-            order[out->n_scored++] = i;
-            out->n_above_threshold += sc >= tm->threshold;
-        }
-        st = group_images(out, o, order, start, &m_ids);
-    }
-    if (!st) {
-        snprintf(out->kind, sizeof out->kind, "%s", mint_tm_kind_name(tm->cfg.kind));
-        if (o->created)
-            snprintf(out->created, sizeof out->created, "%s", o->created);
-        else
-            base_utc_now(out->created);
-        out->median_score = NAN;
-        if (out->n_scored > 0) {
-            for (size_t i = 0; i < out->n_scored; i++)
-                set[i] = out->logit[order[i]];
-            mint_idref idref;
-            st = mint_idref_build(&idref, ref, ref_group, nref);
-            if (!st) {
-                st = mint_idset_run(&out->set, set, start, m_ids, &idref,
-                                    o->method == MINT_IDT_RANDOM_EFFECTS ? o->method
-                                                                         : MINT_IDT_RANK,
-                                    MINT_IDT_SEED);
-                mint_idref_free(&idref);
-            }
-            out->has_set = st == MINT_OK;
-            for (size_t i = 0; i < out->n_scored; i++)
-                set[i] = out->images[order[i]].score;
-            qsort(set, out->n_scored, sizeof *set, cmp_double);
-            const size_t h = out->n_scored / 2;
-            out->median_score = out->n_scored % 2 ? set[h] : 0.5 * (set[h - 1] + set[h]);
-        }
-    }
+        st = collect_scored(out, o, tm, order, start, &m_ids);
+    if (!st)
+        st = set_test(out, o, tm, order, start, m_ids, ref, set);
     if (!st && out->has_set)
         st = fill_settest(out, o, tm, order, start, m_ids);
     if (!st) {
-        if (out->has_set) {
-            mint_idset_verdict(out->verdict, sizeof out->verdict, &out->set, o->alpha);
-            if (out->n_failed)
-                snprintf(out->verdict + strlen(out->verdict),
-                         sizeof out->verdict - strlen(out->verdict),
-                         " (%zu of %zu images could not be scored and are not part of the test)",
-                         out->n_failed, n);
-            if (out->n_duplicates)
-                snprintf(out->verdict + strlen(out->verdict),
-                         sizeof out->verdict - strlen(out->verdict),
-                         " (%zu duplicate image%s counted once)", out->n_duplicates,
-                         out->n_duplicates == 1 ? "" : "s");
-        } else {
-            if (n == 1)
-                snprintf(out->verdict, sizeof out->verdict, "the image could not be scored (see "
-                         "the error); no set-level test was run");
-            else
-                snprintf(out->verdict, sizeof out->verdict, "none of the %zu images could be "
-                         "scored (see the errors); no set-level test was run", n);
-        }
-        mint_report_audit *r = &out->report;
-        r->mint_version = MINT_VERSION;
-        r->created = out->created;
-        r->model_path = o->model_path;
-        r->model_sha256 = out->model_sha256;
-        r->mint_path = o->mint_path;
-        r->mint_sha256 = out->mint_sha256;
-        r->mint_kind = out->kind;
-        r->reference = out->reference;
-        r->threshold = tm->threshold;
-        r->alpha = o->alpha;
-        r->images = out->images;
-        r->n_images = n;
-        r->set = out->has_set ? &out->settest : NULL;
-        r->audited = out->has_set ? out->audited : NULL;
-        r->verdict = out->verdict;
-        add_notes(out, o, tm, ref_ids_known);
-        r->notes = out->note_ptr;
-        r->n_notes = out->n_notes;
-        if (o->report_path)
-            st = mint_report_audit_write(o->report_path, r);
+        write_verdict(out, o->alpha);
+        st = fill_report(out, o, tm, ref->ids_known);
     }
     free(order);
     free(start);
-    free(ref_group);
+    free(set);
     free(ctx.packed);
     free(ctx.scores);
     free(ctx.logits);
-    free(ref);
-    free(set);
+    return st;
+}
+
+mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
+{
+    memset(out, 0, sizeof *out);
+    if (!o || !o->model_path || !o->mint_path || !o->images)
+        return mint_fail(MINT_E_ARG, "mint_audit_run: needs the model, the MINT model and images");
+    if (o->images->n == 0)
+        return mint_fail(MINT_E_ARG, "no images to audit");
+    if (!(o->alpha > 0 && o->alpha < 1))
+        return mint_fail(MINT_E_ARG, "alpha must be in (0, 1), got %g", o->alpha);
+    mint_tm *tm = NULL;
+    mint_model *m = NULL;
+    const char *taps[MINT_FEATS_MAX_TAPS];
+    char tbuf[256];
+    int ntaps = 0;
+    audit_ref ref = { 0 };
+    mint_status st = audit_open(out, o, &tm, &m, taps, tbuf, sizeof tbuf, &ntaps);
+    const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
+    if (!st)
+        st = audit_refusals(out, o, tm, m, cnn, taps, ntaps);
+    if (!st)
+        st = o->reference ? reference_from_features(out, o, tm, cnn, taps, ntaps, &ref)
+                          : reference_from_calibration(out, o, tm, &ref);
+    if (!st)
+        st = audit_images(out, o, tm, m, cnn, taps, ntaps, &ref);
+    free(ref.group);
+    free(ref.score);
     mint_model_close(m);
     mint_tm_free(tm);
     if (st)

@@ -292,19 +292,12 @@ static int64_t *copy_i64(const wt_tensor *t)
     return p;
 }
 
-mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_state **out)
+/* The header of a checkpoint: that it is one, of this version, and of
+ * this run's kind, input and width (s->kind, s->in_dims). */
+static mint_status ckpt_read_header(const wt_file *f, const char *path, const mint_tm *tm,
+                                    mint_train_state *s)
 {
-    if (!out)
-        return mint_fail(MINT_E_ARG, "mint_train_state_load: NULL argument");
-    *out = NULL;
-    if (!path || !tm)
-        return mint_fail(MINT_E_ARG, "mint_train_state_load: NULL argument");
-    wt_file *f;
-    mint_status st = wt_open(&f, path);
-    if (st)
-        return st;
-    mint_train_state s;
-    memset(&s, 0, sizeof s);
+    mint_status st = MINT_OK;
     int64_t v = 0;
     const wt_meta *mk = wt_meta_find(f, "mint.kind"), *md = wt_meta_find(f, "mint.input_dims");
     if (!wt_meta_find(f, "mint.checkpoint") || !mk || mk->type != WT_META_STR || !md ||
@@ -314,41 +307,50 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
         v != CKPT_VERSION)
         st = mint_fail(MINT_E_UNSUPPORTED, "%s: checkpoint version %lld (this mint reads %d)",
                        path, (long long)v, CKPT_VERSION);
-    if (!st && (st = mint_tm_kind_parse(mk->str, &s.kind)) != MINT_OK)
+    if (!st && (st = mint_tm_kind_parse(mk->str, &s->kind)) != MINT_OK)
         st = mint_fail(MINT_E_FORMAT, "%s: unknown model kind '%s'", path, mk->str);
     for (uint64_t i = 0; !st && i < md->count; i++)
-        s.in_dims[i] = md->i64s[i] >= 0 && md->i64s[i] <= INT32_MAX ? (int)md->i64s[i] : -1;
+        s->in_dims[i] = md->i64s[i] >= 0 && md->i64s[i] <= INT32_MAX ? (int)md->i64s[i] : -1;
     if (!st) {
         char a[64], b[64];
-        mint_feats_dims_str(a, sizeof a, s.kind == MINT_TM_CNN ? 3 : 1, s.in_dims);
+        mint_feats_dims_str(a, sizeof a, s->kind == MINT_TM_CNN ? 3 : 1, s->in_dims);
         mint_feats_dims_str(b, sizeof b, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
-        if (s.kind != tm->cfg.kind || strcmp(a, b))
+        if (s->kind != tm->cfg.kind || strcmp(a, b))
             st = mint_fail(MINT_E_ARG, "%s: checkpoint of a %s model on input %s; this run trains "
-                           "a %s model on input %s", path, mint_tm_kind_name(s.kind), a,
+                           "a %s model on input %s", path, mint_tm_kind_name(s->kind), a,
                            mint_tm_kind_name(tm->cfg.kind), b);
     }
     const wt_meta *mhid = wt_meta_find(f, "mint.hidden");
     if (!st && mhid && mhid->type == WT_META_I64 && mhid->i64 != tm->hidden)
         st = mint_fail(MINT_E_ARG, "%s: checkpoint of a model with %lld hidden units; this run has "
                        "%d (a different minimum width)", path, (long long)mhid->i64, tm->hidden);
-    if (!st && !(st = get_i64(f, path, "checkpoint.epochs", 1, INT32_MAX, &v)))
-        s.epochs = (int)v;
-    if (!st && !(st = get_i64(f, path, "checkpoint.epochs_done", 0, s.epochs, &v)))
-        s.epochs_done = (int)v;
+    return st;
+}
+
+/* The run's settings and progress, the Adam settings, the sampler's
+ * positions and generators and the data fingerprint. */
+static mint_status ckpt_read_progress(const wt_file *f, const char *path, mint_train_state *s)
+{
+    int64_t v = 0;
+    mint_status st;
+    if (!(st = get_i64(f, path, "checkpoint.epochs", 1, INT32_MAX, &v)))
+        s->epochs = (int)v;
+    if (!st && !(st = get_i64(f, path, "checkpoint.epochs_done", 0, s->epochs, &v)))
+        s->epochs_done = (int)v;
     if (!st && !(st = get_i64(f, path, "checkpoint.batch", 2, INT32_MAX, &v)))
-        s.batch = (int)v;
+        s->batch = (int)v;
     if (!st && !(st = get_i64(f, path, "checkpoint.seed", INT64_MIN, INT64_MAX, &v)))
-        s.seed = (uint64_t)v;
+        s->seed = (uint64_t)v;
     if (!st)
-        st = get_i64(f, path, "checkpoint.n_members", 1, INT64_MAX, &s.n_mem);
+        st = get_i64(f, path, "checkpoint.n_members", 1, INT64_MAX, &s->n_mem);
     if (!st)
-        st = get_i64(f, path, "checkpoint.n_external", 1, INT64_MAX, &s.n_ext);
+        st = get_i64(f, path, "checkpoint.n_external", 1, INT64_MAX, &s->n_ext);
     if (!st)
-        st = get_i64(f, path, "checkpoint.adam_t", 0, INT64_MAX, &s.adam_t);
+        st = get_i64(f, path, "checkpoint.adam_t", 0, INT64_MAX, &s->adam_t);
     if (!st)
-        st = get_f64(f, path, "checkpoint.holdout", &s.holdout);
+        st = get_f64(f, path, "checkpoint.holdout", &s->holdout);
     if (!st)
-        st = get_f64(f, path, "checkpoint.train_accuracy", &s.train_accuracy);
+        st = get_f64(f, path, "checkpoint.train_accuracy", &s->train_accuracy);
     const wt_meta *ma = get_arr(f, "checkpoint.adam", WT_META_F32_ARR, 4),
                   *mp = get_arr(f, "checkpoint.sampler_pos", WT_META_I64_ARR, 2),
                   *mr = get_arr(f, "checkpoint.sampler_rng", WT_META_I64_ARR, 2),
@@ -357,16 +359,25 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
         st = mint_fail(MINT_E_FORMAT, "%s: checkpoint without its Adam settings, sampler state or "
                        "data fingerprint", path);
     if (!st) {
-        s.adam.lr = ma->f32[0], s.adam.beta1 = ma->f32[1], s.adam.beta2 = ma->f32[2];
-        s.adam.eps = ma->f32[3];
+        s->adam.lr = ma->f32[0], s->adam.beta1 = ma->f32[1], s->adam.beta2 = ma->f32[2];
+        s->adam.eps = ma->f32[3];
         for (int c = 0; c < 2; c++) {
-            s.pos[c] = mp->i64s[c];
-            s.rng[c] = (uint64_t)mr->i64s[c];
+            s->pos[c] = mp->i64s[c];
+            s->rng[c] = (uint64_t)mr->i64s[c];
         }
-        memcpy(s.data_hash, mh->str, 33);
+        memcpy(s->data_hash, mh->str, 33);
     }
-    /* the optimiser's moments and the sampler's orders */
-    const wt_tensor *tmv[2 * MINT_TM_MAX_PARAMS], *tp[2] = { NULL, NULL }, *th = NULL;
+    return st;
+}
+
+/* The optimiser's moments (tmv: m, v per parameter) and the sampler's
+ * orders (tp) and held-out samples (*th, NULL if none), their counts
+ * checked (s->n, s->n_held). */
+static mint_status ckpt_find_tensors(const wt_file *f, const char *path, const mint_tm *tm,
+                                     mint_train_state *s, const wt_tensor **tmv,
+                                     const wt_tensor **tp, const wt_tensor **th)
+{
+    mint_status st = MINT_OK;
     char name[48];
     for (int i = 0; !st && i < tm->nparams; i++) {
         const mint_tm_param *p = &tm->params[i];
@@ -382,17 +393,53 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
     if (!st)
         st = wt_tensor_get(f, "sampler.external", BASE_I64, 1, &any, &tp[1]);
     if (!st && wt_tensor_find(f, "holdout.external"))
-        st = wt_tensor_get(f, "holdout.external", BASE_I64, 1, &any, &th);
+        st = wt_tensor_get(f, "holdout.external", BASE_I64, 1, &any, th);
     if (!st) {
-        s.n[0] = (int64_t)tp[0]->nelem;
-        s.n[1] = (int64_t)tp[1]->nelem;
-        s.n_held = th ? (int64_t)th->nelem : 0;
-        if (s.n[0] != s.n_mem || s.n[1] + s.n_held != s.n_ext)
+        s->n[0] = (int64_t)tp[0]->nelem;
+        s->n[1] = (int64_t)tp[1]->nelem;
+        s->n_held = *th ? (int64_t)(*th)->nelem : 0;
+        if (s->n[0] != s->n_mem || s->n[1] + s->n_held != s->n_ext)
             st = mint_fail(MINT_E_FORMAT, "%s: sampler orders of %lld + %lld + %lld samples for "
-                           "%lld members and %lld external", path, (long long)s.n[0],
-                           (long long)s.n[1], (long long)s.n_held, (long long)s.n_mem,
-                           (long long)s.n_ext);
+                           "%lld members and %lld external", path, (long long)s->n[0],
+                           (long long)s->n[1], (long long)s->n_held, (long long)s->n_mem,
+                           (long long)s->n_ext);
     }
+    return st;
+}
+
+/* Adam moments must be finite (the second ones >= 0). */
+static mint_status ckpt_check_moments(const char *path, const wt_tensor *const *tmv, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const int64_t bad = net_first_bad_value(tmv[i]->data, (size_t)tmv[i]->nelem, i & 1);
+        if (bad >= 0)
+            return mint_fail(MINT_E_FORMAT, "%s: tensor '%s' element %lld is %g: Adam moments "
+                             "must be finite (and the second ones >= 0)", path, tmv[i]->name,
+                             (long long)bad, (double)((const float *)tmv[i]->data)[bad]);
+    }
+    return MINT_OK;
+}
+
+mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_state **out)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "mint_train_state_load: NULL argument");
+    *out = NULL;
+    if (!path || !tm)
+        return mint_fail(MINT_E_ARG, "mint_train_state_load: NULL argument");
+    wt_file *f;
+    mint_status st = wt_open(&f, path);
+    if (st)
+        return st;
+    mint_train_state s;
+    memset(&s, 0, sizeof s);
+    st = ckpt_read_header(f, path, tm, &s);
+    if (!st)
+        st = ckpt_read_progress(f, path, &s);
+    /* the optimiser's moments and the sampler's orders */
+    const wt_tensor *tmv[2 * MINT_TM_MAX_PARAMS], *tp[2] = { NULL, NULL }, *th = NULL;
+    if (!st)
+        st = ckpt_find_tensors(f, path, tm, &s, tmv, tp, &th);
     mint_train_state *r = NULL;
     if (!st) {
         r = malloc(sizeof *r);
@@ -405,13 +452,8 @@ mint_status mint_train_state_load(const char *path, mint_tm *tm, mint_train_stat
         if (!r || !r->perm[0] || !r->perm[1] || (th && !r->held))
             st = mint_fail(MINT_E_NOMEM, "%s: out of memory for the sampler state", path);
     }
-    for (int i = 0; !st && i < 2 * tm->nparams; i++) {
-        const int64_t bad = net_first_bad_value(tmv[i]->data, (size_t)tmv[i]->nelem, i & 1);
-        if (bad >= 0)
-            st = mint_fail(MINT_E_FORMAT, "%s: tensor '%s' element %lld is %g: Adam moments must "
-                           "be finite (and the second ones >= 0)", path, tmv[i]->name,
-                           (long long)bad, (double)((const float *)tmv[i]->data)[bad]);
-    }
+    if (!st)
+        st = ckpt_check_moments(path, tmv, 2 * tm->nparams);
     /* the model last: mint_tm_read leaves tm unchanged when it fails */
     if (!st)
         st = mint_tm_read(tm, f);

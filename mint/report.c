@@ -303,19 +303,9 @@ static void html_row(base_strbuf *b, const char *th, const char *td_text, int mo
     base_strbuf_puts(b, "</td></tr>\n");
 }
 
-mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
+/* The page's head and title. */
+static void html_head(base_strbuf *b, const mint_report_audit *r, const char *now)
 {
-    if (!out)
-        return mint_fail(MINT_E_ARG, "mint_report_audit_html: NULL output");
-    memset(out, 0, sizeof *out);
-    mint_status st = check_audit(r, "mint_report_audit_html");
-    if (st != MINT_OK)
-        return st;
-    char now[32], vbuf[512], num[64], num2[64];
-    base_utc_now(now);
-    const mint_report_settest *t = r->set;
-    base_strbuf *b = out;
-
     base_strbuf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                       "<title>mint audit report</title>\n<style>");
@@ -326,8 +316,13 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
     base_strbuf_puts(b, " &middot; ");
     base_strbuf_html_escape(b, r->created ? r->created : now);
     base_strbuf_puts(b, "</p>\n");
+}
 
-    /* verdict */
+/* The verdict box (with the MINT model's strength) and the notes. */
+static void html_verdict(base_strbuf *b, const mint_report_audit *r)
+{
+    const mint_report_settest *t = r->set;
+    char vbuf[512];
     const char *cls = !t ? "" : t->evidence ? " yes" : " no";
     base_strbuf_printf(b, "<div class=\"verdict%s\">", cls);
     if (r->audited) {
@@ -358,57 +353,68 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
         }
         base_strbuf_puts(b, "</ul>\n");
     }
+}
 
-    /* set-level test */
-    if (t) {
-        base_strbuf_puts(b, "<h2>Set-level test</h2>\n<table>\n");
-        html_row(b, "Test", t->test, 0);
-        html_row(b, "Hypotheses",
-                 "H0: the audited identities score like reference identities known not to be "
-                 "members; H1: they score higher (one-sided)", 0);
-        html_row(b, "Identities", t->unit, 0);
-        snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->m, t->m == 1 ? "y" : "ies",
-                 t->n_images, t->n_images == 1 ? "" : "s");
-        html_row(b, "Audited", vbuf, 0);
-        snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->K, t->K == 1 ? "y" : "ies",
-                 t->K_images, t->K_images == 1 ? "" : "s");
-        html_row(b, "Reference", vbuf, 0);
-        html_row(b, "Reference source", r->reference, 0);
-        snprintf(vbuf, sizeof vbuf, "%.4f (reference: %.4f)", t->t_set, t->t_ref);
-        html_row(b, "Statistic (mean logit)", vbuf, 0);
-        snprintf(vbuf, sizeof vbuf, "%.4f", t->effect);
-        html_row(b, t->effect_name, vbuf, 0);
-        fmt_p(num, sizeof num, t->p);
-        html_row(b, "p-value (one-sided)", num, 0);
-        fmt_p(num, sizeof num, t->p_min);
-        html_row(b, "Resolution (smallest p possible)", num, 0);
-        snprintf(num, sizeof num, "%g", r->alpha);
-        html_row(b, "Significance level", num, 0);
-        if (!isnan(t->welch_p)) {
-            fmt_p(num2, sizeof num2, t->welch_p);
-            snprintf(vbuf, sizeof vbuf, "t = %.3f, df = %.1f, p = %s (for comparison)", t->welch_t,
-                     t->welch_df, num2);
-            html_row(b, "Welch's t-test on identity means", vbuf, 0);
-        }
-        base_strbuf_puts(b, "</table>\n");
-        if (t->n_ids > 1) {
-            base_strbuf_puts(b, "<h2>Identities</h2>\n<table>\n<tr><th>Identity</th><th>Images</th>"
-                              "<th>Mean logit</th><th>Percentile</th><th>Own p-value</th></tr>\n");
-            for (size_t i = 0; i < t->n_ids; i++) {
-                const mint_report_identity *id = &t->ids[i];
-                base_strbuf_puts(b, "<tr><td>");
-                base_strbuf_html_escape(b, id->name);
-                fmt_p(num, sizeof num, id->p);
-                base_strbuf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%.4f</td>"
-                                    "<td class=\"num\">%.3f</td><td class=\"num\">%s</td></tr>\n",
-                                 id->n, id->t, id->percentile, num);
-            }
-            base_strbuf_puts(b, "</table>\n<p class=\"note\">Per-identity p-values are not "
-                              "corrected for multiplicity; the verdict is the set-level test.</p>\n");
-        }
+/* The set-level test's table. */
+static void html_settest(base_strbuf *b, const mint_report_audit *r, const mint_report_settest *t)
+{
+    char vbuf[512], num[64], num2[64];
+    base_strbuf_puts(b, "<h2>Set-level test</h2>\n<table>\n");
+    html_row(b, "Test", t->test, 0);
+    html_row(b, "Hypotheses",
+             "H0: the audited identities score like reference identities known not to be "
+             "members; H1: they score higher (one-sided)", 0);
+    html_row(b, "Identities", t->unit, 0);
+    snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->m, t->m == 1 ? "y" : "ies",
+             t->n_images, t->n_images == 1 ? "" : "s");
+    html_row(b, "Audited", vbuf, 0);
+    snprintf(vbuf, sizeof vbuf, "%zu identit%s, %zu image%s", t->K, t->K == 1 ? "y" : "ies",
+             t->K_images, t->K_images == 1 ? "" : "s");
+    html_row(b, "Reference", vbuf, 0);
+    html_row(b, "Reference source", r->reference, 0);
+    snprintf(vbuf, sizeof vbuf, "%.4f (reference: %.4f)", t->t_set, t->t_ref);
+    html_row(b, "Statistic (mean logit)", vbuf, 0);
+    snprintf(vbuf, sizeof vbuf, "%.4f", t->effect);
+    html_row(b, t->effect_name, vbuf, 0);
+    fmt_p(num, sizeof num, t->p);
+    html_row(b, "p-value (one-sided)", num, 0);
+    fmt_p(num, sizeof num, t->p_min);
+    html_row(b, "Resolution (smallest p possible)", num, 0);
+    snprintf(num, sizeof num, "%g", r->alpha);
+    html_row(b, "Significance level", num, 0);
+    if (!isnan(t->welch_p)) {
+        fmt_p(num2, sizeof num2, t->welch_p);
+        snprintf(vbuf, sizeof vbuf, "t = %.3f, df = %.1f, p = %s (for comparison)", t->welch_t,
+                 t->welch_df, num2);
+        html_row(b, "Welch's t-test on identity means", vbuf, 0);
     }
+    base_strbuf_puts(b, "</table>\n");
+}
 
-    /* provenance */
+/* One row per audited identity, when there are several (else nothing). */
+static void html_identities(base_strbuf *b, const mint_report_settest *t)
+{
+    char num[64];
+    if (t->n_ids > 1) {
+        base_strbuf_puts(b, "<h2>Identities</h2>\n<table>\n<tr><th>Identity</th><th>Images</th>"
+                          "<th>Mean logit</th><th>Percentile</th><th>Own p-value</th></tr>\n");
+        for (size_t i = 0; i < t->n_ids; i++) {
+            const mint_report_identity *id = &t->ids[i];
+            base_strbuf_puts(b, "<tr><td>");
+            base_strbuf_html_escape(b, id->name);
+            fmt_p(num, sizeof num, id->p);
+            base_strbuf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%.4f</td>"
+                                "<td class=\"num\">%.3f</td><td class=\"num\">%s</td></tr>\n",
+                             id->n, id->t, id->percentile, num);
+        }
+        base_strbuf_puts(b, "</table>\n<p class=\"note\">Per-identity p-values are not "
+                          "corrected for multiplicity; the verdict is the set-level test.</p>\n");
+    }
+}
+
+/* Where the model, the MINT model and the report came from. */
+static void html_provenance(base_strbuf *b, const mint_report_audit *r, const char *now)
+{
     base_strbuf_puts(b, "<h2>Provenance</h2>\n<table>\n");
     html_row(b, "Audited model", r->model_path, 0);
     html_row(b, "Audited model SHA-256", r->model_sha256, 1);
@@ -419,8 +425,12 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
     html_row(b, "mint version", r->mint_version ? r->mint_version : MINT_VERSION, 0);
     html_row(b, "Date (UTC)", r->created ? r->created : now, 0);
     base_strbuf_puts(b, "</table>\n");
+}
 
-    /* images */
+/* One row per image: file, SHA-256, score, threshold, duplicate. */
+static void html_images(base_strbuf *b, const mint_report_audit *r)
+{
+    const mint_report_settest *t = r->set;
     int any_dup = 0;
     for (size_t i = 0; i < r->n_images; i++)
         any_dup |= r->images[i].duplicate_of != NULL;
@@ -464,7 +474,28 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
         base_strbuf_puts(b, "</tr>\n");
     }
     base_strbuf_puts(b, "</table>\n");
+}
 
+mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "mint_report_audit_html: NULL output");
+    memset(out, 0, sizeof *out);
+    mint_status st = check_audit(r, "mint_report_audit_html");
+    if (st != MINT_OK)
+        return st;
+    char now[32];
+    base_utc_now(now);
+    const mint_report_settest *t = r->set;
+    base_strbuf *b = out;
+    html_head(b, r, now);
+    html_verdict(b, r);
+    if (t) { /* set-level test */
+        html_settest(b, r, t);
+        html_identities(b, t);
+    }
+    html_provenance(b, r, now);
+    html_images(b, r);
     base_strbuf_puts(b,
         "<h2>How to read this report</h2>\n<p class=\"note\">Each image gets a membership "
         "score from the MINT auditing model, which looks at the audited network's internal "

@@ -205,14 +205,11 @@ static void take_act(net_exec *e, step *s, int a)
     s->out = n->out;
 }
 
-/* Build the step list with fusion, then assign arena offsets. */
-static mint_status plan(net_exec *e)
+/* (Re)pack the convs whose BN fold changes (all of them the first time). */
+static mint_status repack_convs(net_exec *e)
 {
     const net_graph *g = e->g;
-    int nn = g->nnodes, nt = g->ntensors;
-    e->planned = 0;
-    /* (re)pack the convs whose BN fold changes (all of them the first time) */
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; i < g->nnodes; i++) {
         const net_node *n = &g->nodes[i];
         if (n->op != NET_OP_CONV && n->op != NET_OP_FC)
             continue;
@@ -223,17 +220,50 @@ static mint_status plan(net_exec *e)
                 return st;
         }
     }
-    free(e->steps);
-    e->steps = calloc((size_t)(nn ? nn : 1), sizeof *e->steps);
-    char *absorbed = calloc((size_t)(nn ? nn : 1), 1);
-    step *deferred = calloc((size_t)(nn ? nn : 1), sizeof *deferred);
-    if (!e->steps || !absorbed || !deferred) {
-        free(absorbed);
-        free(deferred);
-        return mint_fail(MINT_E_NOMEM, "out of memory planning");
+    return MINT_OK;
+}
+
+/* The step of conv/FC node i, with what it absorbs: its folded BN, then a
+ * residual Add (*defer_to: the step runs at the Add's position) or an
+ * activation, and an activation after the Add. */
+static void plan_conv(net_exec *e, int i, step *s, char *absorbed, int *defer_to)
+{
+    const net_graph *g = e->g;
+    s->kind = ST_CONV;
+    s->in2 = -1;
+    if (e->fold[i] >= 0) {
+        s->out = g->nodes[e->fold[i]].out;
+        absorbed[e->fold[i]] = 1;
     }
+    int c1 = -1;
+    if (!e->keep[s->out] && n_consumers(g, s->out, &c1) == 1) {
+        const net_node *m = &g->nodes[c1];
+        if (m->op == NET_OP_ADD && m->in[0] != m->in[1] && !absorbed[c1]) {
+            /* residual: the other operand must exist when this step
+             * runs at the Add's position, which it does (topo order) */
+            s->in2 = m->in[0] == s->out ? m->in[1] : m->in[0];
+            s->out = m->out;
+            absorbed[c1] = 1;
+            *defer_to = c1;
+        } else if (is_act(m) && !absorbed[c1]) {
+            take_act(e, s, c1);
+            absorbed[c1] = 1;
+        }
+    }
+    if (s->in2 >= 0 && !e->keep[s->out] && n_consumers(g, s->out, &c1) == 1 &&
+        is_act(&g->nodes[c1])) {
+        take_act(e, s, c1);
+        absorbed[c1] = 1;
+    }
+}
+
+/* The step list, with fusion (absorbed: per node, 1 fused into an earlier
+ * step, 2 a deferred conv+add step runs in its place). */
+static mint_status plan_steps(net_exec *e, char *absorbed, step *deferred)
+{
+    const net_graph *g = e->g;
     e->nsteps = 0;
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; i < g->nnodes; i++) {
         if (absorbed[i]) {
             /* a conv+add step runs where the Add was: both operands exist */
             if (absorbed[i] == 2)
@@ -246,35 +276,7 @@ static mint_status plan(net_exec *e)
                    .act = KERN_ACT_NONE, .lo = n->lo, .hi = n->hi };
         switch (n->op) {
         case NET_OP_CONV:
-        case NET_OP_FC: {
-            s.kind = ST_CONV;
-            s.in2 = -1;
-            if (e->fold[i] >= 0) {
-                s.out = g->nodes[e->fold[i]].out;
-                absorbed[e->fold[i]] = 1;
-            }
-            int c1 = -1;
-            if (!e->keep[s.out] && n_consumers(g, s.out, &c1) == 1) {
-                const net_node *m = &g->nodes[c1];
-                if (m->op == NET_OP_ADD && m->in[0] != m->in[1] && !absorbed[c1]) {
-                    /* residual: the other operand must exist when this step
-                     * runs at the Add's position, which it does (topo order) */
-                    s.in2 = m->in[0] == s.out ? m->in[1] : m->in[0];
-                    s.out = m->out;
-                    absorbed[c1] = 1;
-                    defer_to = c1;
-                } else if (is_act(m) && !absorbed[c1]) {
-                    take_act(e, &s, c1);
-                    absorbed[c1] = 1;
-                }
-            }
-            if (s.in2 >= 0 && !e->keep[s.out] && n_consumers(g, s.out, &c1) == 1 &&
-                is_act(&g->nodes[c1])) {
-                take_act(e, &s, c1);
-                absorbed[c1] = 1;
-            }
-            break;
-        }
+        case NET_OP_FC: plan_conv(e, i, &s, absorbed, &defer_to); break;
         case NET_OP_BN:
         case NET_OP_AFFINE: s.kind = ST_AFFINE; break;
         case NET_OP_PRELU: s.kind = ST_PRELU; s.slope = e->pa[i]; break;
@@ -283,8 +285,6 @@ static mint_status plan(net_exec *e)
         case NET_OP_ADD: s.kind = ST_ADD; break;
         case NET_OP_FLATTEN: s.kind = ST_FLATTEN; break;
         default:
-            free(absorbed);
-            free(deferred);
             return mint_fail(MINT_E_UNSUPPORTED, "node '%s': op %s cannot run", n->name,
                              net_op_name(n->op));
         }
@@ -295,19 +295,18 @@ static mint_status plan(net_exec *e)
         else
             e->steps[e->nsteps++] = s;
     }
-    free(absorbed);
-    free(deferred);
+    return MINT_OK;
+}
 
-    /* Lifetimes: first (producing) step and last reading step. */
-    int *first = malloc(sizeof(int) * (size_t)nt), *last = malloc(sizeof(int) * (size_t)nt);
-    int64_t *slot_size = calloc((size_t)nt + 1, sizeof(int64_t));
-    int *slot_of = malloc(sizeof(int) * (size_t)nt);
-    int *slot_free_at = malloc(sizeof(int) * (size_t)(nt + 1));
-    if (!first || !last || !slot_size || !slot_of || !slot_free_at) {
-        free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at);
-        return mint_fail(MINT_E_NOMEM, "out of memory planning");
-    }
-    for (int t = 0; t < nt; t++) {
+/* Arena slots: each step's output reuses a slot whose tensor is dead (in
+ * place for element-wise steps whose input dies there). first/last: the
+ * lifetimes (producing and last reading step) of every tensor. Returns
+ * the number of slots. */
+static int assign_slots(const net_exec *e, int *first, int *last, int64_t *slot_size,
+                        int *slot_of, int *slot_free_at)
+{
+    const net_graph *g = e->g;
+    for (int t = 0; t < g->ntensors; t++) {
         first[t] = last[t] = -1;
         slot_of[t] = -1;
     }
@@ -350,20 +349,37 @@ static mint_status plan(net_exec *e)
         slot_of[s->out] = pick;
         slot_free_at[pick] = last[s->out];
     }
-    /* offsets: slots laid out back to back, 16-float aligned */
-    int64_t *slot_off = malloc(sizeof(int64_t) * (size_t)(nslots + 1));
-    if (!slot_off) {
-        free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at);
-        return mint_fail(MINT_E_NOMEM, "out of memory planning");
+    return nslots;
+}
+
+/* Arena offsets of every tensor (e->off) and the arena's size in floats. */
+static mint_status assign_offsets(net_exec *e, int64_t *total_out)
+{
+    const net_graph *g = e->g;
+    const int nt = g->ntensors;
+    /* Lifetimes: first (producing) step and last reading step. */
+    int *first = malloc(sizeof(int) * (size_t)nt), *last = malloc(sizeof(int) * (size_t)nt);
+    int64_t *slot_size = calloc((size_t)nt + 1, sizeof(int64_t));
+    int *slot_of = malloc(sizeof(int) * (size_t)nt);
+    int *slot_free_at = malloc(sizeof(int) * (size_t)(nt + 1));
+    int64_t *slot_off = NULL;
+    mint_status st = MINT_OK;
+    int nslots = 0;
+    if (first && last && slot_size && slot_of && slot_free_at) {
+        nslots = assign_slots(e, first, last, slot_size, slot_of, slot_free_at);
+        /* offsets: slots laid out back to back, 16-float aligned */
+        slot_off = malloc(sizeof(int64_t) * (size_t)(nslots + 1));
     }
+    if (!slot_off)
+        st = mint_fail(MINT_E_NOMEM, "out of memory planning");
     int64_t total = 0;
-    for (int q = 0; q < nslots; q++) {
+    for (int q = 0; !st && q < nslots; q++) {
         slot_off[q] = total;
         total += (slot_size[q] + 15) / 16 * 16;
     }
-    for (int t = 0; t < nt; t++)
+    for (int t = 0; !st && t < nt; t++)
         e->off[t] = slot_of[t] >= 0 ? slot_off[slot_of[t]] : -1;
-    if (getenv("MINT_DEBUG_PLAN"))
+    if (!st && getenv("MINT_DEBUG_PLAN"))
         for (int k = 0; k < e->nsteps; k++) {
             const step *s = &e->steps[k];
             fprintf(stderr, "step %3d %-8s %-40s in %d@%lld in2 %d@%lld out %d@%lld act %d\n", k,
@@ -372,6 +388,33 @@ static mint_status plan(net_exec *e)
                     s->out, (long long)e->off[s->out], s->act);
         }
     free(first); free(last); free(slot_size); free(slot_of); free(slot_free_at); free(slot_off);
+    *total_out = total;
+    return st;
+}
+
+/* Build the step list with fusion, then assign arena offsets. */
+static mint_status plan(net_exec *e)
+{
+    const int nn = e->g->nnodes;
+    e->planned = 0;
+    mint_status st = repack_convs(e);
+    if (st)
+        return st;
+    free(e->steps);
+    e->steps = calloc((size_t)(nn ? nn : 1), sizeof *e->steps);
+    char *absorbed = calloc((size_t)(nn ? nn : 1), 1);
+    step *deferred = calloc((size_t)(nn ? nn : 1), sizeof *deferred);
+    if (!e->steps || !absorbed || !deferred)
+        st = mint_fail(MINT_E_NOMEM, "out of memory planning");
+    if (!st)
+        st = plan_steps(e, absorbed, deferred);
+    free(absorbed);
+    free(deferred);
+    int64_t total = 0;
+    if (!st)
+        st = assign_offsets(e, &total);
+    if (st)
+        return st;
     if ((size_t)total > e->arena_floats) {
         free(e->arena);
         e->arena = aligned_alloc(64, (size_t)total * sizeof(float));

@@ -293,11 +293,11 @@ static int span_cmp(const void *a, const void *b)
     return x->idx - y->idx;
 }
 
-static mint_status parse(wt_file *f)
+/* The fixed header: magic, version, alignment, and entry counts that the
+ * file can hold. */
+static mint_status parse_header(const wt_file *f, uint32_t *align_out, uint64_t *n_meta_out,
+                                uint64_t *n_tensors_out)
 {
-    reader r = { f->base, f->size, 0, f->fname };
-    mint_status st = MINT_OK;
-    char nb[72], nb2[72];
     if (f->size == 0)
         return mint_fail(MINT_E_FORMAT, "%s: empty file, not a mint weight file", f->fname);
     size_t cmp = f->size < 8 ? f->size : 8;
@@ -315,7 +315,6 @@ static mint_status parse(wt_file *f)
         return mint_fail(MINT_E_FORMAT,
                          "%s: alignment %u is not a power of two in [64, 4096] (offset 12)",
                          f->fname, align);
-    r.pos = WT_HEADER_SIZE;
     size_t rest = f->size - WT_HEADER_SIZE;
     if (n_meta > rest / WT_MIN_META_ENTRY || n_meta > INT_MAX)
         return mint_fail(MINT_E_FORMAT, "%s: %llu metadata entries cannot fit in %zu bytes",
@@ -328,7 +327,85 @@ static mint_status parse(wt_file *f)
                          "%s: %llu metadata entries and %llu tensors cannot fit in %zu bytes",
                          f->fname, (unsigned long long)n_meta, (unsigned long long)n_tensors,
                          f->size);
+    *align_out = align;
+    *n_meta_out = n_meta;
+    *n_tensors_out = n_tensors;
+    return MINT_OK;
+}
 
+/* Tensor data in the data section (which starts, aligned, after the table
+ * ending at table_end): aligned, inside the file, not overlapping. */
+static mint_status place_tensors(wt_file *f, size_t table_end, uint32_t align, int n_tensors,
+                                 const uint64_t *offs, const uint64_t *sizes, span *spans)
+{
+    char nb[72], nb2[72];
+    /* table_end <= size, so no overflow. */
+    uint64_t data_start = ((uint64_t)table_end + align - 1) / align * align;
+    if (data_start > f->size)
+        return mint_fail(MINT_E_FORMAT,
+                         "%s: file ends at %zu, inside the padding before the data section (%llu)",
+                         f->fname, f->size, (unsigned long long)data_start);
+    uint64_t avail = f->size - data_start;
+    for (int i = 0; i < n_tensors; i++) {
+        wt_tensor *t = &f->tensors[i];
+        if (offs[i] % align)
+            return mint_fail(MINT_E_FORMAT, "%s: tensor '%s' data offset %llu is not a multiple of %u",
+                             f->fname, show(t->name, nb), (unsigned long long)offs[i], align);
+        if (offs[i] > avail || sizes[i] > avail - offs[i])
+            return mint_fail(MINT_E_FORMAT,
+                             "%s: tensor '%s' data [offset %llu after data start %llu, %llu bytes] extends past end of file (%zu bytes)",
+                             f->fname, show(t->name, nb), (unsigned long long)offs[i],
+                             (unsigned long long)data_start, (unsigned long long)sizes[i], f->size);
+        spans[i] = (span){ offs[i], offs[i] + sizes[i], i };
+        t->data = f->base + data_start + offs[i];
+    }
+    qsort(spans, (size_t)n_tensors, sizeof *spans, span_cmp);
+    uint64_t reach = 0;
+    int last = -1;
+    for (int k = 0; k < n_tensors; k++) {
+        if (spans[k].end == spans[k].off)
+            continue; /* empty tensors occupy nothing */
+        if (last >= 0 && spans[k].off < reach)
+            return mint_fail(MINT_E_FORMAT, "%s: tensors '%s' and '%s' overlap in the data section",
+                             f->fname, show(f->tensors[last].name, nb),
+                             show(f->tensors[spans[k].idx].name, nb2));
+        reach = spans[k].end;
+        last = spans[k].idx;
+    }
+    return MINT_OK;
+}
+
+/* The file is little-endian: give big-endian hosts swapped copies. */
+static mint_status swap_copies(wt_file *f, int n_tensors, const uint64_t *sizes)
+{
+    char nb[72];
+    f->copies = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *f->copies);
+    if (!f->copies)
+        return mint_fail(MINT_E_NOMEM, "%s: out of memory", f->fname);
+    for (int i = 0; i < n_tensors; i++) {
+        wt_tensor *t = &f->tensors[i];
+        size_t es = base_dtype_size(t->dtype);
+        if (es == 1 || sizes[i] == 0)
+            continue;
+        if (posix_memalign(&f->copies[i], WT_ALIGN, (size_t)sizes[i]))
+            return mint_fail(MINT_E_NOMEM, "%s: out of memory for tensor '%s'", f->fname,
+                             show(t->name, nb));
+        memcpy(f->copies[i], t->data, (size_t)sizes[i]);
+        base_swap_elems(f->copies[i], t->nelem, es);
+        t->data = f->copies[i];
+    }
+    return MINT_OK;
+}
+
+static mint_status parse(wt_file *f)
+{
+    reader r = { f->base, f->size, 0, f->fname };
+    uint32_t align = 0;
+    uint64_t n_meta = 0, n_tensors = 0;
+    mint_status st = parse_header(f, &align, &n_meta, &n_tensors);
+    if (st)
+        return st;
+    r.pos = WT_HEADER_SIZE;
     f->meta = calloc(n_meta ? (size_t)n_meta : 1, sizeof *f->meta);
     f->tensors = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *f->tensors);
     uint64_t *offs = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *offs);
@@ -336,84 +413,17 @@ static mint_status parse(wt_file *f)
     span *spans = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *spans);
     if (!f->meta || !f->tensors || !offs || !sizes || !spans ||
         base_nameidx_reserve(&f->mindex, (size_t)n_meta) ||
-        base_nameidx_reserve(&f->tindex, (size_t)n_tensors)) {
+        base_nameidx_reserve(&f->tindex, (size_t)n_tensors))
         st = mint_fail(MINT_E_NOMEM, "%s: out of memory for %llu tensors", f->fname,
                        (unsigned long long)n_tensors);
-        goto out;
-    }
-    for (int i = 0; i < (int)n_meta; i++)
-        if ((st = parse_meta(f, &r, i)))
-            goto out;
-    for (int i = 0; i < (int)n_tensors; i++)
-        if ((st = parse_tensor(f, &r, i, &offs[i], &sizes[i])))
-            goto out;
-
-    /* Data section: after the table, aligned. r.pos <= size, so no overflow. */
-    uint64_t data_start = ((uint64_t)r.pos + align - 1) / align * align;
-    if (data_start > f->size) {
-        st = mint_fail(MINT_E_FORMAT,
-                       "%s: file ends at %zu, inside the padding before the data section (%llu)",
-                       f->fname, f->size, (unsigned long long)data_start);
-        goto out;
-    }
-    uint64_t avail = f->size - data_start;
-    for (int i = 0; i < (int)n_tensors; i++) {
-        wt_tensor *t = &f->tensors[i];
-        if (offs[i] % align) {
-            st = mint_fail(MINT_E_FORMAT, "%s: tensor '%s' data offset %llu is not a multiple of %u",
-                           f->fname, show(t->name, nb), (unsigned long long)offs[i], align);
-            goto out;
-        }
-        if (offs[i] > avail || sizes[i] > avail - offs[i]) {
-            st = mint_fail(MINT_E_FORMAT,
-                           "%s: tensor '%s' data [offset %llu after data start %llu, %llu bytes] extends past end of file (%zu bytes)",
-                           f->fname, show(t->name, nb), (unsigned long long)offs[i],
-                           (unsigned long long)data_start, (unsigned long long)sizes[i], f->size);
-            goto out;
-        }
-        spans[i] = (span){ offs[i], offs[i] + sizes[i], i };
-        t->data = f->base + data_start + offs[i];
-    }
-    qsort(spans, (size_t)n_tensors, sizeof *spans, span_cmp);
-    {
-        uint64_t reach = 0;
-        int last = -1;
-        for (int k = 0; k < (int)n_tensors; k++) {
-            if (spans[k].end == spans[k].off)
-                continue; /* empty tensors occupy nothing */
-            if (last >= 0 && spans[k].off < reach) {
-                st = mint_fail(MINT_E_FORMAT, "%s: tensors '%s' and '%s' overlap in the data section",
-                               f->fname, show(f->tensors[last].name, nb),
-                               show(f->tensors[spans[k].idx].name, nb2));
-                goto out;
-            }
-            reach = spans[k].end;
-            last = spans[k].idx;
-        }
-    }
-    if (!base_host_is_le()) {
-        /* The file is little-endian: give big-endian hosts swapped copies. */
-        f->copies = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *f->copies);
-        if (!f->copies) {
-            st = mint_fail(MINT_E_NOMEM, "%s: out of memory", f->fname);
-            goto out;
-        }
-        for (int i = 0; i < (int)n_tensors; i++) {
-            wt_tensor *t = &f->tensors[i];
-            size_t es = base_dtype_size(t->dtype);
-            if (es == 1 || sizes[i] == 0)
-                continue;
-            if (posix_memalign(&f->copies[i], WT_ALIGN, (size_t)sizes[i])) {
-                st = mint_fail(MINT_E_NOMEM, "%s: out of memory for tensor '%s'", f->fname,
-                               show(t->name, nb));
-                goto out;
-            }
-            memcpy(f->copies[i], t->data, (size_t)sizes[i]);
-            base_swap_elems(f->copies[i], t->nelem, es);
-            t->data = f->copies[i];
-        }
-    }
-out:
+    for (int i = 0; !st && i < (int)n_meta; i++)
+        st = parse_meta(f, &r, i);
+    for (int i = 0; !st && i < (int)n_tensors; i++)
+        st = parse_tensor(f, &r, i, &offs[i], &sizes[i]);
+    if (!st)
+        st = place_tensors(f, r.pos, align, (int)n_tensors, offs, sizes, spans);
+    if (!st && !base_host_is_le())
+        st = swap_copies(f, (int)n_tensors, sizes);
     free(offs);
     free(sizes);
     free(spans);
