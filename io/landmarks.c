@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,45 +126,18 @@ static const char *skip_seg(const char *p)
     }
 }
 
-static uint64_t hash_name(const char *s)
+/* Write s in lookup form to out (room for strlen(s) + 1); its length. */
+static size_t lookup_form(const char *s, char *out)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    size_t k = 0;
     for (const char *p = skip_seg(s); *p;) {
-        unsigned char c = (unsigned char)*p++;
-        h ^= c;
-        h *= 1099511628211ull;
-        if (c == '/')
+        char ch = *p++;
+        out[k++] = ch;
+        if (ch == '/')
             p = skip_seg(p);
     }
-    return h;
-}
-
-static int same_name(const char *a, const char *b)
-{
-    a = skip_seg(a);
-    b = skip_seg(b);
-    while (*a && *a == *b) {
-        char c = *a;
-        a++, b++;
-        if (c == '/') {
-            a = skip_seg(a);
-            b = skip_seg(b);
-        }
-    }
-    return *a == *b;
-}
-
-/* Find the slot holding name, or the empty slot where it would go. */
-static size_t find_slot(const io_landmarks *lm, const char *name)
-{
-    size_t mask = lm->nslots - 1;
-    size_t i = (size_t)hash_name(name) & mask;
-    while (lm->slots[i]) {
-        if (same_name(lm->rows[lm->slots[i] - 1].file, name))
-            return i;
-        i = (i + 1) & mask;
-    }
-    return i;
+    out[k] = '\0';
+    return k;
 }
 
 void io_landmarks_free(io_landmarks *lm)
@@ -174,16 +148,24 @@ void io_landmarks_free(io_landmarks *lm)
         free(lm->rows[i].file);
     free(lm->rows);
     free(lm->label);
-    free(lm->slots);
+    free(lm->keys);
+    base_nameidx_free(&lm->index);
     free(lm);
 }
 
 const io_landmark_row *io_landmarks_find_row(const io_landmarks *lm, const char *file)
 {
-    if (!lm || !file || !lm->nslots)
+    if (!lm || !file || !lm->keys)
         return NULL;
-    size_t i = find_slot(lm, file);
-    return lm->slots[i] ? &lm->rows[lm->slots[i] - 1] : NULL;
+    char buf[512], *key = buf;
+    size_t n = strlen(file);
+    if (n >= sizeof buf && !(key = malloc(n + 1)))
+        return NULL;
+    lookup_form(file, key);
+    int r = base_nameidx_get(&lm->index, key);
+    if (key != buf)
+        free(key);
+    return r >= 0 ? &lm->rows[r] : NULL;
 }
 
 const float *io_landmarks_find(const io_landmarks *lm, const char *file)
@@ -194,19 +176,20 @@ const float *io_landmarks_find(const io_landmarks *lm, const char *file)
 
 static mint_status build_hash(io_landmarks *lm, const size_t *lines, const char *label)
 {
-    size_t ns = 16;
-    while (ns < 2 * lm->n + 1)
-        ns *= 2;
-    lm->slots = calloc(ns, sizeof *lm->slots);
-    if (!lm->slots)
+    size_t total = 1;
+    for (size_t r = 0; r < lm->n; r++)
+        total += strlen(lm->rows[r].file) + 1; /* the rows are in memory: no overflow */
+    if (lm->n > (size_t)INT_MAX || !(lm->keys = malloc(total)) ||
+        base_nameidx_reserve(&lm->index, lm->n))
         return mint_fail(MINT_E_NOMEM, "%s: out of memory", label);
-    lm->nslots = ns;
+    char *k = lm->keys;
     for (size_t r = 0; r < lm->n; r++) {
-        size_t i = find_slot(lm, lm->rows[r].file);
-        if (lm->slots[i])
+        size_t len = lookup_form(lm->rows[r].file, k);
+        int dup = base_nameidx_add(&lm->index, k, (int)r); /* room reserved: never -2 */
+        if (dup >= 0)
             return mint_fail(MINT_E_FORMAT, "%s:%zu: duplicate entry for '%s' (first at line %zu)",
-                             label, lines[r], lm->rows[r].file, lines[lm->slots[i] - 1]);
-        lm->slots[i] = r + 1;
+                             label, lines[r], lm->rows[r].file, lines[dup]);
+        k += len + 1;
     }
     return MINT_OK;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include "mint.h"
+#include "base/nameidx.h"
 
 typedef struct {
     char *file;      /* as written in the CSV, e.g. "AJ_Cook/AJ_Cook_0001.jpg" */
@@ -26,9 +27,9 @@ typedef struct {
     size_t n;                /* number of rows */
     io_landmark_row *rows;   /* in file order */
     char *label;             /* the CSV's path (or parse label), for messages */
-    /* private: open-addressing hash of row indices + 1 (0 = empty) */
-    size_t *slots;
-    size_t nslots;           /* power of two */
+    /* private: the rows' names in lookup form (NUL-separated), indexed */
+    char *keys;
+    base_nameidx index;
 } io_landmarks;
 
 /* Read a landmarks CSV. Errors carry the path and line number. */

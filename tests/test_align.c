@@ -65,6 +65,22 @@ static void test_landmarks_parse(void **state)
     assert_string_equal(lm->rows[0].file, "a/b.jpg");
     io_landmarks_free(lm);
 
+    /* lookup form: repeated '/' and "./" segments anywhere; names longer
+     * than the lookup's stack buffer */
+    static char big[2000];
+    int k = snprintf(big, sizeof big, "file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n.//d/");
+    memset(big + k, 'x', 700);
+    snprintf(big + k + 700, sizeof big - (size_t)k - 700, ".png,1,2,3,4,5,6,7,8,9,10\n");
+    lm = parse_ok(big);
+    char want[800];
+    snprintf(want, sizeof want, "d/./%.700s.png", big + k);
+    assert_non_null(io_landmarks_find(lm, want));
+    snprintf(want, sizeof want, "d//%.700s.png", big + k);
+    assert_non_null(io_landmarks_find(lm, want));
+    snprintf(want, sizeof want, "d/%.699s.png", big + k);
+    assert_null(io_landmarks_find(lm, want));
+    io_landmarks_free(lm);
+
     /* header only: zero rows, lookups fail cleanly */
     lm = parse_ok("file,lex,ley,rex,rey,nx,ny,lmx,lmy,rmx,rmy\n");
     assert_int_equal(lm->n, 0);
