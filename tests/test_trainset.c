@@ -63,7 +63,8 @@ static void test_keys_from_index(void **state)
     /* malformed: bad header, short hash, missing field */
     const char *bad[] = { "row,file\n0,a,b,c\n",
                           "row,file,label,sha256\n0,a,b,00000000000000aa\n",
-                          "row,file,label,sha256\n0,a,00000000000000aa" "000000000000000000000000000000000000000000000000\n" };
+                          ("row,file,label,sha256\n0,a,00000000000000aa"
+                           "000000000000000000000000000000000000000000000000\n") };
     snprintf(path, sizeof path, "%s/index.csv", bare);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(test_write_file(path, bad[i], strlen(bad[i])), 0);
