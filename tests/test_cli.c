@@ -415,10 +415,13 @@ static void write_feature_dir(const char *dir, const char *taps_line, const char
 {
     char path[700];
     mkdir(dir, 0755);
-    float x[41 * 6];
-    for (int i = 0; i < 41 * 6; i++)
+    /* 40 rows of 6 from x + 6 * offset + i (offset <= 1, nstems <= 6): it
+     * read past x[41 * 6] for offset 1 and the second stem (ASan) */
+    float x[42 * 6];
+    for (int i = 0; i < 42 * 6; i++)
         x[i] = (float)((i * 37) % 23) / 11.0f;
     const int64_t dims[2] = { 40, 6 };
+    assert_true(offset >= 0 && offset <= 1 && nstems <= 6);
     for (int i = 0; i < nstems; i++) {
         snprintf(path, sizeof path, "%s/%s.npy", dir, stems[i]);
         assert_int_equal(io_npy_write(path, BASE_F32, 2, dims, x + 6 * offset + i), MINT_OK);
