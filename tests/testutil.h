@@ -135,6 +135,21 @@ static inline void test_write_text(const char *path, const char *text)
         fail_msg("cannot write %s", path);
 }
 
+/* Built with AddressSanitizer? Its shadow memory takes terabytes of address
+ * space, so a test cannot cap RLIMIT_AS under it (every later mmap fails:
+ * "ERROR: Failed to mmap"); such a test runs without its cap there. */
+static inline int test_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#endif
+#endif
+    return 0;
+}
+
 static inline int test_file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
