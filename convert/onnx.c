@@ -1048,30 +1048,17 @@ static void set_meta(net_graph *g, const void *buf, size_t n, const char *name)
     base_sha256_hex(d, m->source_sha256);
 }
 
-static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *name)
+/* The nodes, each of a supported op (an unsupported op is the most useful
+ * message, so nodes come first). */
+static mint_status import_nodes(ictx *x, const ograph *gr)
 {
     mint_status st;
-    span graph = { NULL, 0 };
-    ograph gr;
-    if (!buf || nbuf == 0)
-        return mint_fail(MINT_E_FORMAT, "not an ONNX model: empty file");
-    if ((st = ox_read_model((span){ buf, nbuf }, &graph, &x->opset)))
-        return st;
-    if (x->opset < 0)
-        return mint_fail(MINT_E_UNSUPPORTED, "model imports no opset of the default ONNX domain");
-    if (x->opset < OX_OPSET_MIN || x->opset > OX_OPSET_MAX)
-        return mint_fail(MINT_E_UNSUPPORTED, "opset %d is not supported (mint reads opsets %d..%d); re-export the model",
-                         x->opset, OX_OPSET_MIN, OX_OPSET_MAX);
-    if ((st = ox_collect_graph(x, graph, &gr)))
-        return st;
-
-    /* nodes first: an unsupported op is the most useful message */
-    x->nodes = ox_alloc(x, (gr.nnodes + 1) * sizeof *x->nodes);
+    x->nodes = ox_alloc(x, (gr->nnodes + 1) * sizeof *x->nodes);
     if (!x->nodes)
         return ox_nomem();
-    for (size_t i = 0; i < gr.nnodes; i++) {
+    for (size_t i = 0; i < gr->nnodes; i++) {
         onode *n = &x->nodes[i];
-        if ((st = ox_parse_node(x, gr.nodes[i], n, (int)i)))
+        if ((st = ox_parse_node(x, gr->nodes[i], n, (int)i)))
             return st;
         x->nnodes++;
         if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
@@ -1083,11 +1070,16 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
                              n->name, n->op, CONVERT_ONNX_SUPPORTED_OPS);
         n->kind = op_table[k].kind;
     }
+    return MINT_OK;
+}
 
-    /* initializers, then Constant nodes and aliases */
-    for (size_t i = 0; i < gr.ninits; i++) {
+/* Initializers, then Constant nodes and aliases. */
+static mint_status import_consts(ictx *x, const ograph *gr)
+{
+    mint_status st;
+    for (size_t i = 0; i < gr->ninits; i++) {
         oconst c;
-        if ((st = ox_parse_tensor(x, gr.inits[i], &c, "initializer", NULL)) ||
+        if ((st = ox_parse_tensor(x, gr->inits[i], &c, "initializer", NULL)) ||
             (st = const_add(x, &c, "initializer")))
             return st;
     }
@@ -1096,13 +1088,19 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
         if (n->kind != K_COMPUTE && (st = op_table[op_index(n->op)].fn(x, n)))
             return st;
     }
+    return MINT_OK;
+}
 
-    /* the data input: the one graph input that is not an initializer */
+/* The data input: the one graph input that is not an initializer, a 4-D
+ * float image of known C, H and W. */
+static mint_status import_input(ictx *x, const ograph *gr, ovinfo *in_out)
+{
+    mint_status st;
     ovinfo in = { 0 };
     int ndata = 0;
-    for (size_t i = 0; i < gr.ninputs; i++) {
+    for (size_t i = 0; i < gr->ninputs; i++) {
         ovinfo v;
-        if ((st = ox_parse_vinfo(x, gr.inputs[i], &v)))
+        if ((st = ox_parse_vinfo(x, gr->inputs[i], &v)))
             return st;
         if (base_nameidx_get(&x->cmap, v.name) >= 0)
             continue;
@@ -1131,6 +1129,74 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
                              "and W",
                              in.name, "NCHW"[k], (long long)in.dims[k], OX_MAX_DIM);
     x->input_name = in.name;
+    *in_out = in;
+    return MINT_OK;
+}
+
+/* Uses of every computed tensor (for bias fusion and Dropout masks), the
+ * graph output (outname) counted as one. */
+static mint_status import_uses(ictx *x, const char *outname)
+{
+    mint_status st;
+    for (int i = 0; i < x->nnodes; i++) {
+        const onode *n = &x->nodes[i];
+        if (n->kind == K_CONST)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k][0] && (st = count_use(x, n->in[k], n->kind == K_COMPUTE ? i : -1, 0)))
+                return st;
+        if (n->kind == K_COMPUTE)
+            for (int k = 0; k < n->nout; k++)
+                if (base_nameidx_get(&x->cmap, n->out[k]) >= 0 || base_nameidx_get(&x->amap, n->out[k]) >= 0)
+                    return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[k]);
+    }
+    return count_use(x, outname, -1, 1);
+}
+
+/* The net nodes of the computing ONNX nodes (Dropouts checked), from
+ * the input to the output oname (graph output outname). */
+static mint_status import_lower(ictx *x, const char *input, const char *oname,
+                                const char *outname)
+{
+    mint_status st;
+    net_graph *g = x->g;
+    if ((g->input = net_graph_tensor(g, input)) < 0)
+        return ox_nomem();
+    for (int i = 0; i < x->nnodes; i++) {
+        onode *n = &x->nodes[i];
+        if (n->kind == K_ALIAS && n->op[0] == 'D' && (st = check_dropout(x, n)))
+            return st;
+        if (n->kind != K_COMPUTE || n->skip)
+            continue;
+        if ((st = op_table[op_index(n->op)].fn(x, n)))
+            return st;
+    }
+    if ((g->output = net_graph_find_tensor(g, oname)) < 0)
+        return mint_fail(MINT_E_FORMAT, "graph output '%s' is never computed", outname);
+    if (g->output == g->input)
+        return mint_fail(MINT_E_UNSUPPORTED, "graph output '%s' is the input itself (nothing to compute)",
+                         outname);
+    return MINT_OK;
+}
+
+static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *name)
+{
+    mint_status st;
+    span graph = { NULL, 0 };
+    ograph gr;
+    if (!buf || nbuf == 0)
+        return mint_fail(MINT_E_FORMAT, "not an ONNX model: empty file");
+    if ((st = ox_read_model((span){ buf, nbuf }, &graph, &x->opset)))
+        return st;
+    if (x->opset < 0)
+        return mint_fail(MINT_E_UNSUPPORTED, "model imports no opset of the default ONNX domain");
+    if (x->opset < OX_OPSET_MIN || x->opset > OX_OPSET_MAX)
+        return mint_fail(MINT_E_UNSUPPORTED, "opset %d is not supported (mint reads opsets %d..%d); re-export the model",
+                         x->opset, OX_OPSET_MIN, OX_OPSET_MAX);
+    ovinfo in = { 0 };
+    if ((st = ox_collect_graph(x, graph, &gr)) || (st = import_nodes(x, &gr)) ||
+        (st = import_consts(x, &gr)) || (st = import_input(x, &gr, &in)))
+        return st;
 
     /* the output: the first graph output (further outputs, e.g. extra
      * heads, are ignored: mint computes the first and taps by name) */
@@ -1144,41 +1210,9 @@ static mint_status import(ictx *x, const void *buf, size_t nbuf, const char *nam
         return mint_fail(MINT_E_FORMAT, "Identity/Dropout/Cast nodes form a cycle through '%s'", outv.name);
     if (find_const(x, oname))
         return mint_fail(MINT_E_UNSUPPORTED, "graph output '%s' is a constant", outv.name);
-
-    /* uses of every computed tensor (for bias fusion and Dropout masks) */
-    for (int i = 0; i < x->nnodes; i++) {
-        const onode *n = &x->nodes[i];
-        if (n->kind == K_CONST)
-            continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k][0] && (st = count_use(x, n->in[k], n->kind == K_COMPUTE ? i : -1, 0)))
-                return st;
-        if (n->kind == K_COMPUTE)
-            for (int k = 0; k < n->nout; k++)
-                if (base_nameidx_get(&x->cmap, n->out[k]) >= 0 || base_nameidx_get(&x->amap, n->out[k]) >= 0)
-                    return mint_fail(MINT_E_FORMAT, "tensor '%s' is produced more than once", n->out[k]);
-    }
-    if ((st = count_use(x, outv.name, -1, 1)))
+    if ((st = import_uses(x, outv.name)) || (st = import_lower(x, in.name, oname, outv.name)))
         return st;
-
-    /* the nodes */
     net_graph *g = x->g;
-    if ((g->input = net_graph_tensor(g, in.name)) < 0)
-        return ox_nomem();
-    for (int i = 0; i < x->nnodes; i++) {
-        onode *n = &x->nodes[i];
-        if (n->kind == K_ALIAS && n->op[0] == 'D' && (st = check_dropout(x, n)))
-            return st;
-        if (n->kind != K_COMPUTE || n->skip)
-            continue;
-        if ((st = op_table[op_index(n->op)].fn(x, n)))
-            return st;
-    }
-    if ((g->output = net_graph_find_tensor(g, oname)) < 0)
-        return mint_fail(MINT_E_FORMAT, "graph output '%s' is never computed", outv.name);
-    if (g->output == g->input)
-        return mint_fail(MINT_E_UNSUPPORTED, "graph output '%s' is the input itself (nothing to compute)",
-                         outv.name);
     g->meta.in_c = (int)in.dims[1];
     g->meta.in_h = (int)in.dims[2];
     g->meta.in_w = (int)in.dims[3];

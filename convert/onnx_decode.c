@@ -99,23 +99,23 @@ static uint64_t ox_rd_le(const uint8_t *p, int n)
 /* ------------------------------------------------------------------ */
 /* TensorProto                                                         */
 
-/* Read a TensorProto into c (name from the tensor unless given).
- * what: "initializer" or "constant" (for messages). */
-mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const char *name)
+/* What pass 1 over a TensorProto found besides c's metadata. */
+typedef struct {
+    span raw;
+    int has_raw, external, has_segment;
+    size_t nfl, ni32, ni64, nother; /* values in float_data, int32_data, int64_data; other
+                                     * typed fields */
+} tensor_scan;
+
+/* Pass 1: metadata (dims, dtype, name unless given) into c, value counts
+ * into k. */
+static mint_status scan_tensor(ictx *x, span sp, oconst *c, const char *what, const char *name,
+                               tensor_scan *k)
 {
     pb_buf b;
     pb_field f;
     const char *why = NULL;
     int r;
-    span raw = { NULL, 0 };
-    int has_raw = 0, external = 0, has_segment = 0;
-    size_t nfl = 0, ni32 = 0, ni64 = 0, nother = 0;
-    memset(c, 0, sizeof *c);
-    c->wid = -1;
-    c->name = name;
-    c->dtype = 0;
-
-    /* pass 1: metadata and value counts */
     pb_init(&b, sp.p, sp.n);
     while ((r = pb_next(&b, &f, &why)) == PB_OK) {
         size_t cnt;
@@ -142,25 +142,25 @@ mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const
             c->dtype = (int)f.u;
             break;
         case 3:
-            has_segment = 1;
+            k->has_segment = 1;
             break;
         case 4:
             if (pb_count(&f, PB_I32, &cnt) != PB_OK)
                 return ox_pbfail("TensorProto.float_data", "bad packing");
-            nfl += cnt;
+            k->nfl += cnt;
             break;
         case 5:
             if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
                 return ox_pbfail("TensorProto.int32_data", "bad packing");
-            ni32 += cnt;
+            k->ni32 += cnt;
             break;
         case 7:
             if (pb_count(&f, PB_VARINT, &cnt) != PB_OK)
                 return ox_pbfail("TensorProto.int64_data", "bad packing");
-            ni64 += cnt;
+            k->ni64 += cnt;
             break;
         case 6: case 10: case 11:
-            nother++;
+            k->nother++;
             break;
         case 8:
             if (!name) {
@@ -171,16 +171,16 @@ mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const
         case 9:
             if (f.wire != PB_LEN)
                 return ox_pbfail("TensorProto.raw_data", "wrong wire type");
-            raw.p = f.data;
-            raw.n = f.len;
-            has_raw = 1;
+            k->raw.p = f.data;
+            k->raw.n = f.len;
+            k->has_raw = 1;
             break;
         case 13:
-            external = 1;
+            k->external = 1;
             break;
         case 14:
             if (f.wire == PB_VARINT && f.u == 1)
-                external = 1;
+                k->external = 1;
             break;
         default:
             break;
@@ -188,15 +188,24 @@ mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const
     }
     if (r == PB_ERR)
         return ox_pbfail("TensorProto", why);
+    return MINT_OK;
+}
+
+/* What pass 1 found, checked: a name, data inside the file, a supported
+ * dtype, dims within bounds (c->numel), and values in the one field the
+ * dtype may use, as many as the dims need. *esize: bytes per raw value. */
+static mint_status check_tensor(oconst *c, const char *what, const tensor_scan *k,
+                                size_t *esize)
+{
     if (!c->name)
         c->name = "";
     if (strcmp(what, "initializer") == 0 && !c->name[0])
         return mint_fail(MINT_E_FORMAT, "malformed ONNX file: an initializer has no name");
-    if (external)
+    if (k->external)
         return mint_fail(MINT_E_UNSUPPORTED,
                          "%s '%s' uses external data; re-export with the weights inside the .onnx file",
                          what, c->name);
-    if (has_segment)
+    if (k->has_segment)
         return mint_fail(MINT_E_UNSUPPORTED, "%s '%s' is a segment of a tensor (not supported)",
                          what, c->name);
     int dt = c->dtype;
@@ -218,54 +227,57 @@ mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const
         numel *= c->dims[i];
     }
     c->numel = numel;
-    size_t esize = dt == DT_FLOAT || dt == DT_INT32 ? 4 : dt == DT_FLOAT16 ? 2 : dt == DT_BOOL ? 1 : 8;
+    *esize = dt == DT_FLOAT || dt == DT_INT32 ? 4 : dt == DT_FLOAT16 ? 2 : dt == DT_BOOL ? 1 : 8;
     /* the one typed field this dtype may use */
-    size_t ntyped = dt == DT_FLOAT ? nfl : dt == DT_INT64 ? ni64 : ni32;
-    size_t nwrong = nfl + ni32 + ni64 - ntyped + nother;
+    size_t ntyped = dt == DT_FLOAT ? k->nfl : dt == DT_INT64 ? k->ni64 : k->ni32;
+    size_t nwrong = k->nfl + k->ni32 + k->ni64 - ntyped + k->nother;
     if (nwrong)
         return mint_fail(MINT_E_FORMAT, "%s '%s': data stored in a field that does not match type %s",
                          what, c->name, ox_dtype_name(dt));
-    if (has_raw && ntyped)
+    if (k->has_raw && ntyped)
         return mint_fail(MINT_E_FORMAT, "%s '%s' has both raw_data and typed data", what, c->name);
-    size_t have = has_raw ? raw.n / esize : ntyped;
-    if ((has_raw && raw.n % esize) || have != (uint64_t)numel) {
+    size_t have = k->has_raw ? k->raw.n / *esize : ntyped;
+    if ((k->has_raw && k->raw.n % *esize) || have != (uint64_t)numel) {
         char ds[160];
         ox_dims_str(ds, sizeof ds, c->rank, c->dims);
         return mint_fail(MINT_E_FORMAT, "%s '%s': %s holds %zu values but its dims %s need %lld",
-                         what, c->name, has_raw ? "raw_data" : "typed data", have, ds,
+                         what, c->name, k->has_raw ? "raw_data" : "typed data", have, ds,
                          (long long)numel);
     }
+    return MINT_OK;
+}
 
-    /* pass 2: convert the values once, into the buffer kept for the graph */
-    size_t bytes = (size_t)(numel ? numel : 1) * (dt == DT_FLOAT || dt == DT_FLOAT16 ? 4 : 8);
-    void *dst = malloc(bytes);
-    if (!dst)
-        return mint_fail(MINT_E_NOMEM, "%s '%s': cannot allocate %zu bytes", what, c->name, bytes);
-    if (dt == DT_FLOAT || dt == DT_FLOAT16)
-        c->f = dst;
-    else
-        c->i = dst;
-    if (has_raw) {
-        const uint8_t *p = raw.p;
-        if (dt == DT_FLOAT) {
+/* The values from raw_data (little-endian, esize bytes each). */
+static void read_raw(oconst *c, const uint8_t *p, size_t esize)
+{
+    const int dt = c->dtype;
+    const int64_t numel = c->numel;
+    if (dt == DT_FLOAT) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            if (numel)
-                memcpy(c->f, p, (size_t)numel * 4);
+        if (numel)
+            memcpy(c->f, p, (size_t)numel * 4);
 #else
-            for (int64_t k = 0; k < numel; k++)
-                c->f[k] = pb_as_float(ox_rd_le(p + 4 * k, 4));
+        for (int64_t k = 0; k < numel; k++)
+            c->f[k] = pb_as_float(ox_rd_le(p + 4 * k, 4));
 #endif
-        } else if (dt == DT_FLOAT16) {
-            for (int64_t k = 0; k < numel; k++)
-                c->f[k] = base_f16_to_f32((uint16_t)ox_rd_le(p + 2 * k, 2));
-        } else {
-            for (int64_t k = 0; k < numel; k++) {
-                uint64_t v = ox_rd_le(p + esize * (size_t)k, (int)esize);
-                c->i[k] = dt == DT_INT32 ? (int64_t)(int32_t)(uint32_t)v : pb_as_i64(v);
-            }
+    } else if (dt == DT_FLOAT16) {
+        for (int64_t k = 0; k < numel; k++)
+            c->f[k] = base_f16_to_f32((uint16_t)ox_rd_le(p + 2 * k, 2));
+    } else {
+        for (int64_t k = 0; k < numel; k++) {
+            uint64_t v = ox_rd_le(p + esize * (size_t)k, (int)esize);
+            c->i[k] = dt == DT_INT32 ? (int64_t)(int32_t)(uint32_t)v : pb_as_i64(v);
         }
-        return MINT_OK;
     }
+}
+
+/* The values from the typed field of the dtype (dst: the buffer of c). */
+static mint_status read_typed(oconst *c, span sp, void *dst)
+{
+    const int dt = c->dtype;
+    const int64_t numel = c->numel;
+    pb_buf b;
+    pb_field f;
     int want = dt == DT_FLOAT ? 4 : dt == DT_INT64 ? 7 : 5;
     int64_t k = 0;
     pb_init(&b, sp.p, sp.n);
@@ -292,6 +304,40 @@ mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const
         }
     }
     return MINT_OK;
+}
+
+/* Read a TensorProto into c (name from the tensor unless given).
+ * what: "initializer" or "constant" (for messages). */
+mint_status ox_parse_tensor(ictx *x, span sp, oconst *c, const char *what, const char *name)
+{
+    tensor_scan k;
+    memset(&k, 0, sizeof k);
+    memset(c, 0, sizeof *c);
+    c->wid = -1;
+    c->name = name;
+    c->dtype = 0;
+    size_t esize = 0;
+    mint_status st = scan_tensor(x, sp, c, what, name, &k);
+    if (!st)
+        st = check_tensor(c, what, &k, &esize);
+    if (st)
+        return st;
+    /* pass 2: convert the values once, into the buffer kept for the graph */
+    const int dt = c->dtype;
+    const int64_t numel = c->numel;
+    size_t bytes = (size_t)(numel ? numel : 1) * (dt == DT_FLOAT || dt == DT_FLOAT16 ? 4 : 8);
+    void *dst = malloc(bytes);
+    if (!dst)
+        return mint_fail(MINT_E_NOMEM, "%s '%s': cannot allocate %zu bytes", what, c->name, bytes);
+    if (dt == DT_FLOAT || dt == DT_FLOAT16)
+        c->f = dst;
+    else
+        c->i = dst;
+    if (k.has_raw) {
+        read_raw(c, k.raw.p, esize);
+        return MINT_OK;
+    }
+    return read_typed(c, sp, dst);
 }
 
 void ox_const_free(oconst *c)
