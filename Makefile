@@ -126,7 +126,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit fuzz FORCE
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit fuzz check-fn-length FORCE
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -167,10 +167,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmint.a $(LDFLAGS) $(LIBS)
 
+# No library function over 120 lines (issue 9): run by `make test` and .ci/run.
+check-fn-length:
+	sh tools/check_fn_length.sh
+
 # `make test`: every test binary, kernel tests under each ISA the CPU has
 # (the benchmarks are built too, so they cannot rot unnoticed).
 test: $(BUILD)/mint $(TESTS) $(BENCHES)
 	@sh tools/check_layers.sh
+	@sh tools/check_fn_length.sh
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 	@echo "== all tests passed"
 

@@ -496,13 +496,11 @@ static mint_status do_chunk(run_state *rs, size_t c)
     return st;
 }
 
-/* Assemble the final outputs from the parts, then remove the parts. */
-static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t nchunks,
-                          mint_extract_stats *stats)
+/* Rows (rows[c]) of every chunk's index part, their total and the
+ * failures in the errors parts. */
+static mint_status count_parts(const mint_extract_opts *o, size_t nchunks, long *rows,
+                               size_t *total_out, size_t *nerr_out)
 {
-    long *rows = calloc(nchunks ? nchunks : 1, sizeof *rows);
-    if (!rows)
-        return mint_fail(MINT_E_NOMEM, "out of memory");
     mint_status st = MINT_OK;
     size_t total = 0, nerr = 0;
     char path[4200];
@@ -518,105 +516,127 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
             nerr += (size_t)(e > 0 ? e : 0);
         }
     }
-    size_t esz = o->f16 ? 2 : 4;
-    size_t bufsz = 1 << 20;
-    char *buf = malloc(bufsz);
-    if (!st && !buf)
+    *total_out = total;
+    *nerr_out = nerr;
+    return st;
+}
+
+/* Append the rows of one chunk's part of a tap (rowbytes each) to w, in
+ * reads of at most bufsz bytes through buf. */
+static mint_status append_part(io_npy_writer *w, const char *part, size_t rowbytes, long rows,
+                               char *buf, size_t bufsz)
+{
+    mint_status st = MINT_OK;
+    FILE *f = fopen(part, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) || (size_t)sb.st_size != rowbytes * (size_t)rows) {
+        st = mint_fail(MINT_E_FORMAT, "%s: part is missing or does not hold %ld rows; "
+                       "remove the folder and extract again", part, rows);
+        if (f)
+            fclose(f);
+        return st;
+    }
+    size_t per_read = bufsz / rowbytes ? bufsz / rowbytes : 1;
+    char *rb = per_read * rowbytes > bufsz ? malloc(rowbytes) : buf;
+    for (long r = 0; r < rows && !st && rb;) {
+        size_t want = (size_t)(rows - r) < per_read ? (size_t)(rows - r) : per_read;
+        if (fread(rb, rowbytes, want, f) != want)
+            st = mint_fail(MINT_E_IO, "%s: read error", part);
+        else
+            st = io_npy_writer_append(w, rb, want);
+        r += (long)want;
+    }
+    if (!rb)
         st = mint_fail(MINT_E_NOMEM, "out of memory");
-    for (int t = 0; t < o->ntaps && !st; t++) {
-        int64_t dims[4] = { (int64_t)total, ti[t].dims[0], ti[t].dims[1], ti[t].dims[2] };
-        int rank = o->pool_max ? 2 : ti[t].rank;
-        snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, ti[t].safe);
-        io_npy_writer *w;
-        if ((st = io_npy_writer_open(&w, path, o->f16 ? BASE_F16 : BASE_F32, rank, dims)))
-            break;
-        size_t rowbytes = (size_t)ti[t].row * esz;
-        for (size_t c = 0; c < nchunks && !st; c++) {
-            char part[4200];
-            if ((st = part_name(part, sizeof part, o->out_dir, ti[t].safe, c, ".bin")))
-                break;
-            FILE *f = fopen(part, "rb");
-            struct stat sb;
-            if (!f || fstat(fileno(f), &sb) || (size_t)sb.st_size != rowbytes * (size_t)rows[c]) {
-                st = mint_fail(MINT_E_FORMAT, "%s: part is missing or does not hold %ld rows; "
-                               "remove the folder and extract again", part, rows[c]);
-                if (f)
-                    fclose(f);
-                break;
-            }
-            size_t per_read = bufsz / rowbytes ? bufsz / rowbytes : 1;
-            char *rb = per_read * rowbytes > bufsz ? malloc(rowbytes) : buf;
-            for (long r = 0; r < rows[c] && !st && rb;) {
-                size_t want = (size_t)(rows[c] - r) < per_read ? (size_t)(rows[c] - r) : per_read;
-                if (fread(rb, rowbytes, want, f) != want)
-                    st = mint_fail(MINT_E_IO, "%s: read error", part);
-                else
-                    st = io_npy_writer_append(w, rb, want);
-                r += (long)want;
-            }
-            if (!rb)
-                st = mint_fail(MINT_E_NOMEM, "out of memory");
-            if (rb && rb != buf)
-                free(rb);
-            fclose(f);
-        }
-        if (st)
-            io_npy_writer_abort(w);
-        else
-            st = io_npy_writer_close(w);
-    }
-    /* extract.txt: the run's description (network SHA-256, taps, pooling,
-     * dtype, list hash), so training can bind a MINT model to its network */
-    if (!st) {
-        char cfg[4300], txt[4300];
-        snprintf(cfg, sizeof cfg, "%s/.parts/config", o->out_dir);
-        snprintf(txt, sizeof txt, "%s/extract.txt", o->out_dir);
-        FILE *in = fopen(cfg, "r");
-        char body[8192];
-        size_t n = in ? fread(body, 1, sizeof body, in) : 0;
-        if (in)
-            fclose(in);
-        st = n ? base_write_file_atomic(txt, body, n)
-               : mint_fail(MINT_E_IO, "%s: cannot read the run description", cfg);
-    }
-    /* index.csv and errors.csv */
-    for (int which = 0; which < 2 && !st; which++) {
-        const char *stem = which ? "errors" : "index";
-        if (which && nerr == 0)
-            break;
-        snprintf(path, sizeof path, "%s/%s.csv", o->out_dir, stem);
-        base_afile a;
-        if ((st = base_afile_open(&a, path)))
-            break;
-        FILE *out = a.fp;
-        fputs(which ? "item,file,error\n" : "row,file,label,sha256\n", out);
-        size_t row = 0;
-        for (size_t c = 0; c < nchunks && !st; c++) {
-            char part[4200], *line = NULL;
-            size_t cap = 0;
-            if ((st = part_name(part, sizeof part, o->out_dir, stem, c, ".csv")))
-                break;
-            FILE *f = fopen(part, "r");
-            if (!f)
-                continue;
-            while (getline(&line, &cap, f) > 0) {
-                if (!which)
-                    fprintf(out, "%zu,", row++);
-                fputs(line, out);
-            }
-            free(line);
-            fclose(f);
-        }
-        if (st)
-            base_afile_abort(&a);
-        else
-            st = base_afile_commit(&a);
-    }
-    free(buf);
-    free(rows);
+    if (rb && rb != buf)
+        free(rb);
+    fclose(f);
+    return st;
+}
+
+/* <tap>.npy of total rows from the tap's parts. */
+static mint_status write_tap(const mint_extract_opts *o, const tapinfo *ti, size_t nchunks,
+                             const long *rows, size_t total, char *buf, size_t bufsz)
+{
+    size_t esz = o->f16 ? 2 : 4;
+    int64_t dims[4] = { (int64_t)total, ti->dims[0], ti->dims[1], ti->dims[2] };
+    int rank = o->pool_max ? 2 : ti->rank;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, ti->safe);
+    io_npy_writer *w;
+    mint_status st = io_npy_writer_open(&w, path, o->f16 ? BASE_F16 : BASE_F32, rank, dims);
     if (st)
         return st;
-    /* remove the parts (best effort: the outputs are complete already) */
+    size_t rowbytes = (size_t)ti->row * esz;
+    for (size_t c = 0; c < nchunks && !st; c++) {
+        char part[4200];
+        if ((st = part_name(part, sizeof part, o->out_dir, ti->safe, c, ".bin")))
+            break;
+        st = append_part(w, part, rowbytes, rows[c], buf, bufsz);
+    }
+    if (st)
+        io_npy_writer_abort(w);
+    else
+        st = io_npy_writer_close(w);
+    return st;
+}
+
+/* extract.txt: the run's description (network SHA-256, taps, pooling,
+ * dtype, list hash), so training can bind a MINT model to its network */
+static mint_status write_description(const mint_extract_opts *o)
+{
+    char cfg[4300], txt[4300];
+    snprintf(cfg, sizeof cfg, "%s/.parts/config", o->out_dir);
+    snprintf(txt, sizeof txt, "%s/extract.txt", o->out_dir);
+    FILE *in = fopen(cfg, "r");
+    char body[8192];
+    size_t n = in ? fread(body, 1, sizeof body, in) : 0;
+    if (in)
+        fclose(in);
+    return n ? base_write_file_atomic(txt, body, n)
+             : mint_fail(MINT_E_IO, "%s: cannot read the run description", cfg);
+}
+
+/* index.csv (rows numbered) or errors.csv from the chunks' parts. */
+static mint_status write_csv(const mint_extract_opts *o, size_t nchunks, int which)
+{
+    const char *stem = which ? "errors" : "index";
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.csv", o->out_dir, stem);
+    base_afile a;
+    mint_status st = base_afile_open(&a, path);
+    if (st)
+        return st;
+    FILE *out = a.fp;
+    fputs(which ? "item,file,error\n" : "row,file,label,sha256\n", out);
+    size_t row = 0;
+    for (size_t c = 0; c < nchunks && !st; c++) {
+        char part[4200], *line = NULL;
+        size_t cap = 0;
+        if ((st = part_name(part, sizeof part, o->out_dir, stem, c, ".csv")))
+            break;
+        FILE *f = fopen(part, "r");
+        if (!f)
+            continue;
+        while (getline(&line, &cap, f) > 0) {
+            if (!which)
+                fprintf(out, "%zu,", row++);
+            fputs(line, out);
+        }
+        free(line);
+        fclose(f);
+    }
+    if (st)
+        base_afile_abort(&a);
+    else
+        st = base_afile_commit(&a);
+    return st;
+}
+
+/* Remove the parts (best effort: the outputs are complete already). */
+static void remove_parts(const mint_extract_opts *o, const tapinfo *ti, size_t nchunks)
+{
+    char path[4200];
     for (size_t c = 0; c < nchunks; c++) {
         for (int t = 0; t < o->ntaps; t++)
             if (!part_name(path, sizeof path, o->out_dir, ti[t].safe, c, ".bin"))
@@ -632,6 +652,36 @@ static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t 
     unlink(path);
     snprintf(path, sizeof path, "%s/.parts", o->out_dir);
     rmdir(path);
+}
+
+/* Assemble the final outputs from the parts, then remove the parts. */
+static mint_status finish(const mint_extract_opts *o, const tapinfo *ti, size_t nchunks,
+                          mint_extract_stats *stats)
+{
+    long *rows = calloc(nchunks ? nchunks : 1, sizeof *rows);
+    if (!rows)
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    size_t total = 0, nerr = 0;
+    mint_status st = count_parts(o, nchunks, rows, &total, &nerr);
+    size_t bufsz = 1 << 20;
+    char *buf = malloc(bufsz);
+    if (!st && !buf)
+        st = mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int t = 0; t < o->ntaps && !st; t++)
+        st = write_tap(o, &ti[t], nchunks, rows, total, buf, bufsz);
+    if (!st)
+        st = write_description(o);
+    /* index.csv and errors.csv */
+    for (int which = 0; which < 2 && !st; which++) {
+        if (which && nerr == 0)
+            break;
+        st = write_csv(o, nchunks, which);
+    }
+    free(buf);
+    free(rows);
+    if (st)
+        return st;
+    remove_parts(o, ti, nchunks);
     stats->written = total;
     stats->failed = nerr;
     return MINT_OK;
@@ -646,17 +696,10 @@ mint_status mint_check_image_input(const mint_model *m)
     return MINT_OK;
 }
 
-mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats)
+/* Per tap: its file name stem, shape and row size, checked (names that
+ * give no file, clash with an output or another tap). */
+static mint_status tap_infos(const mint_extract_opts *oin, tapinfo *ti)
 {
-    memset(stats, 0, sizeof *stats);
-    if (!oin->model || !oin->list || oin->ntaps < 1 || oin->ntaps > 64 || oin->batch < 1 ||
-        oin->chunk < 1 || !oin->out_dir || !oin->model_sha256 || oin->shard_n < 0 ||
-        (oin->shard_n > 0 && (oin->shard_i < 0 || oin->shard_i >= oin->shard_n)))
-        return mint_fail(MINT_E_ARG, "bad extraction options");
-    mint_status cst = mint_check_image_input(oin->model);
-    if (cst)
-        return cst;
-    tapinfo ti[64];
     for (int t = 0; t < oin->ntaps; t++) {
         if (io_safe_name(oin->taps[t], ti[t].safe, sizeof ti[t].safe))
             return mint_fail(MINT_E_ARG, "tap name '%.300s' gives no file name (empty after the "
@@ -681,6 +724,117 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
                                  oin->taps[u], oin->taps[t], ti[t].safe);
         }
     }
+    return MINT_OK;
+}
+
+/* The output folder, locked (*lock), with the run's description: a new
+ * one, or an unfinished one to resume; a finished one is refused. */
+static mint_status open_out_dir(const mint_extract_opts *o, const io_list *whole, int *lock)
+{
+    char parts[4200], cfg[4300], path[4300];
+    snprintf(parts, sizeof parts, "%s/.parts", o->out_dir);
+    snprintf(cfg, sizeof cfg, "%s/config", parts);
+    snprintf(path, sizeof path, "%s/index.csv", o->out_dir);
+    mint_status st = MINT_OK;
+    int unfinished = 0;
+    if (mkdir(o->out_dir, 0777) && errno != EEXIST)
+        st = mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
+    else if ((st = mint_extract_lock(o->out_dir, lock)))
+        ; /* another run uses the folder */
+    else if (!(unfinished = exists(cfg)) && exists(path))
+        st = mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
+                       o->out_dir);
+    else if (unfinished && !o->resume)
+        st = mint_fail(MINT_E_ARG, "%s holds an unfinished extraction: add --resume to continue it, "
+                       "or remove the folder", o->out_dir);
+    else if (unfinished)
+        st = write_config(o, whole, cfg, 1);
+    else if (mkdir(parts, 0777) && errno != EEXIST)
+        st = mint_fail(MINT_E_IO, "%s: %s", parts, strerror(errno));
+    else
+        st = write_config(o, whole, cfg, 0);
+    return st;
+}
+
+/* The batch buffers of rs (freed by free_buffers). */
+static mint_status alloc_buffers(run_state *rs)
+{
+    const mint_extract_opts *o = rs->o;
+    const tapinfo *ti = rs->ti;
+    int ic, ih, iw;
+    mint_model_input_shape(o->model, &ic, &ih, &iw);
+    size_t maxrow = 0;
+    rs->x = malloc(sizeof(float) * (size_t)o->batch * (size_t)ic * (size_t)ih * (size_t)iw);
+    rs->status = malloc(sizeof *rs->status * (size_t)o->batch);
+    rs->sha = malloc(65 * (size_t)o->batch);
+    rs->err = malloc(512 * (size_t)o->batch);
+    int okalloc = rs->x && rs->status && rs->sha && rs->err;
+    for (int t = 0; t < o->ntaps && okalloc; t++) {
+        okalloc = (rs->tap[t] = malloc(sizeof(float) * (size_t)(ti[t].numel * o->batch))) != NULL;
+        if ((size_t)ti[t].row > maxrow)
+            maxrow = (size_t)ti[t].row;
+    }
+    if (okalloc)
+        okalloc = (rs->rows = malloc(sizeof(float) * maxrow * (size_t)o->batch)) != NULL;
+    return okalloc ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory for batch buffers");
+}
+
+static void free_buffers(run_state *rs)
+{
+    free(rs->x);
+    free(rs->status);
+    free(rs->sha);
+    free(rs->err);
+    free(rs->rows);
+    for (int t = 0; t < rs->o->ntaps; t++)
+        free(rs->tap[t]);
+}
+
+/* Every chunk: kept when a resumed run committed it and its parts match
+ * their checksums, else extracted. */
+static mint_status run_chunks(run_state *rs, size_t nchunks)
+{
+    const mint_extract_opts *o = rs->o;
+    mint_status st = MINT_OK;
+    const char *stems[64];
+    for (int t = 0; t < o->ntaps; t++)
+        stems[t] = rs->ti[t].safe;
+    for (size_t c = 0; c < nchunks && !st; c++) {
+        char ipart[4200];
+        if ((st = part_name(ipart, sizeof ipart, o->out_dir, "index", c, ".csv")))
+            break;
+        /* a committed chunk is kept only if its parts match their checksums */
+        if (exists(ipart) && mint_extract_chunk_verify(o->out_dir, c, stems, o->ntaps) == MINT_OK) {
+            size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
+            rs->done += n;
+            rs->resumed += n;
+            char epart[4200]; /* the finished chunk's failures count as skipped too */
+            if (!part_name(epart, sizeof epart, o->out_dir, "errors", c, ".csv")) {
+                long e = mint_count_lines(epart);
+                rs->failed += (size_t)(e > 0 ? e : 0);
+            }
+            if (o->progress)
+                o->progress(o->ctx, rs->done, o->list->n, rs->failed, rs->resumed);
+            continue;
+        }
+        st = do_chunk(rs, c);
+    }
+    return st;
+}
+
+mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (!oin->model || !oin->list || oin->ntaps < 1 || oin->ntaps > 64 || oin->batch < 1 ||
+        oin->chunk < 1 || !oin->out_dir || !oin->model_sha256 || oin->shard_n < 0 ||
+        (oin->shard_n > 0 && (oin->shard_i < 0 || oin->shard_i >= oin->shard_n)))
+        return mint_fail(MINT_E_ARG, "bad extraction options");
+    mint_status st = mint_check_image_input(oin->model);
+    if (st)
+        return st;
+    tapinfo ti[64];
+    if ((st = tap_infos(oin, ti)))
+        return st;
     /* the shard: a shallow view of the whole list's items */
     mint_extract_opts so = *oin;
     const mint_extract_opts *o = &so;
@@ -695,81 +849,18 @@ mint_status mint_extract(const mint_extract_opts *oin, mint_extract_stats *stats
         shard.n = n;
         so.list = &shard;
     }
-    char parts[4200], cfg[4300], path[4300];
-    snprintf(parts, sizeof parts, "%s/.parts", o->out_dir);
-    snprintf(cfg, sizeof cfg, "%s/config", parts);
-    snprintf(path, sizeof path, "%s/index.csv", o->out_dir);
-    mint_status st = MINT_OK;
-    int unfinished = 0, lock = -1;
-    if (mkdir(o->out_dir, 0777) && errno != EEXIST)
-        st = mint_fail(MINT_E_IO, "%s: %s", o->out_dir, strerror(errno));
-    else if ((st = mint_extract_lock(o->out_dir, &lock)))
-        ; /* another run uses the folder */
-    else if (!(unfinished = exists(cfg)) && exists(path))
-        st = mint_fail(MINT_E_ARG, "%s already holds a finished extraction (index.csv); choose another --out",
-                       o->out_dir);
-    else if (unfinished && !o->resume)
-        st = mint_fail(MINT_E_ARG, "%s holds an unfinished extraction: add --resume to continue it, "
-                       "or remove the folder", o->out_dir);
-    else if (unfinished)
-        st = write_config(o, oin->list, cfg, 1);
-    else if (mkdir(parts, 0777) && errno != EEXIST)
-        st = mint_fail(MINT_E_IO, "%s: %s", parts, strerror(errno));
-    else
-        st = write_config(o, oin->list, cfg, 0);
-    if (st) {
+    int lock = -1;
+    if ((st = open_out_dir(o, oin->list, &lock))) {
         mint_extract_unlock(o->out_dir, lock);
         free(shard.items);
         return st;
     }
-    int ic, ih, iw;
-    mint_model_input_shape(o->model, &ic, &ih, &iw);
     run_state rs = { .o = o, .ti = ti };
-    size_t maxrow = 0;
-    rs.x = malloc(sizeof(float) * (size_t)o->batch * (size_t)ic * (size_t)ih * (size_t)iw);
-    rs.status = malloc(sizeof *rs.status * (size_t)o->batch);
-    rs.sha = malloc(65 * (size_t)o->batch);
-    rs.err = malloc(512 * (size_t)o->batch);
-    int okalloc = rs.x && rs.status && rs.sha && rs.err;
-    for (int t = 0; t < o->ntaps && okalloc; t++) {
-        okalloc = (rs.tap[t] = malloc(sizeof(float) * (size_t)(ti[t].numel * o->batch))) != NULL;
-        if ((size_t)ti[t].row > maxrow)
-            maxrow = (size_t)ti[t].row;
-    }
-    if (okalloc)
-        okalloc = (rs.rows = malloc(sizeof(float) * maxrow * (size_t)o->batch)) != NULL;
-    st = okalloc ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory for batch buffers");
+    st = alloc_buffers(&rs);
     size_t nchunks = (o->list->n + (size_t)o->chunk - 1) / (size_t)o->chunk;
-    const char *stems[64];
-    for (int t = 0; t < o->ntaps; t++)
-        stems[t] = ti[t].safe;
-    for (size_t c = 0; c < nchunks && !st; c++) {
-        char ipart[4200];
-        if ((st = part_name(ipart, sizeof ipart, o->out_dir, "index", c, ".csv")))
-            break;
-        /* a committed chunk is kept only if its parts match their checksums */
-        if (exists(ipart) && mint_extract_chunk_verify(o->out_dir, c, stems, o->ntaps) == MINT_OK) {
-            size_t n = c + 1 == nchunks ? o->list->n - c * (size_t)o->chunk : (size_t)o->chunk;
-            rs.done += n;
-            rs.resumed += n;
-            char epart[4200]; /* the finished chunk's failures count as skipped too */
-            if (!part_name(epart, sizeof epart, o->out_dir, "errors", c, ".csv")) {
-                long e = mint_count_lines(epart);
-                rs.failed += (size_t)(e > 0 ? e : 0);
-            }
-            if (o->progress)
-                o->progress(o->ctx, rs.done, o->list->n, rs.failed, rs.resumed);
-            continue;
-        }
-        st = do_chunk(&rs, c);
-    }
-    free(rs.x);
-    free(rs.status);
-    free(rs.sha);
-    free(rs.err);
-    free(rs.rows);
-    for (int t = 0; t < o->ntaps; t++)
-        free(rs.tap[t]);
+    if (!st)
+        st = run_chunks(&rs, nchunks);
+    free_buffers(&rs);
     if (!st)
         st = finish(o, ti, nchunks, stats);
     stats->resumed = rs.resumed;
