@@ -122,7 +122,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lfw", default="/work/shared/data/lfw")
     ap.add_argument("--out", default="/work/exp/lfwnet")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--widths", default="24,48,96,192")
     ap.add_argument("--emb", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
