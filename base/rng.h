@@ -1,4 +1,5 @@
-/* rng.h - the trainer's deterministic random numbers: splitmix64
+/* rng.h - the deterministic random numbers (trainer, random networks,
+ * dropout): splitmix64
  * (Steele, Lea, Flood, "Fast splittable pseudorandom number generators",
  * OOPSLA 2014). One 64-bit seed plus a stream id gives an independent
  * sequence per purpose (initialisation, per-class shuffles), so a run is
@@ -25,10 +26,24 @@ static inline base_rng base_rng_stream(uint64_t seed, uint64_t stream)
     return r;
 }
 
+/* Counter-based use: a well-mixed 64-bit value of z (the generator's step
+ * from state z), for values indexed by position rather than drawn in turn
+ * (dropout masks). */
+static inline uint64_t base_rng_hash(uint64_t z)
+{
+    return base_rng_mix(z + 0x9e3779b97f4a7c15ull);
+}
+
 static inline uint64_t base_rng_u64(base_rng *r)
 {
     r->s += 0x9e3779b97f4a7c15ull;
     return base_rng_mix(r->s);
+}
+
+/* uniform in (0, 1) with 53 random bits, never 0 (Box-Muller's log) */
+static inline double base_rng_open01(base_rng *r)
+{
+    return ((double)(base_rng_u64(r) >> 11) + 0.5) * 0x1p-53;
 }
 
 /* uniform in [0, 1) with 24 random bits (exact in float) */

@@ -355,10 +355,9 @@ mint_status mint_holdout_by_group(const int32_t *group, int64_t n, double frac, 
          * reused as the position list); the first kh are held out */
         for (int64_t i = 0; i < K; i++)
             ids[i] = (int32_t)i;
-        uint64_t h = base_rng_stream(seed, 5).s;
+        base_rng h = base_rng_stream(seed, 5);
         for (int64_t i = K - 1; i > 0; i--) {
-            h += 0x9e3779b97f4a7c15ull;
-            const int64_t j = (int64_t)(base_rng_mix(h) % (uint64_t)(i + 1));
+            const int64_t j = (int64_t)(base_rng_u64(&h) % (uint64_t)(i + 1));
             const int32_t t = ids[i];
             ids[i] = ids[j];
             ids[j] = t;

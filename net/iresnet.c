@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/rng.h"
 #include "net/iresnet.h"
 
 mint_status net_iresnet_cfg_depth(net_iresnet_cfg *cfg, int depth)
@@ -29,19 +30,12 @@ mint_status net_iresnet_cfg_depth(net_iresnet_cfg *cfg, int depth)
 
 typedef struct {
     net_graph *g;
-    uint64_t rng;
+    base_rng rng;
     mint_status st;
 } builder;
 
-/* splitmix64 -> uniform (0,1) -> Box-Muller normal */
-static double uniform(builder *b)
-{
-    uint64_t z = (b->rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
+/* uniform (0,1) -> Box-Muller normal */
+static double uniform(builder *b) { return base_rng_open01(&b->rng); }
 
 static double normal(builder *b)
 {
@@ -149,7 +143,7 @@ mint_status net_iresnet_build(net_graph **out, const net_iresnet_cfg *cfg, uint6
                              cfg->layers[i], cfg->widths[i]);
     if (cfg->emb < 1 || cfg->in_h < 16 || cfg->in_w < 16 || cfg->in_h > 4096 || cfg->in_w > 4096)
         return mint_fail(MINT_E_ARG, "bad IResNet embedding size or input size");
-    builder b = { net_graph_new(), seed, MINT_OK };
+    builder b = { net_graph_new(), { seed }, MINT_OK };
     if (!b.g)
         return mint_fail(MINT_E_NOMEM, "out of memory");
     net_graph *g = b.g;

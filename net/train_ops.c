@@ -28,6 +28,7 @@
  * both at the price of the bits above.
  *
  * Everything else is plain C with OpenMP over independent outputs. */
+#include "base/rng.h"
 #include "net/train_ops.h"
 #include <math.h>
 #include <string.h>
@@ -453,20 +454,11 @@ void net_bn_backward(float *din, float *dgamma, float *dbeta, const float *dout,
 
 /* ---------------- Dropout ---------------- */
 
-/* splitmix64 finaliser (Steele, Lea, Flood 2014) as a counter-based hash */
-static inline uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 void net_dropout_mask(uint8_t *mask, size_t n, float p, uint64_t seed, uint64_t counter0)
 {
-    const uint64_t key = mix64(seed ^ 0x64726f706f7574ull); /* "dropout" */
+    const uint64_t key = base_rng_hash(seed ^ 0x64726f706f7574ull); /* "dropout" */
     for (size_t i = 0; i < n; i++) {
-        const double u = (double)(mix64(key ^ mix64(counter0 + i)) >> 11) * 0x1p-53;
+        const double u = (double)(base_rng_hash(key ^ base_rng_hash(counter0 + i)) >> 11) * 0x1p-53;
         mask[i] = u >= (double)p;
     }
 }
