@@ -226,7 +226,8 @@ fixtures:
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MINT_VERSION ?= 0.9
+# the version mint.h declares (one place)
+MINT_VERSION ?= $(shell sed -n 's/^#define MINT_VERSION "\(.*\)"/\1/p' include/mint.h)
 ifeq ($(OMP),1)
 PC_OMP := -fopenmp
 endif
