@@ -82,11 +82,12 @@ const char cli_help_audit[] =
     "                  trained with --holdout 0 stores training samples, which makes the\n"
     "                  test claim membership too often: give --reference for such a model\n"
     "  --alpha A       level of the verdict, 0 < A < 1 (default 0.05)\n"
-    "  --identity U    how images are grouped into identities: auto (default: a single\n"
-    "                  folder without sub-folders is one person; sub-folders are one\n"
-    "                  person each; image files given one by one are one person each,\n"
-    "                  with a warning that the p-value then assumes independent images),\n"
-    "                  one (every image is of one person), labels (sub-folders), image\n"
+    "  --identity U    how images are grouped into identities: auto (default: a folder\n"
+    "                  without sub-folders is one person, named after the folder;\n"
+    "                  sub-folders are one person each; image files given one by one are\n"
+    "                  one person each, with a warning that the p-value then assumes\n"
+    "                  independent images), one (every image is of one person), labels\n"
+    "                  (sub-folders and folders), image\n"
 
     "  --taps LIST     the taps T's features came from, if T does not record them\n"
     "  --batch N       images per forward pass (default 16)\n"
@@ -233,6 +234,18 @@ static void list_add(io_list *l, const char *path, size_t *cap, int *oom)
     l->n++;
 }
 
+/* The last component of a folder path ("a/b/" -> "b"), malloc'd. */
+static char *folder_name(const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t b = len;
+    while (b > 0 && path[b - 1] != '/')
+        b--;
+    return strndup(path + b, len - b);
+}
+
 /* Files as given (a missing or unreadable one becomes an error row later),
  * folders expanded. */
 static mint_status images_from_args(int n, char **args, io_list *out)
@@ -271,6 +284,19 @@ static mint_status images_from_args(int n, char **args, io_list *out)
             /* keep the folder-relative key: landmark CSVs are keyed that way */
             out->items[out->n++] = d.items[k];
             memset(&d.items[k], 0, sizeof d.items[k]);
+            /* several folders: the images directly in one are one person,
+             * named after the folder (a single folder is named by --identity's
+             * set name instead) */
+            io_item *it = &out->items[out->n - 1];
+            if (n > 1 && it->label && !it->label[0]) {
+                char *nm = folder_name(args[i]);
+                if (!nm) {
+                    oom = 1;
+                    break;
+                }
+                free(it->label);
+                it->label = nm;
+            }
         }
         io_list_free(&d);
     }

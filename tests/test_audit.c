@@ -833,6 +833,45 @@ static void test_eval_store(void **state)
     mint_tm_free(tm);
 }
 
+/* mint audit DIR_A DIR_B: each folder is one person, named after it. */
+static void test_cli_two_folders(void **state)
+{
+    (void)state;
+    if (!mint_bin()) {
+        printf("  SKIP: the mint binary is not built next to the tests\n");
+        skip();
+    }
+    char a[600], b[600], f[700], args[4096], *o, *e;
+    snprintf(a, sizeof a, "%s", test_tmp_path("Person_A"));
+    snprintf(b, sizeof b, "%s", test_tmp_path("Person_B"));
+    assert_int_equal(mkdir(a, 0755), 0);
+    assert_int_equal(mkdir(b, 0755), 0);
+    for (int k = 0; k < 4; k++) {
+        char src[600];
+        snprintf(src, sizeof src, TEST_FIXTURES "/align/%s", crops[k]);
+        size_t n;
+        void *buf = test_read_file(src, &n);
+        snprintf(f, sizeof f, "%s/%d.png", k < 2 ? a : b, k);
+        assert_int_equal(test_write_file(f, buf, n), 0);
+        free(buf);
+    }
+    const char *json = test_tmp_path("two_folders.json");
+    snprintf(args, sizeof args, "audit --model '%s' --mint '%s' --report '%s' '%s' '%s/'", net_path,
+             mint_path, json, a, b);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "Audited: 2 identities (Person_A, Person_B), 4 images"));
+    char *j = test_read_text(json);
+    assert_non_null(strstr(j, "\"identity\": \"Person_A\""));
+    assert_non_null(strstr(j, "\"identity\": \"Person_B\""));
+    free(j), free(o), free(e);
+    /* one folder: one person, named after it */
+    snprintf(args, sizeof args, "audit --model '%s' --mint '%s' --report '%s' '%s/'", net_path,
+             mint_path, json, a);
+    assert_int_equal(run_mint(args, NULL, &o, &e), 0);
+    assert_non_null(strstr(o, "Audited: 1 identity (Person_A, 2 images)"));
+    free(o), free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_trained_images),
         cmocka_unit_test(test_cli_eval_warnings),
         cmocka_unit_test(test_eval_store),
+        cmocka_unit_test(test_cli_two_folders),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
