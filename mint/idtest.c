@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mint/idtest.h"
+#include "mint/stats.h"
 #include "base/rng.h"
 
 typedef struct {
@@ -394,14 +395,6 @@ mint_status mint_idt_method_parse(const char *s, mint_idt_method *m)
     return MINT_OK;
 }
 
-/* p with enough digits to sit on the same side of alpha as p itself. */
-static void format_p(char *buf, size_t cap, double p, double alpha)
-{
-    snprintf(buf, cap, "%.2g", p);
-    for (int digits = 3; digits <= 17 && (strtod(buf, NULL) < alpha) != (p < alpha); digits++)
-        snprintf(buf, cap, "%.*g", digits, p);
-}
-
 size_t mint_idset_verdict(char *buf, size_t cap, const mint_idset *s, double alpha)
 {
     char tmp[1024], ps[48], pm[48];
@@ -416,7 +409,7 @@ size_t mint_idset_verdict(char *buf, size_t cap, const mint_idset *s, double alp
                      "%.0f reference identities",
                      s->K, s->K == 1 ? "y" : "ies", pm, alpha, ceil(1.0 / alpha - 1.0));
     } else {
-        format_p(ps, sizeof ps, s->p, alpha);
+        mint_format_p_vs(ps, sizeof ps, s->p, alpha);
         if (s->p < alpha)
             k = snprintf(tmp, sizeof tmp, "evidence the data was used in training (p = %s < %g)",
                          ps, alpha);

@@ -331,7 +331,7 @@ void mint_format_p(char *buf, size_t cap, double p)
 
 /* p with enough digits that the printed value is on the same side of alpha
  * as p itself ("p = 0.05 < 0.05" must not happen). */
-static void format_p_vs(char *buf, size_t cap, double p, double alpha)
+void mint_format_p_vs(char *buf, size_t cap, double p, double alpha)
 {
     mint_format_p(buf, cap, p);
     if (!(p >= 1e-300))
@@ -351,7 +351,7 @@ size_t mint_verdict(char *buf, size_t cap, const mint_set_test *t, double alpha)
     if (!t || isnan(t->p) || !(alpha > 0.0 && alpha < 1.0)) {
         len = (size_t)snprintf(tmp, sizeof tmp, "no verdict (invalid test result or level)");
     } else {
-        format_p_vs(ps, sizeof ps, t->p, alpha);
+        mint_format_p_vs(ps, sizeof ps, t->p, alpha);
         snprintf(as, sizeof as, "%g", alpha);
         const char *eq = t->p < 1e-300 ? "p " : "p = ";
         int k;

@@ -88,5 +88,8 @@ size_t mint_verdict(char *buf, size_t cap, const mint_set_test *t, double alpha)
 mint_status mint_mwu_exact_upper(double *p, size_t n, size_t m, double u);
 /* Format a p-value compactly: "0.0003", "0.41", "1.2e-09", "< 1e-300". */
 void mint_format_p(char *buf, size_t cap, double p);
+/* The same with enough digits that the printed value is on the same side
+ * of alpha as p itself ("p = 0.05 < 0.05" must not happen). */
+void mint_format_p_vs(char *buf, size_t cap, double p, double alpha);
 
 #endif

@@ -6,24 +6,17 @@
  * same draws. */
 #include "testutil.h"
 #include <math.h>
+#include "base/rng.h"
 #include "mint/idtest.h"
 #include "mint/stats.h"
 
-static uint64_t rng_state = 0x452821e638d01377ull;
+static base_rng rng = { 0x452821e638d01377ull };
 
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unif(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }
+static uint64_t rng_next(void) { return base_rng_u64(&rng); }
 
 static double rng_normal(void)
 {
-    return sqrt(-2.0 * log(rng_unif())) * cos(6.283185307179586 * rng_unif());
+    return sqrt(-2.0 * log(base_rng_open01(&rng))) * cos(6.283185307179586 * base_rng_open01(&rng));
 }
 
 static void test_known(void **state)
