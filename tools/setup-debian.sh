@@ -10,7 +10,7 @@
 set -eu
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-PKGS="build-essential clang libclang-rt-14-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev libevent-dev libcmocka-dev"
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libpng-dev libjpeg62-turbo-dev zlib1g-dev libevent-dev libsodium-dev libcmocka-dev dataset-fashion-mnist"
 export DEBIAN_FRONTEND=noninteractive
 # Wait (up to 10 min) for another apt/dpkg (unattended-upgrades, a second
 # shell) to release its lock instead of failing at once.
@@ -24,7 +24,7 @@ $SUDO $APT update -qq
 # shellcheck disable=SC2086
 $SUDO $APT install -y -qq --no-install-recommends $PKGS
 if [ "$CROSS" = 1 ]; then
-    ARM="libpng-dev:arm64 libjpeg62-turbo-dev:arm64 zlib1g-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
+    ARM="libpng-dev:arm64 libjpeg62-turbo-dev:arm64 zlib1g-dev:arm64 libsodium-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
     # shellcheck disable=SC2086
     if ! { $SUDO dpkg --add-architecture arm64 && $SUDO $APT update -qq &&
            $SUDO $APT install -y -qq --no-install-recommends $ARM; }; then
