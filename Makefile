@@ -218,6 +218,7 @@ fixtures:
 	/usr/bin/python3 tools/make_fixtures.py
 	/usr/bin/python3 tools/make_align_fixtures.py
 	/usr/bin/python3 tools/make_train_golden.py
+	/usr/bin/python3 tools/gen_loss_optim_golden.py
 
 # `make install` (PREFIX, DESTDIR): the binary, the library, its one public
 # header and a pkg-config file, so a program builds with
