@@ -67,7 +67,7 @@ TEST_LIBS := -lcmocka
 ifneq ($(CROSS),)
 KERN_TEST_LIBS :=
 KERN_TEST_LDFLAGS := $(LDFLAGS)
-$(BUILD)/tests/test_kernels: CFLAGS += -DMINT_NO_CMOCKA
+$(BUILD)/tests/test_kernels $(BUILD)/tests/test_conv_bwd: CFLAGS += -DMINT_NO_CMOCKA
 else
 KERN_TEST_LIBS := $(TEST_LIBS)
 KERN_TEST_LDFLAGS := $(LDFLAGS)
@@ -155,7 +155,8 @@ $(BUILD)/mint: $(CLI_OBJ) $(BUILD)/libmint.a $(LDFLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmint.a $(MINT_LDFLAGS) $(LIBS)
 
 # Kernel tests link only the kernels (so they cross-build without libpng etc.).
-$(BUILD)/tests/test_kernels: tests/test_kernels.c $(BUILD)/libmintkern.a $(LDFLAGS_STAMP)
+KERN_TESTS := $(BUILD)/tests/test_kernels $(BUILD)/tests/test_conv_bwd
+$(KERN_TESTS): $(BUILD)/tests/%: tests/%.c $(BUILD)/libmintkern.a $(LDFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(BUILD)/libmintkern.a $(KERN_TEST_LDFLAGS) $(KERN_TEST_LIBS) -lm
 
@@ -181,8 +182,9 @@ test: $(BUILD)/mint $(TESTS) $(BENCHES)
 
 ifneq ($(CROSS),)
 QEMU ?= qemu-$(ARCH)
-test-kernels: $(BUILD)/tests/test_kernels
+test-kernels: $(KERN_TESTS)
 	$(QEMU) $(BUILD)/tests/test_kernels
+	$(QEMU) $(BUILD)/tests/test_conv_bwd
 	@set -e; for i in scalar neon; do echo "== MINT_ISA=$$i"; \
 	    MINT_ISA=$$i $(QEMU) $(BUILD)/tests/test_kernels > $(BUILD)/tests/test_kernels.log || { cat $(BUILD)/tests/test_kernels.log; exit 1; }; \
 	    grep -E 'MINT_ISA=|PASSED' $(BUILD)/tests/test_kernels.log; done
@@ -194,8 +196,9 @@ test-cross: $(BUILD)/mint $(TESTS)
 	@echo "== all $(ARCH) tests passed under $(QEMU)"
 else
 # Then once per forced path (MINT_ISA; one this CPU cannot run falls back).
-test-kernels: $(BUILD)/tests/test_kernels
+test-kernels: $(KERN_TESTS)
 	$(BUILD)/tests/test_kernels
+	$(BUILD)/tests/test_conv_bwd
 	@set -e; for i in scalar avx2 avx512; do echo "== MINT_ISA=$$i"; \
 	    MINT_ISA=$$i $(BUILD)/tests/test_kernels > $(BUILD)/tests/test_kernels.log || { cat $(BUILD)/tests/test_kernels.log; exit 1; }; \
 	    grep -E 'MINT_ISA=|PASSED' $(BUILD)/tests/test_kernels.log; done

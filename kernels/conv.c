@@ -120,6 +120,44 @@ static int choose_path(const kern_conv_geom *g)
     return PATH_GENERIC;
 }
 
+/* Pack OIHW weights into c->w (layout in the file comment; depthwise:
+ * [ks][cout]). */
+static void pack_weights(kern_conv *c, const float *w_oihw)
+{
+    const kern_conv_geom *g = &c->g;
+    const int kh = g->kh, kw = g->kw, cout = c->cout, cin_g = c->cin_g, cout_g = c->cout_g;
+    const size_t ks = (size_t)c->ks, npanel = c->npanel;
+    const size_t NR = (size_t)c->isa->igemm_tile.n;
+    if (c->depthwise) {
+        /* [ks][cout]: channel innermost, as the dwconv kernel reads it. */
+        for (size_t s = 0; s < ks; s++)
+            for (int ch = 0; ch < cout; ch++)
+                c->w[s * (size_t)cout + (size_t)ch] = w_oihw[(size_t)ch * ks + s];
+    } else {
+        /* one panel per iteration: repacked at every training step */
+        const long np = (long)g->groups * (long)npanel;
+#pragma omp parallel for schedule(static) if (np > 1 && c->panel_size * (size_t)np > (1u << 16))
+        for (long gp = 0; gp < np; gp++) {
+            const int gi = (int)(gp / (long)npanel);
+            const size_t p = (size_t)gp % npanel;
+            float *dst = c->w + (size_t)gp * c->panel_size;
+            for (int ky = 0; ky < kh; ky++)
+                for (int kx = 0; kx < kw; kx++)
+                    for (int k = 0; k < cin_g; k++)
+                        for (size_t j = 0; j < NR; j++) {
+                            const size_t o = p * NR + j;
+                            float v = 0.0f;
+                            if (o < (size_t)cout_g) {
+                                const size_t oc = (size_t)gi * (size_t)cout_g + o;
+                                v = w_oihw[((oc * (size_t)cin_g + (size_t)k) * (size_t)kh +
+                                            (size_t)ky) * (size_t)kw + (size_t)kx];
+                            }
+                            *dst++ = v;
+                        }
+        }
+    }
+}
+
 mint_status kern_conv_create(kern_conv **out, const kern_isa *isa, int cout, int cin,
                              const kern_conv_geom *g, const float *w_oihw,
                              const float *bias)
@@ -197,31 +235,26 @@ mint_status kern_conv_create(kern_conv **out, const kern_isa *isa, int cout, int
     if (bias)
         memcpy(c->bias, bias, (size_t)cout * sizeof(float));
 
-    const int kh = g->kh, kw = g->kw;
-    if (depthwise) {
-        /* [ks][cout]: channel innermost, as the dwconv kernel reads it. */
-        for (size_t s = 0; s < ks; s++)
-            for (int ch = 0; ch < cout; ch++)
-                c->w[s * (size_t)cout + (size_t)ch] = w_oihw[(size_t)ch * ks + s];
-    } else {
-        float *dst = c->w;
-        for (int gi = 0; gi < g->groups; gi++)
-            for (size_t p = 0; p < npanel; p++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++)
-                        for (int k = 0; k < cin_g; k++)
-                            for (size_t j = 0; j < NR; j++) {
-                                const size_t o = p * NR + j;
-                                float v = 0.0f;
-                                if (o < (size_t)cout_g) {
-                                    const size_t oc = (size_t)gi * (size_t)cout_g + o;
-                                    v = w_oihw[((oc * (size_t)cin_g + (size_t)k) * (size_t)kh +
-                                                (size_t)ky) * (size_t)kw + (size_t)kx];
-                                }
-                                *dst++ = v;
-                            }
-    }
+    pack_weights(c, w_oihw);
     *out = c;
+    return MINT_OK;
+}
+
+mint_status kern_conv_repack(kern_conv *c, const float *w_oihw, const float *bias)
+{
+    if (!c || !w_oihw)
+        return mint_fail(MINT_E_ARG, "kern_conv_repack: NULL conv or weights");
+    if (bias && !c->bias) {
+        c->bias = malloc((size_t)c->cout * sizeof(float));
+        if (!c->bias)
+            return mint_fail(MINT_E_NOMEM, "conv: out of memory (bias)");
+    } else if (!bias && c->bias) {
+        free(c->bias);
+        c->bias = NULL;
+    }
+    if (bias)
+        memcpy(c->bias, bias, (size_t)c->cout * sizeof(float));
+    pack_weights(c, w_oihw);
     return MINT_OK;
 }
 

@@ -137,6 +137,9 @@ mint_status kern_conv_create(kern_conv **out, const kern_isa *isa, int cout, int
                              const kern_conv_geom *g, const float *w_oihw,
                              const float *bias);
 void kern_conv_destroy(kern_conv *c);
+/* Refresh the packed weights (same OIHW shape as at create) and the bias
+ * (NULL: none) in place, e.g. after a training step. */
+mint_status kern_conv_repack(kern_conv *c, const float *w_oihw, const float *bias);
 /* Output size of a conv on an h x w input (returns 0 on nonsense geometry). */
 int kern_conv_out_dim(int in, int k, int stride, int pad0, int pad1, int dil);
 /* Run on NHWC input [n][h][w][cin] -> output [n][oh][ow][cout].
@@ -146,6 +149,27 @@ int kern_conv_out_dim(int in, int k, int stride, int pad0, int pad1, int dil);
 mint_status kern_conv_run(const kern_conv *c, const float *in, int n, int h, int w,
                           float *out, const float *res, int act, const float *slope,
                           float lo, float hi);
+
+/* Backward of a convolution (kernels/conv_bwd.c), NHWC, groups 1 or
+ * depthwise (groups == cin == cout; other groupings: MINT_E_UNSUPPORTED).
+ * Planned once per layer for inputs of at most n_max x h x w (scratch
+ * bounded, allocated here, none per run); run at every step with the
+ * current OIHW weights:
+ *   in   [n][h][w][cin]    the forward input
+ *   dout [n][oh][ow][cout] gradient of the forward output
+ *   din  [n][h][w][cin]    OVERWRITTEN with the input gradient (NULL: skip)
+ *   dw   OIHW              ACCUMULATED += weight gradient (NULL: skip)
+ *   db   [cout]            ACCUMULATED += bias gradient (NULL: skip)
+ * w_oihw is needed for din only. The input gradient and the weight gradient
+ * run on the igemm microkernel of `isa` (depthwise: its dwconv kernel).
+ * Every output element is reduced in an order fixed by the shape and the
+ * OpenMP thread count, so a run is bit-identical at a given thread count. */
+typedef struct kern_conv_bwd kern_conv_bwd;
+mint_status kern_conv_bwd_create(kern_conv_bwd **out, const kern_isa *isa, int cout, int cin,
+                                 const kern_conv_geom *g, int n_max, int h, int w);
+mint_status kern_conv_bwd_run(kern_conv_bwd *p, const float *w_oihw, const float *in, int n,
+                              const float *dout, float *din, float *dw, float *db);
+void kern_conv_bwd_destroy(kern_conv_bwd *p);
 
 /* Element-wise drivers (threaded): same semantics as the microkernels. */
 void kern_affine(const kern_isa *isa, size_t rows, size_t ch, const float *x,
