@@ -22,7 +22,7 @@ mint_status net_iresnet_cfg_depth(net_iresnet_cfg *cfg, int depth)
     for (int i = 0; i < 5; i++)
         if (table[i][0] == depth) {
             *cfg = (net_iresnet_cfg){ { table[i][1], table[i][2], table[i][3], table[i][4] },
-                                      { 64, 128, 256, 512 }, 512, 112, 112 };
+                                      { 64, 128, 256, 512 }, 512, 112, 112, 3 };
             return MINT_OK;
         }
     return mint_fail(MINT_E_ARG, "IResNet depth %d unknown (18, 34, 50, 100, 200)", depth);
@@ -141,6 +141,9 @@ mint_status net_iresnet_build(net_graph **out, const net_iresnet_cfg *cfg, uint6
         if (cfg->layers[i] < 1 || cfg->layers[i] > 1000 || cfg->widths[i] < 1 || cfg->widths[i] > 8192)
             return mint_fail(MINT_E_ARG, "bad IResNet stage %d: %d blocks of width %d", i + 1,
                              cfg->layers[i], cfg->widths[i]);
+    int in_c = cfg->in_c ? cfg->in_c : 3;
+    if (in_c != 1 && in_c != 3)
+        return mint_fail(MINT_E_ARG, "bad IResNet input channels %d (1 or 3)", cfg->in_c);
     if (cfg->emb < 1 || cfg->in_h < 16 || cfg->in_w < 16 || cfg->in_h > 4096 || cfg->in_w > 4096)
         return mint_fail(MINT_E_ARG, "bad IResNet embedding size or input size");
     builder b = { net_graph_new(), { seed }, MINT_OK };
@@ -149,11 +152,11 @@ mint_status net_iresnet_build(net_graph **out, const net_iresnet_cfg *cfg, uint6
     net_graph *g = b.g;
     int depth = 2 * (cfg->layers[0] + cfg->layers[1] + cfg->layers[2] + cfg->layers[3]) + 2;
     snprintf(g->meta.arch, sizeof g->meta.arch, "iresnet%d", depth);
-    g->meta.in_c = 3;
+    g->meta.in_c = in_c;
     g->meta.in_h = cfg->in_h;
     g->meta.in_w = cfg->in_w;
     g->input = tensor(&b, "data");
-    int x = conv(&b, "conv1", g->input, 3, cfg->widths[0], 3, 1);
+    int x = conv(&b, "conv1", g->input, in_c, cfg->widths[0], 3, 1);
     x = bn(&b, "bn1", x, cfg->widths[0]);
     x = prelu(&b, "prelu", x, cfg->widths[0]);
     int cin = cfg->widths[0];

@@ -11,6 +11,7 @@ typedef struct {
     int widths[4];   /* stage widths, default 64,128,256,512 */
     int emb;         /* embedding size, default 512 */
     int in_h, in_w;  /* input size, default 112 x 112 */
+    int in_c;        /* input channels: 3 (RGB faces; 0 means 3) or 1 (grey digits) */
 } net_iresnet_cfg;
 
 /* Fill cfg for depth 18/34/50/100/200 with default widths; MINT_E_ARG else. */
