@@ -59,7 +59,7 @@ static void make_list(io_list *l, int first, int n)
 
 static mint_status save_net(const char *path, int last_width, int in_hw, mint_model **opened)
 {
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, last_width }, 16, in_hw, in_hw };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, last_width }, 16, in_hw, in_hw, 3 };
     net_graph *g;
     mint_status st = net_iresnet_build(&g, &cfg, 3);
     if (st)

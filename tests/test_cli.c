@@ -38,7 +38,7 @@ static void test_cli_info_embed_help(void **state)
 {
     (void)state;
     TEST_NEED_MINT();
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 9), MINT_OK);
     /* test_tmp_path's buffers rotate: keep copies */
@@ -380,7 +380,7 @@ static void test_cli_train_lists_shared(void **state)
     snprintf(lm, sizeof lm, "%s", test_tmp_path("ls_members.txt"));
     snprintf(le, sizeof le, "%s", test_tmp_path("ls_external.txt"));
     snprintf(out, sizeof out, "%s", test_tmp_path("ls.mint"));
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
     assert_int_equal(net_graph_save(g, net), MINT_OK);
@@ -747,7 +747,7 @@ static void small_model(char *buf, size_t n)
     snprintf(buf, n, "%s", test_tmp_path("defects_net.mint"));
     if (test_file_exists(buf))
         return;
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 9), MINT_OK);
     assert_int_equal(net_graph_save(g, buf), MINT_OK);

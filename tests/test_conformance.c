@@ -174,7 +174,7 @@ static void test_case(void **state) { run_case((const conf_case *)*state); }
 static void test_builder_roundtrip(void **state)
 {
     (void)state;
-    net_iresnet_cfg cfg = { { 1, 2, 1, 1 }, { 8, 16, 24, 32 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 2, 1, 1 }, { 8, 16, 24, 32 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 7), MINT_OK);
     char tmp[128];
@@ -245,7 +245,7 @@ static double bn_err(const net_graph *g, const char *prefix, const float *x, con
 static void test_folded_taps(void **state)
 {
     (void)state;
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g1, *g2;
     assert_int_equal(net_iresnet_build(&g1, &cfg, 5), MINT_OK);
     assert_int_equal(net_iresnet_build(&g2, &cfg, 5), MINT_OK);

@@ -49,7 +49,7 @@ static int setup(void **state)
     };
     for (int i = 0; i < NIMG; i++)
         snprintf(imgs[i], sizeof imgs[i], TEST_FIXTURES "/align/%s", names[i]);
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     if (net_iresnet_build(&g, &cfg, 3) || mint_model_from_graph(&model, g, NULL))
         return -1;
@@ -829,7 +829,7 @@ static uint32_t f32_bits(float f)
 static void test_pool_nan_rule(void **state)
 {
     (void)state;
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
     int stem = -1;

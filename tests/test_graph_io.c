@@ -480,7 +480,7 @@ static void test_uncomputed_tensor_taps(void **state)
 static void test_refused_tap_then_tap(void **state)
 {
     (void)state;
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
     mint_model *m;
@@ -516,7 +516,7 @@ static void test_refused_tap_then_tap(void **state)
 static void test_damaged_values(void **state)
 {
     (void)state;
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 8, 32, 32, 3 };
     for (int k = 0; k < 2; k++) {
         net_graph *g;
         assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
