@@ -9,6 +9,7 @@
 #include <time.h>
 #include "base/rng.h"
 #include "net/train_ops.h"
+#include "net/optim.h"
 
 void mint_train_defaults(mint_train_opts *o, mint_tm_kind kind)
 {
@@ -35,8 +36,9 @@ void mint_tm_train_step(mint_tm *tm, mint_tm_acts *a, int B, const mint_adam_cfg
     }
     mint_tm_backward(tm, a, B);
     tm->adam_t++;
-    mint_adam_step(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
-                   tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, adam);
+    net_adam_update(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
+                    tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, (double)adam->lr,
+                    (double)adam->beta1, (double)adam->beta2, (double)adam->eps, 0.0, 0);
     if (loss)
         *loss = l + r;
     if (bce)

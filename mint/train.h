@@ -42,11 +42,8 @@ typedef struct {
 } mint_adam_cfg;
 #define MINT_ADAM_DEFAULTS { 1e-3f, 0.9f, 0.999f, 1e-8f }
 
-/* One Adam step t (1-based) over n parameters, as torch.optim.Adam:
- *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
- *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
-void mint_adam_step(float *p, const float *g, float *m, float *v, size_t n, int64_t t,
-                    const mint_adam_cfg *c);
+/* The optimiser step is net/optim.h's net_adam_update (torch.optim.Adam,
+ * no weight decay) over the whole [params | grads | m | v] arena. */
 
 /* mint_train_progress: include/mint.h */
 

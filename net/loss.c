@@ -3,7 +3,8 @@
  *
  * The head's three products (cos = E W^T, dE = dcos W, dW = dcos^T E) run
  * through the GEMM seam net_gemm (packed igemm microkernels); normalising,
- * the margin and the softmax are plain C with OpenMP over rows. Rows are
+ * the margin and the softmax are plain C with OpenMP over rows. The
+ * forward product is taken as cos^T = W E^T so that only E is repacked. Rows are
  * taken in blocks whose per-row losses are summed in row order, so the loss
  * does not depend on the thread count. */
 #include "net/loss.h"
@@ -40,16 +41,23 @@ static double row_xent(const float *z, int classes, int t, float *dz, float g)
     for (int c = 1; c < classes; c++)
         if (z[c] > mx)
             mx = z[c];
+    const double zt = (double)z[t] - (double)mx; /* before dz (may be z) is written */
     double sum = 0.0;
-    for (int c = 0; c < classes; c++)
-        sum += (double)expf(z[c] - mx);
-    const double loss = log(sum) - ((double)z[t] - (double)mx);
+    if (dz)
+        for (int c = 0; c < classes; c++) {
+            const float e = expf(z[c] - mx);
+            dz[c] = e;
+            sum += (double)e;
+        }
+    else
+        for (int c = 0; c < classes; c++)
+            sum += (double)expf(z[c] - mx);
     if (dz) {
         const double inv = 1.0 / sum;
         for (int c = 0; c < classes; c++)
-            dz[c] = (float)((double)g * ((double)expf(z[c] - mx) * inv - (c == t)));
+            dz[c] = (float)((double)g * ((double)dz[c] * inv - (c == t)));
     }
-    return loss;
+    return log(sum) - zt;
 }
 
 static int row_argmax(const float *z, int classes)
@@ -107,7 +115,7 @@ typedef struct {
 
 static size_t packed_max(int n, int d, int classes)
 {
-    size_t a = net_gemm_packed_floats(d, classes), b = net_gemm_packed_floats(classes, d),
+    size_t a = net_gemm_packed_floats(d, n), b = net_gemm_packed_floats(classes, d),
            c = net_gemm_packed_floats(n, d);
     size_t m = a > b ? a : b;
     return m > c ? m : c;
@@ -138,6 +146,23 @@ static head_buf head_layout(float *s, int n, int d, int classes)
     return h;
 }
 
+/* Dot product of two float rows in 16 float lanes summed in a fixed order
+ * (vectorisable without reassociating anything). */
+static double dot16(const float *a, const float *b, int d)
+{
+    float acc[16] = { 0 };
+    int k = 0;
+    for (; k + 16 <= d; k += 16)
+        for (int j = 0; j < 16; j++)
+            acc[j] += a[k + j] * b[k + j];
+    double s = 0.0;
+    for (int j = 0; j < 16; j++)
+        s += acc[j];
+    for (; k < d; k++)
+        s += (double)a[k] * b[k];
+    return s;
+}
+
 /* y[r] = x[r] / max(||x[r]||, 1e-12) for rows [rows][d]; norm[r] = ||x[r]||. */
 static void normalize_rows(float *y, float *norm, const float *x, int rows, int d)
 {
@@ -145,10 +170,7 @@ static void normalize_rows(float *y, float *norm, const float *x, int rows, int 
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * d;
         float *yr = y + (size_t)r * d;
-        double ss = 0.0;
-        for (int k = 0; k < d; k++)
-            ss += (double)xr[k] * xr[k];
-        const float nr = (float)sqrt(ss);
+        const float nr = (float)sqrt(dot16(xr, xr, d));
         const float den = nr > (float)NORM_EPS ? nr : (float)NORM_EPS;
         norm[r] = nr;
         for (int k = 0; k < d; k++)
@@ -165,17 +187,25 @@ static void normalize_rows_backward(float *dx, const float *dy, const float *y,
     for (int r = 0; r < rows; r++) {
         const float *dyr = dy + (size_t)r * d, *yr = y + (size_t)r * d;
         float *dxr = dx + (size_t)r * d;
-        double dot = 0.0;
         const int big = norm[r] > (float)NORM_EPS;
-        if (big)
+        const float dot = big ? (float)dot16(yr, dyr, d) : 0.0f;
+        const float inv = (float)(1.0 / (big ? (double)norm[r] : NORM_EPS));
+        if (accumulate)
             for (int k = 0; k < d; k++)
-                dot += (double)yr[k] * dyr[k];
-        const double inv = 1.0 / (big ? (double)norm[r] : NORM_EPS);
-        for (int k = 0; k < d; k++) {
-            const float v = (float)(((double)dyr[k] - (double)yr[k] * dot) * inv);
-            dxr[k] = accumulate ? dxr[k] + v : v;
-        }
+                dxr[k] += (dyr[k] - yr[k] * dot) * inv;
+        else
+            for (int k = 0; k < d; k++)
+                dxr[k] = (dyr[k] - yr[k] * dot) * inv;
     }
+}
+
+/* dst[cols][rows] = src[rows][cols]^T */
+static void transpose(float *dst, const float *src, size_t rows, size_t cols)
+{
+#pragma omp parallel for schedule(static) if (rows * cols > PAR_MIN_WORK)
+    for (size_t c = 0; c < cols; c++)
+        for (size_t r = 0; r < rows; r++)
+            dst[c * rows + r] = src[r * cols + c];
 }
 
 typedef struct {
@@ -263,8 +293,10 @@ mint_status net_margin_head(const net_margin *mg, const float *emb, const float 
         normalize_rows(h.nw, h.norm + N, W, classes, d);
         E = h.ne, Wn = h.nw;
     }
-    net_gemm_pack(h.bp, Wn, d, classes, 1, D);
-    net_gemm(h.raw, C, E, D, h.bp, n, classes, d, NULL, 0);
+    /* as cos^T[C][n] = Wn[C][d] E^T: only the small E is packed */
+    net_gemm_pack(h.bp, E, d, n, 1, D);
+    net_gemm(h.dt, N, Wn, D, h.bp, classes, n, d, NULL, 0);
+    transpose(h.raw, h.dt, C, N);
     /* margin, softmax, loss; z becomes dcos */
     const int want_grad = demb || dW;
     const float g = gscale / (float)n;
@@ -301,9 +333,7 @@ mint_status net_margin_head(const net_margin *mg, const float *emb, const float 
     }
     if (dW) {
         /* dWn[C][d] = dcos^T[C][n] E[n][d] */
-        for (size_t c = 0; c < C; c++)
-            for (size_t i = 0; i < N; i++)
-                h.dt[c * N + i] = dcos[i * C + c];
+        transpose(h.dt, dcos, N, C);
         net_gemm_pack(h.bp, E, n, d, D, 1);
         if (lin)
             net_gemm(dW, D, h.dt, N, h.bp, classes, d, n, NULL, 1);

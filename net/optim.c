@@ -34,17 +34,37 @@ void net_adam_update(float *w, const float *g, float *m, float *v, size_t n, int
     const float l2 = decoupled ? 0.0f : (float)weight_decay;
     const float shrink = (float)(1.0 - lr * weight_decay);
     const int do_shrink = decoupled && weight_decay != 0.0;
+    /* one loop per case, so each vectorises; the same arithmetic in all */
+    if (do_shrink) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN_WORK)
-    for (size_t i = 0; i < n; i++) {
-        float p = w[i];
-        if (do_shrink)
-            p *= shrink;
-        const float gi = l2 != 0.0f ? g[i] + l2 * p : g[i];
-        const float mi = m[i] * b1 + gi * omb1;
-        const float vi = v[i] * b2 + omb2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = p - step * (mi / (sqrtf(vi) / bc2s + fe));
+        for (size_t i = 0; i < n; i++) {
+            const float p = w[i] * shrink, gi = g[i];
+            const float mi = m[i] * b1 + gi * omb1;
+            const float vi = v[i] * b2 + omb2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = p - step * (mi / (sqrtf(vi) / bc2s + fe));
+        }
+    } else if (l2 != 0.0f) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_WORK)
+        for (size_t i = 0; i < n; i++) {
+            const float p = w[i], gi = g[i] + l2 * p;
+            const float mi = m[i] * b1 + gi * omb1;
+            const float vi = v[i] * b2 + omb2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] = p - step * (mi / (sqrtf(vi) / bc2s + fe));
+        }
+    } else {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_WORK)
+        for (size_t i = 0; i < n; i++) {
+            const float gi = g[i];
+            const float mi = m[i] * b1 + gi * omb1;
+            const float vi = v[i] * b2 + omb2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= step * (mi / (sqrtf(vi) / bc2s + fe));
+        }
     }
 }
 
@@ -52,16 +72,19 @@ void net_sgd_update(float *w, const float *g, float *buf, size_t n, double lr, d
                     int nesterov, double weight_decay, int first)
 {
     const float flr = (float)lr, mom = (float)momentum, wd = (float)weight_decay;
-    const int use_buf = momentum != 0.0 && buf;
+    if (momentum == 0.0 || !buf) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_WORK)
+        for (size_t i = 0; i < n; i++)
+            w[i] -= flr * (wd != 0.0f ? g[i] + wd * w[i] : g[i]);
+        return;
+    }
+    /* the first step starts the buffer with d (PyTorch clones it) */
 #pragma omp parallel for schedule(static) if (n > PAR_MIN_WORK)
     for (size_t i = 0; i < n; i++) {
-        float d = wd != 0.0f ? g[i] + wd * w[i] : g[i];
-        if (use_buf) {
-            const float b = first ? d : buf[i] * mom + d;
-            buf[i] = b;
-            d = nesterov ? d + mom * b : b;
-        }
-        w[i] -= flr * d;
+        const float d = wd != 0.0f ? g[i] + wd * w[i] : g[i];
+        const float b = first ? d : buf[i] * mom + d;
+        buf[i] = b;
+        w[i] -= flr * (nesterov ? d + mom * b : b);
     }
 }
 
