@@ -12,7 +12,8 @@
  * backward overwrite their input gradient).
  *
  * Forward: convs run on kern_conv (the executor's packed igemm path, no
- * fusion: training needs the tensors in between), element-wise ops on the
+ * fusion: training needs the tensors in between; repacked at every call),
+ * their backward on kern_conv_bwd (kernels/conv_bwd.c), element-wise ops on the
  * kernels' drivers, FC on net_gemm (net/train_ops.h). BN follows PyTorch's
  * CPU batch_norm: statistics in double, y = x * alpha + beta with
  * alpha = gamma * invstd, beta = bias - mean * alpha.
@@ -48,6 +49,7 @@ struct net_tgraph {
     int *tap_tensor, ntaps;
     char **tap_name;
     kern_conv **conv;           /* per CONV node */
+    kern_conv_bwd **cbwd;       /* per CONV node: its backward plan */
     float **pa, **pb;           /* per node: per-channel alpha/beta (BN, AFFINE), slope (PRELU) */
     float **mean, **invstd;     /* per BN node: statistics the last forward used */
     uint8_t **mask;             /* per FC node: dropout keep mask [bmax][I] */
@@ -216,17 +218,20 @@ static void hw_of(const net_tensor *x, int *h, int *w)
     *w = x->rank == 3 ? (int)x->shape[2] : 1;
 }
 
-/* (Re)pack conv node i from the graph's current weights. */
-static mint_status conv_pack(net_tgraph *t, int i)
+/* Pack conv node i and plan its backward (at create). */
+static mint_status conv_create(net_tgraph *t, int i)
 {
     const net_graph *g = t->g;
     const net_node *nd = &g->nodes[i];
     kern_conv_geom geom = conv_geom(nd);
     int cin = (int)channels(&g->tensors[nd->in[0]]), cout = (int)g->weights[nd->w[0]].dims[0];
-    kern_conv_destroy(t->conv[i]);
-    t->conv[i] = NULL;
-    return kern_conv_create(&t->conv[i], t->isa, cout, cin, &geom, wdata(t, nd->w[0]),
-                            wdata(t, nd->w[1]));
+    int h, w;
+    hw_of(&g->tensors[nd->in[0]], &h, &w);
+    mint_status st = kern_conv_create(&t->conv[i], t->isa, cout, cin, &geom, wdata(t, nd->w[0]),
+                                      wdata(t, nd->w[1]));
+    if (!st)
+        st = kern_conv_bwd_create(&t->cbwd[i], t->isa, cout, cin, &geom, t->bmax, h, w);
+    return st;
 }
 
 static mint_status conv_forward(net_tgraph *t, int i)
@@ -234,112 +239,25 @@ static mint_status conv_forward(net_tgraph *t, int i)
     const net_node *nd = &t->g->nodes[i];
     int h, w;
     hw_of(&t->g->tensors[nd->in[0]], &h, &w);
-    mint_status st = conv_pack(t, i);
+    /* the optimiser changed the weights since the last call */
+    mint_status st = kern_conv_repack(t->conv[i], wdata(t, nd->w[0]), wdata(t, nd->w[1]));
     if (!st)
         st = kern_conv_run(t->conv[i], t->act[nd->in[0]], t->n, h, w, t->act[nd->out], NULL,
                            KERN_ACT_NONE, NULL, 0.0f, 0.0f);
     return st;
 }
 
-/* Reference conv backward, NHWC (local until kernels/conv_bwd.c lands):
- * dx [n][h][w][cin] overwritten (NULL: skip), dw [cout][cin/groups][kh][kw]
- * and db [cout] (NULL: none) accumulated. Data gradient threads over
- * images, weight gradient over output channels: fixed order. */
-typedef struct {
-    int n, h, w, oh, ow, cin, cout, cin_g, cout_g;
-    kern_conv_geom g;
-} conv_shape;
-
-static void conv_bwd_data_ref(const conv_shape *s, const float *dy, const float *W, float *dx)
+/* Input gradient (overwritten, or into the scratch when a second consumer
+ * writes it), weight and bias gradients (accumulated) on kernels/conv_bwd.c. */
+static mint_status conv_backward(net_tgraph *t, int i)
 {
-    const kern_conv_geom *g = &s->g;
-    const int64_t ks = (int64_t)g->kh * g->kw;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < s->n; b++) {
-        float *xb = dx + (int64_t)b * s->h * s->w * s->cin;
-        memset(xb, 0, sizeof(float) * (size_t)((int64_t)s->h * s->w * s->cin));
-        for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++) {
-                const float *gy = dy + (((int64_t)b * s->oh + oy) * s->ow + ox) * s->cout;
-                for (int ky = 0; ky < g->kh; ky++) {
-                    int iy = oy * g->sh - g->pt + ky * g->dh;
-                    if (iy < 0 || iy >= s->h)
-                        continue;
-                    for (int kx = 0; kx < g->kw; kx++) {
-                        int ix = ox * g->sw - g->pl + kx * g->dw;
-                        if (ix < 0 || ix >= s->w)
-                            continue;
-                        float *xp = xb + ((int64_t)iy * s->w + ix) * s->cin;
-                        for (int co = 0; co < s->cout; co++) {
-                            const float d = gy[co];
-                            const float *wk = W + (int64_t)co * s->cin_g * ks + ky * g->kw + kx;
-                            float *xg = xp + (co / s->cout_g) * s->cin_g;
-                            for (int ci = 0; ci < s->cin_g; ci++)
-                                xg[ci] += d * wk[ci * ks];
-                        }
-                    }
-                }
-            }
-    }
-}
-
-static void conv_bwd_weight_ref(const conv_shape *s, const float *x, const float *dy, float *dw,
-                                float *db)
-{
-    const kern_conv_geom *g = &s->g;
-    const int64_t ks = (int64_t)g->kh * g->kw;
-#pragma omp parallel for schedule(static)
-    for (int co = 0; co < s->cout; co++) {
-        const int c0 = (co / s->cout_g) * s->cin_g;
-        float *dwc = dw + (int64_t)co * s->cin_g * ks;
-        double bsum = 0.0;
-        for (int ci = 0; ci < s->cin_g; ci++)
-            for (int ky = 0; ky < g->kh; ky++)
-                for (int kx = 0; kx < g->kw; kx++) {
-                    double acc = 0.0;
-                    for (int b = 0; b < s->n; b++)
-                        for (int oy = 0; oy < s->oh; oy++) {
-                            int iy = oy * g->sh - g->pt + ky * g->dh;
-                            if (iy < 0 || iy >= s->h)
-                                continue;
-                            for (int ox = 0; ox < s->ow; ox++) {
-                                int ix = ox * g->sw - g->pl + kx * g->dw;
-                                if (ix < 0 || ix >= s->w)
-                                    continue;
-                                acc += (double)dy[(((int64_t)b * s->oh + oy) * s->ow + ox) * s->cout + co] *
-                                       x[(((int64_t)b * s->h + iy) * s->w + ix) * s->cin + c0 + ci];
-                            }
-                        }
-                    dwc[ci * ks + ky * g->kw + kx] += (float)acc;
-                }
-        if (db) {
-            for (int64_t r = 0; r < (int64_t)s->n * s->oh * s->ow; r++)
-                bsum += dy[r * s->cout + co];
-            db[co] += (float)bsum;
-        }
-    }
-}
-
-static void conv_backward(net_tgraph *t, int i)
-{
-    const net_graph *g = t->g;
-    const net_node *nd = &g->nodes[i];
-    const net_tensor *xt = &g->tensors[nd->in[0]], *yt = &g->tensors[nd->out];
-    conv_shape s;
-    s.n = t->n;
-    hw_of(xt, &s.h, &s.w);
-    hw_of(yt, &s.oh, &s.ow);
-    s.g = conv_geom(nd);
-    s.cin = (int)channels(xt);
-    s.cout = (int)channels(yt);
-    s.cin_g = s.cin / s.g.groups;
-    s.cout_g = s.cout / s.g.groups;
-    const float *dy = t->grad[nd->out];
+    const net_node *nd = &t->g->nodes[i];
     float *dx = grad_begin(t, nd->in[0]);
-    if (dx)
-        conv_bwd_data_ref(&s, dy, wdata(t, nd->w[0]), dx);
-    grad_end(t, nd->in[0], dx);
-    conv_bwd_weight_ref(&s, t->act[nd->in[0]], dy, gdata(t, nd->w[0]), gdata(t, nd->w[1]));
+    mint_status st = kern_conv_bwd_run(t->cbwd[i], wdata(t, nd->w[0]), t->act[nd->in[0]], t->n,
+                                       t->grad[nd->out], dx, gdata(t, nd->w[0]), gdata(t, nd->w[1]));
+    if (!st)
+        grad_end(t, nd->in[0], dx);
+    return st;
 }
 
 /* ---------------- BatchNorm (2d on NHWC rows, 1d on [n][C]) ---------------- */
@@ -636,12 +554,12 @@ mint_status net_tgraph_forward(net_tgraph *t, const float *in, int n, int traini
     return MINT_OK;
 }
 
-static void node_backward(net_tgraph *t, int i)
+static mint_status node_backward(net_tgraph *t, int i)
 {
     const net_node *nd = &t->g->nodes[i];
     double *stat = t->stat;
     switch (nd->op) {
-    case NET_OP_CONV: conv_backward(t, i); break;
+    case NET_OP_CONV: return conv_backward(t, i);
     case NET_OP_BN: bn_backward(t, i, stat); break;
     case NET_OP_PRELU: prelu_backward(t, i, stat); break;
     case NET_OP_RELU: clip_backward(t, i, 0.0f, INFINITY); break;
@@ -652,6 +570,7 @@ static void node_backward(net_tgraph *t, int i)
     case NET_OP_FC: fc_backward(t, i); break;
     default: break; /* refused at create */
     }
+    return MINT_OK;
 }
 
 mint_status net_tgraph_backward(net_tgraph *t, const float *dout)
@@ -671,9 +590,17 @@ mint_status net_tgraph_backward(net_tgraph *t, const float *dout)
         memcpy(d, dout, sizeof(float) * (size_t)m);
         grad_end(t, out, d);
     }
-    for (int i = g->nnodes - 1; i >= 0; i--)
-        if (t->ginit[g->nodes[i].out]) /* else its output gradient is zero */
-            node_backward(t, i);
+    for (int i = g->nnodes - 1; i >= 0; i--) {
+        if (!t->ginit[g->nodes[i].out]) /* its output gradient is zero */
+            continue;
+        mint_status st = node_backward(t, i);
+        if (st) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", mint_last_error());
+            return mint_fail(st, "backward of node '%s' (%s): %s", g->nodes[i].name,
+                             net_op_name(g->nodes[i].op), why);
+        }
+    }
     return MINT_OK;
 }
 
@@ -904,7 +831,7 @@ static mint_status alloc_node(net_tgraph *t, int i, int64_t *cmax, int64_t *part
                !(t->invstd[i] = alloc64((size_t)C, &t->bytes))))
         return mint_fail(MINT_E_NOMEM, "out of memory");
     if (nd->op == NET_OP_CONV)
-        return conv_pack(t, i);
+        return conv_create(t, i);
     if (fc) {
         int I = (int)t->numel[nd->in[0]], O = (int)t->numel[nd->out];
         size_t s = net_dense_scratch(t->bmax, I, O), m = (size_t)t->bmax * (size_t)I;
@@ -920,13 +847,14 @@ static mint_status alloc_nodes(net_tgraph *t)
 {
     const size_t nn = (size_t)(t->g->nnodes ? t->g->nnodes : 1);
     t->conv = calloc(nn, sizeof *t->conv);
+    t->cbwd = calloc(nn, sizeof *t->cbwd);
     t->pa = calloc(nn, sizeof(float *));
     t->pb = calloc(nn, sizeof(float *));
     t->mean = calloc(nn, sizeof(float *));
     t->invstd = calloc(nn, sizeof(float *));
     t->mask = calloc(nn, sizeof(uint8_t *));
     t->drop = calloc(nn, sizeof(float *));
-    if (!t->conv || !t->pa || !t->pb || !t->mean || !t->invstd || !t->mask || !t->drop)
+    if (!t->conv || !t->cbwd || !t->pa || !t->pb || !t->mean || !t->invstd || !t->mask || !t->drop)
         return mint_fail(MINT_E_NOMEM, "out of memory");
     int64_t cmax = 1, part = 1;
     size_t fcs = 16;
@@ -1001,6 +929,7 @@ void net_tgraph_destroy(net_tgraph *t)
     }
     for (int i = 0; t->conv && i < t->g->nnodes; i++) {
         kern_conv_destroy(t->conv[i]);
+        kern_conv_bwd_destroy(t->cbwd[i]);
         free(t->pa[i]);
         free(t->pb[i]);
         free(t->mean[i]);
@@ -1014,7 +943,7 @@ void net_tgraph_destroy(net_tgraph *t)
         free(t->tap_name[k]);
     free(t->numel); free(t->act); free(t->grad); free(t->own_grad); free(t->ginit);
     free(t->tap_tensor); free(t->tap_name);
-    free(t->conv); free(t->pa); free(t->pb); free(t->mean); free(t->invstd); free(t->mask);
+    free(t->conv); free(t->cbwd); free(t->pa); free(t->pb); free(t->mean); free(t->invstd); free(t->mask);
     free(t->drop);
     free(t->fc_scratch); free(t->gscratch); free(t->part); free(t->stat); free(t->slots);
     free(t->params); free(t->wparam); free(t->garena);
