@@ -115,46 +115,68 @@ enum { RED_SUM, RED_SQDEV, RED_BN_BWD, RED_PRELU };
 typedef struct {
     int mode;
     const float *x, *dy;
-    const double *dmean;        /* RED_SQDEV: sum (x - dmean)^2 */
-    const float *mean, *invstd; /* RED_BN_BWD: sum dy, sum dy * xhat */
+    const float *mean, *invstd; /* RED_SQDEV: sum (x - mean)^2;
+                                   RED_BN_BWD: sum dy, sum dy * (x - mean) * invstd */
 } red_args;
 
-/* Rows [r0, r1) of x (and dy), [rows][C], into s0 (and s1) [C]. */
-static void reduce_block(const red_args *a, int64_t r0, int64_t r1, int64_t C, double *s0,
-                         double *s1)
+/* Rows [r0, r1) of x (and dy), [rows][C], summed in float into f0 (f1). */
+static void reduce_chunk(const red_args *a, int64_t r0, int64_t r1, int64_t C, float *f0,
+                         float *f1)
 {
     for (int64_t c = 0; c < C; c++)
-        s0[c] = s1[c] = 0.0;
+        f0[c] = f1[c] = 0.0f;
+    const float *fm = a->mean, *is = a->invstd;
     for (int64_t r = r0; r < r1; r++) {
         const float *xr = a->x + r * C, *gr = a->dy ? a->dy + r * C : NULL;
         switch (a->mode) {
         case RED_SUM:
+#pragma omp simd
             for (int64_t c = 0; c < C; c++)
-                s0[c] += xr[c];
+                f0[c] += xr[c];
             break;
         case RED_SQDEV:
+#pragma omp simd
             for (int64_t c = 0; c < C; c++) {
-                double d = (double)xr[c] - a->dmean[c];
-                s0[c] += d * d;
+                float d = xr[c] - fm[c];
+                f0[c] += d * d;
             }
             break;
         case RED_BN_BWD:
+#pragma omp simd
             for (int64_t c = 0; c < C; c++) {
-                s0[c] += gr[c];
-                s1[c] += (double)gr[c] * (((double)xr[c] - a->mean[c]) * a->invstd[c]);
+                f0[c] += gr[c];
+                f1[c] += gr[c] * ((xr[c] - fm[c]) * is[c]);
             }
             break;
         default: /* RED_PRELU: slope gradient, x <= 0 (PyTorch: x > 0 takes dy) */
+#pragma omp simd
             for (int64_t c = 0; c < C; c++)
-                if (!(xr[c] > 0.0f))
-                    s0[c] += (double)xr[c] * gr[c];
+                f0[c] += (xr[c] < 0.0f ? xr[c] : 0.0f) * gr[c]; /* x = 0 adds 0 */
             break;
         }
     }
 }
 
+/* Rows [r0, r1) into s0 (and s1) [C]: chunks of RC rows in float (so the
+ * loops vectorise), added in double; f: 2C floats of scratch. */
+#define RC 16
+static void reduce_block(const red_args *a, int64_t r0, int64_t r1, int64_t C, double *s0,
+                         double *s1, float *f)
+{
+    for (int64_t c = 0; c < C; c++)
+        s0[c] = s1[c] = 0.0;
+    for (int64_t r = r0; r < r1; r += RC) {
+        reduce_chunk(a, r, r + RC < r1 ? r + RC : r1, C, f, f + C);
+        for (int64_t c = 0; c < C; c++) {
+            s0[c] += f[c];
+            s1[c] += f[C + c];
+        }
+    }
+}
+
 /* out0[c] (and out1[c]) = sums over all rows: blocks of RB rows, each
- * summed in double by one thread, added in block order. */
+ * summed by one thread, added in block order (t->part: [blocks][3][C]
+ * doubles, the third C for the block's float scratch). */
 static void reduce_rows(net_tgraph *t, const red_args *a, int64_t rows, int64_t C, double *out0,
                         double *out1)
 {
@@ -163,14 +185,15 @@ static void reduce_rows(net_tgraph *t, const red_args *a, int64_t rows, int64_t 
 #pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
     for (int64_t b = 0; b < nb; b++) {
         int64_t r1 = (b + 1) * RB < rows ? (b + 1) * RB : rows;
-        reduce_block(a, b * RB, r1, C, part + b * 2 * C, part + b * 2 * C + C);
+        double *pb = part + b * 3 * C;
+        reduce_block(a, b * RB, r1, C, pb, pb + C, (float *)(pb + 2 * C));
     }
     for (int64_t c = 0; c < C; c++)
         out0[c] = out1[c] = 0.0;
     for (int64_t b = 0; b < nb; b++)
         for (int64_t c = 0; c < C; c++) {
-            out0[c] += part[b * 2 * C + c];
-            out1[c] += part[b * 2 * C + C + c];
+            out0[c] += part[b * 3 * C + c];
+            out1[c] += part[b * 3 * C + C + c];
         }
 }
 
@@ -266,17 +289,18 @@ static mint_status conv_backward(net_tgraph *t, int i)
 static void bn_batch_stats(net_tgraph *t, int i, int64_t rows, int64_t C, double *m, double *v)
 {
     const net_node *nd = &t->g->nodes[i];
-    red_args a = { RED_SUM, t->act[nd->in[0]], NULL, NULL, NULL, NULL };
+    red_args a = { RED_SUM, t->act[nd->in[0]], NULL, NULL, NULL };
     reduce_rows(t, &a, rows, C, m, v);
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; c < C; c++) {
         m[c] /= (double)rows;
+        t->mean[i][c] = (float)m[c];
+    }
     a.mode = RED_SQDEV;
-    a.dmean = m;
+    a.mean = t->mean[i];
     reduce_rows(t, &a, rows, C, v, v + C);
     float *rm = t->g->weights[nd->w[2]].data, *rv = t->g->weights[nd->w[3]].data;
     for (int64_t c = 0; c < C; c++) {
         double var = v[c] / (double)rows; /* biased: normalises */
-        t->mean[i][c] = (float)m[c];
         t->invstd[i][c] = (float)(1.0 / sqrt(var + (double)nd->eps));
         /* PyTorch: running = momentum * batch + (1 - momentum) * running,
          * the batch variance unbiased */
@@ -325,7 +349,7 @@ static void bn_backward(net_tgraph *t, int i, double *stat)
     const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out];
     const float *mean = t->mean[i], *invstd = t->invstd[i], *gamma = wdata(t, nd->w[0]);
     double *sdy = stat, *sdyx = stat + C;
-    red_args a = { RED_BN_BWD, x, dy, NULL, mean, invstd };
+    red_args a = { RED_BN_BWD, x, dy, mean, invstd };
     reduce_rows(t, &a, rows, C, sdy, sdyx);
     float *dgamma = gdata(t, nd->w[0]), *dbeta = gdata(t, nd->w[1]);
     for (int64_t c = 0; c < C; c++) {
@@ -345,6 +369,7 @@ static void bn_backward(net_tgraph *t, int i, double *stat)
     }
 #pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
+#pragma omp simd
         for (int64_t c = 0; c < C; c++) {
             float xh = (x[r * C + c] - mean[c]) * invstd[c];
             dx[r * C + c] = k[c] * (dy[r * C + c] - mdy[c] - xh * mdx[c]);
@@ -369,7 +394,7 @@ static void prelu_backward(net_tgraph *t, int i, double *stat)
     const int64_t C = channels(&t->g->tensors[nd->in[0]]);
     const int64_t rows = t->n * (t->numel[nd->in[0]] / C);
     const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out], *s = t->pa[i];
-    red_args a = { RED_PRELU, x, dy, NULL, NULL, NULL };
+    red_args a = { RED_PRELU, x, dy, NULL, NULL };
     reduce_rows(t, &a, rows, C, stat, stat + C);
     float *ds = gdata(t, nd->w[0]);
     if (net_weight_numel(&t->g->weights[nd->w[0]]) == 1) {
@@ -386,8 +411,11 @@ static void prelu_backward(net_tgraph *t, int i, double *stat)
         return;
 #pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < C; c++)
-            dx[r * C + c] = x[r * C + c] > 0.0f ? dy[r * C + c] : s[c] * dy[r * C + c];
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+            const float sc = s[c], k = x[r * C + c] > 0.0f ? 1.0f : sc; /* loads unconditional: vectorises */
+            dx[r * C + c] = k * dy[r * C + c];
+        }
     grad_end(t, nd->in[0], dx);
 }
 
@@ -418,6 +446,7 @@ static void affine_backward(net_tgraph *t, int i)
         return;
 #pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
+#pragma omp simd
         for (int64_t c = 0; c < C; c++)
             dx[r * C + c] = dy[r * C + c] * a[c];
     grad_end(t, nd->in[0], dx);
@@ -823,7 +852,7 @@ static mint_status alloc_node(net_tgraph *t, int i, int64_t *cmax, int64_t *part
     const int bn = nd->op == NET_OP_BN, fc = nd->op == NET_OP_FC;
     if (bn || nd->op == NET_OP_PRELU || nd->op == NET_OP_AFFINE) {
         *cmax = max64(*cmax, C);
-        *part = max64(*part, (rows + RB - 1) / RB * 2 * C);
+        *part = max64(*part, (rows + RB - 1) / RB * 3 * C);
         if (!(t->pa[i] = alloc64((size_t)C, &t->bytes)) || !(t->pb[i] = alloc64((size_t)C, &t->bytes)))
             return mint_fail(MINT_E_NOMEM, "out of memory");
     }
