@@ -16,8 +16,13 @@
  * on a shared machine the minimum is the better estimate of what the code
  * can do.
  *
- * usage: bench_kernels [--quick] [--isa NAME] [--layer SUBSTRING] [--micro]
- *   --micro: the microkernels and the training conv only. */
+ * Then the convolution backward (din, dw) on IResNet-18 training shapes at
+ * batch 64 (--quick: 8) with all threads, next to the forward conv and the
+ * FMA peak.
+ *
+ * usage: bench_kernels [--quick] [--isa NAME] [--layer SUBSTRING] [--micro] [--bwd]
+ *   --micro: the microkernels and the training conv only.
+ *   --bwd: the FMA peak and the conv backward table only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,12 +394,160 @@ static int train_conv_compare(double min_time)
     return bad;
 }
 
+/* ---- convolution backward (kern_conv_bwd) ----
+ * IResNet-18 training shapes (112x112 input, batch 64, all threads): the
+ * forward conv, the input gradient (din) and the weight gradient (dw, with
+ * db) each in GFLOP/s (2*N*OH*OW*cout*cin*kh*kw each) next to the FMA peak.
+ * Checked first at batch 1 against the scalar table. */
+typedef struct {
+    const char *name;
+    int cin, cout, k, stride, h; /* h = input height = width */
+} bwd_layer;
+
+static const bwd_layer bwd_layers[] = {
+    { "s1 body 3x3s1",   64,  64, 3, 1, 56 },
+    { "s2 3x3s2",        64, 128, 3, 2, 56 },
+    { "s2 short 1x1s2",  64, 128, 1, 2, 56 },
+    { "s2 body 3x3s1",  128, 128, 3, 1, 28 },
+    { "s3 3x3s2",       128, 256, 3, 2, 28 },
+    { "s3 body 3x3s1",  256, 256, 3, 1, 14 },
+    { "s4 3x3s2",       256, 512, 3, 2, 14 },
+    { "s4 short 1x1s2", 256, 512, 1, 2, 14 },
+    { "s4 body 3x3s1",  512, 512, 3, 1,  7 },
+};
+#define NBWD (sizeof bwd_layers / sizeof bwd_layers[0])
+
+typedef struct {
+    kern_conv *fwd;
+    kern_conv_bwd *bwd;
+    const float *in, *w, *dout;
+    float *out, *din, *dw, *db;
+    int n, h;
+} bwd_bufs;
+
+/* what: 0 forward, 1 din, 2 dw + db */
+static void bwd_call(const bwd_bufs *b, int what)
+{
+    if (what == 0)
+        kern_conv_run(b->fwd, b->in, b->n, b->h, b->h, b->out, NULL, KERN_ACT_NONE, NULL, 0, 0);
+    else if (what == 1)
+        kern_conv_bwd_run(b->bwd, b->w, b->in, b->n, b->dout, b->din, NULL, NULL);
+    else
+        kern_conv_bwd_run(b->bwd, NULL, b->in, b->n, b->dout, NULL, b->dw, b->db);
+}
+
+/* min and median seconds of `what` */
+static void bwd_time(const bwd_bufs *b, int what, double min_time, double *mn, double *med)
+{
+    double times[16];
+    int reps = 0;
+    bwd_call(b, what); /* warm-up */
+    const double start = now();
+    while (reps < 16 && (reps < 3 || now() - start < min_time)) {
+        const double t0 = now();
+        bwd_call(b, what);
+        times[reps++] = now() - t0;
+    }
+    qsort(times, (size_t)reps, sizeof(double), cmp_double);
+    *mn = times[0];
+    *med = times[reps / 2];
+}
+
+/* Batch-1 din and dw of `isa` against the scalar table; max relative error. */
+static double bwd_check(const kern_isa *isa, const bwd_layer *L, const kern_conv_geom *g,
+                        const bwd_bufs *b, size_t nin1, size_t nw)
+{
+    float *din = malloc(nin1 * sizeof(float)), *dw = calloc(nw, sizeof(float));
+    float *din_r = malloc(nin1 * sizeof(float)), *dw_r = calloc(nw, sizeof(float));
+    kern_conv_bwd *p = NULL, *r = NULL;
+    double err = INFINITY;
+    if (din && dw && din_r && dw_r &&
+        kern_conv_bwd_create(&p, isa, L->cout, L->cin, g, 1, L->h, L->h) == MINT_OK &&
+        kern_conv_bwd_create(&r, kern_scalar(), L->cout, L->cin, g, 1, L->h, L->h) == MINT_OK &&
+        kern_conv_bwd_run(p, b->w, b->in, 1, b->dout, din, dw, NULL) == MINT_OK &&
+        kern_conv_bwd_run(r, b->w, b->in, 1, b->dout, din_r, dw_r, NULL) == MINT_OK) {
+        err = 0;
+        for (size_t i = 0; i < nin1; i++)
+            err = fmax(err, fabs((double)din[i] - din_r[i]) / (1.0 + fabs(din_r[i])));
+        for (size_t i = 0; i < nw; i++)
+            err = fmax(err, fabs((double)dw[i] - dw_r[i]) / (1.0 + fabs(dw_r[i])));
+    }
+    kern_conv_bwd_destroy(p);
+    kern_conv_bwd_destroy(r);
+    free(din); free(dw); free(din_r); free(dw_r);
+    return err;
+}
+
+static int bwd_layer_bench(const kern_isa *isa, const bwd_layer *L, int n, double peak,
+                           double min_time)
+{
+    const int pad = L->k / 2, oh = kern_conv_out_dim(L->h, L->k, L->stride, pad, pad, 1);
+    const kern_conv_geom g = { L->k, L->k, L->stride, L->stride, pad, pad, pad, pad, 1, 1, 1 };
+    const size_t nin = (size_t)n * L->h * L->h * L->cin, nout = (size_t)n * oh * oh * L->cout;
+    const size_t nw = (size_t)L->cout * L->cin * L->k * L->k;
+    float *in = malloc(nin * sizeof(float)), *dout = malloc(nout * sizeof(float));
+    float *out = malloc(nout * sizeof(float)), *din = malloc(nin * sizeof(float));
+    float *w = malloc(nw * sizeof(float)), *dw = calloc(nw, sizeof(float));
+    float *db = calloc((size_t)L->cout, sizeof(float));
+    bwd_bufs b = { NULL, NULL, in, w, dout, out, din, dw, db, n, L->h };
+    int bad = 0;
+    if (!in || !dout || !out || !din || !w || !dw || !db ||
+        kern_conv_create(&b.fwd, isa, L->cout, L->cin, &g, w, NULL) != MINT_OK ||
+        kern_conv_bwd_create(&b.bwd, isa, L->cout, L->cin, &g, n, L->h, L->h) != MINT_OK) {
+        fprintf(stderr, "conv backward %s: setup failed (%s)\n", L->name, mint_last_error());
+        bad = 1;
+        goto out;
+    }
+    fill(in, nin, 11);
+    fill(dout, nout, 12);
+    fill(w, nw, 13);
+    const double err = bwd_check(isa, L, &g, &b, nin / (size_t)n, nw);
+    if (!(err < 1e-3)) {
+        printf("  %s %s: MISMATCH vs scalar (max rel err %g)\n", L->name, isa->name, err);
+        bad = 1;
+    }
+    const double flop = 2.0 * n * oh * oh * (double)L->cout * L->cin * L->k * L->k;
+    double mn[3], med[3];
+    for (int what = 0; what < 3; what++)
+        bwd_time(&b, what, min_time, &mn[what], &med[what]);
+    char shape[48];
+    snprintf(shape, sizeof shape, "%d->%d %dx%d s%d @%d", L->cin, L->cout, L->k, L->k, L->stride,
+             L->h);
+    printf("%-15s %-20s %-6s", L->name, shape, isa->name);
+    for (int what = 0; what < 3; what++)
+        printf(" %7.1f %6.1f %4.0f%%", med[what] * 1e3, flop / mn[what] * 1e-9,
+               100.0 * flop / mn[what] * 1e-9 / peak);
+    printf("\n");
+    fflush(stdout);
+out:
+    kern_conv_destroy(b.fwd);
+    kern_conv_bwd_destroy(b.bwd);
+    free(in); free(dout); free(out); free(din); free(w); free(dw); free(db);
+    return bad;
+}
+
+/* The table for the best ISA (or `only`) at batch n with all threads. */
+static int bwd_bench(const kern_isa *isa, int n, double peak, const char *layer_only,
+                     double min_time)
+{
+    printf("\nConv backward, IResNet-18 shapes, batch %d, %d thread(s), %s (FMA peak %.1f GFLOP/s):\n"
+           "  ms at the median; GFLOP/s and %% of peak at the best run\n", n, max_threads(),
+           isa->name, peak);
+    printf("%-15s %-20s %-6s %22s %22s %22s\n", "layer", "shape", "isa", "forward: ms GF/s %pk",
+           "din: ms GF/s %pk", "dw+db: ms GF/s %pk");
+    int bad = 0;
+    for (size_t l = 0; l < NBWD; l++)
+        if (!layer_only || strstr(bwd_layers[l].name, layer_only))
+            bad |= bwd_layer_bench(isa, &bwd_layers[l], n, peak, min_time);
+    return bad;
+}
+
 /* Per-layer medians (ms) for the IResNet-100 estimate: [isa][batch][thr]. */
 static double med_ms[8][2][2][NLAYERS];
 
 int main(int argc, char **argv)
 {
-    int quick = 0, micro = 0;
+    int quick = 0, micro = 0, bwd_only = 0;
     const char *only = NULL, *layer_only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
@@ -405,9 +558,11 @@ int main(int argc, char **argv)
             layer_only = argv[++i];
         else if (strcmp(argv[i], "--micro") == 0)
             micro = 1;
+        else if (strcmp(argv[i], "--bwd") == 0)
+            bwd_only = 1;
         else {
             fprintf(stderr, "usage: %s [--quick] [--isa scalar|avx2|avx512|neon] [--layer SUBSTRING] "
-                    "[--micro]\n", argv[0]);
+                    "[--micro] [--bwd]\n", argv[0]);
             return 2;
         }
     }
@@ -425,7 +580,7 @@ int main(int argc, char **argv)
         printf(" %s(%dx%d)", isas[i]->name, isas[i]->igemm_tile.m, isas[i]->igemm_tile.n);
     printf("%s\n", quick ? " [quick]" : "");
     print_load("at start");
-    if (!layer_only) {
+    if (!layer_only && !bwd_only) {
         int bad = micro_all(only, quick ? 0.02 : 0.1);
         if (!only || kern_isa_find(only) == kern_active())
             bad |= train_conv_compare(quick ? 0.1 : 0.5);
@@ -444,6 +599,17 @@ int main(int argc, char **argv)
         if (nthr_cfg > 1)
             printf(", %8.1f GFLOP/s %d threads", peak[i][1], nthr_all);
         printf("\n");
+    }
+
+    const kern_isa *bwd_isa = only && kern_isa_find(only) ? kern_isa_find(only) : isas[nisa - 1];
+    int bwd_i = 0;
+    for (int i = 0; i < nisa; i++)
+        bwd_i = isas[i] == bwd_isa ? i : bwd_i;
+    if (bwd_only) {
+        const int bad = bwd_bench(bwd_isa, quick ? 8 : 64, peak[bwd_i][nthr_cfg - 1], layer_only,
+                                  min_time);
+        print_load("at end");
+        return bad;
     }
 
     /* buffers for the biggest layer at batch 8 */
@@ -582,6 +748,7 @@ int main(int argc, char **argv)
     }
     printf("  (%.2f GFLOP per image in these convolutions)\n", net_gflop);
 done:
+    failures += bwd_bench(bwd_isa, quick ? 8 : 64, peak[bwd_i][nthr_cfg - 1], layer_only, min_time);
     print_load("at end");
     free(in); free(out); free(ref); free(wt); free(slope); free(bias); free(times);
     if (failures)

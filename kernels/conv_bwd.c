@@ -47,6 +47,8 @@
 /* dw: bytes of one packed im2col panel ([mc][NR]) and of dout^T ([cout][mc]). */
 #define BPANEL_BYTES (128u * 1024u)
 #define DOUTT_BYTES (512u * 1024u)
+/* Most threads whose partial sums are reduced (more: capped at create). */
+#define REDUCE_MAX 256
 
 typedef struct {
     int py, px;  /* first input row / column of the phase */
@@ -295,6 +297,7 @@ mint_status kern_conv_bwd_create(kern_conv_bwd **out, const kern_isa *isa, int c
     p->NR = (size_t)isa->igemm_tile.n;
     p->npin = ((size_t)cin + p->NR - 1) / p->NR;
     p->nthr = max_threads();
+    p->nthr = p->nthr > REDUCE_MAX ? REDUCE_MAX : p->nthr;
     st = setup_phases(p);
     if (st == MINT_OK)
         st = alloc_scratch(p);
@@ -490,6 +493,18 @@ static void transpose_chunk(float *dt, const float *dout, size_t cout, size_t mc
     }
 }
 
+/* dst[0..n) = src[0..n): a whole 64- or 16-float row as a fixed-size
+ * copy (inlined: no libc call per packed row). */
+static inline void copy_floats(float *dst, const float *src, size_t n)
+{
+    if (n == 64)
+        memcpy(dst, src, 64 * sizeof(float));
+    else if (n == 16)
+        memcpy(dst, src, 16 * sizeof(float));
+    else
+        memcpy(dst, src, n * sizeof(float));
+}
+
 /* Packs columns q*NR .. q*NR+NR of the im2col matrix of output pixels
  * m0 .. m0+mcur into bp [mcur][NR] (column = tap * cin + ci, zero past ks*cin
  * and in the padding). */
@@ -524,7 +539,7 @@ static void pack_im2col(const kern_conv_bwd *p, const float *in, size_t m0, size
             const float *src = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w
                                    ? img + ((size_t)iy * (size_t)p->w + (size_t)ix) * cin + seg_ci[k]
                                    : p->zero;
-            memcpy(d + seg_j[k], src, seg_len[k] * sizeof(float));
+            copy_floats(d + seg_j[k], src, seg_len[k]);
         }
         for (size_t j = nc; j < NR; j++)
             d[j] = 0.0f;
@@ -536,6 +551,18 @@ static void pack_im2col(const kern_conv_bwd *p, const float *in, size_t m0, size
             }
         }
     }
+}
+
+/* Prefetch rows x cols floats at c (row stride ld) for writing. */
+static inline void prefetch_rows(const float *c, size_t rows, size_t ld, size_t cols)
+{
+#if defined(__GNUC__)
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j += 16)
+            __builtin_prefetch(c + r * ld + j, 1, 3);
+#else
+    (void)c; (void)rows; (void)ld; (void)cols;
+#endif
 }
 
 /* One chunk of the dense weight gradient into the thread's partial acc
@@ -554,6 +581,8 @@ static void dw_chunk(const kern_conv_bwd *p, const float *in, const float *dout,
             for (size_t r = 0; r < MR; r++)
                 a[r] = s->dt + (o0 + (r < mr ? r : mr - 1)) * mcur;
             float *c = s->acc + o0 * kp + col;
+            if (!first && o0 + MR < C) /* the next tile's partial sums (large: not in cache) */
+                prefetch_rows(c + MR * kp, min_z(C - o0 - MR, MR), kp, nc);
             p->isa->igemm(mr, nc, mcur, 1, a, s->bp, c, kp, first ? NULL : c, kp, NULL, col);
         }
     }
@@ -592,31 +621,41 @@ static void dw_chunk_dw(const kern_conv_bwd *p, const float *in, const float *do
     }
 }
 
-/* Adds the threads' partials (in thread order) into dw (OIHW) and db. */
-static void dw_reduce(const kern_conv_bwd *p, size_t nch, int T, float *dw, float *db)
+/* Adds the threads' partials parts[0..np) (in thread order) into dw (OIHW)
+ * and db (all T threads' db partials). */
+static void dw_reduce(const kern_conv_bwd *p, const float *const *parts, int np, int T,
+                      float *dw, float *db)
 {
-    const size_t C = (size_t)p->cout, cin = p->depthwise ? 1 : (size_t)p->cin;
-    const size_t ks = (size_t)p->ks;
-    if (dw) {
+    const size_t C = (size_t)p->cout, ks = (size_t)p->ks;
+    if (dw && p->depthwise) {
 #pragma omp for schedule(static)
         for (long o = 0; o < (long)C; o++)
-            for (size_t s = 0; s < ks; s++)
+            for (size_t s = 0; s < ks; s++) {
+                float sum = parts[0][s * C + (size_t)o]; /* acc [tap][C] */
+                for (int t = 1; t < np; t++)
+                    sum += parts[t][s * C + (size_t)o];
+                dw[(size_t)o * ks + s] += sum;
+            }
+    } else if (dw) {
+        const size_t cin = (size_t)p->cin;
+#pragma omp for schedule(static)
+        for (long o = 0; o < (long)C; o++)
+            for (size_t s = 0; s < ks; s++) {
+                const size_t base = ((size_t)o * ks + s) * cin; /* acc [o][tap][ci] */
+                float *d = dw + (size_t)o * cin * ks + s;
                 for (size_t ci = 0; ci < cin; ci++) {
-                    /* dense acc [o][s][ci]; depthwise acc [s][c] */
-                    const size_t idx = p->depthwise ? s * C + (size_t)o
-                                                    : ((size_t)o * ks + s) * cin + ci;
-                    float sum = 0.0f;
-                    for (int t = 0; t < T; t++)
-                        if (nch * (size_t)(t + 1) / (size_t)T > nch * (size_t)t / (size_t)T)
-                            sum += scratch_of(p, t).acc[idx];
-                    dw[((size_t)o * cin + ci) * ks + s] += sum;
+                    float sum = parts[0][base + ci];
+                    for (int t = 1; t < np; t++)
+                        sum += parts[t][base + ci];
+                    d[ci * ks] += sum;
                 }
+            }
     }
     if (db) {
 #pragma omp for schedule(static)
         for (long o = 0; o < (long)C; o++) {
-            float sum = 0.0f;
-            for (int t = 0; t < T; t++)
+            float sum = scratch_of(p, 0).db[o];
+            for (int t = 1; t < T; t++)
                 sum += scratch_of(p, t).db[o];
             db[o] += sum;
         }
@@ -650,7 +689,13 @@ static void run_dw(const kern_conv_bwd *p, const float *in, int n, const float *
                 dw_chunk(p, in, dout, m0, mcur, &s, ch == c0);
         }
 #pragma omp barrier
-        dw_reduce(p, nch, T, dw, db);
+        /* partials of the threads that had chunks, in thread order */
+        const float *parts[REDUCE_MAX];
+        int np = 0;
+        for (int t = 0; t < T && np < REDUCE_MAX; t++)
+            if (nch * (size_t)(t + 1) / (size_t)T > nch * (size_t)t / (size_t)T)
+                parts[np++] = scratch_of(p, t).acc;
+        dw_reduce(p, parts, np, T, dw, db);
     }
 }
 
