@@ -1,9 +1,9 @@
 /* train_graph.c - trainable view of a net_graph (see train_graph.h).
  *
- * Every tensor the graph computes keeps its own activation buffer for the
- * batch_max given at create (backward reads the inputs of conv, BN, PReLU,
- * ReLU/Clip and FC nodes, i.e. nearly every tensor of an IResNet, as
- * PyTorch's autograd keeps them). Gradients of tensors live in reused
+ * Every tensor backward reads keeps its own activation buffer for the
+ * batch_max given at create (the inputs of conv, BN, PReLU, ReLU/Clip and FC
+ * nodes, as PyTorch's autograd keeps them); the others (IResNet's bn3 and
+ * downsample outputs, read only by the Add) share buffers once dead. Gradients of tensors live in reused
  * slots: the gradient of a tensor exists from the backward of its last
  * consumer to the backward of its producer (planned once at create, in
  * reverse node order); taps and the output have their own buffers. The
@@ -45,6 +45,9 @@ struct net_tgraph {
     float **act;                /* per tensor: [bmax][numel] NHWC, NULL if never computed */
     float **grad;               /* per tensor: gradient buffer (slot or own), NULL: none */
     char *own_grad;             /* per tensor: grad is its own buffer (taps, output) */
+    char *own_act;              /* per tensor: act is its own buffer (else a shared slot) */
+    float **aslots;             /* shared activation buffers */
+    int naslots;
     char *ginit;                /* per tensor: gradient written in this backward */
     int *tap_tensor, ntaps;
     char **tap_name;
@@ -816,6 +819,78 @@ static mint_status plan_grads(net_tgraph *t, const int *consumers)
     return st;
 }
 
+/* Whether backward (or the caller) reads tensor x's activation: inputs of
+ * conv, BN, PReLU, ReLU/Clip and FC nodes, the graph input and output, the
+ * taps. The others (read only by Add, Affine, Flatten, whose backward needs
+ * no input: IResNet's bn3 and downsample outputs) share buffers once dead. */
+static int act_kept(const net_tgraph *t, int x)
+{
+    const net_graph *g = t->g;
+    if (x == g->input || t->own_grad[x])
+        return 1;
+    for (int i = 0; i < g->nnodes; i++) {
+        const net_node *nd = &g->nodes[i];
+        net_op op = nd->op;
+        if ((nd->in[0] == x || nd->in[1] == x) && op != NET_OP_ADD && op != NET_OP_AFFINE &&
+            op != NET_OP_FLATTEN)
+            return 1;
+    }
+    return 0;
+}
+
+/* Activation buffers: own ones for kept tensors, shared slots (reused
+ * after the last reader, never by that reader's output) for the others. */
+static mint_status alloc_acts(net_tgraph *t)
+{
+    const net_graph *g = t->g;
+    const int nt = g->ntensors;
+    int *last = malloc(sizeof(int) * (size_t)nt), *slot_of = malloc(sizeof(int) * (size_t)nt);
+    int *free_at = malloc(sizeof(int) * (size_t)nt);
+    int64_t *size = calloc((size_t)nt, sizeof(int64_t));
+    t->own_act = calloc((size_t)nt, 1);
+    t->aslots = calloc((size_t)nt, sizeof(float *));
+    mint_status st = last && slot_of && free_at && size && t->own_act && t->aslots
+                         ? MINT_OK : mint_fail(MINT_E_NOMEM, "out of memory");
+    for (int x = 0; !st && x < nt; x++)
+        last[x] = slot_of[x] = -1;
+    for (int i = 0; !st && i < g->nnodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] >= 0)
+                last[g->nodes[i].in[k]] = i;
+    for (int i = -1; !st && i < g->nnodes; i++) { /* -1: the graph input */
+        int x = i < 0 ? g->input : g->nodes[i].out, q = -1;
+        int64_t need = t->bmax * t->numel[x];
+        if (act_kept(t, x)) {
+            t->own_act[x] = 1;
+            if (!(t->act[x] = alloc64((size_t)need, &t->bytes)))
+                st = mint_fail(MINT_E_NOMEM, "out of memory for activations (batch %d)", t->bmax);
+            continue;
+        }
+        for (int r = 0; r < t->naslots && q < 0; r++)
+            if (free_at[r] < i && size[r] >= need)
+                q = r;
+        for (int r = 0; r < t->naslots && q < 0; r++)
+            if (free_at[r] < i)
+                q = r;
+        if (q < 0)
+            q = t->naslots++;
+        size[q] = max64(size[q], need);
+        free_at[q] = last[x] > i ? last[x] : i;
+        slot_of[x] = q;
+    }
+    for (int r = 0; !st && r < t->naslots; r++)
+        if (!(t->aslots[r] = alloc64((size_t)size[r], &t->bytes)))
+            st = mint_fail(MINT_E_NOMEM, "out of memory for activations (batch %d)", t->bmax);
+    for (int x = 0; !st && x < nt; x++)
+        if (slot_of[x] >= 0)
+            t->act[x] = t->aslots[slot_of[x]];
+    free(last);
+    free(slot_of);
+    free(free_at);
+    free(size);
+    return st;
+}
+
 /* Activations, own gradient buffers (taps, output), per-node buffers. */
 static mint_status alloc_tensors(net_tgraph *t)
 {
@@ -834,14 +909,11 @@ static mint_status alloc_tensors(net_tgraph *t)
     for (int k = 0; k < t->ntaps; k++)
         t->own_grad[t->tap_tensor[k]] = 1;
     for (size_t x = 0; x < nt; x++) {
-        int computed = (int)x == g->input || g->tensors[x].rank > 0;
         size_t m = (size_t)(t->bmax * t->numel[x]);
-        if (computed && !(t->act[x] = alloc64(m, &t->bytes)))
-            return mint_fail(MINT_E_NOMEM, "out of memory for activations (batch %d)", t->bmax);
         if (t->own_grad[x] && !(t->grad[x] = alloc64(m, &t->bytes)))
             return mint_fail(MINT_E_NOMEM, "out of memory for gradients (batch %d)", t->bmax);
     }
-    return MINT_OK;
+    return alloc_acts(t);
 }
 
 static mint_status alloc_node(net_tgraph *t, int i, int64_t *cmax, int64_t *part, size_t *fcs)
@@ -952,7 +1024,8 @@ void net_tgraph_destroy(net_tgraph *t)
     if (!t)
         return;
     for (int x = 0; t->act && x < t->g->ntensors; x++) {
-        free(t->act[x]);
+        if (t->own_act && t->own_act[x])
+            free(t->act[x]);
         if (t->own_grad && t->own_grad[x])
             free(t->grad[x]);
     }
@@ -968,9 +1041,12 @@ void net_tgraph_destroy(net_tgraph *t)
     }
     for (int q = 0; t->slots && q < t->nslots; q++)
         free(t->slots[q]);
+    for (int q = 0; t->aslots && q < t->naslots; q++)
+        free(t->aslots[q]);
     for (int k = 0; t->tap_name && k < t->ntaps; k++)
         free(t->tap_name[k]);
-    free(t->numel); free(t->act); free(t->grad); free(t->own_grad); free(t->ginit);
+    free(t->numel); free(t->act); free(t->own_act); free(t->aslots);
+    free(t->grad); free(t->own_grad); free(t->ginit);
     free(t->tap_tensor); free(t->tap_name);
     free(t->conv); free(t->cbwd); free(t->pa); free(t->pb); free(t->mean); free(t->invstd); free(t->mask);
     free(t->drop);
