@@ -80,6 +80,7 @@ mint_status net_softmax_xent(const float *logits, const int *labels, int n, int 
         return st;
     const float g = gscale / (float)n;
     const int par = (size_t)n * (size_t)classes > PAR_MIN_WORK;
+    (void)par; /* OMP=0 */
     double total = 0.0;
     int ok = 0;
     for (int b0 = 0; b0 < n; b0 += ROW_BLOCK) {
