@@ -13,6 +13,9 @@ echo
 echo "==== MINT training (bench_train, PyTorch peer in the same run) ===="
 "$B/bench/bench_train" ${TRAIN_ARGS:-}
 echo
+echo "==== face margin heads (bench_loss: ArcFace/CosFace, n=64 d=512 classes=5749) ===="
+"$B/bench/bench_loss" ${LOSS_ARGS:-}
+echo
 echo "==== IResNet-100 end to end ===="
 M=$B/models/r100.onnx
 if [ ! -f "$M" ] && /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then

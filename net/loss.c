@@ -4,7 +4,11 @@
  * The head's three products (cos = E W^T, dE = dcos W, dW = dcos^T E) run
  * through the GEMM seam net_gemm (packed igemm microkernels); normalising,
  * the margin and the softmax are plain C with OpenMP over rows. The
- * forward product is taken as cos^T = W E^T so that only E is repacked. Rows are
+ * forward product is taken as cos^T = W E^T so that only E is repacked.
+ * Measured (bench/bench_loss, ArcFace, n 64, d 512, 5749 classes, AVX-512,
+ * 2 threads on 2 shared cores at load ~8-10): 74-90 ms per forward+backward,
+ * a quarter of it in the GEMMs, the rest memory-bound passes over W
+ * (normalise, pack, the normalisation's backward); scratch ~40 MB. Rows are
  * taken in blocks whose per-row losses are summed in row order, so the loss
  * does not depend on the thread count. */
 #include "net/loss.h"
