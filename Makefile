@@ -56,7 +56,7 @@ ifneq ($(CROSS),)
 LDFLAGS += -static
 endif
 
-LIBS := -lpng -ljpeg -lz -lm -lpthread
+LIBS := -lpng -ljpeg -lz -lsodium -lm -lpthread
 TEST_LIBS := -lcmocka
 # Cross builds: `mint` and the kernel tests are static. The kernel tests use
 # their built-in minimal runner (no cmocka, no target libraries needed:

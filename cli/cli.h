@@ -48,7 +48,8 @@ void cli_progress_end(cli_progress *p);
  * texts start with their "usage: mint <cmd> ..." synopsis lines. */
 const char *cli_help(const char *cmd);
 extern const char cli_help_convert[], cli_help_info[], cli_help_embed[], cli_help_demo[],
-    cli_help_extract[], cli_help_merge[], cli_help_train[], cli_help_eval[], cli_help_audit[];
+    cli_help_extract[], cli_help_merge[], cli_help_train[], cli_help_eval[], cli_help_audit[],
+    cli_help_keygen[], cli_help_verify_log[];
 
 int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -59,5 +60,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_verify_log(int argc, char **argv);
 
 #endif

@@ -105,6 +105,8 @@ static const struct {
     { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images", cli_help_train },
     { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", cli_help_eval },
     { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", cli_help_audit },
+    { "keygen", cmd_keygen, "make an Ed25519 key pair (NAME.key, NAME.pub) for signing training logs", cli_help_keygen },
+    { "verify-log", cmd_verify_log, "check a signed training log and the network it ended with", cli_help_verify_log },
     { "demo", cmd_demo, "build an IResNet with random weights and time a forward pass", cli_help_demo },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

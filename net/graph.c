@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net/graph.h"
+#include "base/dtype.h"
+#include "base/sha256.h"
 
 static const char *const op_names[NET_OP_COUNT] = {
     "conv", "bn", "prelu", "relu", "clip", "add", "affine", "flatten", "fc",
@@ -624,4 +626,46 @@ int64_t net_first_bad_value(const float *x, size_t n, int nonneg)
         if (!isfinite(x[i]) || (nonneg && x[i] < 0.0f))
             return (int64_t)i;
     return -1;
+}
+
+/* Little-endian bytes of v into b[0..n). */
+static void put_le(uint8_t *b, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+void net_graph_param_sha256(const net_graph *g, uint8_t out[32])
+{
+    base_sha256 s;
+    base_sha256_init(&s);
+    for (int i = 0; i < g->nweights; i++) {
+        const net_weight *w = &g->weights[i];
+        uint8_t b[8];
+        base_sha256_update(&s, w->name, strlen(w->name) + 1); /* name and its 0 byte */
+        put_le(b, (uint32_t)w->rank, 4);
+        base_sha256_update(&s, b, 4);
+        for (int d = 0; d < w->rank; d++) {
+            put_le(b, (uint64_t)w->dims[d], 8);
+            base_sha256_update(&s, b, 8);
+        }
+        const size_t n = (size_t)net_weight_numel(w);
+        if (!w->data || n == 0)
+            continue;
+        if (base_host_is_le()) {
+            base_sha256_update(&s, w->data, n * sizeof(float));
+            continue;
+        }
+        uint8_t chunk[4096]; /* big-endian host: the bytes in little-endian order */
+        for (size_t j = 0; j < n;) {
+            size_t k = 0;
+            for (; k < sizeof chunk / 4 && j < n; k++, j++) {
+                uint32_t u;
+                memcpy(&u, &w->data[j], 4);
+                put_le(chunk + 4 * k, u, 4);
+            }
+            base_sha256_update(&s, chunk, 4 * k);
+        }
+    }
+    base_sha256_final(&s, out);
 }

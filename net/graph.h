@@ -148,6 +148,13 @@ int64_t net_first_bad_value(const float *x, size_t n, int nonneg);
  * not negative: a damaged or broken model is refused (MINT_E_FORMAT, naming
  * the weight and element) instead of giving NaN embeddings. */
 mint_status net_graph_check_values(const net_graph *g);
+/* SHA-256 of every weight in graph order (g->weights[0..nweights)): for
+ * each, its name's bytes and a 0 byte, rank (u32 LE), dims (i64 LE each),
+ * data (fp32 LE) - docs/format.md 2.5. The same for a graph trained in
+ * memory (train-model hashes its parameters, updated in place, into the
+ * signed training log) and for the network file it saves, loaded with
+ * net_graph_load (weights keep their order): mint verify-log compares them. */
+void net_graph_param_sha256(const net_graph *g, uint8_t out[32]);
 /* Remove weights no node uses (e.g. Reshape shapes, Clip bounds). */
 void net_graph_prune_weights(net_graph *g);
 
