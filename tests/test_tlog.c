@@ -117,7 +117,7 @@ static void test_param_sha256(void **state)
     net_graph_free(g);
 
     /* a network saved and loaded hashes the same; a changed weight does not */
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 16, 112, 112, 3 };
     assert_int_equal(net_iresnet_build(&g, &cfg, 3), MINT_OK);
     uint8_t s1[32], s2[32];
     net_graph_param_sha256(g, s1);
@@ -454,7 +454,7 @@ static void test_cli_keygen_verify(void **state)
     snprintf(kpath, sizeof kpath, "%s.key", key);
     snprintf(ppath, sizeof ppath, "%s.pub", key);
     assert_int_equal(mint_tlog_load_secret(kpath, sk), MINT_OK);
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 8, 8, 8 }, 16, 112, 112, 3 };
     net_graph *g;
     assert_int_equal(net_iresnet_build(&g, &cfg, 5), MINT_OK);
     mint_tlog *tl;
