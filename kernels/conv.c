@@ -11,6 +11,9 @@
  * "The Indirect Convolution Algorithm", 2019). Depthwise convolutions use
  * the dwconv kernel per output pixel.
  *
+ * kern_conv_repack refreshes the packed weights in place (training: the
+ * backward is kernels/conv_bwd.c).
+ *
  * Cache blocking: the (tiles x panels) space is cut into blocks of
  * `pb` panels whose packed weights fit in about half of L2, times a range of
  * tiles. Within a block the loop is tile-outer, panel-inner, so the tile's
