@@ -464,6 +464,7 @@ static void din_phase_zero(const kern_conv_bwd *p, const bwd_phase *f, int n, fl
 
 static void run_din(const kern_conv_bwd *p, int n, const float *dout, float *din, int nthr)
 {
+    (void)nthr; /* OMP=0 */
 #pragma omp parallel num_threads(nthr)
     for (int fi = 0; fi < p->nph; fi++) {
         const bwd_phase *f = &p->ph[fi];
@@ -665,6 +666,7 @@ static void dw_reduce(const kern_conv_bwd *p, const float *const *parts, int np,
 static void run_dw(const kern_conv_bwd *p, const float *in, int n, const float *dout, float *dw,
                    float *db, int nthr)
 {
+    (void)nthr; /* OMP=0 */
     const size_t C = (size_t)p->cout, M = (size_t)n * (size_t)p->oh * (size_t)p->ow;
     const size_t nch = (M + p->mc - 1) / p->mc;
 #pragma omp parallel num_threads(nthr)
