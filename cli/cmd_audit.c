@@ -104,9 +104,30 @@ const char cli_help_audit[] =
     "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage\n"
     "(an IMAGES path that does not exist is one: nothing is written).\n";
 
+/* The progress line starts with the note saying what runs (made before
+ * the first image). */
+typedef struct {
+    cli_progress p;
+    int on;
+} audit_ui;
+
+static void audit_message(void *ctx, mint_msg_kind kind, const char *text)
+{
+    audit_ui *ui = ctx;
+    if (kind == MINT_MSG_NOTE)
+        fprintf(stderr, "mint audit: %s\n", text);
+    else
+        printf("%s\n", text);
+    if (!ui->on)
+        cli_progress_init(&ui->p, "audit", "images");
+    ui->on = 1;
+}
+
 static void audit_progress(void *ctx, size_t done, size_t total)
 {
-    cli_progress_update(ctx, done, total, 0, -1);
+    audit_ui *ui = ctx;
+    if (ui->on)
+        cli_progress_update(&ui->p, done, total, 0, -1);
 }
 
 /* --taps LIST -> items (NULL/0 when not given). */
@@ -159,14 +180,16 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "needs --mint, --members, --external and --json");
     char *taps[MINT_FEATS_MAX_TAPS], *tbuf;
     int ntaps, rc = parse_taps("eval", taps_s, taps, &tbuf, &ntaps);
+    free(tbuf);
     if (rc)
         return rc;
     cli_set_threads(threads);
-    mint_eval_opts eo = { mint, mem, ext, ntaps ? (const char *const *)taps : NULL, ntaps,
-                          json, roc, NULL, store };
-    mint_eval_summary s;
-    mint_status st = mint_eval_run(&s, &eo);
-    free(tbuf);
+    mint_eval_run_opts eo;
+    mint_eval_run_defaults(&eo);
+    eo.mint = mint, eo.members = mem, eo.external = ext, eo.taps = taps_s;
+    eo.json = json, eo.roc_png = roc, eo.store = store;
+    mint_eval_run_result s;
+    mint_status st = mint_eval_run(&eo, &s);
     if (st)
         return cli_error("eval", st);
     for (size_t i = 0; i < s.n_notes; i++)
@@ -210,134 +233,6 @@ int cmd_eval(int argc, char **argv)
     return CLI_OK;
 }
 
-static void list_add(io_list *l, const char *path, size_t *cap, int *oom)
-{
-    if (l->n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 16;
-        io_item *p = realloc(l->items, nc * sizeof *p);
-        if (!p) {
-            *oom = 1;
-            return;
-        }
-        l->items = p;
-        *cap = nc;
-    }
-    io_item *it = &l->items[l->n];
-    it->path = strdup(path);
-    it->key = strdup(path);
-    it->label = strdup("");
-    if (!it->path || !it->key || !it->label) {
-        free(it->path), free(it->key), free(it->label);
-        *oom = 1;
-        return;
-    }
-    l->n++;
-}
-
-/* The last component of a folder path ("a/b/" -> "b"), malloc'd. */
-static char *folder_name(const char *path)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    size_t b = len;
-    while (b > 0 && path[b - 1] != '/')
-        b--;
-    return strndup(path + b, len - b);
-}
-
-/* Files as given (a missing or unreadable one becomes an error row later),
- * folders expanded. */
-static mint_status images_from_args(int n, char **args, io_list *out)
-{
-    memset(out, 0, sizeof *out);
-    size_t cap = 0;
-    int oom = 0;
-    for (int i = 0; i < n && !oom; i++) {
-        struct stat sb;
-        if (stat(args[i], &sb) || !S_ISDIR(sb.st_mode)) {
-            list_add(out, args[i], &cap, &oom);
-            continue;
-        }
-        io_list d;
-        mint_status st = io_list_from_dir(args[i], &d);
-        if (st) {
-            io_list_free(out);
-            return st;
-        }
-        if (d.n == 0) {
-            io_list_free(out);
-            return mint_fail(MINT_E_ARG, "%s: no .jpg/.jpeg/.png images below this folder",
-                             args[i]);
-        }
-        for (size_t k = 0; k < d.n && !oom; k++) {
-            if (out->n == cap) {
-                size_t nc = cap + d.n - k + 16;
-                io_item *p = realloc(out->items, nc * sizeof *p);
-                if (!p) {
-                    oom = 1;
-                    break;
-                }
-                out->items = p;
-                cap = nc;
-            }
-            /* keep the folder-relative key: landmark CSVs are keyed that way */
-            out->items[out->n++] = d.items[k];
-            memset(&d.items[k], 0, sizeof d.items[k]);
-            /* several folders: the images directly in one are one person,
-             * named after the folder (a single folder is named by --identity's
-             * set name instead) */
-            io_item *it = &out->items[out->n - 1];
-            if (n > 1 && it->label && !it->label[0]) {
-                char *nm = folder_name(args[i]);
-                if (!nm) {
-                    oom = 1;
-                    break;
-                }
-                free(it->label);
-                it->label = nm;
-            }
-        }
-        io_list_free(&d);
-    }
-    if (oom) {
-        io_list_free(out);
-        return mint_fail(MINT_E_NOMEM, "out of memory for the image list");
-    }
-    return MINT_OK;
-}
-
-/* The identities of the audited set (--identity): auto = one folder
- * without sub-folders is one person named after the folder, labelled
- * items (sub-folders) one person per label, anything else one identity per
- * image (the report warns). */
-static void pick_unit(const char *unit_s, int nargs, char **args, const io_list *l,
-                      mint_audit_unit *unit, char *set_name, size_t cap)
-{
-    snprintf(set_name, cap, "%s", nargs == 1 ? args[0] : "the audited images");
-    size_t len = strlen(set_name);
-    while (len > 1 && set_name[len - 1] == '/')
-        set_name[--len] = 0;
-    const char *base = strrchr(set_name, '/');
-    if (base && base[1])
-        memmove(set_name, base + 1, strlen(base + 1) + 1);
-    size_t labelled = 0;
-    for (size_t i = 0; i < l->n; i++)
-        labelled += l->items[i].label && l->items[i].label[0];
-    struct stat sb;
-    const int one_dir = nargs == 1 && !stat(args[0], &sb) && S_ISDIR(sb.st_mode);
-    if (!strcmp(unit_s, "one"))
-        *unit = MINT_AUDIT_ONE;
-    else if (!strcmp(unit_s, "labels"))
-        *unit = MINT_AUDIT_BY_LABEL;
-    else if (!strcmp(unit_s, "image"))
-        *unit = MINT_AUDIT_BY_IMAGE;
-    else if (labelled > 0 || one_dir)
-        *unit = MINT_AUDIT_BY_LABEL; /* sub-folders; a flat folder is one person */
-    else
-        *unit = l->n == 1 ? MINT_AUDIT_ONE : MINT_AUDIT_BY_IMAGE;
-}
-
 int cmd_audit(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -350,8 +245,7 @@ int cmd_audit(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     const char *model = NULL, *mint = NULL, *lmpath = NULL, *ref = NULL, *report = NULL;
-    const char *unit_s = "auto";
-    mint_idt_method method = MINT_IDT_RANK;
+    mint_identity_mode identity = MINT_IDENTITY_AUTO;
     const char *taps_s = NULL;
     double alpha = 0.05;
     int batch = 16, threads = 0, o;
@@ -380,12 +274,16 @@ int cmd_audit(int argc, char **argv)
             if ((threads = cli_int(optarg, 1, 4096)) < 0)
                 return cli_usage_error("audit", "--threads wants a positive integer");
             break;
-        case 'I':
-            if (strcmp(optarg, "auto") && strcmp(optarg, "one") && strcmp(optarg, "labels") &&
-                strcmp(optarg, "image"))
+        case 'I': {
+            static const char *const names[] = { "auto", "one", "labels", "image" };
+            int k = 0;
+            while (k < 4 && strcmp(optarg, names[k]))
+                k++;
+            if (k == 4)
                 return cli_usage_error("audit", "--identity is auto, one, labels or image");
-            unit_s = optarg;
+            identity = (mint_identity_mode)k;
             break;
+        }
         case 'h': fputs(cli_help_audit, stdout); return CLI_OK;
         default: return cli_usage_error("audit", "bad option");
         }
@@ -401,73 +299,61 @@ int cmd_audit(int argc, char **argv)
     }
     char *taps[MINT_FEATS_MAX_TAPS], *tbuf;
     int ntaps, rc = parse_taps("audit", taps_s, taps, &tbuf, &ntaps);
+    free(tbuf);
     if (rc)
         return rc;
     cli_set_threads(threads);
-    io_list l = { 0 };
-    io_landmarks *lm = NULL;
-    mint_status st = images_from_args(argc - optind, argv + optind, &l);
-    if (!st && lmpath)
-        st = io_landmarks_load(lmpath, &lm);
-    mint_audit_result r;
-    memset(&r, 0, sizeof r);
-    if (!st) {
-        fprintf(stderr, "mint audit: %zu image%s, kernels %s\n", l.n, cli_plural(l.n), mint_isa());
-        cli_progress pr;
-        cli_progress_init(&pr, "audit", "images");
-        mint_audit_opts ao = { model, mint, &l, lm, ref,
-                               ntaps ? (const char *const *)taps : NULL, ntaps, alpha, batch,
-                               report, NULL, audit_progress, &pr, MINT_AUDIT_BY_LABEL, NULL,
-                               method };
-        char set_name[1024];
-        pick_unit(unit_s, argc - optind, argv + optind, &l, &ao.unit, set_name, sizeof set_name);
-        ao.set_name = set_name;
-        st = mint_audit_run(&r, &ao);
-        cli_progress_end(&pr);
-    }
-    free(tbuf);
-    if (st) {
-        io_landmarks_free(lm);
-        io_list_free(&l);
+    mint_audit_run_opts ao;
+    mint_audit_run_defaults(&ao);
+    ao.model = model, ao.mint = mint, ao.landmarks = lmpath, ao.reference = ref;
+    ao.images = (const char *const *)argv + optind, ao.n_images = argc - optind;
+    ao.taps = taps_s, ao.alpha = alpha, ao.batch = batch, ao.identity = identity;
+    ao.report[0] = report;
+    audit_ui ui = { .on = 0 };
+    ao.message = audit_message, ao.progress = audit_progress, ao.ctx = &ui;
+    mint_audit_run_result res;
+    mint_status st = mint_audit_run(&ao, &res);
+    if (ui.on)
+        cli_progress_end(&ui.p);
+    if (st)
         return cli_error("audit", st);
-    }
+    const mint_audit_report *r = &res.report;
+    const mint_audit_settest *set = r->set;
     /* one plain-language paragraph */
     printf("Audited %zu image%s against the network %s (SHA-256 %.16s...) with the %s MINT "
-           "model %s (taps %s). ", r.n_images, r.n_images == 1 ? "" : "s", model, r.model_sha256,
-           r.kind, mint, r.taps);
-    if (r.n_failed)
+           "model %s (taps %s). ", r->n_images, r->n_images == 1 ? "" : "s", model,
+           r->model_sha256, r->mint_kind, mint, res.taps);
+    if (res.n_failed)
         printf("%zu could not be read or aligned and %s listed with the reason in the report. ",
-               r.n_failed, r.n_failed == 1 ? "is" : "are");
-    if (r.has_set) {
+               res.n_failed, res.n_failed == 1 ? "is" : "are");
+    if (set) {
         char p[32], pm[32];
-        mint_format_p(p, sizeof p, r.set.p);
-        mint_format_p(pm, sizeof pm, r.set.p_min);
+        mint_format_p(p, sizeof p, set->p);
+        mint_format_p(pm, sizeof pm, set->p_min);
         printf("The %zu scored distinct image%s have a median membership score of %.3f, and %zu "
                "%s at or above the MINT model's threshold %.3f. Audited: %s. Against %zu "
                "reference identit%s (%zu images; %s), the %s gives p = %s (smallest possible "
                "%s; %s %.3f).\n",
-               r.n_scored, r.n_scored == 1 ? "" : "s", r.median_score, r.n_above_threshold,
-               r.n_above_threshold == 1 ? "is" : "are", r.report.threshold, r.audited, r.set.K,
-               r.set.K == 1 ? "y" : "ies", r.set.K_images, r.reference,
-               mint_idt_method_name(r.set.method), p, pm,
-               r.set.m == 1 ? "percentile of the audited identity among the reference ones"
-                            : "probability that an audited identity outscores a reference one",
-               r.set.effect);
-        if (r.settest.has_quality)
+               res.n_scored, res.n_scored == 1 ? "" : "s", res.median_score,
+               res.n_above_threshold, res.n_above_threshold == 1 ? "is" : "are", r->threshold,
+               r->audited, set->K, set->K == 1 ? "y" : "ies", set->K_images, r->reference,
+               set->test, p, pm,
+               set->m == 1 ? "percentile of the audited identity among the reference ones"
+                           : "probability that an audited identity outscores a reference one",
+               set->effect);
+        if (set->has_quality)
             printf("MINT model strength (held out): AUC %.3f, TPR %.3f at 1%% FPR, on %zu "
-                   "members + %zu external samples.\n", r.settest.q_auc, r.settest.q_tpr_1pct,
-                   r.settest.q_members, r.settest.q_external);
-        printf("Verdict at alpha = %g: %s.\n", alpha, r.verdict);
+                   "members + %zu external samples.\n", set->q_auc, set->q_tpr_1pct,
+                   set->q_members, set->q_external);
+        printf("Verdict at alpha = %g: %s.\n", alpha, r->verdict);
     } else {
-        printf("Verdict: %s.\n", r.verdict);
+        printf("Verdict: %s.\n", r->verdict);
     }
-    for (size_t i = 0; i < r.n_notes; i++)
-        printf("Note: %s\n", r.notes[i]);
+    for (size_t i = 0; i < r->n_notes; i++)
+        printf("Note: %s\n", r->notes[i]);
     printf("Report: %s\n", report);
-    const int none = !r.has_set;
-    mint_audit_result_free(&r);
-    io_landmarks_free(lm);
-    io_list_free(&l);
+    const int none = !set;
+    mint_audit_run_result_free(&res);
     if (none) {
         fprintf(stderr, "mint audit: no image could be scored; see the errors in %s\n", report);
         return CLI_FAIL;

@@ -11,9 +11,30 @@
 #include "mint/extract.h"
 #include "weights/container.h"
 
+/* The progress line starts with the note saying what runs (made before
+ * the first image). */
+typedef struct {
+    cli_progress p;
+    int on;
+} extract_ui;
+
+static void on_message(void *ctx, mint_msg_kind kind, const char *text)
+{
+    extract_ui *ui = ctx;
+    if (kind == MINT_MSG_NOTE)
+        fprintf(stderr, "mint extract: %s\n", text);
+    else
+        printf("%s\n", text);
+    if (!ui->on)
+        cli_progress_init(&ui->p, "extract", "images");
+    ui->on = 1;
+}
+
 static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
 {
-    cli_progress_update(ctx, done, total, resumed, (long)failed);
+    extract_ui *ui = ctx;
+    if (ui->on)
+        cli_progress_update(&ui->p, done, total, resumed, (long)failed);
 }
 
 const char cli_help_extract[] =
@@ -128,48 +149,27 @@ int cmd_extract(int argc, char **argv)
                 free(tapbuf);
                 return rc;
             }
-    cli_set_threads(threads);
+    free(tapbuf);
     if (root && dir)
         return cli_usage_error("extract", "--root goes with --list (--dir DIR is its own root)");
-    mint_model *m = NULL;
-    io_list l = { 0 };
-    io_landmarks *lm = NULL;
-    char sha[65], lmsha[65];
-    mint_status st;
-    if (!(st = base_sha256_file(model, sha)) && !(st = mint_model_open(&m, model)) &&
-        !(st = list ? io_list_from_file(list, root, &l) : io_list_from_dir(dir, &l)) && lmpath &&
-        !(st = base_sha256_file(lmpath, lmsha)))
-        st = io_landmarks_load(lmpath, &lm);
-    mint_extract_stats stats = { 0 };
-    if (!st) {
-        size_t n = mint_shard_size(l.n, si, sn);
-        cli_progress ps;
-        cli_progress_init(&ps, "extract", "images");
-        mint_extract_opts eo = {
-            .model = m, .model_sha256 = sha, .list = &l, .landmarks = lm,
-            .landmarks_sha256 = lmpath ? lmsha : NULL, .root = list ? root : dir,
-            .taps = (const char *const *)tapname, .ntaps = ntaps, .pool_max = pool, .f16 = f16,
-            .out_dir = out, .batch = batch, .chunk = chunk, .resume = resume, .skip_errors = skip,
-            .shard_i = si, .shard_n = sn, .progress = progress, .ctx = &ps,
-        };
-        if (sn > 0)
-            fprintf(stderr, "mint extract: shard %d/%d: %zu of %zu image%s%s, taps %s, kernels %s\n", si, sn,
-                    n, l.n, cli_plural(l.n), n ? "" : " (empty: writing 0-row outputs)", taps, mint_isa());
-        else
-            fprintf(stderr, "mint extract: %zu image%s, taps %s, kernels %s\n", l.n, cli_plural(l.n), taps,
-                    mint_isa());
-        st = mint_extract(&eo, &stats);
-        cli_progress_end(&ps);
-        if (!st)
-            printf("%s: %zu row%s written (%zu resumed from an earlier run), %zu image%s skipped%s\n", out,
-                   stats.written, cli_plural(stats.written), stats.resumed, stats.failed,
-                   cli_plural(stats.failed), stats.failed ? " (see errors.csv)" : "");
-    }
-    free(tapbuf);
-    io_landmarks_free(lm);
-    io_list_free(&l);
-    mint_model_close(m);
-    return st ? cli_error("extract", st) : CLI_OK;
+    cli_set_threads(threads);
+    mint_extract_run_opts eo;
+    mint_extract_run_defaults(&eo);
+    eo.model = model, eo.list = list, eo.root = root, eo.dir = dir, eo.landmarks = lmpath;
+    eo.taps = taps, eo.out = out, eo.pool_max = pool, eo.f16 = f16, eo.batch = batch;
+    eo.chunk = chunk, eo.shard_i = si, eo.shard_n = sn, eo.resume = resume, eo.skip_errors = skip;
+    extract_ui ui = { .on = 0 };
+    eo.message = on_message, eo.progress = progress, eo.ctx = &ui;
+    mint_extract_run_result r;
+    mint_status st = mint_extract_run(&eo, &r);
+    if (ui.on)
+        cli_progress_end(&ui.p);
+    if (st)
+        return cli_error("extract", st);
+    printf("%s: %zu row%s written (%zu resumed from an earlier run), %zu image%s skipped%s\n", out,
+           r.written, cli_plural(r.written), r.resumed, r.failed, cli_plural(r.failed),
+           r.failed ? " (see errors.csv)" : "");
+    return CLI_OK;
 }
 
 const char cli_help_merge[] =

@@ -154,6 +154,254 @@ typedef struct {
  * from, resuming from <out>.partial, collapse detection. */
 mint_status mint_train_run(const mint_train_run_opts *o, mint_train_run_result *r);
 
+/* ---- Extraction (`mint extract`) ---- */
+
+typedef struct {
+    const char *model;       /* the network (a mint weight container) */
+    const char *list;        /* the images: a list file, one path[,label] a line ... */
+    const char *root;        /* ... whose relative paths are taken below root (NULL: the
+                              * current directory); the keys in index.csv stay as written */
+    const char *dir;         /* ... or every .jpg/.jpeg/.png below dir, sorted, label = first
+                              * folder (exactly one of list and dir; root goes with list) */
+    const char *landmarks;   /* 5-point landmarks CSV; NULL: images at the input size */
+    const char *taps;        /* comma list, each once; NULL: layer1,...,layer4,embedding */
+    const char *out;         /* the output folder: <tap>.npy, index.csv, extract.txt */
+    int pool_max;            /* 1: per-channel max over H,W ([N,C]); 0: raw [N,C,H,W] */
+    int f16;                 /* store float16 instead of float32 */
+    int batch;               /* images per forward pass, 1..1024 */
+    int chunk;               /* images per committed chunk (lost at most on a crash) */
+    int shard_i, shard_n;    /* only list positions p with p % shard_n == shard_i;
+                              * shard_n 0: the whole list */
+    int resume;              /* continue a killed run in out (same settings, else refused) */
+    int skip_errors;         /* 1: bad images go to out/errors.csv (--on-error skip);
+                              * 0: the first one fails the run */
+    /* callbacks (each may be NULL); ctx is passed to both */
+    void (*message)(void *ctx, mint_msg_kind kind, const char *text);
+    /* after every batch, counts of this shard: done (incl. resumed), total,
+     * failed, resumed (found done from an earlier run) */
+    void (*progress)(void *ctx, size_t done, size_t total, size_t failed, size_t resumed);
+    void *ctx;
+} mint_extract_run_opts;
+
+/* Defaults: taps NULL (layer1..layer4, embedding), pool_max 1, batch 16,
+ * chunk 1024, everything else 0/NULL. */
+void mint_extract_run_defaults(mint_extract_run_opts *o);
+
+typedef struct {
+    size_t images;           /* in the whole list */
+    size_t shard_images;     /* of them in this shard (= images without a shard) */
+    size_t written;          /* rows in the outputs */
+    size_t failed;           /* images skipped (listed in out/errors.csv) */
+    size_t resumed;          /* images found done by an earlier run */
+} mint_extract_run_result;
+
+/* Decode, align, normalise and run every image through the network,
+ * writing out/<tap>.npy per tap, out/index.csv and out/extract.txt
+ * (docs/format.md section 5): the whole of `mint extract` (README,
+ * `mint extract --help`): shards, crash-safe chunks and --resume, the lock
+ * on out, errors.csv. A MINT_MSG_NOTE says what runs before the first image. */
+mint_status mint_extract_run(const mint_extract_run_opts *o, mint_extract_run_result *r);
+
+/* ---- Evaluating a MINT model (`mint eval`) ---- */
+
+typedef struct {
+    size_t tp, fn; /* members predicted member / external */
+    size_t fp, tn; /* external predicted member / external */
+} mint_confusion;
+
+#define MINT_EVAL_NFPR 2 /* FPR targets 1% and 0.1% */
+
+/* Everything `mint eval` reports (mint/metrics.h computes it). */
+typedef struct {
+    size_t n, n_members, n_external;
+    double auc;
+    /* at the conventional threshold 0.5 */
+    double acc_05, bacc_05;
+    mint_confusion cm_05;
+    /* at the threshold chosen on the training data (NaN when not given:
+     * then bacc_train_thr is NaN and cm_train_thr zero) */
+    double train_threshold;
+    double acc_train_thr, bacc_train_thr;
+    mint_confusion cm_train_thr;
+    /* TPR at low FPR (targets fpr_target[] = 0.01, 0.001) */
+    double fpr_target[MINT_EVAL_NFPR];
+    double tpr_at_fpr[MINT_EVAL_NFPR];
+    double thr_at_fpr[MINT_EVAL_NFPR];      /* threshold achieving it (+inf: none) */
+    double fpr_achieved[MINT_EVAL_NFPR];    /* actual FPR of that point (<= target) */
+    double fpr_step;                        /* 1 / n_external: the FPR resolution */
+} mint_eval_result;
+
+typedef struct {
+    const char *mint;                  /* the trained MINT model */
+    const char *members, *external;    /* held-out data: .npy files or `mint extract` folders */
+    const char *taps;                  /* comma list read from folders; NULL: those the MINT
+                                        * model records, else chosen as `mint train` does from
+                                        * the members' extract.txt */
+    const char *json;                  /* the metrics as JSON; NULL: none */
+    const char *roc_png;               /* ROC plot; NULL: none */
+    const char *created;               /* ISO-8601 UTC for the JSON and --store; NULL: now */
+    int store;                         /* record AUC, TPR at 1% FPR, balanced accuracy and the
+                                        * data sizes in the MINT model itself (rewritten in
+                                        * place), for audits to show beside the verdict;
+                                        * refused when the data include its training images */
+} mint_eval_run_opts;
+
+/* Defaults: everything 0/NULL. */
+void mint_eval_run_defaults(mint_eval_run_opts *o);
+
+typedef struct {
+    mint_eval_result m;                /* the metrics */
+    char kind[16];                     /* of the MINT model */
+    char mint_sha256[65];              /* of the MINT model (after --store: the new file) */
+    char taps[256];                    /* taps the features were read with ("" for files) */
+    int has_train_threshold;           /* the model carries calibration (threshold from training) */
+    /* warnings (the JSON has them too): data the MINT model was trained on,
+     * checks that could not be made */
+    char notes[4][1024];
+    const char *note_ptr[4];
+    size_t n_notes;
+    int64_t n_trained;                 /* evaluation rows the MINT model was trained on
+                                        * (-1: could not be checked) */
+} mint_eval_run_result;
+
+/* Load, score, evaluate, write: the whole of `mint eval` (README, `mint eval
+ * --help`). Refused: features of another network than the one the MINT
+ * model was trained for (by extract.txt), MINT_E_SHAPE (naming the file)
+ * for features of another size. */
+mint_status mint_eval_run(const mint_eval_run_opts *o, mint_eval_run_result *r);
+
+/* ---- Auditing images (`mint audit`) ---- */
+
+/* How the audited images are grouped into identities (the test's unit). */
+typedef enum {
+    MINT_IDENTITY_AUTO = 0, /* one folder without sub-folders is one person named after it;
+                             * labelled images (sub-folders, several folders, list labels)
+                             * one person per label; files given one by one one person each */
+    MINT_IDENTITY_ONE,      /* every image is of one person */
+    MINT_IDENTITY_LABELS,   /* one person per label; unlabelled images form one */
+    MINT_IDENTITY_IMAGE     /* each image its own identity (assumes independent images) */
+} mint_identity_mode;
+
+/* One audited image of the report. */
+typedef struct {
+    const char *file;         /* as given (folders expanded) */
+    const char *sha256;       /* hex SHA-256 of the image file; NULL if unknown */
+    double score;             /* membership score in [0,1]; NaN when it failed */
+    const char *error;        /* NULL, or why there is no score */
+    const char *duplicate_of; /* NULL, or the earlier file with the same bytes (not
+                               * counted again in the set-level test) */
+} mint_audit_image;
+
+/* One audited identity of the set-level test. */
+typedef struct {
+    const char *name;     /* identity (label, folder or file) */
+    size_t n;             /* its scored distinct images */
+    double t;             /* mean logit */
+    double p;             /* its own p-value against the reference identities */
+    double percentile;    /* fraction of reference identities whose value is below t */
+} mint_audit_identity;
+
+/* The set-level test (docs/audit-statistics.md). */
+typedef struct {
+    const char *test;          /* the test's name */
+    const char *unit;          /* how images were grouped into identities */
+    size_t m, n_images;        /* audited identities, images */
+    size_t K, K_images;        /* reference identities, images */
+    double p, p_min;           /* p-value and its resolution */
+    int evidence;              /* p < alpha and p_min <= alpha */
+    double t_set, t_ref;       /* audited and reference statistic (mean logits) */
+    double effect;             /* percentile (m = 1) or pairwise superiority (m >= 2) */
+    const char *effect_name;
+    double welch_t, welch_df, welch_p; /* m >= 2, NaN otherwise */
+    const mint_audit_identity *ids;
+    size_t n_ids;
+    /* the MINT model's own validated quality (mint eval --store) */
+    int has_quality;
+    double q_auc, q_tpr_1pct;
+    size_t q_members, q_external;
+    const char *q_data, *q_date;
+} mint_audit_settest;
+
+/* Everything an audit report shows. */
+typedef struct {
+    const char *mint_version;            /* NULL = MINT_VERSION */
+    const char *created;                 /* ISO-8601 UTC; NULL = now */
+    const char *model_path, *model_sha256; /* the audited network */
+    const char *mint_path, *mint_sha256;   /* the MINT (auditing) model */
+    const char *mint_kind;               /* "vanilla", "cnn", "outcome"; may be NULL */
+    const char *reference;               /* where the reference scores came from */
+    double threshold;                    /* per-image decision threshold; NaN = none */
+    double alpha;                        /* level of the verdict, e.g. 0.05 */
+    const mint_audit_image *images;
+    size_t n_images;
+    const mint_audit_settest *set;       /* NULL if no set-level test was run */
+    const char *audited;                 /* what was audited, e.g. "1 identity
+                                          * (Some_Person, 10 images)"; may be NULL */
+    const char *verdict;                 /* the verdict sentence (required with set) */
+    const char *const *notes;            /* n_notes warnings the reader must see */
+    size_t n_notes;
+} mint_audit_report;
+
+#define MINT_AUDIT_REPORTS 2
+
+typedef struct {
+    const char *model;             /* the audited network (a mint weight container) */
+    const char *mint;              /* the MINT model trained on its activations */
+    /* the images: image files and/or folders (every .jpg/.jpeg/.png below
+     * a folder, sorted) ... */
+    const char *const *images;
+    int n_images;
+    const char *list;              /* ... or a list file, one path[,label] a line */
+    const char *root;              /* with list: base of relative paths (NULL: current dir) */
+    const char *landmarks;         /* 5-point landmarks CSV; NULL: images at the input size */
+    const char *reference;         /* features of known external data (.npy or `mint extract`
+                                    * folder); NULL: the calibration stored in the MINT model */
+    const char *taps;              /* comma list; NULL: the taps the MINT model records */
+    double alpha;                  /* level of the verdict, 0 < alpha < 1 */
+    mint_identity_mode identity;
+    int batch;                     /* images per forward pass, 1..1024 */
+    const char *report[MINT_AUDIT_REPORTS]; /* reports to write, each self-contained HTML
+                                    * when it ends in .html/.htm, else JSON; NULL: none */
+    const char *created;           /* ISO-8601 UTC for the reports; NULL: now */
+    /* callbacks (each may be NULL); ctx is passed to both */
+    void (*message)(void *ctx, mint_msg_kind kind, const char *text);
+    void (*progress)(void *ctx, size_t done, size_t total); /* after every batch of images */
+    void *ctx;
+} mint_audit_run_opts;
+
+/* Defaults: alpha 0.05, identity MINT_IDENTITY_AUTO, batch 16, everything
+ * else 0/NULL. */
+void mint_audit_run_defaults(mint_audit_run_opts *o);
+
+typedef struct mint_audit_store mint_audit_store;
+
+typedef struct {
+    mint_audit_report report;  /* everything the reports show: per-image scores (images),
+                                * the set-level test (set, NULL when no image could be
+                                * scored), verdict and notes; its strings live in this
+                                * result (and in the options' strings: keep those alive) */
+    size_t n_scored, n_failed; /* images scored, and that could not be read or aligned */
+    size_t n_duplicates;       /* scored images repeating an earlier one's bytes */
+    size_t n_above_threshold;  /* scored images with score >= the threshold */
+    double median_score;       /* of the scored images (NaN if none) */
+    const char *taps;          /* the taps the features came from */
+    const char *written[MINT_AUDIT_REPORTS]; /* the reports written (NULL: none) */
+    mint_audit_store *store;   /* private */
+} mint_audit_run_result;
+
+/* Were these images used to train the network? The whole of `mint audit`
+ * (README, `mint audit --help`): each image through the network, its
+ * features as the MINT model's training features were, a membership score
+ * per image, the identity-level test against the reference, the verdict
+ * and the reports. Images that cannot be read or aligned do not fail the
+ * call (a row with the error, left out of the test); when none can be
+ * scored report.set is NULL and the verdict says so. Refused up front:
+ * paths that do not exist, another network than the MINT model's, features
+ * of another size, no reference. A MINT_MSG_NOTE says what runs before the
+ * first image. On MINT_OK free r with mint_audit_run_result_free. */
+mint_status mint_audit_run(const mint_audit_run_opts *o, mint_audit_run_result *r);
+void mint_audit_run_result_free(mint_audit_run_result *r);
+
 #ifdef __cplusplus
 }
 #endif

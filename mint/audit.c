@@ -13,34 +13,27 @@
 #include "mint/trainset.h"
 #include "weights/container.h"
 
-/* Taps to read: the caller's, else the MINT model's recorded comma list
- * (split into buf). *ntaps may end up 0 (none recorded). */
-static mint_status resolve_taps(const mint_tm *tm, const char *const *given, int ngiven,
-                                char *buf, size_t cap, const char **taps, int *ntaps,
-                                char *desc, size_t desc_cap)
+/* Taps to read: the caller's comma list, else the MINT model's recorded
+ * one, split into buf (desc gets it whole). *ntaps may end up 0 (none
+ * recorded). */
+static mint_status resolve_taps(const mint_tm *tm, const char *given, char *buf, size_t cap,
+                                const char **taps, int *ntaps, char *desc, size_t desc_cap)
 {
     *ntaps = 0;
-    desc[0] = 0;
-    if (given && ngiven > 0) {
-        if (ngiven > MINT_FEATS_MAX_TAPS)
-            return mint_fail(MINT_E_ARG, "at most %d taps (%d given)", MINT_FEATS_MAX_TAPS, ngiven);
-        size_t w = 0;
-        for (int i = 0; i < ngiven; i++) {
-            taps[i] = given[i];
-            int k = snprintf(desc + w, desc_cap - w, "%s%s", i ? "," : "", given[i]);
-            w = k > 0 && (size_t)k < desc_cap - w ? w + (size_t)k : desc_cap - 1;
-        }
-        *ntaps = ngiven;
-        return MINT_OK;
-    }
-    snprintf(buf, cap, "%s", tm->cfg.taps);
-    snprintf(desc, desc_cap, "%s", tm->cfg.taps);
+    const char *s = given ? given : tm->cfg.taps;
+    if (strlen(s) >= cap || strlen(s) >= desc_cap)
+        return mint_fail(MINT_E_ARG, "taps '%.64s...': at most %zu characters", s, cap - 1);
+    snprintf(buf, cap, "%s", s);
+    snprintf(desc, desc_cap, "%s", s);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (*ntaps == MINT_FEATS_MAX_TAPS)
-            return mint_fail(MINT_E_FORMAT, "the MINT model records more than %d taps",
-                             MINT_FEATS_MAX_TAPS);
+            return mint_fail(given ? MINT_E_ARG : MINT_E_FORMAT, "%s more than %d taps",
+                             given ? "at most" : "the MINT model records", MINT_FEATS_MAX_TAPS);
         taps[(*ntaps)++] = t;
     }
+    if (given && *ntaps == 0)
+        return mint_fail(MINT_E_ARG, "taps: wants 1..%d comma-separated names",
+                         MINT_FEATS_MAX_TAPS);
     return MINT_OK;
 }
 
@@ -108,7 +101,7 @@ static void vnote(char (*notes)[1024], const char **ptr, size_t *n, size_t cap, 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void eval_note(mint_eval_summary *s, const char *fmt, ...)
+static void eval_note(mint_eval_run_result *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -118,7 +111,7 @@ static void eval_note(mint_eval_summary *s, const char *fmt, ...)
 
 /* Features whose network nothing checks (no extract.txt on a side, or on
  * both with an unbound model), said as `mint train` says it. */
-static void eval_network_notes(mint_eval_summary *s, const mint_tm *tm, const char *mint_path,
+static void eval_network_notes(mint_eval_run_result *s, const mint_tm *tm, const char *mint_path,
                                const char *mem, const char *ext)
 {
     char sm[65] = "", se[65] = "";
@@ -145,7 +138,7 @@ static void eval_network_notes(mint_eval_summary *s, const mint_tm *tm, const ch
 
 /* Members and external samples that are images the MINT model was trained
  * on (index.csv against its record), or why that cannot be said. */
-static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
+static mint_status eval_overlap_notes(mint_eval_run_result *s, const mint_tm *tm,
                                       const char *mint_path, const char *path[2],
                                       const int64_t n[2])
 {
@@ -187,10 +180,17 @@ static mint_status eval_overlap_notes(mint_eval_summary *s, const mint_tm *tm,
     return MINT_OK;
 }
 
-mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
+void mint_eval_run_defaults(mint_eval_run_opts *o)
 {
+    memset(o, 0, sizeof *o);
+}
+
+mint_status mint_eval_run(const mint_eval_run_opts *o, mint_eval_run_result *out)
+{
+    if (!out)
+        return mint_fail(MINT_E_ARG, "mint_eval_run: no result");
     memset(out, 0, sizeof *out);
-    if (!o || !o->mint_path || !o->members || !o->external)
+    if (!o || !o->mint || !o->members || !o->external)
         return mint_fail(MINT_E_ARG, "mint_eval_run: needs the MINT model, members and external");
     mint_tm *tm = NULL;
     mint_feats fm = { 0 }, fe = { 0 };
@@ -200,11 +200,11 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     const char *taps[MINT_FEATS_MAX_TAPS];
     char tbuf[256];
     int ntaps = 0;
-    mint_status st = base_sha256_file(o->mint_path, out->mint_sha256);
+    mint_status st = base_sha256_file(o->mint, out->mint_sha256);
     if (!st)
-        st = mint_tm_load(&tm, o->mint_path);
+        st = mint_tm_load(&tm, o->mint);
     if (!st)
-        st = resolve_taps(tm, o->taps, o->ntaps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
+        st = resolve_taps(tm, o->taps, tbuf, sizeof tbuf, taps, &ntaps, out->taps,
                           sizeof out->taps);
     struct stat sb;
     if (!st && ntaps == 0 && !stat(o->members, &sb) && S_ISDIR(sb.st_mode)) {
@@ -223,23 +223,23 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     }
     const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
     if (!st)
-        st = check_network(tm, o->mint_path, o->members);
+        st = check_network(tm, o->mint, o->members);
     if (!st)
-        st = check_network(tm, o->mint_path, o->external);
+        st = check_network(tm, o->mint, o->external);
     if (!st && !tm->cfg.network_sha256[0]) { /* unbound model: at least the two must agree */
         char sm[65], se[65];
         st = mint_feats_networks(o->members, o->external, sm, se);
     }
     if (!st && (st = mint_feats_load(o->members, cnn, taps, ntaps, &fm)) == MINT_OK)
-        st = check_loaded(tm, o->mint_path, o->members, &fm);
+        st = check_loaded(tm, o->mint, o->members, &fm);
     if (!st && (st = mint_feats_load(o->external, cnn, taps, ntaps, &fe)) == MINT_OK)
-        st = check_loaded(tm, o->mint_path, o->external, &fe);
+        st = check_loaded(tm, o->mint, o->external, &fe);
     if (!st)
-        eval_network_notes(out, tm, o->mint_path, o->members, o->external);
+        eval_network_notes(out, tm, o->mint, o->members, o->external);
     if (!st) {
         const char *paths[2] = { o->members, o->external };
         const int64_t counts[2] = { fm.n, fe.n };
-        st = eval_overlap_notes(out, tm, o->mint_path, paths, counts);
+        st = eval_overlap_notes(out, tm, o->mint, paths, counts);
     }
     const size_t n = (size_t)(fm.n + fe.n);
     if (!st) {
@@ -264,15 +264,15 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
     /* the plot first: the JSON names it, so it appears only when both exist */
     if (!st && o->roc_png) {
         char title[160];
-        const char *base = strrchr(o->mint_path, '/');
+        const char *base = strrchr(o->mint, '/');
         snprintf(title, sizeof title, "ROC of %s MINT %s: %zu members, %zu external", out->kind,
-                 base ? base + 1 : o->mint_path, out->m.n_members, out->m.n_external);
+                 base ? base + 1 : o->mint, out->m.n_members, out->m.n_external);
         st = io_plot_roc(o->roc_png, roc.fpr, roc.tpr, roc.n, out->m.n_external, out->m.auc, title);
     }
     if (!st && o->store && out->n_trained > 0)
         st = mint_fail(MINT_E_ARG, "not storing the figures in %s: %lld of the evaluation images "
                        "are images it was trained on, so its AUC here is biased upwards; evaluate "
-                       "with --store on held-out data", o->mint_path, (long long)out->n_trained);
+                       "with --store on held-out data", o->mint, (long long)out->n_trained);
     if (!st && o->store) {
         tm->has_quality = 1;
         tm->q_auc = out->m.auc;
@@ -286,13 +286,13 @@ mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o)
             snprintf(tm->q_date, sizeof tm->q_date, "%s", o->created);
         else
             base_utc_now(tm->q_date);
-        if (!(st = mint_tm_save(tm, o->mint_path)))
-            st = base_sha256_file(o->mint_path, out->mint_sha256);
+        if (!(st = mint_tm_save(tm, o->mint)))
+            st = base_sha256_file(o->mint, out->mint_sha256);
     }
-    if (!st && o->json_path) {
-        mint_report_eval_meta meta = { o->mint_path, out->mint_sha256, o->members, o->external,
+    if (!st && o->json) {
+        mint_report_eval_meta meta = { o->mint, out->mint_sha256, o->members, o->external,
                               o->roc_png, o->created, out->note_ptr, out->n_notes };
-        st = mint_report_eval_write(o->json_path, &out->m, &meta);
+        st = mint_report_eval_write(o->json, &out->m, &meta);
     }
     mint_roc_free(&roc);
     free(scores);
@@ -518,7 +518,7 @@ static mint_status fill_settest(mint_audit_result *out, const mint_audit_opts *o
     (void)order;
     const mint_idset *s = &out->set;
     for (size_t i = 0; i < m; i++) {
-        mint_report_identity *id = &out->ids[i];
+        mint_audit_identity *id = &out->ids[i];
         id->n = start[i + 1] - start[i];
         id->t = s->ids[i].t;
         id->p = s->ids[i].p;
@@ -546,7 +546,7 @@ static mint_status fill_settest(mint_audit_result *out, const mint_audit_opts *o
     else if (m > 2)
         snprintf(out->audited, sizeof out->audited, "%zu identities (%s, %s, ...), %zu images",
                  m, out->ids[0].name, out->ids[1].name, s->n_images);
-    mint_report_settest *t = &out->settest;
+    mint_audit_settest *t = &out->settest;
     memset(t, 0, sizeof *t);
     t->test = mint_idt_method_name(s->method);
     t->unit = out->unit_desc;
@@ -647,8 +647,7 @@ static mint_status audit_open(mint_audit_result *out, const mint_audit_opts *o, 
     if (!st)
         st = mint_model_open(m, o->model_path);
     if (!st)
-        st = resolve_taps(*tm, o->taps, o->ntaps, tbuf, tcap, taps, ntaps, out->taps,
-                          sizeof out->taps);
+        st = resolve_taps(*tm, o->taps, tbuf, tcap, taps, ntaps, out->taps, sizeof out->taps);
     if (!st && *ntaps == 0)
         st = mint_fail(MINT_E_ARG, "%s records no taps (it was trained from .npy files without "
                        "--taps); name the taps its features came from", o->mint_path);
@@ -882,7 +881,7 @@ static void write_verdict(mint_audit_result *out, double alpha)
 static mint_status fill_report(mint_audit_result *out, const mint_audit_opts *o,
                                const mint_tm *tm, int ref_ids_known)
 {
-    mint_report_audit *r = &out->report;
+    mint_audit_report *r = &out->report;
     r->mint_version = MINT_VERSION;
     r->created = out->created;
     r->model_path = o->model_path;
@@ -947,7 +946,7 @@ static mint_status audit_images(mint_audit_result *out, const mint_audit_opts *o
     return st;
 }
 
-mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o)
+mint_status mint_audit_list(mint_audit_result *out, const mint_audit_opts *o)
 {
     memset(out, 0, sizeof *out);
     if (!o || !o->model_path || !o->mint_path || !o->images)

@@ -1,10 +1,10 @@
 /* audit.h - the two user-facing jobs of issue 4 (items 4 and 5) as library
  * calls, so the CLI only parses arguments and prints:
  *
- *   mint_eval_run   a trained MINT model on held-out member and external
- *                   features: metrics (mint_evaluate at 0.5 and at the
+ *   mint_eval_run   (public: include/mint.h) a trained MINT model on
+ *                   held-out member and external features: metrics (mint_evaluate at 0.5 and at the
  *                   threshold chosen on the training data), JSON, ROC PNG;
- *   mint_audit_run  images through the audited network -> features computed
+ *   mint_audit_list images through the audited network -> features computed
  *                   as the MINT model's training features were -> one
  *                   membership score per image -> one-sided set-level test
  *                   against reference scores of known external data ->
@@ -28,42 +28,7 @@
 #include "mint/idtest.h"
 #include "mint/stats.h"
 
-/* ---- evaluation ---- */
-typedef struct {
-    const char *mint_path;             /* the trained MINT model */
-    const char *members, *external;    /* .npy files or `mint extract` directories */
-    const char *const *taps;           /* NULL: the taps recorded in the MINT model */
-    int ntaps;
-    const char *json_path;             /* written (temp name + rename); NULL = none */
-    const char *roc_png;               /* ROC plot; NULL = none */
-    const char *created;               /* ISO-8601 UTC for the JSON; NULL = now */
-    int store;                         /* write AUC, TPR at 1% FPR and the data sizes into
-                                        * the MINT model file (temp name + rename), so
-                                        * audits show them beside the verdict */
-} mint_eval_opts;
-
-typedef struct {
-    mint_eval_result m;                /* the metrics */
-    char kind[16];                     /* of the MINT model */
-    char mint_sha256[65];
-    char taps[256];                    /* taps the features were read with ("" for files) */
-    int has_train_threshold;           /* the model carries calibration (threshold from training) */
-    /* warnings (the CLI prints them, the JSON has them): data the MINT
-     * model was trained on, checks that could not be made */
-    char notes[4][1024];
-    const char *note_ptr[4];
-    size_t n_notes;
-    int64_t n_trained;                 /* evaluation rows the MINT model was trained on
-                                        * (-1: could not be checked) */
-} mint_eval_summary;
-
-/* Load, score, evaluate, write. Notes say how many of the members and
- * external samples are images the MINT model was trained on (by the
- * index.csv of extract folders and the model's record of its training
- * images), or why that could not be checked, and when nothing checked
- * which network the features came from. MINT_E_SHAPE (naming the file) when the
- * features do not have the size the MINT model was trained on. */
-mint_status mint_eval_run(mint_eval_summary *out, const mint_eval_opts *o);
+/* ---- evaluation: mint_eval_run (include/mint.h) ---- */
 
 /* ---- audit ---- */
 
@@ -85,8 +50,7 @@ typedef struct {
                                         * extract directory), scored with the MINT
                                         * model; NULL: the MINT model's calibration
                                         * external scores */
-    const char *const *taps;           /* NULL: the taps recorded in the MINT model */
-    int ntaps;
+    const char *taps;                  /* comma list; NULL: the taps recorded in the MINT model */
     double alpha;                      /* level of the verdict (0 < alpha < 1) */
     int batch;                         /* images per forward pass; <= 0: 16 */
     const char *report_path;           /* .json or .html; NULL = do not write */
@@ -102,18 +66,18 @@ typedef struct {
 } mint_audit_opts;
 
 typedef struct {
-    mint_report_audit report;            /* everything the report shows; its
+    mint_audit_report report;            /* everything the report shows; its
                                         * pointers point into this struct, the
                                         * options' strings and the image list:
                                         * keep those alive while using it */
-    mint_report_image *images;            /* n_images rows, in list order */
+    mint_audit_image *images;            /* n_images rows, in list order */
     size_t n_images, n_scored, n_failed;
     size_t n_duplicates;               /* scored images whose bytes equal an earlier
                                         * image's: shown, not counted again in the test */
     int has_set;                       /* a set-level test was run (n_scored >= 1) */
     mint_idset set;                    /* the identity-level test */
-    mint_report_settest settest;          /* what the report shows of it */
-    mint_report_identity *ids;            /* set.m identities (names point into the list) */
+    mint_audit_settest settest;          /* what the report shows of it */
+    mint_audit_identity *ids;            /* set.m identities (names point into the list) */
     char audited[512];                 /* "1 identity (Some_Person, 10 images)" */
     char unit_desc[256];
     size_t n_above_threshold;          /* scored images with score >= threshold */
@@ -142,7 +106,10 @@ typedef struct {
  * whose input is not 112x112, a MINT model whose feature size differs from
  * what the network's taps give (trained on another network or other taps),
  * no reference (no --reference and no calibration scores in the MINT model). */
-mint_status mint_audit_run(mint_audit_result *out, const mint_audit_opts *o);
+mint_status mint_audit_list(mint_audit_result *out, const mint_audit_opts *o);
 void mint_audit_result_free(mint_audit_result *r);
+
+/* The public mint_audit_run (include/mint.h) is mint_audit_list on the
+ * image list its paths give (mint/audit_run.c). */
 
 #endif

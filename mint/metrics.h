@@ -23,10 +23,7 @@
 #include <stdint.h>
 #include "mint.h"
 
-typedef struct {
-    size_t tp, fn; /* members predicted member / external */
-    size_t fp, tn; /* external predicted member / external */
-} mint_confusion;
+/* mint_confusion and mint_eval_result are public (include/mint.h). */
 
 /* Confusion matrix at threshold thr (member iff score >= thr). */
 mint_status mint_confusion_at(mint_confusion *out, const double *scores, const uint8_t *labels,
@@ -78,27 +75,7 @@ void mint_roc_free(mint_roc *roc);
 mint_status mint_tpr_at_fpr(double *tpr, double *thr, double *fpr_at, const mint_roc *roc,
                             double target);
 
-/* ---- everything `mint eval` reports ---- */
-#define MINT_EVAL_NFPR 2 /* FPR targets 1% and 0.1% */
-
-typedef struct {
-    size_t n, n_members, n_external;
-    double auc;
-    /* at the conventional threshold 0.5 */
-    double acc_05, bacc_05;
-    mint_confusion cm_05;
-    /* at the threshold chosen on the training data (NaN when not given:
-     * then bacc_train_thr is NaN and cm_train_thr zero) */
-    double train_threshold;
-    double acc_train_thr, bacc_train_thr;
-    mint_confusion cm_train_thr;
-    /* TPR at low FPR (targets fpr_target[] = 0.01, 0.001) */
-    double fpr_target[MINT_EVAL_NFPR];
-    double tpr_at_fpr[MINT_EVAL_NFPR];
-    double thr_at_fpr[MINT_EVAL_NFPR];      /* threshold achieving it (+inf: none) */
-    double fpr_achieved[MINT_EVAL_NFPR];    /* actual FPR of that point (<= target) */
-    double fpr_step;                        /* 1 / n_external: the FPR resolution */
-} mint_eval_result;
+/* ---- everything `mint eval` reports: mint_eval_result (include/mint.h) ---- */
 
 /* Fill *out from test scores/labels. train_threshold: the threshold chosen
  * on the training data by mint_best_threshold (NaN if unknown). If roc is

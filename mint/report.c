@@ -121,7 +121,7 @@ mint_status mint_report_eval_write(const char *path, const mint_eval_result *e,
 
 /* ---- audit report ---- */
 
-static const char *verdict_of(const mint_report_audit *r, char *buf, size_t cap)
+static const char *verdict_of(const mint_audit_report *r, char *buf, size_t cap)
 {
     (void)buf;
     (void)cap;
@@ -141,7 +141,7 @@ static void fmt_p(char *buf, size_t cap, double p)
         snprintf(buf, cap, "%.2g", p);
 }
 
-static mint_status check_audit(const mint_report_audit *r, const char *who)
+static mint_status check_audit(const mint_audit_report *r, const char *who)
 {
     if (!r || (r->n_images && !r->images))
         return mint_fail(MINT_E_ARG, "%s: NULL report or images", who);
@@ -150,7 +150,7 @@ static mint_status check_audit(const mint_report_audit *r, const char *who)
     return MINT_OK;
 }
 
-mint_status mint_report_audit_json(base_strbuf *out, const mint_report_audit *r)
+mint_status mint_report_audit_json(base_strbuf *out, const mint_audit_report *r)
 {
     if (!out)
         return mint_fail(MINT_E_ARG, "mint_report_audit_json: NULL output");
@@ -160,7 +160,7 @@ mint_status mint_report_audit_json(base_strbuf *out, const mint_report_audit *r)
         return st;
     char now[32], vbuf[512];
     base_utc_now(now);
-    const mint_report_settest *t = r->set;
+    const mint_audit_settest *t = r->set;
     base_json j;
     base_json_init(&j, 2);
     base_json_object_begin(&j, NULL);
@@ -213,7 +213,7 @@ mint_status mint_report_audit_json(base_strbuf *out, const mint_report_audit *r)
         }
         base_json_array_begin(&j, "per_identity");
         for (size_t i = 0; i < t->n_ids; i++) {
-            const mint_report_identity *id = &t->ids[i];
+            const mint_audit_identity *id = &t->ids[i];
             base_json_object_begin(&j, NULL);
             base_json_string(&j, "identity", id->name);
             base_json_uint(&j, "images", id->n);
@@ -242,7 +242,7 @@ mint_status mint_report_audit_json(base_strbuf *out, const mint_report_audit *r)
     base_json_number(&j, "threshold", r->threshold);
     base_json_array_begin(&j, "images");
     for (size_t i = 0; i < r->n_images; i++) {
-        const mint_report_image *im = &r->images[i];
+        const mint_audit_image *im = &r->images[i];
         base_json_object_begin(&j, NULL);
         base_json_string(&j, "file", im->file);
         base_json_string(&j, "sha256", im->sha256);
@@ -304,7 +304,7 @@ static void html_row(base_strbuf *b, const char *th, const char *td_text, int mo
 }
 
 /* The page's head and title. */
-static void html_head(base_strbuf *b, const mint_report_audit *r, const char *now)
+static void html_head(base_strbuf *b, const mint_audit_report *r, const char *now)
 {
     base_strbuf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -319,9 +319,9 @@ static void html_head(base_strbuf *b, const mint_report_audit *r, const char *no
 }
 
 /* The verdict box (with the MINT model's strength) and the notes. */
-static void html_verdict(base_strbuf *b, const mint_report_audit *r)
+static void html_verdict(base_strbuf *b, const mint_audit_report *r)
 {
-    const mint_report_settest *t = r->set;
+    const mint_audit_settest *t = r->set;
     char vbuf[512];
     const char *cls = !t ? "" : t->evidence ? " yes" : " no";
     base_strbuf_printf(b, "<div class=\"verdict%s\">", cls);
@@ -356,7 +356,7 @@ static void html_verdict(base_strbuf *b, const mint_report_audit *r)
 }
 
 /* The set-level test's table. */
-static void html_settest(base_strbuf *b, const mint_report_audit *r, const mint_report_settest *t)
+static void html_settest(base_strbuf *b, const mint_audit_report *r, const mint_audit_settest *t)
 {
     char vbuf[512], num[64], num2[64];
     base_strbuf_puts(b, "<h2>Set-level test</h2>\n<table>\n");
@@ -392,14 +392,14 @@ static void html_settest(base_strbuf *b, const mint_report_audit *r, const mint_
 }
 
 /* One row per audited identity, when there are several (else nothing). */
-static void html_identities(base_strbuf *b, const mint_report_settest *t)
+static void html_identities(base_strbuf *b, const mint_audit_settest *t)
 {
     char num[64];
     if (t->n_ids > 1) {
         base_strbuf_puts(b, "<h2>Identities</h2>\n<table>\n<tr><th>Identity</th><th>Images</th>"
                           "<th>Mean logit</th><th>Percentile</th><th>Own p-value</th></tr>\n");
         for (size_t i = 0; i < t->n_ids; i++) {
-            const mint_report_identity *id = &t->ids[i];
+            const mint_audit_identity *id = &t->ids[i];
             base_strbuf_puts(b, "<tr><td>");
             base_strbuf_html_escape(b, id->name);
             fmt_p(num, sizeof num, id->p);
@@ -413,7 +413,7 @@ static void html_identities(base_strbuf *b, const mint_report_settest *t)
 }
 
 /* Where the model, the MINT model and the report came from. */
-static void html_provenance(base_strbuf *b, const mint_report_audit *r, const char *now)
+static void html_provenance(base_strbuf *b, const mint_audit_report *r, const char *now)
 {
     base_strbuf_puts(b, "<h2>Provenance</h2>\n<table>\n");
     html_row(b, "Audited model", r->model_path, 0);
@@ -428,9 +428,9 @@ static void html_provenance(base_strbuf *b, const mint_report_audit *r, const ch
 }
 
 /* One row per image: file, SHA-256, score, threshold, duplicate. */
-static void html_images(base_strbuf *b, const mint_report_audit *r)
+static void html_images(base_strbuf *b, const mint_audit_report *r)
 {
-    const mint_report_settest *t = r->set;
+    const mint_audit_settest *t = r->set;
     int any_dup = 0;
     for (size_t i = 0; i < r->n_images; i++)
         any_dup |= r->images[i].duplicate_of != NULL;
@@ -440,7 +440,7 @@ static void html_images(base_strbuf *b, const mint_report_audit *r)
                      t ? "<th>Above reference 95th pct.</th>" : "",
                      any_dup ? "<th>Duplicate</th>" : "");
     for (size_t i = 0; i < r->n_images; i++) {
-        const mint_report_image *im = &r->images[i];
+        const mint_audit_image *im = &r->images[i];
         base_strbuf_printf(b, "<tr><td class=\"num\">%zu</td><td>", i + 1);
         base_strbuf_html_escape(b, im->file);
         base_strbuf_puts(b, "</td><td class=\"hash\"><span class=\"sha\" title=\"");
@@ -476,7 +476,7 @@ static void html_images(base_strbuf *b, const mint_report_audit *r)
     base_strbuf_puts(b, "</table>\n");
 }
 
-mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
+mint_status mint_report_audit_html(base_strbuf *out, const mint_audit_report *r)
 {
     if (!out)
         return mint_fail(MINT_E_ARG, "mint_report_audit_html: NULL output");
@@ -486,7 +486,7 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
         return st;
     char now[32];
     base_utc_now(now);
-    const mint_report_settest *t = r->set;
+    const mint_audit_settest *t = r->set;
     base_strbuf *b = out;
     html_head(b, r, now);
     html_verdict(b, r);
@@ -511,7 +511,7 @@ mint_status mint_report_audit_html(base_strbuf *out, const mint_report_audit *r)
     return finish_buf(out, "mint_report_audit_html");
 }
 
-mint_status mint_report_audit_write(const char *path, const mint_report_audit *r)
+mint_status mint_report_audit_write(const char *path, const mint_audit_report *r)
 {
     if (!path)
         return mint_fail(MINT_E_ARG, "mint_report_audit_write: NULL path");

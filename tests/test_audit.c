@@ -130,10 +130,10 @@ static void test_eval(void **state)
 {
     (void)state;
     const char *json = test_tmp_path("eval.json"), *png = test_tmp_path("roc.png");
-    mint_eval_opts o = { .mint_path = mint_path, .members = mem_dir, .external = ext_dir,
-                         .json_path = json, .roc_png = png, .created = "2026-01-01T00:00:00Z" };
-    mint_eval_summary s;
-    assert_int_equal(mint_eval_run(&s, &o), MINT_OK);
+    mint_eval_run_opts o = { .mint = mint_path, .members = mem_dir, .external = ext_dir,
+                         .json = json, .roc_png = png, .created = "2026-01-01T00:00:00Z" };
+    mint_eval_run_result s;
+    assert_int_equal(mint_eval_run(&o, &s), MINT_OK);
     assert_int_equal(s.m.n_members, NMEM);
     assert_int_equal(s.m.n_external, NEXT);
     assert_string_equal(s.kind, "vanilla");
@@ -193,15 +193,13 @@ static void test_eval(void **state)
     free(p);
 
     /* features of other taps than the model's: refused, naming the data */
-    const char *one[1] = { "layer4" };
-    o.taps = one;
-    o.ntaps = 1;
-    o.json_path = test_tmp_path("eval_bad.json");
+    o.taps = "layer4";
+    o.json = test_tmp_path("eval_bad.json");
     o.roc_png = NULL;
-    assert_int_equal(mint_eval_run(&s, &o), MINT_E_SHAPE);
+    assert_int_equal(mint_eval_run(&o, &s), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), mem_dir));
     struct stat sb;
-    assert_int_not_equal(stat(o.json_path, &sb), 0);
+    assert_int_not_equal(stat(o.json, &sb), 0);
 }
 
 static void count_progress(void *ctx, size_t done, size_t total)
@@ -240,7 +238,7 @@ static void test_audit(void **state)
                           .created = "2026-01-01T00:00:00Z", .progress = count_progress,
                           .progress_ctx = prog };
     mint_audit_result r;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     assert_int_equal(prog[0], 4); /* 7 images in batches of 2 */
     assert_int_equal(prog[1], 7);
     assert_int_equal(prog[2], 7);
@@ -286,7 +284,7 @@ static void test_audit(void **state)
     assert_int_equal(mint_tm_predict(tm, fm.x, fm.n, want), MINT_OK);
     assert_int_equal(mint_tm_predict(tm, fe.x, fe.n, wante), MINT_OK);
     for (size_t i = 0; i < l.n; i++) {
-        const mint_report_image *im = &r.images[i];
+        const mint_audit_image *im = &r.images[i];
         assert_string_equal(im->file, l.items[i].path);
         if (src[i] < 0) {
             assert_true(isnan(im->score));
@@ -318,7 +316,7 @@ static void test_audit(void **state)
     /* HTML, and a held-out reference instead of the calibration */
     o.report_path = rh;
     o.reference = ext_dir;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     assert_int_equal(r.set.K_images, NEXT);
     assert_non_null(strstr(r.reference, ext_dir));
     mint_audit_result_free(&r);
@@ -332,7 +330,7 @@ static void test_audit(void **state)
     io_list bad = { &l.items[3], 2 };
     o.images = &bad;
     o.report_path = test_tmp_path("none.json");
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     assert_int_equal(r.n_scored, 0);
     assert_false(r.has_set);
     assert_null(r.report.set);
@@ -360,7 +358,7 @@ static void test_audit_refusals(void **state)
     const char *other = test_tmp_path("other_net.mint");
     assert_int_equal(save_net(other, 32, 112, NULL), MINT_OK);
     o.model_path = other;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_SHAPE);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), "another network"));
 
     /* landmarks with a network that does not take 112x112 */
@@ -372,7 +370,7 @@ static void test_audit_refusals(void **state)
     assert_int_equal(io_landmarks_parse(csv, sizeof csv - 1, "test", &lm), MINT_OK);
     o.model_path = small;
     o.landmarks = lm;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_SHAPE);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_SHAPE);
     assert_non_null(strstr(mint_last_error(), "112x112"));
     o.landmarks = NULL;
     io_landmarks_free(lm);
@@ -387,12 +385,12 @@ static void test_audit_refusals(void **state)
     mint_tm_free(tm);
     o.model_path = net_path;
     o.mint_path = raw;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "--reference"));
     struct stat sb; /* no refusal wrote a report */
     assert_int_not_equal(stat(test_tmp_path("refused.json"), &sb), 0);
     o.reference = ext_dir; /* with a reference it runs */
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     assert_int_equal(r.set.K_images, NEXT);
     mint_audit_result_free(&r);
 
@@ -404,13 +402,13 @@ static void test_audit_refusals(void **state)
     assert_int_equal(mint_tm_save(tm, bound), MINT_OK);
     mint_tm_free(tm);
     o.mint_path = bound;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "trained on features of the network"));
     o.mint_path = raw;
 
     /* bad alpha */
     o.alpha = 1.5;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_ARG);
     io_list_free(&l);
 }
 
@@ -447,29 +445,28 @@ static void test_network_and_duplicates(void **state)
     const char *txt = "model bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
     assert_int_equal(test_write_file(path, txt, strlen(txt)), 0);
 
-    mint_eval_opts eo = { .mint_path = bound, .members = mem_dir, .external = other,
-                          .json_path = test_tmp_path("net.json") };
-    mint_eval_summary es;
-    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
+    mint_eval_run_opts eo = { .mint = bound, .members = mem_dir, .external = other,
+                          .json = test_tmp_path("net.json") };
+    mint_eval_run_result es;
+    assert_int_equal(mint_eval_run(&eo, &es), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "features of different networks"));
     /* a single .npy beside that extract.txt is refused too */
     snprintf(path, sizeof path, "%s/layer1.npy", other);
     eo.external = path;
-    eo.taps = taps4;
-    eo.ntaps = 1;
-    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
-    eo.taps = NULL, eo.ntaps = 0;
+    eo.taps = "layer1";
+    assert_int_equal(mint_eval_run(&eo, &es), MINT_E_ARG);
+    eo.taps = NULL;
     eo.external = ext_dir; /* unknown network ("test" in its extract.txt): accepted */
-    assert_int_equal(mint_eval_run(&es, &eo), MINT_OK);
+    assert_int_equal(mint_eval_run(&eo, &es), MINT_OK);
     /* an unbound model: members and external must at least agree */
     snprintf(path, sizeof path, "%s/extract.txt", mem_dir);
     char *saved = test_read_text(path);
     assert_non_null(saved);
     const char *a = "model aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
     assert_int_equal(test_write_file(path, a, strlen(a)), 0);
-    eo.mint_path = mint_path;
+    eo.mint = mint_path;
     eo.external = other;
-    assert_int_equal(mint_eval_run(&es, &eo), MINT_E_ARG);
+    assert_int_equal(mint_eval_run(&eo, &es), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "different networks"));
     assert_int_equal(test_write_file(path, saved, strlen(saved)), 0);
     free(saved);
@@ -501,10 +498,10 @@ static void test_network_and_duplicates(void **state)
                           .alpha = 0.05, .report_path = test_tmp_path("dup.json") };
     mint_audit_result r;
     o.reference = other;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "features of different networks"));
     o.reference = NULL;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     assert_int_equal(r.n_scored, 2);
     assert_int_equal(r.n_duplicates, 2);
     assert_int_equal(r.set.n_images, 2);
@@ -532,11 +529,11 @@ static void test_network_and_duplicates(void **state)
     /* the unbound model: a reference from another network than M is refused */
     o.mint_path = mint_path;
     o.reference = other;
-    assert_int_equal(mint_audit_run(&r, &o), MINT_E_ARG);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "the audited network"));
     o.reference = NULL;
     /* ... and a note says nothing checked the network */
-    assert_int_equal(mint_audit_run(&r, &o), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &o), MINT_OK);
     int found = 0;
     for (size_t i = 0; i < r.n_notes; i++)
         found |= strstr(r.notes[i], "does not record which network") != NULL;
@@ -640,9 +637,9 @@ static void test_trained_images(void **state)
     snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded.mint"));
     train_recorded(rec, NULL);
     /* eval on the training data itself */
-    mint_eval_opts eo = { .mint_path = rec, .members = mem_dir, .external = ext_dir };
-    mint_eval_summary s;
-    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    mint_eval_run_opts eo = { .mint = rec, .members = mem_dir, .external = ext_dir };
+    mint_eval_run_result s;
+    assert_int_equal(mint_eval_run(&eo, &s), MINT_OK);
     int k = note_with(s.notes, s.n_notes, "8 of the 8 members");
     assert_true(k >= 0);
     assert_non_null(strstr(s.notes[k], "(8 as members, 0 as external samples)"));
@@ -663,15 +660,15 @@ static void test_trained_images(void **state)
         free(b);
     }
     eo.members = bare;
-    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    assert_int_equal(mint_eval_run(&eo, &s), MINT_OK);
     k = note_with(s.notes, s.n_notes, "could not check whether the members");
     assert_true(k >= 0);
     assert_non_null(strstr(s.notes[k], "no index.csv"));
     assert_true(note_with(s.notes, s.n_notes, "6 of the 8 external samples") >= 0);
     /* a model without the record says so */
-    eo.mint_path = mint_path;
+    eo.mint = mint_path;
     eo.members = mem_dir;
-    assert_int_equal(mint_eval_run(&s, &eo), MINT_OK);
+    assert_int_equal(mint_eval_run(&eo, &s), MINT_OK);
     assert_true(note_with(s.notes, s.n_notes, "does not record its training images") >= 0);
     assert_int_equal(note_with(s.notes, s.n_notes, "trained on (") , -1);
 
@@ -702,7 +699,7 @@ static void test_trained_images(void **state)
                            .alpha = 0.05, .batch = 4, .report_path = test_tmp_path("tr.json"),
                            .created = "2026-01-01T00:00:00Z" };
     mint_audit_result r;
-    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &ao), MINT_OK);
     assert_int_equal(r.n_scored, 12);
     k = note_with((const char (*)[1024])r.notes, r.n_notes, "9 of the 12 scored images");
     assert_true(k >= 0);
@@ -717,7 +714,7 @@ static void test_trained_images(void **state)
     mint_audit_result_free(&r);
     /* with the old model: not recorded, said */
     ao.mint_path = mint_path;
-    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &ao), MINT_OK);
     assert_true(note_with((const char (*)[1024])r.notes, r.n_notes,
                           "does not record its training images") >= 0);
     mint_audit_result_free(&r);
@@ -778,10 +775,10 @@ static void test_eval_store(void **state)
     void *b = test_read_file(mint_path, &n);
     assert_int_equal(test_write_file(copy, b, n), 0);
     free(b);
-    mint_eval_opts o = { .mint_path = copy, .members = mem_dir, .external = ext_dir,
+    mint_eval_run_opts o = { .mint = copy, .members = mem_dir, .external = ext_dir,
                          .created = "2026-02-03T04:05:06Z", .store = 1 };
-    mint_eval_summary s;
-    assert_int_equal(mint_eval_run(&s, &o), MINT_OK);
+    mint_eval_run_result s;
+    assert_int_equal(mint_eval_run(&o, &s), MINT_OK);
     assert_true(s.n_trained <= 0); /* the fixture model records no training images */
     mint_tm *tm;
     assert_int_equal(mint_tm_load(&tm, copy), MINT_OK);
@@ -809,7 +806,7 @@ static void test_eval_store(void **state)
     mint_audit_opts ao = { .model_path = net_path, .mint_path = copy, .images = &l,
                            .alpha = 0.05, .report_path = test_tmp_path("stored.json") };
     mint_audit_result r;
-    assert_int_equal(mint_audit_run(&r, &ao), MINT_OK);
+    assert_int_equal(mint_audit_list(&r, &ao), MINT_OK);
     assert_true(r.settest.has_quality && r.settest.q_auc == s.m.auc);
     for (size_t i = 0; i < r.n_notes; i++)
         assert_null(strstr(r.notes[i], "never measured"));
@@ -825,8 +822,8 @@ static void test_eval_store(void **state)
     char rec[512];
     snprintf(rec, sizeof rec, "%s", test_tmp_path("recorded_store.mint"));
     train_recorded(rec, NULL);
-    o.mint_path = rec;
-    assert_int_equal(mint_eval_run(&s, &o), MINT_E_ARG);
+    o.mint = rec;
+    assert_int_equal(mint_eval_run(&o, &s), MINT_E_ARG);
     assert_non_null(strstr(mint_last_error(), "not storing"));
     assert_int_equal(mint_tm_load(&tm, rec), MINT_OK);
     assert_false(tm->has_quality);

@@ -80,12 +80,12 @@ static void test_report_sha_column(void **state)
 {
     (void)state;
     const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    mint_report_image im;
+    mint_audit_image im;
     memset(&im, 0, sizeof im);
     im.file = "a.png";
     im.sha256 = sha;
     im.score = 0.7;
-    mint_report_audit r;
+    mint_audit_report r;
     memset(&r, 0, sizeof r);
     r.created = "2024-05-01T12:00:00Z";
     r.threshold = NAN;

@@ -396,9 +396,9 @@ static void test_eval_json(void **state)
     assert_int_equal(mint_report_eval_write(bad, &e, &meta), MINT_E_IO);
 }
 
-static void make_audit(mint_report_audit *r, mint_report_image *im, mint_report_settest *t)
+static void make_audit(mint_audit_report *r, mint_audit_image *im, mint_audit_settest *t)
 {
-    static const mint_report_identity ids[2] = { { "Person <A>", 3, 2.5, 0.01, 0.99 },
+    static const mint_audit_identity ids[2] = { { "Person <A>", 3, 2.5, 0.01, 0.99 },
                                               { "Person B", 1, 0.5, 0.3, 0.7 } };
     memset(t, 0, sizeof *t);
     t->test = "identity-level permutation test";
@@ -426,11 +426,11 @@ static void make_audit(mint_report_audit *r, mint_report_image *im, mint_report_
     t->q_external = 600;
     t->q_data = "members m/, external e/";
     t->q_date = "2024-05-01T11:00:00Z";
-    im[0] = (mint_report_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
-    im[1] = (mint_report_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
-    im[2] = (mint_report_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
-    im[3] = (mint_report_image){ "faces/d.png", "33cc", 0.66, NULL, "faces/<first>.png" };
-    im[4] = (mint_report_image){ "faces/broken.png", NULL, NAN, "no face </td> found", NULL };
+    im[0] = (mint_audit_image){ "faces/<img src=x onerror=alert(1)>.png", "00ff", 0.91, NULL, NULL };
+    im[1] = (mint_audit_image){ "faces/O'Brien & \"Sons\".jpg", "11ee", 0.85, NULL, NULL };
+    im[2] = (mint_audit_image){ "faces/caf\xc3\xa9\xff.png", "22dd", 0.97, NULL, NULL };
+    im[3] = (mint_audit_image){ "faces/d.png", "33cc", 0.66, NULL, "faces/<first>.png" };
+    im[4] = (mint_audit_image){ "faces/broken.png", NULL, NAN, "no face </td> found", NULL };
     static const char *const notes[2] = { "note <one> & more", "second note" };
     memset(r, 0, sizeof *r);
     r->created = "2024-05-01T12:00:00Z";
@@ -454,9 +454,9 @@ static void make_audit(mint_report_audit *r, mint_report_image *im, mint_report_
 static void test_audit_reports(void **state)
 {
     (void)state;
-    mint_report_audit r;
-    mint_report_image im[5];
-    mint_report_settest t;
+    mint_audit_report r;
+    mint_audit_image im[5];
+    mint_audit_settest t;
     make_audit(&r, im, &t);
 
     const char *jpath = test_tmp_path("audit.json");
