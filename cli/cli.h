@@ -44,6 +44,21 @@ void cli_progress_update(cli_progress *p, size_t done, size_t total, size_t resu
 /* Ends the \r line on a terminal. */
 void cli_progress_end(cli_progress *p);
 
+/* What the CLI shows of a library job (mint_extract_run, mint_audit_run):
+ * ctx of its callbacks. Notes go to stderr as "mint <cmd>: ...", other
+ * messages to stdout; the first message (the note saying what runs, made
+ * before the first image) starts the progress line. */
+typedef struct {
+    cli_progress p;
+    const char *cmd;
+    int on;
+} cli_job;
+void cli_job_message(void *ctx, mint_msg_kind kind, const char *text);
+/* The progress line, once started. */
+void cli_job_progress(cli_job *j, size_t done, size_t total, size_t resumed, long failed);
+/* Ends the progress line, if started. */
+void cli_job_end(cli_job *j);
+
 /* A command's --help text (main.c's table), NULL if not registered. Help
  * texts start with their "usage: mint <cmd> ..." synopsis lines. */
 const char *cli_help(const char *cmd);

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
-#include "io/dataset.h"
-#include "io/landmarks.h"
 #include "mint/audit.h"
 
 const char cli_help_eval[] =
@@ -104,30 +102,9 @@ const char cli_help_audit[] =
     "Exit status: 0 report written, 1 failure or no image could be scored, 2 usage\n"
     "(an IMAGES path that does not exist is one: nothing is written).\n";
 
-/* The progress line starts with the note saying what runs (made before
- * the first image). */
-typedef struct {
-    cli_progress p;
-    int on;
-} audit_ui;
-
-static void audit_message(void *ctx, mint_msg_kind kind, const char *text)
-{
-    audit_ui *ui = ctx;
-    if (kind == MINT_MSG_NOTE)
-        fprintf(stderr, "mint audit: %s\n", text);
-    else
-        printf("%s\n", text);
-    if (!ui->on)
-        cli_progress_init(&ui->p, "audit", "images");
-    ui->on = 1;
-}
-
 static void audit_progress(void *ctx, size_t done, size_t total)
 {
-    audit_ui *ui = ctx;
-    if (ui->on)
-        cli_progress_update(&ui->p, done, total, 0, -1);
+    cli_job_progress(ctx, done, total, 0, -1);
 }
 
 /* --taps LIST -> items (NULL/0 when not given). */
@@ -309,12 +286,11 @@ int cmd_audit(int argc, char **argv)
     ao.images = (const char *const *)argv + optind, ao.n_images = argc - optind;
     ao.taps = taps_s, ao.alpha = alpha, ao.batch = batch, ao.identity = identity;
     ao.report[0] = report;
-    audit_ui ui = { .on = 0 };
-    ao.message = audit_message, ao.progress = audit_progress, ao.ctx = &ui;
+    cli_job job = { .cmd = "audit" };
+    ao.message = cli_job_message, ao.progress = audit_progress, ao.ctx = &job;
     mint_audit_run_result res;
     mint_status st = mint_audit_run(&ao, &res);
-    if (ui.on)
-        cli_progress_end(&ui.p);
+    cli_job_end(&job);
     if (st)
         return cli_error("audit", st);
     const mint_audit_report *r = &res.report;

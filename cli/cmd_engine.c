@@ -11,6 +11,7 @@
 #include "io/align.h"
 #include "io/dataset.h"
 #include "io/npy.h"
+#include "kernels/kernels.h"
 #include "mint/extract.h"
 #include "mint/model.h"
 #include "net/exec.h"
@@ -744,17 +745,12 @@ int cmd_demo(int argc, char **argv)
     for (int i = 0; i < 4; i++) {
         int rank, td[3];
         mint_model_tap_shape(m, taps[i], &rank, td);
-        double mx = 0;
-        for (int64_t k = 0; k < tn[i]; k++)
-            mx = fmax(mx, (double)tb[i][k]);
         printf("  %-9s [%d,%d,%d]  per-channel max of image 0, channel 0..3:", taps[i], td[0], td[1], td[2]);
-        int64_t hw = (int64_t)td[1] * td[2];
-        for (int ch = 0; ch < 4 && ch < td[0]; ch++) {
-            float cm = -INFINITY;
-            for (int64_t k = 0; k < hw; k++)
-                cm = fmaxf(cm, tb[i][ch * hw + k]);
-            printf(" %.3f", (double)cm);
-        }
+        float cm[4]; /* the extraction's pooling (NaN propagates) */
+        const int nch = td[0] < 4 ? td[0] : 4;
+        kern_chmax(NULL, (size_t)nch, (size_t)td[1] * (size_t)td[2], tb[i], cm);
+        for (int ch = 0; ch < nch; ch++)
+            printf(" %.3f", (double)cm[ch]);
         printf("\n");
     }
     double nrm = 0;

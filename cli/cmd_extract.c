@@ -6,35 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
-#include "io/dataset.h"
-#include "io/landmarks.h"
 #include "mint/extract.h"
-#include "weights/container.h"
-
-/* The progress line starts with the note saying what runs (made before
- * the first image). */
-typedef struct {
-    cli_progress p;
-    int on;
-} extract_ui;
-
-static void on_message(void *ctx, mint_msg_kind kind, const char *text)
-{
-    extract_ui *ui = ctx;
-    if (kind == MINT_MSG_NOTE)
-        fprintf(stderr, "mint extract: %s\n", text);
-    else
-        printf("%s\n", text);
-    if (!ui->on)
-        cli_progress_init(&ui->p, "extract", "images");
-    ui->on = 1;
-}
 
 static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t resumed)
 {
-    extract_ui *ui = ctx;
-    if (ui->on)
-        cli_progress_update(&ui->p, done, total, resumed, (long)failed);
+    cli_job_progress(ctx, done, total, resumed, (long)failed);
 }
 
 const char cli_help_extract[] =
@@ -158,12 +134,11 @@ int cmd_extract(int argc, char **argv)
     eo.model = model, eo.list = list, eo.root = root, eo.dir = dir, eo.landmarks = lmpath;
     eo.taps = taps, eo.out = out, eo.pool_max = pool, eo.f16 = f16, eo.batch = batch;
     eo.chunk = chunk, eo.shard_i = si, eo.shard_n = sn, eo.resume = resume, eo.skip_errors = skip;
-    extract_ui ui = { .on = 0 };
-    eo.message = on_message, eo.progress = progress, eo.ctx = &ui;
+    cli_job job = { .cmd = "extract" };
+    eo.message = cli_job_message, eo.progress = progress, eo.ctx = &job;
     mint_extract_run_result r;
     mint_status st = mint_extract_run(&eo, &r);
-    if (ui.on)
-        cli_progress_end(&ui.p);
+    cli_job_end(&job);
     if (st)
         return cli_error("extract", st);
     printf("%s: %zu row%s written (%zu resumed from an earlier run), %zu image%s skipped%s\n", out,

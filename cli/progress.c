@@ -2,7 +2,7 @@
  * from images): "mint <cmd>: done/total <what> (p%), r <what>/s, ETA
  * hh:mm:ss[, k skipped]" on stderr, redrawn in place with \r on a terminal,
  * else a whole line at most every 5 s (and at the end) so logs stay
- * readable. */
+ * readable. cli_job: the messages and progress line of a library job. */
 #include <stdio.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -46,4 +46,29 @@ void cli_progress_end(cli_progress *p)
     if (p->tty && p->printed)
         fputc('\n', stderr);
     p->printed = 0;
+}
+
+void cli_job_message(void *ctx, mint_msg_kind kind, const char *text)
+{
+    cli_job *j = ctx;
+    if (kind == MINT_MSG_NOTE)
+        fprintf(stderr, "mint %s: %s\n", j->cmd, text);
+    else
+        printf("%s\n", text);
+    if (!j->on)
+        cli_progress_init(&j->p, j->cmd, "images");
+    j->on = 1;
+}
+
+void cli_job_progress(cli_job *j, size_t done, size_t total, size_t resumed, long failed)
+{
+    if (j->on)
+        cli_progress_update(&j->p, done, total, resumed, failed);
+}
+
+void cli_job_end(cli_job *j)
+{
+    if (j->on)
+        cli_progress_end(&j->p);
+    j->on = 0;
 }
