@@ -79,7 +79,7 @@ static int setup(void **state)
     snprintf(mem_list, sizeof mem_list, "%s", test_tmp_path("mem.txt"));
     snprintf(ext_list, sizeof ext_list, "%s", test_tmp_path("ext.txt"));
     snprintf(person, sizeof person, "%s", test_tmp_path("Some_Person"));
-    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112 };
+    net_iresnet_cfg cfg = { { 1, 1, 1, 1 }, { 8, 16, 16, 24 }, 16, 112, 112, 3 };
     net_graph *g;
     if (net_iresnet_build(&g, &cfg, 3))
         return -1;
