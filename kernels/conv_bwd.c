@@ -66,6 +66,7 @@ struct kern_conv_bwd {
     int nph;
     bwd_phase *ph;
     int *tky, *tkx; /* taps of every phase, phase after phase (ks in all) */
+    int *tdy, *tdx; /* their dout offsets: oy = j + tdy[t] for input row py + sh*j */
     size_t npin;    /* NR panels over cin (din) */
     float *wp;      /* din weights, packed per phase at each run */
     float *zero;    /* max(cin, cout) zeros: the row of out-of-range pixels */
@@ -146,6 +147,8 @@ void kern_conv_bwd_destroy(kern_conv_bwd *p)
     free(p->ph);
     free(p->tky);
     free(p->tkx);
+    free(p->tdy);
+    free(p->tdx);
     free(p->wp);
     free(p->zero);
     free(p->scratch);
@@ -163,7 +166,9 @@ static mint_status setup_phases(kern_conv_bwd *p)
     p->ph = calloc((size_t)p->nph, sizeof *p->ph);
     p->tky = malloc((size_t)p->ks * sizeof(int));
     p->tkx = malloc((size_t)p->ks * sizeof(int));
-    if (!p->ph || !p->tky || !p->tkx)
+    p->tdy = malloc((size_t)p->ks * sizeof(int));
+    p->tdx = malloc((size_t)p->ks * sizeof(int));
+    if (!p->ph || !p->tky || !p->tkx || !p->tdy || !p->tdx)
         return mint_fail(MINT_E_NOMEM, "conv backward: out of memory (phases)");
     /* floats of packed weights per tap */
     const size_t per_tap = p->depthwise ? (size_t)p->cout : (size_t)p->cout * p->npin * p->NR;
@@ -183,6 +188,9 @@ static mint_status setup_phases(kern_conv_bwd *p)
                         pmod(px + g->pl - kx * g->dw, g->sw) == 0) {
                         p->tky[t] = ky;
                         p->tkx[t] = kx;
+                        /* exact: the phase is where these divide */
+                        p->tdy[t] = (py + g->pt - ky * g->dh) / g->sh;
+                        p->tdx[t] = (px + g->pl - kx * g->dw) / g->sw;
                         t++;
                     }
             f->nt = t - f->t0;
@@ -352,22 +360,33 @@ static void din_tile_ind(const kern_conv_bwd *p, const bwd_phase *f, size_t m0, 
                          const float *dout, float *din, const float **ind, float **rows)
 {
     const kern_conv_geom *g = &p->g;
-    const size_t MR = p->MR, plane = (size_t)f->nh * (size_t)f->nw;
-    for (size_t r = 0; r < MR; r++) {
-        const size_t q = m0 + (r < mr ? r : mr - 1);
-        const size_t b = q / plane, rem = q % plane;
-        const int iy = f->py + g->sh * (int)(rem / (size_t)f->nw);
-        const int ix = f->px + g->sw * (int)(rem % (size_t)f->nw);
+    const size_t MR = p->MR, plane = (size_t)f->nh * (size_t)f->nw, C = (size_t)p->cout;
+    const int *dy = p->tdy + f->t0, *dx = p->tdx + f->t0;
+    size_t b = m0 / plane;
+    const size_t rem = m0 % plane;
+    int j = (int)(rem / (size_t)f->nw), i = (int)(rem % (size_t)f->nw);
+    for (size_t r = 0; r < mr; r++) {
+        const int iy = f->py + g->sh * j, ix = f->px + g->sw * i;
         rows[r] = din + ((b * (size_t)p->h + (size_t)iy) * (size_t)p->w + (size_t)ix) * (size_t)p->cin;
-        const float *img = dout + b * (size_t)p->oh * (size_t)p->ow * (size_t)p->cout;
+        const float *img = dout + b * (size_t)p->oh * (size_t)p->ow * C;
         for (int t = 0; t < f->nt; t++) {
-            const int ny = iy + g->pt - p->tky[f->t0 + t] * g->dh;
-            const int nx = ix + g->pl - p->tkx[f->t0 + t] * g->dw;
-            const int oy = ny / g->sh, ox = nx / g->sw; /* exact in this phase */
-            const int ok = ny >= 0 && nx >= 0 && oy < p->oh && ox < p->ow;
-            ind[(size_t)t * MR + r] =
-                ok ? img + ((size_t)oy * (size_t)p->ow + (size_t)ox) * (size_t)p->cout : p->zero;
+            const int oy = j + dy[t], ox = i + dx[t];
+            ind[(size_t)t * MR + r] = oy >= 0 && ox >= 0 && oy < p->oh && ox < p->ow
+                                          ? img + ((size_t)oy * (size_t)p->ow + (size_t)ox) * C
+                                          : p->zero;
         }
+        if (++i == f->nw) {
+            i = 0;
+            if (++j == f->nh) {
+                j = 0;
+                b++;
+            }
+        }
+    }
+    for (size_t r = mr; r < MR; r++) {
+        rows[r] = rows[mr - 1];
+        for (int t = 0; t < f->nt; t++)
+            ind[(size_t)t * MR + r] = ind[(size_t)t * MR + mr - 1];
     }
 }
 
