@@ -500,17 +500,24 @@ static void run_din(const kern_conv_bwd *p, int n, const float *dout, float *din
 
 /* ---- weight and bias gradients ---- */
 
-/* dt[o][m] = dout[m0+m][o] for m < mcur (dout^T of one chunk). */
+/* dt[o][m] = dout[m0+m][o] for m < mcur (dout^T of one chunk), four
+ * pixels at a time: 16-byte writes, four read streams. */
 static void transpose_chunk(float *dt, const float *dout, size_t cout, size_t mcur)
 {
-    for (size_t o0 = 0; o0 < cout; o0 += 16) {
-        const size_t o1 = min_z(o0 + 16, cout);
-        for (size_t m = 0; m < mcur; m++) {
-            const float *s = dout + m * cout;
-            for (size_t o = o0; o < o1; o++)
-                dt[o * mcur + m] = s[o];
+    size_t m = 0;
+    for (; m + 4 <= mcur; m += 4) {
+        const float *s0 = dout + m * cout, *s1 = s0 + cout, *s2 = s1 + cout, *s3 = s2 + cout;
+        float *d = dt + m;
+        for (size_t o = 0; o < cout; o++, d += mcur) {
+            d[0] = s0[o];
+            d[1] = s1[o];
+            d[2] = s2[o];
+            d[3] = s3[o];
         }
     }
+    for (; m < mcur; m++)
+        for (size_t o = 0; o < cout; o++)
+            dt[o * mcur + m] = dout[m * cout + o];
 }
 
 /* dst[0..n) = src[0..n): a whole 64- or 16-float row as a fixed-size
