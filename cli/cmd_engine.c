@@ -225,10 +225,13 @@ static mint_status print_mint_model(const char *path)
     if (c->kind == MINT_TM_CNN)
         printf(" (Conv %d 3x3 -> MaxPool 2x2 -> Dense %d -> ReLU -> Dense 1)\n", MINT_TM_FILTERS,
                tm->hidden);
+    else if (c->kind == MINT_TM_CNN2)
+        printf(" (Conv %d 3x3 -> MaxPool 2x2 -> Conv %d 3x3 -> MaxPool 2x2 -> Dense %d -> ReLU -> "
+               "Dense 1)\n", MINT_TM_CNN2_FILTERS1, MINT_TM_CNN2_FILTERS2, tm->hidden);
     else
         printf(" (Dense %d -> ReLU -> BatchNorm -> Dense 1)\n", tm->hidden);
     printf("taps:    %s\n", c->taps[0] ? c->taps : "not recorded (give --taps to eval/audit)");
-    if (c->kind == MINT_TM_CNN)
+    if (mint_tm_kind_is_conv(c->kind))
         printf("input:   [%d,%d,%d] (the raw map of one tap)\n", c->in_dims[0], c->in_dims[1],
                c->in_dims[2]);
     else

@@ -16,7 +16,8 @@
 #define MAX_TAPS MINT_FEATS_MAX_TAPS
 
 const char cli_help_train[] =
-    "usage: mint train --kind vanilla|cnn|outcome --members A --external B --out T.mint\n"
+    "usage: mint train --kind vanilla|cnn|outcome|vanilla64|cnn2 --members A --external B\n"
+    "                  --out T.mint\n"
     "                  [--taps t1,t2,...] [--epochs E] [--batch N] [--seed S] [--holdout F]\n"
     "                  [--holdout-by label|sample] [--threads T] [--quiet] [--resume]\n"
     "                  [--min-hidden N]\n"
@@ -40,11 +41,15 @@ const char cli_help_train[] =
     "                  cnn: Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense C ReLU ->\n"
     "                  Dropout 0.5 -> Dense 1 on the raw map C x H x W of one tap\n"
     "                  (Dense max(C, N) with --min-hidden N);\n"
-    "                  outcome: the vanilla MLP on the embedding (baseline MIA)\n"
+    "                  outcome: the vanilla MLP on the embedding (baseline MIA);\n"
+    "                  the MINT-Demo variants: vanilla64: the vanilla MLP with Dense 64\n"
+    "                  (L1 0.1) and Dropout 0.3; cnn2: Conv 32 3x3 ReLU -> MaxPool 2x2 ->\n"
+    "                  Conv 64 3x3 ReLU -> MaxPool 2x2 -> Dense 64 ReLU -> Dropout 0.5 ->\n"
+    "                  Dense 1 on the raw map of one tap (H, W >= 4)\n"
     "  --members A     features of members: a .npy file, or a directory with one\n"
     "  --external B    <tap>.npy per tap (as written by 'mint extract'). float32 or\n"
-    "                  float16. vanilla/outcome: [N,F], or [N,C,H,W] reduced to the\n"
-    "                  per-channel maximum [N,C]; cnn: [N,C,H,W] (extract --pool none)\n"
+    "                  float16. vanilla/outcome/vanilla64: [N,F], or [N,C,H,W] reduced to\n"
+    "                  the per-channel maximum [N,C]; cnn/cnn2: [N,C,H,W] (extract --pool none)\n"
     "  --model M       instead of feature files: the audited network; the features are\n"
     "                  computed from images on the fly (aligned and run as by 'mint\n"
     "                  extract', taps reduced as above), no feature files written\n"
@@ -62,12 +67,12 @@ const char cli_help_train[] =
     "  --root DIR      base of relative paths in list files (default: current dir)\n"
     "  --taps LIST     taps read from directories or computed with --model, features\n"
     "                  concatenated in this order (default layer1,layer2,layer3,layer4\n"
-    "                  for vanilla, layer1 for cnn, embedding for outcome, unless the\n"
+    "                  for vanilla(64), layer1 for cnn(2), embedding for outcome, unless the\n"
     "                  extract.txt of the --members directory records taps without\n"
-    "                  them: then those taps, for cnn the first, said on stderr;\n"
+    "                  them: then those taps, for cnn(2) the first, said on stderr;\n"
     "                  outcome on another tap is allowed with a warning: it is then\n"
     "                  no longer the paper's baseline)\n"
-    "  --epochs E      default 20 (vanilla, outcome), 30 (cnn)\n"
+    "  --epochs E      default 20 (vanilla, outcome, vanilla64), 30 (cnn, cnn2)\n"
     "  --batch N       even batch size, half members, half external (default 128)\n"
     "  --seed S        seed of initialisation, sampling and dropout (default 0);\n"
     "                  the same seed reproduces a run bit for bit\n"
@@ -274,10 +279,11 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "--landmarks and --root go with --model and image lists");
     mint_tm_kind kind;
     if (mint_tm_kind_parse(kind_s, &kind))
-        return cli_usage_error("train", "--kind is vanilla, cnn or outcome (not '%s')", kind_s);
+        return cli_usage_error("train", "--kind is vanilla, cnn, outcome, vanilla64 or cnn2 "
+                               "(not '%s')", kind_s);
     if (min_hidden && kind != MINT_TM_CNN)
-        return cli_usage_error("train", "--min-hidden goes with --kind cnn (the MLP kinds have 128 units)");
-    if (taps_s && check_taps(taps_s, kind == MINT_TM_CNN))
+        return cli_usage_error("train", "--min-hidden goes with --kind cnn (the other kinds have a fixed width)");
+    if (taps_s && check_taps(taps_s, mint_tm_kind_is_conv(kind)))
         return CLI_USAGE;
     cli_set_threads(threads);
     train_ui ui = { .quiet = quiet };

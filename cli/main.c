@@ -102,7 +102,7 @@ static const struct {
     { "embed", cmd_embed, "run a model on a .npy batch; write embeddings and taps", cli_help_embed },
     { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv", cli_help_extract },
     { "merge", cmd_merge, "merge the outputs of several extract runs (shards back in list order)", cli_help_merge },
-    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome) on extracted features or images", cli_help_train },
+    { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome|vanilla64|cnn2) on features or images", cli_help_train },
     { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", cli_help_eval },
     { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", cli_help_audit },
     { "keygen", cmd_keygen, "make an Ed25519 key pair (NAME.key, NAME.pub) for signing training logs", cli_help_keygen },

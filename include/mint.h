@@ -106,7 +106,7 @@ typedef enum {
 } mint_holdout_by;
 
 typedef struct {
-    const char *kind;        /* "vanilla", "cnn" or "outcome" */
+    const char *kind;        /* "vanilla", "cnn", "outcome", "vanilla64" or "cnn2" */
     const char *out;         /* the MINT model; the state after every epoch goes to
                               * <out>.partial, removed once out is written */
     /* the data: feature files or `mint extract` folders ... */
@@ -328,7 +328,7 @@ typedef struct {
     const char *created;                 /* ISO-8601 UTC; NULL = now */
     const char *model_path, *model_sha256; /* the audited network */
     const char *mint_path, *mint_sha256;   /* the MINT (auditing) model */
-    const char *mint_kind;               /* "vanilla", "cnn", "outcome"; may be NULL */
+    const char *mint_kind;               /* "vanilla", "cnn", "outcome", "vanilla64", "cnn2"; may be NULL */
     const char *reference;               /* where the reference scores came from */
     double threshold;                    /* per-image decision threshold; NaN = none */
     double alpha;                        /* level of the verdict, e.g. 0.05 */

@@ -39,7 +39,7 @@ static mint_status resolve_taps(const mint_tm *tm, const char *given, char *buf,
 
 static int feats_match(const mint_tm *tm, int rank, const int dims[3])
 {
-    if (tm->cfg.kind == MINT_TM_CNN)
+    if (mint_tm_kind_is_conv(tm->cfg.kind))
         return rank == 3 && dims[0] == tm->cfg.in_dims[0] && dims[1] == tm->cfg.in_dims[1] &&
                dims[2] == tm->cfg.in_dims[2];
     return rank == 1 && dims[0] == tm->cfg.in_dims[0];
@@ -47,7 +47,7 @@ static int feats_match(const mint_tm *tm, int rank, const int dims[3])
 
 static void tm_dims_str(const mint_tm *tm, char *buf, size_t n)
 {
-    mint_feats_dims_str(buf, n, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
+    mint_feats_dims_str(buf, n, mint_tm_kind_is_conv(tm->cfg.kind) ? 3 : 1, tm->cfg.in_dims);
 }
 
 /* Features of `what` (a file or directory) must fit the MINT model. */
@@ -221,7 +221,7 @@ mint_status mint_eval_run(const mint_eval_run_opts *o, mint_eval_run_result *out
             else
                 taps[ntaps++] = t;
     }
-    const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
+    const int cnn = tm && mint_tm_kind_is_conv(tm->cfg.kind);
     if (!st)
         st = check_network(tm, o->mint, o->members);
     if (!st)
@@ -962,7 +962,7 @@ mint_status mint_audit_list(mint_audit_result *out, const mint_audit_opts *o)
     int ntaps = 0;
     audit_ref ref = { 0 };
     mint_status st = audit_open(out, o, &tm, &m, taps, tbuf, sizeof tbuf, &ntaps);
-    const int cnn = tm && tm->cfg.kind == MINT_TM_CNN;
+    const int cnn = tm && mint_tm_kind_is_conv(tm->cfg.kind);
     if (!st)
         st = audit_refusals(out, o, tm, m, cnn, taps, ntaps);
     if (!st)

@@ -118,8 +118,8 @@ mint_status mint_train_resume_check(const mint_train_state *s, const mint_tm *tm
     difflist d;
     memset(&d, 0, sizeof d);
     char a[64], b[64];
-    mint_feats_dims_str(a, sizeof a, s->kind == MINT_TM_CNN ? 3 : 1, s->in_dims);
-    mint_feats_dims_str(b, sizeof b, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
+    mint_feats_dims_str(a, sizeof a, mint_tm_kind_is_conv(s->kind) ? 3 : 1, s->in_dims);
+    mint_feats_dims_str(b, sizeof b, mint_tm_kind_is_conv(tm->cfg.kind) ? 3 : 1, tm->cfg.in_dims);
     if (s->kind != tm->cfg.kind)
         diff(&d, "kind %s in the checkpoint, %s now", mint_tm_kind_name(s->kind),
              mint_tm_kind_name(tm->cfg.kind));
@@ -313,8 +313,8 @@ static mint_status ckpt_read_header(const wt_file *f, const char *path, const mi
         s->in_dims[i] = md->i64s[i] >= 0 && md->i64s[i] <= INT32_MAX ? (int)md->i64s[i] : -1;
     if (!st) {
         char a[64], b[64];
-        mint_feats_dims_str(a, sizeof a, s->kind == MINT_TM_CNN ? 3 : 1, s->in_dims);
-        mint_feats_dims_str(b, sizeof b, tm->cfg.kind == MINT_TM_CNN ? 3 : 1, tm->cfg.in_dims);
+        mint_feats_dims_str(a, sizeof a, mint_tm_kind_is_conv(s->kind) ? 3 : 1, s->in_dims);
+        mint_feats_dims_str(b, sizeof b, mint_tm_kind_is_conv(tm->cfg.kind) ? 3 : 1, tm->cfg.in_dims);
         if (s->kind != tm->cfg.kind || strcmp(a, b))
             st = mint_fail(MINT_E_ARG, "%s: checkpoint of a %s model on input %s; this run trains "
                            "a %s model on input %s", path, mint_tm_kind_name(s->kind), a,

@@ -604,8 +604,10 @@ static int taps_cover(const char *have, const char *want)
 mint_status mint_feats_default_taps(const char *path, int kind, char *buf, size_t cap,
                                     mint_taps_source *source)
 {
-    static const char *const own[] = { "layer1,layer2,layer3,layer4", "layer1", "embedding" };
-    if (kind < 0 || kind > 2 || !buf || cap == 0)
+    /* per kind: vanilla, cnn, outcome, vanilla64, cnn2 */
+    static const char *const own[] = { "layer1,layer2,layer3,layer4", "layer1", "embedding",
+                                       "layer1,layer2,layer3,layer4", "layer1" };
+    if (kind < 0 || kind > 4 || !buf || cap == 0)
         return mint_fail(MINT_E_ARG, "mint_feats_default_taps: bad arguments");
     *source = MINT_TAPS_KIND;
     struct stat sb;

@@ -22,27 +22,59 @@ static size_t round16(size_t n)
     return (n + ALIGN_F - 1) / ALIGN_F * ALIGN_F;
 }
 
-static const char *const kind_names[] = { "vanilla", "cnn", "outcome" };
+static const char *const kind_names[MINT_TM_NKINDS] = { "vanilla", "cnn", "outcome", "vanilla64",
+                                                        "cnn2" };
 
 const char *mint_tm_kind_name(mint_tm_kind k)
 {
-    return (unsigned)k < 3 ? kind_names[k] : "?";
+    return (unsigned)k < MINT_TM_NKINDS ? kind_names[k] : "?";
 }
 
 mint_status mint_tm_kind_parse(const char *s, mint_tm_kind *k)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < MINT_TM_NKINDS; i++)
         if (s && !strcmp(s, kind_names[i])) {
             *k = (mint_tm_kind)i;
             return MINT_OK;
         }
-    return mint_fail(MINT_E_ARG, "unknown MINT model kind '%s' (vanilla, cnn or outcome)",
-                     s ? s : "(null)");
+    return mint_fail(MINT_E_ARG, "unknown MINT model kind '%s' (vanilla, cnn, outcome, vanilla64 "
+                     "or cnn2)", s ? s : "(null)");
+}
+
+int mint_tm_kind_is_conv(mint_tm_kind k)
+{
+    return k == MINT_TM_CNN || k == MINT_TM_CNN2;
 }
 
 static int is_cnn(const mint_tm *tm)
 {
-    return tm->cfg.kind == MINT_TM_CNN;
+    return mint_tm_kind_is_conv(tm->cfg.kind);
+}
+
+static int is_cnn2(const mint_tm *tm)
+{
+    return tm->cfg.kind == MINT_TM_CNN2;
+}
+
+/* Filters of the (first) conv. */
+static int conv1_filters(const mint_tm *tm)
+{
+    return is_cnn2(tm) ? MINT_TM_CNN2_FILTERS1 : MINT_TM_FILTERS;
+}
+
+/* The (first) conv's shape, and cnn2's second conv on the pooled map. */
+static net_conv3x3_shape conv_shape(const mint_tm *tm, int B)
+{
+    const net_conv3x3_shape s = { B, tm->cfg.in_dims[0], tm->cfg.in_dims[1], tm->cfg.in_dims[2],
+                                  conv1_filters(tm) };
+    return s;
+}
+
+static net_conv3x3_shape conv2_shape(const mint_tm *tm, int B)
+{
+    const net_conv3x3_shape s = { B, MINT_TM_CNN2_FILTERS1, tm->cfg.in_dims[1] / 2,
+                                  tm->cfg.in_dims[2] / 2, MINT_TM_CNN2_FILTERS2 };
+    return s;
 }
 
 static void add_param(mint_tm *tm, const char *name, int rank, int64_t d0, int64_t d1, int64_t d2,
@@ -73,6 +105,8 @@ static void make_views(const mint_tm *tm, float *s, mint_tm_views *v)
 {
     v->conv_w = param_ptr(tm, s, "conv.weight");
     v->conv_b = param_ptr(tm, s, "conv.bias");
+    v->conv2_w = param_ptr(tm, s, "conv2.weight");
+    v->conv2_b = param_ptr(tm, s, "conv2.bias");
     v->w1 = param_ptr(tm, s, "dense1.weight");
     v->b1 = param_ptr(tm, s, "dense1.bias");
     v->bn_g = param_ptr(tm, s, "bn.weight");
@@ -94,6 +128,39 @@ mint_status mint_tm_create(mint_tm **out, const mint_tm_config *cfg, uint64_t se
     return mint_tm_create_wide(out, cfg, seed, 0);
 }
 
+/* cnn2's parameter table (tm_layout). */
+static mint_status cnn2_layout(mint_tm **out, mint_tm *tm)
+{
+    const int d[3] = { tm->cfg.in_dims[0], tm->cfg.in_dims[1], tm->cfg.in_dims[2] };
+    const size_t flat = (size_t)MINT_TM_CNN2_FILTERS2 * (size_t)(d[1] / 4) * (size_t)(d[2] / 4);
+    mint_status st = MINT_OK;
+    if (d[0] < 1 || d[1] < 4 || d[2] < 4 || d[0] > 65536 || d[1] > 65536 || d[2] > 65536)
+        st = mint_fail(MINT_E_SHAPE, "cnn2 MINT wants an input map C x H x W with C >= 1, "
+                       "H, W >= 4 (got %d x %d x %d)", d[0], d[1], d[2]);
+    else if ((size_t)d[0] * d[1] * d[2] > MAX_FLOATS / 64 ||
+             flat * MINT_TM_CNN2_HIDDEN > MAX_FLOATS / 8)
+        st = mint_fail(MINT_E_NOMEM, "cnn2 MINT input %d x %d x %d is too large", d[0], d[1],
+                       d[2]);
+    if (st) {
+        free(tm);
+        return st;
+    }
+    tm->in_size = d[0] * d[1] * d[2];
+    tm->hidden = MINT_TM_CNN2_HIDDEN;
+    tm->flat = (int)flat;
+    tm->l1 = 0.0f;
+    add_param(tm, "conv.weight", 4, MINT_TM_CNN2_FILTERS1, d[0], 3, 3);
+    add_param(tm, "conv.bias", 1, MINT_TM_CNN2_FILTERS1, 0, 0, 0);
+    add_param(tm, "conv2.weight", 4, MINT_TM_CNN2_FILTERS2, MINT_TM_CNN2_FILTERS1, 3, 3);
+    add_param(tm, "conv2.bias", 1, MINT_TM_CNN2_FILTERS2, 0, 0, 0);
+    add_param(tm, "dense1.weight", 2, tm->hidden, tm->flat, 0, 0);
+    add_param(tm, "dense1.bias", 1, tm->hidden, 0, 0, 0);
+    add_param(tm, "dense2.weight", 2, 1, tm->hidden, 0, 0);
+    add_param(tm, "dense2.bias", 1, 1, 0, 0, 0);
+    *out = tm;
+    return MINT_OK;
+}
+
 /* The model's shape from its config: the parameter table, no arena yet (so a
  * loader can check the file's tensors against it before allocating what the
  * metadata claims). */
@@ -110,6 +177,8 @@ static mint_status tm_layout(mint_tm **out, const mint_tm_config *cfg, int min_h
     tm->dropout = MINT_TM_DROPOUT;
     tm->threshold = 0.5;
     const int *d = cfg->in_dims;
+    if (cfg->kind == MINT_TM_CNN2)
+        return cnn2_layout(out, tm);
     if (cfg->kind == MINT_TM_CNN) {
         if (d[0] < 1 || d[1] < 2 || d[2] < 2 || d[0] > 65536 || d[1] > 65536 || d[2] > 65536) {
             free(tm);
@@ -136,7 +205,8 @@ static mint_status tm_layout(mint_tm **out, const mint_tm_config *cfg, int min_h
         add_param(tm, "conv.bias", 1, MINT_TM_FILTERS, 0, 0, 0);
         add_param(tm, "dense1.weight", 2, tm->hidden, tm->flat, 0, 0);
         add_param(tm, "dense1.bias", 1, tm->hidden, 0, 0, 0);
-    } else if (cfg->kind == MINT_TM_VANILLA || cfg->kind == MINT_TM_OUTCOME) {
+    } else if (cfg->kind == MINT_TM_VANILLA || cfg->kind == MINT_TM_OUTCOME ||
+               cfg->kind == MINT_TM_VANILLA64) {
         if (d[0] < 1 || d[0] > (1 << 24)) {
             free(tm);
             return mint_fail(MINT_E_SHAPE, "%s MINT wants F >= 1 input features (got %d)",
@@ -144,7 +214,9 @@ static mint_status tm_layout(mint_tm **out, const mint_tm_config *cfg, int min_h
         }
         tm->cfg.in_dims[1] = tm->cfg.in_dims[2] = 0;
         tm->in_size = d[0];
-        tm->hidden = MINT_TM_HIDDEN;
+        tm->hidden = cfg->kind == MINT_TM_VANILLA64 ? MINT_TM_V64_HIDDEN : MINT_TM_HIDDEN;
+        if (cfg->kind == MINT_TM_VANILLA64)
+            tm->dropout = MINT_TM_V64_DROPOUT;
         tm->flat = d[0];
         tm->l1 = MINT_TM_L1;
         add_param(tm, "dense1.weight", 2, tm->hidden, tm->flat, 0, 0);
@@ -198,8 +270,11 @@ mint_status mint_tm_create_wide(mint_tm **out, const mint_tm_config *cfg, uint64
     /* Keras defaults: glorot_uniform kernels, zero biases, BN gamma = 1 */
     base_rng r = base_rng_stream(seed, 1);
     if (is_cnn(tm))
-        glorot(tm->p.conv_w, (size_t)MINT_TM_FILTERS * d[0] * 9, 9.0 * d[0], 9.0 * MINT_TM_FILTERS,
-               &r);
+        glorot(tm->p.conv_w, (size_t)conv1_filters(tm) * d[0] * 9, 9.0 * d[0],
+               9.0 * conv1_filters(tm), &r);
+    if (is_cnn2(tm))
+        glorot(tm->p.conv2_w, (size_t)MINT_TM_CNN2_FILTERS2 * MINT_TM_CNN2_FILTERS1 * 9,
+               9.0 * MINT_TM_CNN2_FILTERS1, 9.0 * MINT_TM_CNN2_FILTERS2, &r);
     glorot(tm->p.w1, (size_t)tm->hidden * tm->flat, tm->flat, tm->hidden, &r);
     glorot(tm->p.w2, (size_t)tm->hidden, tm->hidden, 1, &r);
     if (tm->p.bn_g)
@@ -273,17 +348,27 @@ mint_status mint_tm_acts_new(mint_tm_acts **out, const mint_tm *tm, int B)
            odrop = take(&s, b * H), ologit = take(&s, b), odlogit = take(&s, b),
            odh = take(&s, b * H), odh2 = take(&s, b * H);
     size_t oconv = 0, opool = 0, odpool = 0, odconv = 0, obn = 0, oxhat = 0, oinv = 0;
+    size_t oconv2 = 0, opool1 = 0, odconv2 = 0, odpool1 = 0;
+    const size_t F1 = is_cnn(tm) ? (size_t)conv1_filters(tm) : 0, hw1 = is_cnn(tm) ? (size_t)(tm->cfg.in_dims[1] / 2) * (size_t)(tm->cfg.in_dims[2] / 2) : 0;
     size_t scr = net_dense_scratch(B, tm->flat, tm->hidden), s2 = net_dense_scratch(B, tm->hidden, 1);
     scr = scr > s2 ? scr : s2;
     if (is_cnn(tm)) {
-        oconv = take(&s, b * MINT_TM_FILTERS * hw);
+        oconv = take(&s, b * F1 * hw);
         opool = take(&s, b * flat);
         odpool = take(&s, b * flat);
-        odconv = take(&s, b * MINT_TM_FILTERS * hw);
-        const net_conv3x3_shape cs = { B, tm->cfg.in_dims[0], tm->cfg.in_dims[1],
-                                       tm->cfg.in_dims[2], MINT_TM_FILTERS };
+        odconv = take(&s, b * F1 * hw);
+        const net_conv3x3_shape cs = conv_shape(tm, B);
         s2 = net_conv3x3_scratch(&cs);
         scr = scr > s2 ? scr : s2;
+        if (is_cnn2(tm)) { /* the first pooled map: H/2 x W/2 */
+            opool1 = take(&s, b * F1 * hw1);
+            oconv2 = take(&s, b * MINT_TM_CNN2_FILTERS2 * hw1);
+            odconv2 = take(&s, b * MINT_TM_CNN2_FILTERS2 * hw1);
+            odpool1 = take(&s, b * F1 * hw1);
+            const net_conv3x3_shape c2 = conv2_shape(tm, B);
+            s2 = net_conv3x3_scratch(&c2);
+            scr = scr > s2 ? scr : s2;
+        }
     } else {
         obn = take(&s, b * H);
         oxhat = take(&s, b * H);
@@ -297,7 +382,8 @@ mint_status mint_tm_acts_new(mint_tm_acts **out, const mint_tm *tm, int B)
     a->arena = aligned_alloc(64, s.n * sizeof(float));
     /* byte offsets kept multiples of 64 (aligned_alloc wants size % 64 == 0) */
     const size_t mask_bytes = (b * H + 63) / 64 * 64;
-    const size_t nbytes = mask_bytes + (is_cnn(tm) ? (b * flat + 63) / 64 * 64 : 0);
+    const size_t arg_bytes = is_cnn(tm) ? (b * flat + 63) / 64 * 64 : 0;
+    const size_t nbytes = mask_bytes + arg_bytes + (is_cnn2(tm) ? (b * F1 * hw1 + 63) / 64 * 64 : 0);
     a->bytes = aligned_alloc(64, nbytes);
     if (!a->arena || !a->bytes) {
         mint_tm_acts_free(a);
@@ -324,6 +410,13 @@ mint_status mint_tm_acts_new(mint_tm_acts **out, const mint_tm *tm, int B)
         a->dpool = A + odpool;
         a->dconv = A + odconv;
         a->arg = a->bytes + mask_bytes;
+        if (is_cnn2(tm)) {
+            a->pool1 = A + opool1;
+            a->conv2 = A + oconv2;
+            a->dconv2 = A + odconv2;
+            a->dpool1 = A + odpool1;
+            a->arg1 = a->bytes + mask_bytes + arg_bytes;
+        }
     } else {
         a->bn = A + obn;
         a->xhat = A + oxhat;
@@ -344,13 +437,6 @@ void mint_tm_acts_free(mint_tm_acts *a)
 
 /* ---------------- forward / backward ---------------- */
 
-static net_conv3x3_shape conv_shape(const mint_tm *tm, int B)
-{
-    const net_conv3x3_shape s = { B, tm->cfg.in_dims[0], tm->cfg.in_dims[1], tm->cfg.in_dims[2],
-                                  MINT_TM_FILTERS };
-    return s;
-}
-
 /* The input of dense2: dropout output in training, else the layer before. */
 static const float *dense2_input(const mint_tm *tm, const mint_tm_acts *a, int train)
 {
@@ -366,8 +452,16 @@ void mint_tm_forward(mint_tm *tm, mint_tm_acts *a, int B, int train)
     if (is_cnn(tm)) {
         const net_conv3x3_shape cs = conv_shape(tm, B);
         net_conv3x3_forward(a->conv, a->x, tm->p.conv_w, tm->p.conv_b, &cs, a->scratch);
-        net_relu_forward(a->conv, a->conv, (size_t)B * MINT_TM_FILTERS * cs.H * cs.W);
-        net_maxpool2_forward(a->pool, a->arg, a->conv, B, MINT_TM_FILTERS, cs.H, cs.W);
+        net_relu_forward(a->conv, a->conv, (size_t)B * cs.F * cs.H * cs.W);
+        if (is_cnn2(tm)) {
+            const net_conv3x3_shape c2 = conv2_shape(tm, B);
+            net_maxpool2_forward(a->pool1, a->arg1, a->conv, B, cs.F, cs.H, cs.W);
+            net_conv3x3_forward(a->conv2, a->pool1, tm->p.conv2_w, tm->p.conv2_b, &c2, a->scratch);
+            net_relu_forward(a->conv2, a->conv2, (size_t)B * c2.F * c2.H * c2.W);
+            net_maxpool2_forward(a->pool, a->arg, a->conv2, B, c2.F, c2.H, c2.W);
+        } else {
+            net_maxpool2_forward(a->pool, a->arg, a->conv, B, cs.F, cs.H, cs.W);
+        }
         feat = a->pool;
     }
     net_dense_forward(a->h1, feat, tm->p.w1, tm->p.b1, B, tm->flat, tm->hidden, a->scratch);
@@ -408,8 +502,17 @@ void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B)
         const net_conv3x3_shape cs = conv_shape(tm, B);
         net_dense_backward(a->dpool, tm->g.w1, tm->g.b1, dh1, a->pool, tm->p.w1, B, tm->flat,
                            tm->hidden, a->scratch);
-        net_maxpool2_backward(a->dconv, a->dpool, a->arg, B, MINT_TM_FILTERS, cs.H, cs.W);
-        const size_t nc = (size_t)B * MINT_TM_FILTERS * cs.H * cs.W;
+        if (is_cnn2(tm)) {
+            const net_conv3x3_shape c2 = conv2_shape(tm, B);
+            net_maxpool2_backward(a->dconv2, a->dpool, a->arg, B, c2.F, c2.H, c2.W);
+            net_relu_backward(a->dconv2, a->dconv2, a->conv2, (size_t)B * c2.F * c2.H * c2.W);
+            net_conv3x3_backward(a->dpool1, tm->g.conv2_w, tm->g.conv2_b, a->dconv2, a->pool1,
+                                 tm->p.conv2_w, &c2, a->scratch);
+            net_maxpool2_backward(a->dconv, a->dpool1, a->arg1, B, cs.F, cs.H, cs.W);
+        } else {
+            net_maxpool2_backward(a->dconv, a->dpool, a->arg, B, cs.F, cs.H, cs.W);
+        }
+        const size_t nc = (size_t)B * cs.F * cs.H * cs.W;
         net_relu_backward(a->dconv, a->dconv, a->conv, nc);
         net_conv3x3_backward(NULL, tm->g.conv_w, tm->g.conv_b, a->dconv, a->x, tm->p.conv_w, &cs,
                              a->scratch);
@@ -881,7 +984,7 @@ mint_status mint_tm_load(mint_tm **out, const char *path)
                          "metadata)", path);
     }
     st = mint_tm_kind_parse(mk->str, &cfg.kind);
-    const uint64_t want = cfg.kind == MINT_TM_CNN ? 3 : 1;
+    const uint64_t want = mint_tm_kind_is_conv(cfg.kind) ? 3 : 1;
     if (!st && md->count != want)
         st = mint_fail(MINT_E_FORMAT, "%s: mint.input_dims has %llu entries, a %s model needs %llu",
                        path, (unsigned long long)md->count, mk->str, (unsigned long long)want);

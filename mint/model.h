@@ -11,6 +11,15 @@
  *                Keras MaxPooling2D's default) -> flatten (C,H,W order)
  *                -> Dense C -> ReLU -> Dropout 0.5 -> Dense 1 -> sigmoid
  *                (Dense max(C, min_hidden) with mint_tm_create_wide)
+ *  vanilla64     MINT-Demo's Vanilla MINT: the Vanilla MLP with Dense 64
+ *                (L1 0.1) and Dropout 0.3
+ *  cnn2          MINT-Demo's CNN MINT, two conv and two dense layers:
+ *                in [C][H][W] (H, W >= 4) -> Conv 32 3x3 pad 1 -> ReLU ->
+ *                MaxPool 2x2 -> Conv 64 3x3 pad 1 -> ReLU -> MaxPool 2x2 ->
+ *                flatten -> Dense 64 -> ReLU -> Dropout 0.5 -> Dense 1
+ *                (MINT-Demo, arXiv 2503.08332, names the layer types, not
+ *                their sizes: these are mint's choice, the first conv as
+ *                wide as half the cnn kind's)
  *
  * Initialisation is Keras' default (the paper's models are Keras):
  * glorot_uniform kernels, zero biases, BN gamma 1 / beta 0, running mean 0 /
@@ -25,7 +34,11 @@
  *        buffers bn.running_mean [H], bn.running_var [H]
  *   CNN: conv.weight [64][C][3][3], conv.bias [64],
  *        dense1.weight [K][64*(H/2)*(W/2)], dense1.bias [K],
- *        dense2.weight [1][K], dense2.bias [1]  (K = max(C, min_hidden)) */
+ *        dense2.weight [1][K], dense2.bias [1]  (K = max(C, min_hidden))
+ *   cnn2: conv.weight [32][C][3][3], conv.bias [32], conv2.weight [64][32][3][3],
+ *        conv2.bias [64], dense1.weight [64][64*(H/4)*(W/4)], dense1.bias [64],
+ *        dense2.weight [1][64], dense2.bias [1]
+ *   vanilla64: as MLP with H = 64 */
 #ifndef MINT_MINT_MODEL_H
 #define MINT_MINT_MODEL_H
 
@@ -42,15 +55,29 @@
 #define MINT_TM_BN_EPS 1e-5f     /* PyTorch default */
 #define MINT_TM_MAX_PARAMS 8
 
-typedef enum { MINT_TM_VANILLA = 0, MINT_TM_CNN = 1, MINT_TM_OUTCOME = 2 } mint_tm_kind;
+#define MINT_TM_V64_HIDDEN 64     /* vanilla64 */
+#define MINT_TM_V64_DROPOUT 0.3f
+#define MINT_TM_CNN2_FILTERS1 32  /* cnn2 */
+#define MINT_TM_CNN2_FILTERS2 64
+#define MINT_TM_CNN2_HIDDEN 64
 
-const char *mint_tm_kind_name(mint_tm_kind k); /* "vanilla", "cnn", "outcome" */
+typedef enum {
+    MINT_TM_VANILLA = 0, MINT_TM_CNN = 1, MINT_TM_OUTCOME = 2, MINT_TM_VANILLA64 = 3,
+    MINT_TM_CNN2 = 4
+} mint_tm_kind;
+#define MINT_TM_NKINDS 5
+
+/* "vanilla", "cnn", "outcome", "vanilla64", "cnn2" */
+const char *mint_tm_kind_name(mint_tm_kind k);
+/* 1 for the kinds on the raw map C x H x W of one tap (cnn, cnn2), 0 for
+ * the MLPs on feature vectors. */
+int mint_tm_kind_is_conv(mint_tm_kind k);
 /* Parse a kind name; MINT_E_ARG if unknown. */
 mint_status mint_tm_kind_parse(const char *s, mint_tm_kind *k);
 
 typedef struct {
     mint_tm_kind kind;
-    int in_dims[3];  /* MLP: {F, 0, 0}; CNN: {C, H, W} with H, W >= 2 */
+    int in_dims[3];  /* MLP: {F, 0, 0}; CNN: {C, H, W} with H, W >= 2 (cnn2: >= 4) */
     char taps[256];  /* comma list of the taps the features come from (recorded) */
     char network_sha256[65]; /* SHA-256 of the network file the features came from ("" = unknown) */
 } mint_tm_config;
@@ -68,6 +95,7 @@ typedef struct {
  * pointers a kind does not use are NULL. */
 typedef struct {
     float *conv_w, *conv_b;      /* CNN */
+    float *conv2_w, *conv2_b;    /* cnn2's second conv */
     float *w1, *b1;              /* dense1 */
     float *bn_g, *bn_b;          /* MLP */
     float *w2, *b2;              /* dense2 */
@@ -76,8 +104,8 @@ typedef struct {
 typedef struct mint_tm {
     mint_tm_config cfg;
     int in_size;  /* floats per sample */
-    int hidden;   /* dense1 units: 128 (MLP) or C (CNN) */
-    int flat;     /* dense1 inputs: F, or 64*(H/2)*(W/2) */
+    int hidden;   /* dense1 units: 128 (MLP), 64 (vanilla64, cnn2) or C (CNN) */
+    int flat;     /* dense1 inputs: F, 64*(H/2)*(W/2), or 64*(H/4)*(W/4) (cnn2) */
     float dropout, l1;
     int nparams;
     mint_tm_param params[MINT_TM_MAX_PARAMS];
@@ -194,6 +222,10 @@ typedef struct {
     float *conv;    /* CNN: [B][64][H][W] conv+ReLU output */
     float *pool;    /* CNN: [B][flat] */
     uint8_t *arg;   /* CNN: [B][flat] */
+    float *conv2;   /* cnn2: [B][64][H/2][W/2] second conv+ReLU output; conv, pool1 the first's */
+    float *pool1;   /* cnn2: [B][32][H/2][W/2] */
+    uint8_t *arg1;  /* cnn2: [B][32][H/2][W/2] */
+    float *dconv2, *dpool1; /* cnn2 gradients */
     float *h1;      /* [B][hidden] dense1+ReLU output */
     float *bn;      /* MLP: [B][hidden] */
     float *xhat;    /* MLP: [B][hidden] */

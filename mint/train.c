@@ -15,7 +15,7 @@ void mint_train_defaults(mint_train_opts *o, mint_tm_kind kind)
 {
     static const mint_adam_cfg adam = MINT_ADAM_DEFAULTS;
     memset(o, 0, sizeof *o);
-    o->epochs = kind == MINT_TM_CNN ? 30 : 20;
+    o->epochs = mint_tm_kind_is_conv(kind) ? 30 : 20;
     o->batch = 128;
     o->adam = adam;
 }

@@ -25,7 +25,8 @@
 
 #define MAX_TAPS MINT_FEATS_MAX_TAPS
 
-_Static_assert(MINT_TM_VANILLA == 0 && MINT_TM_CNN == 1 && MINT_TM_OUTCOME == 2,
+_Static_assert(MINT_TM_VANILLA == 0 && MINT_TM_CNN == 1 && MINT_TM_OUTCOME == 2 &&
+               MINT_TM_VANILLA64 == 3 && MINT_TM_CNN2 == 4,
                "mint_feats_default_taps takes the kind as an int");
 
 /* One run: its options and everything it holds (freed by run_free). */
@@ -629,10 +630,11 @@ mint_status mint_train_run(const mint_train_run_opts *o, mint_train_run_result *
         return mint_fail(MINT_E_ARG, "mint_train_run needs members and external features, or "
                          "a model with member and external image lists");
     if (mint_tm_kind_parse(o->kind, &r.kind))
-        return mint_fail(MINT_E_ARG, "kind is vanilla, cnn or outcome (not '%s')", o->kind);
+        return mint_fail(MINT_E_ARG, "kind is vanilla, cnn, outcome, vanilla64 or cnn2 (not '%s')",
+                         o->kind);
     if (o->batch < 2 || o->batch % 2 || !(o->holdout >= 0.0 && o->holdout < 0.9))
         return mint_fail(MINT_E_ARG, "batch wants an even integer >= 2, holdout [0, 0.9)");
-    r.cnn = r.kind == MINT_TM_CNN;
+    r.cnn = mint_tm_kind_is_conv(r.kind);
     mint_status st = resolve_taps(&r);
     if (!st)
         st = check_partial(&r);
