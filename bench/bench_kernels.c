@@ -504,16 +504,20 @@ static int bwd_layer_bench(const kern_isa *isa, const bwd_layer *L, int n, doubl
     float *db = calloc((size_t)L->cout, sizeof(float));
     bwd_bufs b = { NULL, NULL, in, w, dout, out, din, dw, db, n, L->h };
     int bad = 0;
-    if (!in || !dout || !out || !din || !w || !dw || !db ||
-        kern_conv_create(&b.fwd, isa, L->cout, L->cin, &g, w, NULL) != MINT_OK ||
-        kern_conv_bwd_create(&b.bwd, isa, L->cout, L->cin, &g, n, L->h, L->h) != MINT_OK) {
-        fprintf(stderr, "conv backward %s: setup failed (%s)\n", L->name, mint_last_error());
+    if (!in || !dout || !out || !din || !w || !dw || !db) {
+        fprintf(stderr, "conv backward %s: out of memory\n", L->name);
         bad = 1;
         goto out;
     }
     fill(in, nin, 11);
     fill(dout, nout, 12);
-    fill(w, nw, 13);
+    fill(w, nw, 13); /* before packing: recycled heap may hold denormals */
+    if (kern_conv_create(&b.fwd, isa, L->cout, L->cin, &g, w, NULL) != MINT_OK ||
+        kern_conv_bwd_create(&b.bwd, isa, L->cout, L->cin, &g, n, L->h, L->h) != MINT_OK) {
+        fprintf(stderr, "conv backward %s: setup failed (%s)\n", L->name, mint_last_error());
+        bad = 1;
+        goto out;
+    }
     const double err = bwd_check(isa, L, &g, &b, nin / (size_t)n, nw);
     if (!(err < 1e-3)) {
         printf("  %s %s: MISMATCH vs scalar (max rel err %g)\n", L->name, isa->name, err);
