@@ -10,6 +10,7 @@
  * struct, so no local variable can be clobbered by the longjmp. */
 #include "base/file.h"
 #include "io/image.h"
+#include "io/idx.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -484,6 +485,13 @@ mint_status io_image_load(const char *path, io_image *out, int max_pixels)
     memset(out, 0, sizeof *out);
     if (!path)
         return mint_fail(MINT_E_ARG, "io_image_load: NULL path");
+    /* "<idx file>#<index>": one image of an MNIST-style file (io/idx.h),
+     * unless a file of that very name exists */
+    char idxfile[4096];
+    size_t idxi;
+    struct stat sb;
+    if (io_idx_ref(path, idxfile, sizeof idxfile, &idxi) && stat(path, &sb) != 0)
+        return io_idx_image(idxfile, idxi, out);
     FILE *f = fopen(path, "rb");
     if (!f)
         return mint_fail(MINT_E_IO, "%s: cannot open: %s", path, strerror(errno));
