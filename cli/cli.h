@@ -64,7 +64,7 @@ void cli_job_end(cli_job *j);
 const char *cli_help(const char *cmd);
 extern const char cli_help_convert[], cli_help_info[], cli_help_embed[], cli_help_demo[],
     cli_help_extract[], cli_help_merge[], cli_help_train[], cli_help_eval[], cli_help_audit[],
-    cli_help_keygen[], cli_help_verify_log[];
+    cli_help_keygen[], cli_help_verify_log[], cli_help_train_model[];
 
 int cmd_convert(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -77,5 +77,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify_log(int argc, char **argv);
+int cmd_train_model(int argc, char **argv);
 
 #endif

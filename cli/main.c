@@ -103,6 +103,7 @@ static const struct {
     { "extract", cmd_extract, "images -> aligned faces -> stage activations (.npy) + index.csv", cli_help_extract },
     { "merge", cmd_merge, "merge the outputs of several extract runs (shards back in list order)", cli_help_merge },
     { "train", cmd_train, "train a MINT auditing model (vanilla|cnn|outcome|vanilla64|cnn2) on features or images", cli_help_train },
+    { "train-model", cmd_train_model, "train an audited IResNet on the engine (with an Active MINT head: --amint)", cli_help_train_model },
     { "eval", cmd_eval, "evaluate a MINT model on held-out features: accuracy, AUC, TPR@FPR, ROC plot", cli_help_eval },
     { "audit", cmd_audit, "score images for membership; set-level test; JSON/HTML report", cli_help_audit },
     { "keygen", cmd_keygen, "make an Ed25519 key pair (NAME.key, NAME.pub) for signing training logs", cli_help_keygen },

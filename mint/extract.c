@@ -15,6 +15,7 @@
 #include "mint/report.h"
 #include "kernels.h"
 #include "mint/extract.h"
+#include "io/idx.h"
 #include "mint/extract_dir.h"
 #include "net/exec.h"
 #include "net/model.h"
@@ -50,13 +51,19 @@ static mint_status read_file(const char *path, uint8_t **buf, size_t *n)
     return MINT_OK;
 }
 
-mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, const io_item *it,
-                               float *chw, char sha256_hex[65])
+/* Decode an image and hash its source (io_image_sha256: an idx reference
+ * by its pixels, a file by its bytes, read once). */
+static mint_status load_hashed(const char *path, io_image *img, char sha256_hex[65])
 {
-    const net_meta *meta = &mint_model_graph(m)->meta;
+    char idxf[4096];
+    size_t idxi;
+    if (io_idx_is_ref(path, idxf, sizeof idxf, &idxi)) {
+        mint_status st = io_idx_image(idxf, idxi, img);
+        return st ? st : io_image_sha256(path, sha256_hex);
+    }
     uint8_t *buf;
     size_t n = 0;
-    mint_status st = read_file(it->path, &buf, &n);
+    mint_status st = read_file(path, &buf, &n);
     if (st)
         return st;
     base_sha256 h;
@@ -65,9 +72,17 @@ mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, cons
     base_sha256_update(&h, buf, n);
     base_sha256_final(&h, dg);
     base_sha256_hex(dg, sha256_hex);
-    io_image img = { 0 }, al = { 0 };
-    st = io_image_load_mem(buf, n, &img, 0);
+    st = io_image_load_mem(buf, n, img, 0);
     free(buf);
+    return st;
+}
+
+mint_status mint_prepare_image(const mint_model *m, const io_landmarks *lm, const io_item *it,
+                               float *chw, char sha256_hex[65])
+{
+    const net_meta *meta = &mint_model_graph(m)->meta;
+    io_image img = { 0 }, al = { 0 };
+    mint_status st = load_hashed(it->path, &img, sha256_hex);
     if (st) {
         char why[400];
         snprintf(why, sizeof why, "%s", mint_last_error());

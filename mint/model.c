@@ -486,7 +486,8 @@ void mint_tm_forward(mint_tm *tm, mint_tm_acts *a, int B, int train)
 void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B)
 {
     const size_t nh = (size_t)B * tm->hidden;
-    net_bce_logits_backward(a->dlogit, a->logit, a->y, B, 1.0f);
+    const float gs = a->gscale != 0.0f ? a->gscale : 1.0f;
+    net_bce_logits_backward(a->dlogit, a->logit, a->y, B, gs);
     /* dh2 = d(dense2 input) */
     net_dense_backward(a->dh2, tm->g.w2, tm->g.b2, a->dlogit, a->drop, tm->p.w2, B, tm->hidden, 1,
                        a->scratch);
@@ -514,13 +515,13 @@ void mint_tm_backward(mint_tm *tm, mint_tm_acts *a, int B)
         }
         const size_t nc = (size_t)B * cs.F * cs.H * cs.W;
         net_relu_backward(a->dconv, a->dconv, a->conv, nc);
-        net_conv3x3_backward(NULL, tm->g.conv_w, tm->g.conv_b, a->dconv, a->x, tm->p.conv_w, &cs,
+        net_conv3x3_backward(a->dx, tm->g.conv_w, tm->g.conv_b, a->dconv, a->x, tm->p.conv_w, &cs,
                              a->scratch);
     } else {
-        net_dense_backward(NULL, tm->g.w1, tm->g.b1, dh1, a->x, tm->p.w1, B, tm->flat, tm->hidden,
+        net_dense_backward(a->dx, tm->g.w1, tm->g.b1, dh1, a->x, tm->p.w1, B, tm->flat, tm->hidden,
                            a->scratch);
         if (tm->l1 > 0.0f)
-            net_l1_backward(tm->g.w1, tm->p.w1, (size_t)tm->hidden * tm->flat, tm->l1);
+            net_l1_backward(tm->g.w1, tm->p.w1, (size_t)tm->hidden * tm->flat, tm->l1 * gs);
     }
 }
 
@@ -614,14 +615,27 @@ mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_
     float *cm = malloc(sizeof(float) * (size_t)(n_mem ? n_mem : 1));
     float *ce = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
     float *cl = malloc(sizeof(float) * (size_t)(n_ext ? n_ext : 1));
-    uint8_t *skip = n_held ? calloc((size_t)n_ext, 1) : NULL;
     mint_status st = MINT_OK;
-    if (!cm || !ce || !cl || (n_held && !skip))
+    if (!cm || !ce || !cl)
         st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
     if (!st)
         st = mint_tm_predict(tm, members, n_mem, cm);
     if (!st)
         st = mint_tm_predict2(tm, external, n_ext, ce, cl);
+    if (st) {
+        free(cm), free(ce), free(cl);
+        return st;
+    }
+    return mint_tm_calibrate_scores(tm, cm, n_mem, ce, cl, n_ext, held, n_held);
+}
+
+mint_status mint_tm_calibrate_scores(mint_tm *tm, float *cm, int64_t n_mem, float *ce, float *cl,
+                                     int64_t n_ext, const int64_t *held, int64_t n_held)
+{
+    mint_status st = MINT_OK;
+    uint8_t *skip = n_held ? calloc((size_t)n_ext, 1) : NULL;
+    if (n_held && !skip)
+        st = mint_fail(MINT_E_NOMEM, "mint_tm_calibrate: out of memory");
     for (int64_t i = 0; !st && i < n_held; i++) {
         if (held[i] < 0 || held[i] >= n_ext || skip[held[i]])
             st = mint_fail(MINT_E_ARG, "mint_tm_calibrate: bad held-out index %lld",

@@ -212,6 +212,13 @@ mint_status mint_tm_calibrate_held(mint_tm *tm, const float *members, int64_t n_
                                    const float *external, int64_t n_ext, const int64_t *held,
                                    int64_t n_held);
 
+/* The same from scores already computed (Active MINT heads score their
+ * features batch by batch): member scores cm [n_mem], external scores ce
+ * and logits cl [n_ext], all malloc'd and taken over by tm (freed on
+ * failure too). */
+mint_status mint_tm_calibrate_scores(mint_tm *tm, float *cm, int64_t n_mem, float *ce, float *cl,
+                                     int64_t n_ext, const int64_t *held, int64_t n_held);
+
 /* ---- one training step's activations (one arena, typed views) ---- */
 typedef struct {
     int B;
@@ -235,6 +242,11 @@ typedef struct {
     float *logit;   /* [B] */
     /* gradients */
     float *dlogit, *dh, *dh2, *dpool, *dconv;
+    /* Active MINT (mint/tm_head.c): set by the caller, NULL/0 otherwise.
+     * dx: [B][in_size] gradient of the loss with respect to the features,
+     * written by backward; gscale: the loss's weight (0 means 1) */
+    float *dx;
+    float gscale;
     float *scratch;
     size_t nscratch;
 } mint_tm_acts;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "mint/features.h"
 #include "mint/trainset.h"
+#include "io/idx.h"
 #include "weights/container.h"
 
 void mint_image_keys_free(mint_image_keys *k)
@@ -99,14 +100,14 @@ mint_status mint_keys_from_list(const io_list *l, mint_image_keys *out)
 #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t i = 0; i < n; i++) {
         char hex[65];
-        if (base_sha256_file(l->items[i].path, hex) || mint_sha256_key(hex, &out->key[i])) {
+        if (io_image_sha256(l->items[i].path, hex) || mint_sha256_key(hex, &out->key[i])) {
 #pragma omp critical(mint_keys_bad)
             bad = i < bad ? i : bad;
         }
     }
     if (bad < n) { /* again on this thread, for its message */
         char hex[65];
-        st = base_sha256_file(l->items[bad].path, hex);
+        st = io_image_sha256(l->items[bad].path, hex);
         if (!st)
             st = mint_fail(MINT_E_IO, "%s: could not be hashed", l->items[bad].path);
     }
