@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
+
+#include "base/sha256.h"
 
 #define IDX_MAX_SIDE 4096u
 #define IDX_MAX_BYTES ((uint64_t)2 << 30)
@@ -237,4 +240,32 @@ mint_status io_idx_image(const char *file, size_t index, io_image *out)
     }
     pthread_mutex_unlock(&g_lock);
     return st;
+}
+
+int io_idx_is_ref(const char *path, char *file, size_t n, size_t *index)
+{
+    struct stat sb;
+    return io_idx_ref(path, file, n, index) && stat(path, &sb) != 0;
+}
+
+mint_status io_image_sha256(const char *path, char hex[65])
+{
+    char file[4096];
+    size_t i;
+    if (!path)
+        return mint_fail(MINT_E_ARG, "io_image_sha256: NULL path");
+    if (!io_idx_is_ref(path, file, sizeof file, &i))
+        return base_sha256_file(path, hex);
+    io_image img;
+    mint_status st = io_idx_image(file, i, &img);
+    if (st != MINT_OK)
+        return st;
+    uint8_t dg[32];
+    base_sha256 h;
+    base_sha256_init(&h);
+    base_sha256_update(&h, img.px, (size_t)img.w * img.h);
+    base_sha256_final(&h, dg);
+    base_sha256_hex(dg, hex);
+    io_image_free(&img);
+    return MINT_OK;
 }

@@ -45,6 +45,13 @@ int io_idx_ref(const char *name, char *file, size_t n, size_t *index);
 /* Image `index` of an idx images file (grey, c = 1), through the cache. */
 mint_status io_idx_image(const char *file, size_t index, io_image *out);
 
+/* SHA-256 (hex) of what identifies an image source: for "<idx>#<i>" the
+ * image's pixels (its bytes in the file), else the whole file
+ * (base_sha256_file). */
+mint_status io_image_sha256(const char *path, char hex[65]);
+/* 1 when path is an idx reference (and no file of that name exists). */
+int io_idx_is_ref(const char *path, char *file, size_t n, size_t *index);
+
 /* The labels file beside an images file: "...-images-idx3-ubyte[.gz]" ->
  * "...-labels-idx1-ubyte[.gz]". 0, or -1 when the name has no "images-idx3". */
 int io_idx_labels_path(const char *images, char *out, size_t n);

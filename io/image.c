@@ -489,8 +489,7 @@ mint_status io_image_load(const char *path, io_image *out, int max_pixels)
      * unless a file of that very name exists */
     char idxfile[4096];
     size_t idxi;
-    struct stat sb;
-    if (io_idx_ref(path, idxfile, sizeof idxfile, &idxi) && stat(path, &sb) != 0)
+    if (io_idx_is_ref(path, idxfile, sizeof idxfile, &idxi))
         return io_idx_image(idxfile, idxi, out);
     FILE *f = fopen(path, "rb");
     if (!f)
