@@ -19,7 +19,7 @@
 #include "base/sha256.h"
 #include "mint/extract.h"
 #include "mint/tm_data.h"
-#include "mint/tm_head.h"
+#include "mint/tm_core.h"
 #include "mint/train.h"
 #include "net/graph_io.h"
 #include "net/iresnet.h"
@@ -58,7 +58,7 @@ typedef struct {
     net_iresnet_cfg cfg;
     io_landmarks *lm;
     wt_file *ckpt;          /* the checkpoint a resumed run started from */
-    net_tgraph *t;
+    tm_core c;
     int C, H, W;
     size_t img;             /* floats per image */
     float *pix;             /* loaded images, CHW normalised, by slot */
@@ -67,18 +67,9 @@ typedef struct {
     int64_t *ext, n_ext;    /* external images the Active MINT head trains on */
     int64_t *ref, n_ref;    /* external images held out as the head's audit reference */
     int flip;
-    net_margin mg;
     int classes, emb, B, Be;
-    float *Wh, *dWh;        /* the task head [classes][emb] */
-    net_optim *opt;
-    int np;                 /* network parameters (the head's is index np) */
-    net_lr_sched lr;
     int64_t steps, total;
-    float *in, *dout, *scratch;
-    int *labels;
-    tm_head head;
     int amint;
-    double l0_task, l0_mint;
     int epochs_done;
     char run[2048];
 } tmrun;
@@ -253,14 +244,14 @@ static mint_status load_images(tmrun *R, mint_model *m)
     return MINT_OK;
 }
 
-/* Rows of one batch into R->in (NHWC), flipped at random when asked. */
+/* Rows of one batch into R->c.in (NHWC), flipped at random when asked. */
 static void assemble(tmrun *R, const int64_t *items, int n, uint64_t salt)
 {
     const int C = R->C, H = R->H, W = R->W;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < n; b++) {
         const float *src = R->pix + (size_t)R->slot[items[b]] * R->img;
-        float *dst = R->in + (size_t)b * R->img;
+        float *dst = R->c.in + (size_t)b * R->img;
         int fl = R->flip && (base_rng_hash(salt + (uint64_t)b) & 1);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
@@ -285,20 +276,18 @@ static void shuffled(int64_t *dst, const int64_t *src, int64_t n, uint64_t seed,
 
 /* ---- the trainer ---- */
 
-static mint_status parse_choices(tmrun *R, net_optim_cfg *oc)
+static mint_status parse_choices(tmrun *R, tm_core_cfg *k)
 {
     const mint_tmodel_opts *o = R->o;
     const char *loss = o->loss ? o->loss : R->d.digits ? "softmax" : "cosface";
     static const net_margin arc = NET_MARGIN_ARCFACE, cos = NET_MARGIN_COSFACE;
     if (!strcmp(loss, "arcface"))
-        R->mg = arc;
+        k->mg = arc;
     else if (!strcmp(loss, "cosface"))
-        R->mg = cos;
-    else if (!strcmp(loss, "softmax"))
-        memset(&R->mg, 0, sizeof R->mg);
-    else
+        k->mg = cos;
+    else if (strcmp(loss, "softmax"))
         return mint_fail(MINT_E_ARG, "--loss %s: softmax, cosface or arcface", loss);
-    memset(oc, 0, sizeof *oc);
+    net_optim_cfg *oc = &k->oc;
     oc->weight_decay = o->weight_decay;
     if (!strcmp(o->optimizer, "sgd")) {
         oc->kind = NET_OPT_SGD;
@@ -311,28 +300,27 @@ static mint_status parse_choices(tmrun *R, net_optim_cfg *oc)
     } else {
         return mint_fail(MINT_E_ARG, "--optimizer %s: sgd, adam or adamw", o->optimizer);
     }
-    memset(&R->lr, 0, sizeof R->lr);
-    R->lr.base = o->lr;
+    net_lr_sched *lr = &k->lr;
+    lr->base = o->lr;
     if (!strcmp(o->schedule, "cosine")) {
-        R->lr.kind = NET_LR_COSINE;
+        lr->kind = NET_LR_COSINE;
     } else if (!strcmp(o->schedule, "step")) { /* x0.1 at 50% and 75% of the run */
-        R->lr.kind = NET_LR_STEP;
-        R->lr.gamma = 0.1;
-        R->lr.nmilestones = 2;
-        R->lr.milestones[0] = R->total / 2;
-        R->lr.milestones[1] = R->total * 3 / 4;
+        lr->kind = NET_LR_STEP;
+        lr->gamma = 0.1;
+        lr->nmilestones = 2;
+        lr->milestones[0] = R->total / 2;
+        lr->milestones[1] = R->total * 3 / 4;
     } else if (!strcmp(o->schedule, "const")) {
-        R->lr.kind = NET_LR_CONST;
+        lr->kind = NET_LR_CONST;
     } else {
         return mint_fail(MINT_E_ARG, "--schedule %s: cosine, step or const", o->schedule);
     }
-    return net_lr_check(&R->lr, R->total);
+    return net_lr_check(lr, R->total);
 }
 
 static mint_status setup_trainer(tmrun *R)
 {
     const mint_tmodel_opts *o = R->o;
-    net_optim_cfg oc;
     R->B = o->batch;
     R->Be = R->amint ? (o->batch + 1) / 2 : 0;
     R->steps = R->n_mem / R->B;
@@ -340,139 +328,34 @@ static mint_status setup_trainer(tmrun *R)
         return mint_fail(MINT_E_ARG, "%lld members are fewer than one batch of %d",
                          (long long)R->n_mem, R->B);
     R->total = R->steps * o->epochs;
-    mint_status st = parse_choices(R, &oc);
+    tm_core_cfg k;
+    memset(&k, 0, sizeof k);
+    mint_status st = parse_choices(R, &k);
     if (st)
         return st;
-    const char *taps[TM_HEAD_MAX_TAPS];
-    tm_head tmp; /* tap names only */
-    memset(&tmp, 0, sizeof tmp);
-    net_tgraph_opts to = { NULL, 0, o->dropout, o->seed };
-    if (R->amint) {
-        const char *p = o->amint_taps;
-        int k = 0;
-        static char names[TM_HEAD_MAX_TAPS][64];
-        while (p && *p && k < TM_HEAD_MAX_TAPS) {
-            const char *e = strchr(p, ',');
-            size_t len = e ? (size_t)(e - p) : strlen(p);
-            snprintf(names[k], sizeof names[k], "%.*s", (int)len, p);
-            taps[k] = names[k];
-            k++;
-            p += len + (e != NULL);
-        }
-        to.taps = taps;
-        to.ntaps = k;
-    }
-    const int n = R->B + R->Be;
-    if ((st = net_tgraph_create(&R->t, R->g, n, &to)))
-        return st;
-    if ((st = net_tgraph_freeze(R->t, "features.weight")))
-        return st;
-    R->np = net_tgraph_nparams(R->t);
-    size_t *sizes = malloc(((size_t)R->np + 1) * sizeof *sizes);
-    if (!sizes)
-        return mint_fail(MINT_E_NOMEM, "out of memory");
-    for (int i = 0; i < R->np; i++)
-        sizes[i] = net_tgraph_param(R->t, i)->n;
-    sizes[R->np] = (size_t)R->classes * R->emb;
-    st = net_optim_create(&R->opt, &oc, R->np + 1, sizes);
-    free(sizes);
-    if (st)
-        return st;
-    R->Wh = malloc(((size_t)R->classes * R->emb + 1) * sizeof(float));
-    R->dWh = malloc(((size_t)R->classes * R->emb + 1) * sizeof(float));
-    R->in = malloc((size_t)n * R->img * sizeof(float));
-    R->dout = malloc((size_t)n * R->emb * sizeof(float));
-    R->labels = malloc((size_t)n * sizeof(int));
-    R->scratch = malloc((net_margin_head_scratch(n, R->emb, R->classes) + 1) * sizeof(float));
-    if (!R->Wh || !R->dWh || !R->in || !R->dout || !R->labels || !R->scratch)
-        return mint_fail(MINT_E_NOMEM, "out of memory for a batch of %d", n);
-    base_rng r = base_rng_stream(o->seed, 0xfc);
-    for (size_t i = 0; i < (size_t)R->classes * R->emb; i++) { /* N(0, 0.01), PartialFC */
-        double u1 = base_rng_open01(&r), u2 = base_rng_open01(&r);
-        R->Wh[i] = (float)(0.01 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-    }
-    if (R->amint)
-        st = tm_head_create(&R->head, R->t, o->amint_taps, o->amint_kind, n, o->seed ^ 0xa417);
-    return st;
+    k.B = R->B;
+    k.Be = R->Be;
+    k.classes = R->classes;
+    k.emb = R->emb;
+    k.total = R->total;
+    k.dropout = o->dropout;
+    k.seed = o->seed;
+    k.amint = R->amint;
+    k.amint_taps = o->amint_taps;
+    k.amint_kind = o->amint_kind;
+    return tm_core_create(&R->c, R->g, &k);
 }
 
-/* The Active MINT part of a step: head rows are the batch's members of the
- * MINT share (label 1) and the external rows (label 0); its loss gradient
- * goes into the taps. */
-static mint_status amint_step(tmrun *R, const int64_t *items, int n, int64_t gstep, double *ml,
-                              int *mc, int *mn)
-{
-    tm_head *h = &R->head;
-    int nh = 0;
-    for (int b = 0; b < n; b++) {
-        int role = R->d.role[items[b]];
-        if (role == TM_MEMBER_MINT || b >= R->B) {
-            h->rows[nh] = b;
-            h->acts->y[nh] = b < R->B ? 1.0f : 0.0f;
-            nh++;
-        }
-    }
-    *mn = nh;
-    if (nh < 2)
-        return MINT_OK;
-    mint_status st = tm_head_features(h, R->t, h->rows, nh, h->acts->x, h->arg);
-    if (st)
-        return st;
-    const int first = R->l0_mint <= 0.0;
-    tm_head_step(h, nh, first ? 1.0f : (float)(1.0 / R->l0_mint), R->o->seed ^ 0x4d1, ml, mc);
-    if (first) { /* normalise by the first batch's loss */
-        R->l0_mint = *ml > 1e-12 ? *ml : 1.0;
-        const size_t m = (size_t)nh * h->in_size;
-        for (size_t i = 0; i < m; i++)
-            h->acts->dx[i] = (float)(h->acts->dx[i] / R->l0_mint);
-    }
-    (void)gstep;
-    return tm_head_scatter(h, R->t, h->rows, nh, h->acts->dx);
-}
-
-static mint_status train_step(tmrun *R, const int64_t *items, int64_t gstep, double *tl, int *tc,
-                              double *ml, int *mc, int *mn)
+static mint_status train_step(tmrun *R, const int64_t *items, int64_t gstep, tm_step_stats *s)
 {
     const int B = R->B, n = B + R->Be;
     assemble(R, items, n, base_rng_hash(R->o->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)gstep));
-    mint_status st = net_tgraph_forward(R->t, R->in, n, 1);
-    if (st)
-        return st;
-    const float *emb = net_tgraph_output(R->t);
-    for (int b = 0; b < B; b++)
-        R->labels[b] = R->d.cls[items[b]];
-    memset(R->dout, 0, (size_t)n * R->emb * sizeof(float));
-    memset(R->dWh, 0, (size_t)R->classes * R->emb * sizeof(float));
-    if (R->amint && R->l0_task <= 0.0) { /* the first batch's loss, the task's unit */
-        if ((st = net_margin_head(&R->mg, emb, R->Wh, R->labels, B, R->emb, R->classes, NULL,
-                                  NULL, 1.0f, &R->l0_task, NULL, R->scratch)))
-            return st;
-        if (!(R->l0_task > 1e-12))
-            R->l0_task = 1.0;
+    for (int b = 0; b < n; b++) {
+        if (b < B)
+            R->c.labels[b] = R->d.cls[items[b]];
+        R->c.head_y[b] = b >= B ? 0 : R->d.role[items[b]] == TM_MEMBER_MINT ? 1 : -1;
     }
-    const float gs = R->amint ? (float)(1.0 / R->l0_task) : 1.0f;
-    if ((st = net_margin_head(&R->mg, emb, R->Wh, R->labels, B, R->emb, R->classes, R->dout,
-                              R->dWh, gs, tl, tc, R->scratch)))
-        return st;
-    *ml = 0;
-    *mc = *mn = 0;
-    if (R->amint && (st = amint_step(R, items, n, gstep, ml, mc, mn)))
-        return st;
-    net_tgraph_zero_grad(R->t);
-    if ((st = net_tgraph_backward(R->t, R->dout)))
-        return st;
-    const double lr = net_lr_at(&R->lr, gstep, R->total);
-    net_optim_begin_step(R->opt);
-    for (int i = 0; i < R->np; i++) {
-        net_tparam *p = net_tgraph_param(R->t, i);
-        if (!p->frozen)
-            net_optim_update(R->opt, i, p->w, p->g, lr, p->decay);
-    }
-    net_optim_update(R->opt, R->np, R->Wh, R->dWh, lr, 1);
-    if (!isfinite(*tl))
-        return mint_fail(MINT_E_ARG, "the task loss became %g at step %lld: lower --lr (now %g)",
-                         *tl, (long long)gstep + 1, R->o->lr);
-    return MINT_OK;
+    return tm_core_step(&R->c, gstep, s);
 }
 
 /* ---- checkpoints: <out>.partial holds the network, the task head, the
@@ -486,14 +369,14 @@ static mint_status save_checkpoint(tmrun *R, const char *path)
     mint_status st = net_graph_add_to_writer(w, R->g);
     int64_t hd[2] = { R->classes, R->emb };
     if (!st)
-        st = wt_writer_tensor(w, "tmodel.head", BASE_F32, 2, hd, R->Wh);
+        st = wt_writer_tensor(w, "tmodel.head", BASE_F32, 2, hd, R->c.Wh);
     char name[64];
-    for (int i = 0; i <= R->np && !st; i++) {
+    for (int i = 0; i <= R->c.np && !st; i++) {
         float *bufs[4];
         int nb = 0;
-        if ((st = net_optim_state(R->opt, i, bufs, &nb)))
+        if ((st = net_optim_state(R->c.opt, i, bufs, &nb)))
             break;
-        int64_t sz = (int64_t)(i < R->np ? net_tgraph_param(R->t, i)->n
+        int64_t sz = (int64_t)(i < R->c.np ? net_tgraph_param(R->c.t, i)->n
                                          : (size_t)R->classes * R->emb);
         for (int k = 0; k < nb && !st; k++) {
             snprintf(name, sizeof name, "tmodel.opt.%d.%d", i, k);
@@ -503,15 +386,15 @@ static mint_status save_checkpoint(tmrun *R, const char *path)
     if (!st)
         st = wt_writer_meta_i64(w, "tmodel.epochs_done", R->epochs_done);
     if (!st)
-        st = wt_writer_meta_i64(w, "tmodel.optim_step", net_optim_step(R->opt));
+        st = wt_writer_meta_i64(w, "tmodel.optim_step", net_optim_step(R->c.opt));
     if (!st)
-        st = wt_writer_meta_f64(w, "tmodel.l0_task", R->l0_task);
+        st = wt_writer_meta_f64(w, "tmodel.l0_task", R->c.l0_task);
     if (!st)
-        st = wt_writer_meta_f64(w, "tmodel.l0_mint", R->l0_mint);
+        st = wt_writer_meta_f64(w, "tmodel.l0_mint", R->c.l0_mint);
     if (!st)
         st = wt_writer_meta_str(w, "tmodel.run", R->run);
     if (!st && R->amint) {
-        mint_tm *tm = R->head.tm;
+        mint_tm *tm = R->c.head.tm;
         int64_t sz = (int64_t)(4 * tm->seg);
         st = wt_writer_tensor(w, "tmodel.amint.arena", BASE_F32, 1, &sz, tm->arena);
         int64_t hn = tm->hidden;
@@ -563,20 +446,20 @@ static mint_status restore_checkpoint(tmrun *R, const wt_file *f)
     if (!st)
         st = meta_num(f, "tmodel.optim_step", &step);
     if (!st)
-        st = meta_num(f, "tmodel.l0_task", &R->l0_task);
+        st = meta_num(f, "tmodel.l0_task", &R->c.l0_task);
     if (!st)
-        st = meta_num(f, "tmodel.l0_mint", &R->l0_mint);
+        st = meta_num(f, "tmodel.l0_mint", &R->c.l0_mint);
     const wt_tensor *t;
     int64_t hd[2] = { R->classes, R->emb };
     if (!st && !(st = wt_tensor_get(f, "tmodel.head", BASE_F32, 2, hd, &t)))
-        memcpy(R->Wh, t->data, (size_t)R->classes * R->emb * sizeof(float));
+        memcpy(R->c.Wh, t->data, (size_t)R->classes * R->emb * sizeof(float));
     char name[64];
-    for (int i = 0; i <= R->np && !st; i++) {
+    for (int i = 0; i <= R->c.np && !st; i++) {
         float *bufs[4];
         int nb = 0;
-        if ((st = net_optim_state(R->opt, i, bufs, &nb)))
+        if ((st = net_optim_state(R->c.opt, i, bufs, &nb)))
             break;
-        int64_t sz = (int64_t)(i < R->np ? net_tgraph_param(R->t, i)->n
+        int64_t sz = (int64_t)(i < R->c.np ? net_tgraph_param(R->c.t, i)->n
                                          : (size_t)R->classes * R->emb);
         for (int k = 0; k < nb && !st; k++) {
             snprintf(name, sizeof name, "tmodel.opt.%d.%d", i, k);
@@ -584,7 +467,7 @@ static mint_status restore_checkpoint(tmrun *R, const wt_file *f)
         }
     }
     if (!st && R->amint) {
-        mint_tm *tm = R->head.tm;
+        mint_tm *tm = R->c.head.tm;
         double at;
         st = restore_tensor(f, "tmodel.amint.arena", tm->arena, (int64_t)(4 * tm->seg));
         if (!st && tm->bn_mean)
@@ -597,7 +480,7 @@ static mint_status restore_checkpoint(tmrun *R, const wt_file *f)
     if (st)
         return st;
     R->epochs_done = (int)ep;
-    net_optim_set_step(R->opt, (int64_t)step);
+    net_optim_set_step(R->c.opt, (int64_t)step);
     return MINT_OK;
 }
 
@@ -643,14 +526,13 @@ static mint_status run_epochs(tmrun *R, const char *partial)
             memcpy(items, order + s * R->B, (size_t)R->B * sizeof *items);
             for (int k = 0; k < R->Be; k++)
                 items[R->B + k] = eorder[(s * R->Be + k) % R->n_ext];
-            double tl, ml;
-            int tc, mc, mn;
-            st = train_step(R, items, (int64_t)e * R->steps + s, &tl, &tc, &ml, &mc, &mn);
-            sl += tl;
-            sc += tc;
-            sm += ml;
-            smc += mc;
-            smn += mn;
+            tm_step_stats ss;
+            st = train_step(R, items, (int64_t)e * R->steps + s, &ss);
+            sl += ss.task_loss;
+            sc += ss.task_correct;
+            sm += ss.mint_loss;
+            smc += ss.mint_correct;
+            smn += ss.mint_n;
             if (now_s() - last >= 1.0 || s + 1 == R->steps) {
                 last = now_s();
                 report(R, e, s + 1, sl, sc, sm, smc, smn, t0, s + 1 == R->steps);
@@ -680,7 +562,7 @@ static mint_status eval_pass(tmrun *R, const int64_t *items, int64_t n, rows_fn 
     for (int64_t i = 0; i < n && !st; i += cap) {
         int k = n - i < cap ? (int)(n - i) : cap;
         assemble(R, items + i, k, 0);
-        if (!(st = net_tgraph_forward(R->t, R->in, k, 0)))
+        if (!(st = net_tgraph_forward(R->c.t, R->c.in, k, 0)))
             st = fn(R, items + i, k, ctx);
     }
     R->flip = save_flip;
@@ -692,7 +574,7 @@ static mint_status eval_pass(tmrun *R, const int64_t *items, int64_t n, rows_fn 
 static mint_status count_correct(tmrun *R, const int64_t *items, int n, void *ctx)
 {
     int64_t *ok = ctx;
-    const float *emb = net_tgraph_output(R->t);
+    const float *emb = net_tgraph_output(R->c.t);
     for (int b = 0; b < n; b++) {
         const float *e = emb + (size_t)b * R->emb;
         double ne = 0;
@@ -701,13 +583,13 @@ static mint_status count_correct(tmrun *R, const int64_t *items, int n, void *ct
         int best = 0;
         double bv = -INFINITY;
         for (int c = 0; c < R->classes; c++) {
-            const float *w = R->Wh + (size_t)c * R->emb;
+            const float *w = R->c.Wh + (size_t)c * R->emb;
             double dot = 0, nw = 0;
             for (int j = 0; j < R->emb; j++) {
                 dot += (double)e[j] * w[j];
                 nw += (double)w[j] * w[j];
             }
-            double v = R->mg.s > 0 ? dot / sqrt(ne * nw + 1e-30) : dot;
+            double v = R->c.cfg.mg.s > 0 ? dot / sqrt(ne * nw + 1e-30) : dot;
             if (v > bv) {
                 bv = v;
                 best = c;
@@ -749,10 +631,10 @@ static mint_status head_scores(tmrun *R, const int64_t *items, int n, void *ctx)
 {
     (void)items;
     score_sink *s = ctx;
-    tm_head *h = &R->head;
+    tm_head *h = &R->c.head;
     for (int b = 0; b < n; b++)
         h->rows[b] = b;
-    mint_status st = tm_head_features(h, R->t, h->rows, n, h->acts->x, NULL);
+    mint_status st = tm_head_features(h, R->c.t, h->rows, n, h->acts->x, NULL);
     if (!st)
         st = mint_tm_predict2(h->tm, h->acts->x, n, s->score + s->k, s->logit + s->k);
     s->k += n;
@@ -761,7 +643,7 @@ static mint_status head_scores(tmrun *R, const int64_t *items, int n, void *ctx)
 
 static mint_status finish_head(tmrun *R, const char *network_sha, const char *path)
 {
-    tm_head *h = &R->head;
+    tm_head *h = &R->c.head;
     int64_t nm = 0;
     int64_t *mm = malloc(((size_t)R->n_mem + 1) * sizeof *mm);
     int64_t ne = R->n_ext + R->n_ref;
@@ -886,9 +768,7 @@ static mint_status prep_model(tmrun *R, mint_model **m)
 
 static void tmrun_free(tmrun *R)
 {
-    tm_head_free(&R->head);
-    net_optim_destroy(R->opt);
-    net_tgraph_destroy(R->t);
+    tm_core_free(&R->c);
     net_graph_free(R->g);
     if (R->ckpt)
         wt_close(R->ckpt);
@@ -896,7 +776,6 @@ static void tmrun_free(tmrun *R)
     tm_data_free(&R->d);
     free(R->ext_only);
     free(R->pix), free(R->slot), free(R->mem), free(R->ext), free(R->ref);
-    free(R->Wh), free(R->dWh), free(R->in), free(R->dout), free(R->scratch), free(R->labels);
 }
 
 /* Data, split (written at once), network, images. */
