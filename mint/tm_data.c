@@ -105,7 +105,12 @@ static mint_status gather_one(const char *src, const char *root, io_list *l, int
         *digits = 1;
         return idx_list(src, l);
     }
-    return io_list_from_file(src, root, l);
+    mint_status st = io_list_from_file(src, root, l);
+    char f[4096];
+    size_t i;
+    if (!st && l->n && io_idx_is_ref(l->items[0].path, f, sizeof f, &i))
+        *digits = 1; /* a list of "<idx file>#<i>" images (a split list) */
+    return st;
 }
 
 mint_status tm_data_gather(tm_data *d, const char *const *src, int nsrc,
@@ -144,7 +149,8 @@ mint_status tm_data_gather(tm_data *d, const char *const *src, int nsrc,
         int id = base_nameidx_get(&ix, lab);
         if (id < 0) {
             char **nn = realloc(d->names, (size_t)(d->nnames + 1) * sizeof *nn);
-            if (!nn || !(nn[d->nnames] = strdup(lab)) || base_nameidx_add(&ix, lab, d->nnames)) {
+            if (!nn || !(nn[d->nnames] = strdup(lab)) ||
+                base_nameidx_add(&ix, nn[d->nnames], d->nnames) != -1) {
                 if (nn)
                     d->names = nn;
                 st = mint_fail(MINT_E_NOMEM, "out of memory");
