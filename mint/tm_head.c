@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mint/train.h"
+#include "net/optim.h"
 #include "net/train_ops.h"
 
 void tm_head_free(tm_head *h)
@@ -195,8 +196,9 @@ void tm_head_step(tm_head *h, int n, float gscale, uint64_t seed, double *loss, 
     a->gscale = gscale;
     mint_tm_backward(tm, a, n);
     tm->adam_t++;
-    mint_adam_step(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
-                   tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, &adam);
+    net_adam_update(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
+                    tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, (double)adam.lr,
+                    (double)adam.beta1, (double)adam.beta2, (double)adam.eps, 0.0, 0);
     *loss = l;
     *correct = k;
 }
