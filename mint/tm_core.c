@@ -111,15 +111,10 @@ static mint_status amint_part(tm_core *c, tm_step_stats *s)
     mint_status st = tm_head_features(h, c->t, h->rows, nh, h->acts->x, h->arg);
     if (st)
         return st;
-    const int first = c->l0_mint <= 0.0;
-    tm_head_step(h, nh, first ? 1.0f : (float)(1.0 / c->l0_mint), c->cfg.seed ^ 0x4d1,
-                 &s->mint_loss, &s->mint_correct);
-    if (first) { /* the first batch's loss is the unit */
+    tm_head_forward(h, nh, c->cfg.seed ^ 0x4d1, &s->mint_loss, &s->mint_correct);
+    if (c->l0_mint <= 0.0) /* the first batch's loss is the unit */
         c->l0_mint = s->mint_loss > 1e-12 ? s->mint_loss : 1.0;
-        const size_t m = (size_t)nh * h->in_size;
-        for (size_t i = 0; i < m; i++)
-            h->acts->dx[i] = (float)(h->acts->dx[i] / c->l0_mint);
-    }
+    tm_head_update(h, nh, (float)(1.0 / c->l0_mint));
     return tm_head_scatter(h, c->t, h->rows, nh, h->acts->dx);
 }
 

@@ -178,14 +178,12 @@ mint_status tm_head_scatter(tm_head *h, net_tgraph *t, const int32_t *rows, int 
     return MINT_OK;
 }
 
-void tm_head_step(tm_head *h, int n, float gscale, uint64_t seed, double *loss, int *correct)
+void tm_head_forward(tm_head *h, int n, uint64_t seed, double *loss, int *correct)
 {
     mint_tm *tm = h->tm;
     mint_tm_acts *a = h->acts;
-    static const mint_adam_cfg adam = MINT_ADAM_DEFAULTS;
     const size_t nmask = (size_t)n * tm->hidden;
     net_dropout_mask(a->mask, nmask, tm->dropout, seed, (uint64_t)tm->adam_t * (uint64_t)nmask);
-    memset(tm->arena + tm->seg, 0, tm->seg * sizeof(float));
     mint_tm_forward(tm, a, n, 1);
     double l = net_bce_logits_forward(a->logit, a->y, n);
     if (tm->l1 > 0.0f)
@@ -193,12 +191,20 @@ void tm_head_step(tm_head *h, int n, float gscale, uint64_t seed, double *loss, 
     int k = 0;
     for (int i = 0; i < n; i++)
         k += (a->logit[i] >= 0.0f) == (a->y[i] >= 0.5f);
+    *loss = l;
+    *correct = k;
+}
+
+void tm_head_update(tm_head *h, int n, float gscale)
+{
+    mint_tm *tm = h->tm;
+    mint_tm_acts *a = h->acts;
+    static const mint_adam_cfg adam = MINT_ADAM_DEFAULTS;
+    memset(tm->arena + tm->seg, 0, tm->seg * sizeof(float));
     a->gscale = gscale;
     mint_tm_backward(tm, a, n);
     tm->adam_t++;
     net_adam_update(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
                     tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, (double)adam.lr,
                     (double)adam.beta1, (double)adam.beta2, (double)adam.eps, 0.0, 0);
-    *loss = l;
-    *correct = k;
 }

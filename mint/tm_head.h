@@ -39,9 +39,12 @@ mint_status tm_head_features(tm_head *h, net_tgraph *t, const int32_t *rows, int
 /* Add dL/dfeatures dx [n][in_size] of rows[0..n) into the taps' gradients. */
 mint_status tm_head_scatter(tm_head *h, net_tgraph *t, const int32_t *rows, int n,
                             const float *dx);
-/* One training step of the head on the gathered batch h->acts->x / y
- * (n rows): forward, BCE (+ L1), backward with gradient scale gscale
- * (features gradient into h->acts->dx), Adam step. */
-void tm_head_step(tm_head *h, int n, float gscale, uint64_t seed, double *loss, int *correct);
+/* Training forward of the head on the gathered batch h->acts->x / y (n
+ * rows, dropout masks from seed and the step count): mean BCE (+ L1) and
+ * how many rows it gets right. */
+void tm_head_forward(tm_head *h, int n, uint64_t seed, double *loss, int *correct);
+/* Backward of that loss times gscale (the features' gradient into
+ * h->acts->dx) and the head's Adam step (lr 1e-3, as `mint train`). */
+void tm_head_update(tm_head *h, int n, float gscale);
 
 #endif
