@@ -238,11 +238,110 @@ static void test_golden_amint_step(void **state)
         io_npy_free(all[i]);
 }
 
+static long count_lines(const char *path)
+{
+    char *t = test_read_text(path);
+    long n = 0;
+    for (const char *p = t; *p; p++)
+        n += *p == '\n';
+    free(t);
+    return n;
+}
+
+/* The command on 300 MNIST digits (3% of the test set): outputs, split
+ * lists, the Active MINT head, a refused leftover checkpoint, bad input. */
+static void test_cli_end_to_end(void **state)
+{
+    (void)state;
+    TEST_NEED_MINT();
+    char data[512], args[4096], net[512], dir[512];
+    snprintf(data, sizeof data, "%s/mnist/t10k-images-idx3-ubyte.gz", test_shared_data());
+    if (!test_file_exists(data)) {
+        printf("  SKIP: %s absent\n", data);
+        skip();
+    }
+    snprintf(net, sizeof net, "%s", test_tmp_path("digits.mint"));
+    snprintf(dir, sizeof dir, "%s", test_tmp_path("digits-split"));
+    char *out, *err;
+    snprintf(args, sizeof args, "train-model --data '%s' --members 0.03 --widths 8,8,16,16 "
+             "--emb 16 --epochs 2 --batch 32 --amint --amint-kind vanilla --out '%s' --quiet",
+             data, net);
+    int rc = run_mint(args, "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive", &out, &err);
+    if (rc)
+        fprintf(stderr, "%s%s", out, err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "300 members in 10 classes"));
+    assert_non_null(strstr(out, "test accuracy"));
+    free(out), free(err);
+    /* the split: every image once, shares adding up */
+    char p[600], q[600];
+    snprintf(p, sizeof p, "%s/members.csv", dir);
+    snprintf(q, sizeof q, "%s/external.csv", dir);
+    assert_int_equal(count_lines(p), 300);
+    assert_int_equal(count_lines(q), 9700);
+    long mm, em;
+    snprintf(p, sizeof p, "%s/mint-members.csv", dir);
+    mm = count_lines(p);
+    snprintf(p, sizeof p, "%s/eval-members.csv", dir);
+    em = count_lines(p);
+    assert_int_equal(mm + em, 300);
+    assert_int_equal(mm, 150);
+    snprintf(p, sizeof p, "%s/split.json", dir);
+    assert_true(test_file_exists(p));
+    snprintf(p, sizeof p, "%s.partial", net);
+    assert_false(test_file_exists(p)); /* removed once the network is written */
+    /* the network runs in extract on the evaluation members, the head in info */
+    snprintf(args, sizeof args, "extract --model '%s' --list '%s/eval-members.csv' --out '%s' "
+             "--taps layer1,embedding", net, dir, test_tmp_path("ex"));
+    rc = run_mint(args, "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive", &out, &err);
+    if (rc)
+        fprintf(stderr, "%s%s", out, err);
+    assert_int_equal(rc, 0);
+    free(out), free(err);
+    snprintf(args, sizeof args, "info '%s'", test_tmp_path("digits-amint.mint"));
+    assert_int_equal(run_mint(args, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "vanilla"));
+    free(out), free(err);
+    /* a leftover checkpoint is refused without --resume; --resume without one too */
+    snprintf(p, sizeof p, "%s.partial", net);
+    test_write_text(p, "junk");
+    snprintf(args, sizeof args, "train-model --data '%s' --members 0.03 --out '%s'", data, net);
+    assert_int_equal(run_mint(args, NULL, &out, &err), 1);
+    assert_non_null(strstr(err, "--resume"));
+    free(out), free(err);
+    snprintf(args, sizeof args, "train-model --data '%s' --members 0.03 --out '%s' --resume",
+             data, net);
+    assert_int_equal(run_mint(args, NULL, &out, &err), 1);
+    assert_non_null(strstr(err, ".partial"));
+    free(out), free(err);
+    remove(p);
+    snprintf(args, sizeof args, "train-model --data '%s' --out '%s' --resume --members 0.03",
+             data, test_tmp_path("other.mint"));
+    assert_int_equal(run_mint(args, NULL, &out, &err), 1);
+    assert_non_null(strstr(err, "nothing to resume"));
+    free(out), free(err);
+    /* bad input */
+    snprintf(args, sizeof args, "train-model --data /nonexistent/x-images-idx3-ubyte --out '%s'",
+             net);
+    assert_int_equal(run_mint(args, NULL, &out, &err), 1);
+    assert_non_null(strstr(err, "/nonexistent/x-images-idx3-ubyte"));
+    free(out), free(err);
+    assert_int_equal(run_mint("train-model --data x --out y --members 1.5", NULL, &out, &err), 2);
+    free(out), free(err);
+    assert_int_equal(run_mint("train-model --data x --out y --arch resnet50", NULL, &out, &err), 2);
+    free(out), free(err);
+    snprintf(args, sizeof args, "train-model --data '%s' --out '%s' --loss hinge", data, net);
+    assert_int_equal(run_mint(args, NULL, &out, &err), 1);
+    assert_non_null(strstr(err, "--loss hinge"));
+    free(out), free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_20_steps),
         cmocka_unit_test(test_golden_amint_step),
+        cmocka_unit_test(test_cli_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
