@@ -18,7 +18,7 @@
 #
 # Environment: MINT (binary, default build/mint), FMNIST (the idx folder,
 # default /usr/share/datasets/fashion-mnist from `apt-get install
-# dataset-fashion-mnist`), EPOCHS (5), MEMBERS (fraction of the 70,000
+# dataset-fashion-mnist`), EPOCHS (5), WIDTHS (16,32,64,128), MEMBERS (fraction of the 70,000
 # images that are members, 0.3), THREADS (default: all cores).
 set -eu
 OUT=${1:?usage: experiments/fmnist_amint.sh OUTDIR}
@@ -27,6 +27,7 @@ FM=${FMNIST:-/usr/share/datasets/fashion-mnist}
 EPOCHS=${EPOCHS:-5}
 MEMBERS=${MEMBERS:-0.3}
 THREADS=${THREADS:-0}
+WIDTHS=${WIDTHS:-16,32,64,128}
 [ -x "$MINT" ] || { echo "fmnist_amint.sh: $MINT not built (make -j2)" >&2; exit 1; }
 for f in train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz; do
     [ -r "$FM/$f" ] || { echo "fmnist_amint.sh: $FM/$f missing (sudo apt-get install dataset-fashion-mnist)" >&2; exit 1; }
@@ -37,7 +38,7 @@ TH=""
 T0=$(date +%s)
 NET="--data $FM/train-images-idx3-ubyte.gz --data $FM/t10k-images-idx3-ubyte.gz
      --split-by sample --members $MEMBERS --mint-share 0.5 --arch iresnet18
-     --widths 32,64,128,256 --emb 128 --loss softmax --epochs $EPOCHS --batch 64 --lr 0.1
+     --widths $WIDTHS --emb 128 --loss softmax --epochs $EPOCHS --batch 64 --lr 0.1
      --seed 1 $TH"
 
 # the evaluation share through a network: layer1 maps (CNN MINT input)
@@ -88,7 +89,7 @@ cat > "$OUT/results.json.tmp" <<EOF
              "mint_accuracy": $(jnum "$OUT/active-eval.json" at_training_threshold balanced_accuracy),
              "mint_auc": $(jnum "$OUT/active-eval.json" auc auc),
              "mint_tpr_at_1pct_fpr": $(jnum "$OUT/active-eval.json" tpr_at_fpr tpr)},
-  "settings": {"epochs": $EPOCHS, "members": $MEMBERS, "arch": "iresnet18 widths 32,64,128,256",
+  "settings": {"epochs": $EPOCHS, "members": $MEMBERS, "arch": "iresnet18 widths $WIDTHS",
                "taps": "layer1", "mint_kind": "cnn", "seconds": $((T1 - T0))}
 }
 EOF
