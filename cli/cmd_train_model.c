@@ -16,6 +16,7 @@ const char cli_help_train_model[] =
     "                  [--epochs E] [--batch N] [--lr X] [--optimizer sgd|adam|adamw]\n"
     "                  [--schedule cosine|step|const] [--external SRC ...] [--landmarks CSV]\n"
     "                  [--amint [--amint-taps layer1] [--amint-kind cnn|vanilla]] [--resume]\n"
+    "                  [--log-key KEY [--log FILE] [--log-every N]]\n"
     "Train an IResNet (arcface_torch's structure) on the engine and write it to\n"
     "NET.mint, which embed, extract, train and audit load like a converted network\n"
     "(taps layer1..layer4 and embedding). The images are split into members (the\n"
@@ -58,9 +59,20 @@ const char cli_help_train_model[] =
     "                  taps: loss = L_task/L_task0 + L_mint/L_mint0 (first batch's values)\n"
     "  --amint-taps T  the taps the head reads (layer1)\n"
     "  --amint-kind K  cnn (default) or vanilla, as 'mint train --kind'\n"
+    "  --amint-min-hidden N  a cnn head's Dense layer has max(C, N) units (64), as\n"
+    "                  'mint train --min-hidden' (C channels of a narrow tap make a\n"
+    "                  layer that dies easily)\n"
     "  --amint-out F   the head, an ordinary MINT model for eval and audit\n"
     "                  (default NET-amint.mint); a fifth of its external images are\n"
     "                  held out of its training as its audit reference\n"
+    "Signed training log (verifiable afterwards with 'mint verify-log LOG --key PUB\n"
+    "--network NET.mint'):\n"
+    "  --log-key KEY   Ed25519 secret key from 'mint keygen'; every N steps a record (step,\n"
+    "                  epoch, loss, SHA-256 of the parameters, SHA-256 of the record before)\n"
+    "                  is appended, signed and fsync'd; a closing record with the final\n"
+    "                  parameters' hash ends it. --resume continues the same log\n"
+    "  --log FILE      the log (default NET.mint.log; never overwritten)\n"
+    "  --log-every N   steps between records (50)\n"
     "Other:\n"
     "  --threads T     OpenMP threads; --quiet: no progress\n";
 
@@ -162,6 +174,14 @@ static int parse_opt(int o, const char *a, mint_tmodel_opts *t, int *threads, in
     case 'P': t->amint_taps = a; return 0;
     case 'K': t->amint_kind = a; return 0;
     case 'U': t->amint_out = a; return 0;
+    case 'k': t->log_key = a; return 0;
+    case 'H':
+        return (t->amint_min_hidden = cli_int(a, 0, 65536)) < 0
+                   ? cli_usage_error("train-model", "--amint-min-hidden wants an integer 0..65536") : 0;
+    case 'g': t->log_path = a; return 0;
+    case 'N':
+        return (t->log_every = cli_int(a, 1, 1 << 30)) < 0
+                   ? cli_usage_error("train-model", "--log-every wants a positive integer") : 0;
     case 'q': *quiet = 1; return 0;
     case 'a':
         if (strncmp(a, "iresnet", 7) || (t->depth = cli_int(a + 7, 1, 1000)) < 0)
@@ -238,6 +258,9 @@ int cmd_train_model(int argc, char **argv)
         { "flip", required_argument, 0, 'F' },       { "resume", no_argument, 0, 'r' },
         { "amint", no_argument, 0, 'A' },            { "amint-taps", required_argument, 0, 'P' },
         { "amint-kind", required_argument, 0, 'K' }, { "amint-out", required_argument, 0, 'U' },
+        { "amint-min-hidden", required_argument, 0, 'H' },
+        { "log-key", required_argument, 0, 'k' },    { "log", required_argument, 0, 'g' },
+        { "log-every", required_argument, 0, 'N' },
         { "threads", required_argument, 0, 'T' },    { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
     };
@@ -280,5 +303,8 @@ int cmd_train_model(int argc, char **argv)
            (long long)r.n_mint_external, (long long)r.n_eval_members, (long long)r.n_eval_external);
     if (t.amint)
         printf("Active MINT head: %s\n", r.amint_out);
+    if (t.log_key)
+        printf("signed training log: %s%s\n", t.log_path ? t.log_path : t.out,
+               t.log_path ? "" : ".log");
     return CLI_OK;
 }

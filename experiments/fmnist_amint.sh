@@ -61,7 +61,7 @@ echo "== passive: a CNN MINT model on layer1 of the MINT share"
 "$MINT" train --kind cnn --model "$OUT/passive.mint" --taps layer1 \
     --members-list "$OUT/passive-split/mint-members.csv" \
     --external-list "$OUT/passive-split/mint-external.csv" --holdout-by sample \
-    --epochs 10 --out "$OUT/passive-mint.mint" $TH | tail -3
+    --min-hidden 64 --epochs 10 --out "$OUT/passive-mint.mint" $TH | tail -3
 features "$OUT/passive.mint" "$OUT/passive-split" passive
 evaluate "$OUT/passive-mint.mint" passive
 

@@ -85,7 +85,8 @@ mint_status tm_core_create(tm_core *c, net_graph *g, const tm_core_cfg *cfg)
         c->Wh[i] = (float)(0.01 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
     if (cfg->amint &&
-        (st = tm_head_create(&c->head, c->t, cfg->amint_taps, cfg->amint_kind, n, cfg->seed ^ 0xa417)))
+        (st = tm_head_create(&c->head, c->t, cfg->amint_taps, cfg->amint_kind,
+                             cfg->amint_min_hidden, n, cfg->seed ^ 0xa417)))
         goto fail;
     return MINT_OK;
 fail:

@@ -28,6 +28,7 @@ typedef struct {
     uint64_t seed;
     int amint;
     const char *amint_taps, *amint_kind;
+    int amint_min_hidden;   /* cnn head: Dense max(C, this) units */
 } tm_core_cfg;
 
 typedef struct {

@@ -40,7 +40,7 @@ static mint_status parse_taps(tm_head *h, const char *taps)
 }
 
 mint_status tm_head_create(tm_head *h, net_tgraph *t, const char *taps, const char *kind,
-                           int bmax, uint64_t seed)
+                           int min_hidden, int bmax, uint64_t seed)
 {
     memset(h, 0, sizeof *h);
     mint_tm_kind k;
@@ -82,7 +82,8 @@ mint_status tm_head_create(tm_head *h, net_tgraph *t, const char *taps, const ch
     }
     h->in_size = total;
     h->bmax = bmax;
-    if ((st = mint_tm_create(&h->tm, &cfg, seed)) || (st = mint_tm_acts_new(&h->acts, h->tm, bmax)))
+    if ((st = mint_tm_create_wide(&h->tm, &cfg, seed, h->cnn ? min_hidden : 0)) ||
+        (st = mint_tm_acts_new(&h->acts, h->tm, bmax)))
         goto fail;
     h->acts->dx = malloc((size_t)bmax * total * sizeof(float));
     h->arg = malloc((size_t)bmax * total * sizeof(int32_t));

@@ -28,9 +28,10 @@ typedef struct {
     int32_t *rows;      /* network batch row of each head row */
 } tm_head;
 
-/* Shape the head from the taps of t (created with those taps). */
+/* Shape the head from the taps of t (created with those taps); a cnn head
+ * gets a Dense layer of max(C, min_hidden) units (mint train --min-hidden). */
 mint_status tm_head_create(tm_head *h, net_tgraph *t, const char *taps, const char *kind,
-                           int bmax, uint64_t seed);
+                           int min_hidden, int bmax, uint64_t seed);
 void tm_head_free(tm_head *h);
 /* Gather features of network rows rows[0..n) into x ([n][in_size]); arg
  * (may be NULL) records the maxima for tm_head_scatter. */

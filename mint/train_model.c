@@ -19,6 +19,7 @@
 #include "base/sha256.h"
 #include "mint/extract.h"
 #include "mint/tm_data.h"
+#include "mint/tlog.h"
 #include "mint/tm_core.h"
 #include "mint/train.h"
 #include "net/graph_io.h"
@@ -46,6 +47,7 @@ void mint_tmodel_defaults(mint_tmodel_opts *o)
     o->flip = -1;
     o->amint_taps = "layer1";
     o->amint_kind = "cnn";
+    o->amint_min_hidden = 64;
     o->log_every = 50;
 }
 
@@ -71,6 +73,8 @@ typedef struct {
     int64_t steps, total;
     int amint;
     int epochs_done;
+    mint_tlog *log;         /* the signed training log (NULL: none) */
+    int64_t logged;         /* last step in it */
     char run[2048];
 } tmrun;
 
@@ -343,6 +347,7 @@ static mint_status setup_trainer(tmrun *R)
     k.amint = R->amint;
     k.amint_taps = o->amint_taps;
     k.amint_kind = o->amint_kind;
+    k.amint_min_hidden = o->amint_min_hidden;
     return tm_core_create(&R->c, R->g, &k);
 }
 
@@ -509,6 +514,49 @@ static void report(tmrun *R, int e, int64_t s, double sl, int64_t sc, double sm,
     R->o->progress(R->o->ctx, &p);
 }
 
+/* Every log_every steps: step, epoch, loss and the parameters' SHA-256
+ * (net_graph_param_sha256: what `mint verify-log --network` recomputes from
+ * the file). A resumed run repeats the steps after its checkpoint: those
+ * already in the log are not written again. */
+static mint_status log_step(tmrun *R, int64_t step, int epoch, double loss)
+{
+    const int every = R->o->log_every > 0 ? R->o->log_every : 50;
+    if (!R->log || step % every != 0 || step <= R->logged)
+        return MINT_OK;
+    uint8_t sha[32];
+    net_graph_param_sha256(R->g, sha);
+    R->logged = step;
+    return mint_tlog_append(R->log, step, epoch, loss, sha);
+}
+
+static mint_status open_log(tmrun *R)
+{
+    const mint_tmodel_opts *o = R->o;
+    if (!o->log_key)
+        return MINT_OK;
+    uint8_t sk[MINT_TLOG_SK_BYTES];
+    char path[4096];
+    if (o->log_path)
+        snprintf(path, sizeof path, "%s", o->log_path);
+    else
+        snprintf(path, sizeof path, "%s.log", o->out);
+    mint_status st = mint_tlog_load_secret(o->log_key, sk);
+    if (st)
+        return st;
+    if (o->resume) {
+        mint_tlog_result res;
+        st = mint_tlog_reopen(&R->log, path, sk, &res);
+        if (!st && res.dropped_bytes)
+            say(R, MINT_MSG_NOTE, "%s: an unfinished last line (%lld bytes) was dropped", path,
+                (long long)res.dropped_bytes);
+    } else {
+        st = mint_tlog_open_new(&R->log, path, sk, R->run);
+    }
+    memset(sk, 0, sizeof sk);
+    R->logged = st ? 0 : mint_tlog_last_step(R->log);
+    return st;
+}
+
 static mint_status run_epochs(tmrun *R, const char *partial)
 {
     const mint_tmodel_opts *o = R->o;
@@ -527,7 +575,10 @@ static mint_status run_epochs(tmrun *R, const char *partial)
             for (int k = 0; k < R->Be; k++)
                 items[R->B + k] = eorder[(s * R->Be + k) % R->n_ext];
             tm_step_stats ss;
-            st = train_step(R, items, (int64_t)e * R->steps + s, &ss);
+            const int64_t gstep = (int64_t)e * R->steps + s;
+            st = train_step(R, items, gstep, &ss);
+            if (!st)
+                st = log_step(R, gstep + 1, e + 1, ss.task_loss);
             sl += ss.task_loss;
             sc += ss.task_correct;
             sm += ss.mint_loss;
@@ -706,8 +757,8 @@ static void describe(tmrun *R)
                      o->weight_decay, o->schedule, o->epochs, o->batch,
                      (unsigned long long)o->seed, o->flip, o->dropout, o->amint);
     if (o->amint)
-        n += snprintf(R->run + n, sizeof R->run - (size_t)n, " taps %s kind %s",
-                      o->amint_taps, o->amint_kind);
+        n += snprintf(R->run + n, sizeof R->run - (size_t)n, " taps %s kind %s min_hidden %d",
+                      o->amint_taps, o->amint_kind, o->amint_min_hidden);
     n += snprintf(R->run + n, sizeof R->run - (size_t)n,
                   " split %s members %g min_images %d max_classes %d mint_share %g data",
                   R->d.by_label ? "label" : "sample", o->members, o->min_images, o->max_classes,
@@ -768,6 +819,7 @@ static mint_status prep_model(tmrun *R, mint_model **m)
 
 static void tmrun_free(tmrun *R)
 {
+    mint_tlog_free(R->log);
     tm_core_free(&R->c);
     net_graph_free(R->g);
     if (R->ckpt)
@@ -848,6 +900,8 @@ mint_status mint_tmodel_run(const mint_tmodel_opts *o, mint_tmodel_result *r)
         derived(r->amint_out, sizeof r->amint_out, o->out, "-amint.mint");
     if (!(st = prepare(&R, partial)) && !(st = setup_trainer(&R)) && R.ckpt)
         st = restore_checkpoint(&R, R.ckpt);
+    if (!st)
+        st = open_log(&R);
     if (!st) {
         say(&R, MINT_MSG_STATUS, "%s: %lld members in %d classes, %d epochs of %lld steps "
             "(batch %d%s)%s", R.g->meta.arch, (long long)R.n_mem, R.classes, o->epochs,
@@ -861,6 +915,12 @@ mint_status mint_tmodel_run(const mint_tmodel_opts *o, mint_tmodel_result *r)
         st = net_graph_save(R.g, o->out);
     if (!st)
         st = base_sha256_file(o->out, r->network_sha256);
+    if (!st && R.log) { /* the closing record: the parameters of the file just written */
+        uint8_t sha[32];
+        net_graph_param_sha256(R.g, sha);
+        st = mint_tlog_close(R.log, sha);
+        R.log = NULL;
+    }
     if (!st && R.amint)
         st = finish_head(&R, r->network_sha256, r->amint_out);
     if (!st) {

@@ -262,10 +262,14 @@ static void test_cli_end_to_end(void **state)
     }
     snprintf(net, sizeof net, "%s", test_tmp_path("digits.mint"));
     snprintf(dir, sizeof dir, "%s", test_tmp_path("digits-split"));
-    char *out, *err;
+    char *out, *err, key[512];
+    snprintf(key, sizeof key, "%s", test_tmp_path("trainer"));
+    snprintf(args, sizeof args, "keygen --out '%s'", key);
+    assert_int_equal(run_mint(args, NULL, &out, &err), 0);
+    free(out), free(err);
     snprintf(args, sizeof args, "train-model --data '%s' --members 0.03 --widths 8,8,16,16 "
-             "--emb 16 --epochs 2 --batch 32 --amint --amint-kind vanilla --out '%s' --quiet",
-             data, net);
+             "--emb 16 --epochs 2 --batch 32 --amint --amint-kind vanilla --out '%s' --quiet "
+             "--log-key '%s.key' --log-every 4", data, net, key);
     int rc = run_mint(args, "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive", &out, &err);
     if (rc)
         fprintf(stderr, "%s%s", out, err);
@@ -290,6 +294,14 @@ static void test_cli_end_to_end(void **state)
     assert_true(test_file_exists(p));
     snprintf(p, sizeof p, "%s.partial", net);
     assert_false(test_file_exists(p)); /* removed once the network is written */
+    /* the signed log: 18 steps, a record every 4, closed on the file's parameters */
+    snprintf(args, sizeof args, "verify-log '%s.log' --key '%s.pub' --network '%s'", net, key, net);
+    rc = run_mint(args, NULL, &out, &err);
+    if (rc)
+        fprintf(stderr, "%s%s", out, err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "OK: 4 records, steps 4..16"));
+    free(out), free(err);
     /* the network runs in extract on the evaluation members, the head in info */
     snprintf(args, sizeof args, "extract --model '%s' --list '%s/eval-members.csv' --out '%s' "
              "--taps layer1,embedding", net, dir, test_tmp_path("ex"));
