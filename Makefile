@@ -126,7 +126,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit fuzz check-fn-length FORCE
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit experiment-fmnist fuzz check-fn-length FORCE
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -216,12 +216,20 @@ bench: $(BUILD)/mint $(BENCHES)
 experiment-audit: $(BUILD)/mint $(BUILD)/bench/exp_audit
 	@sh bench/exp_audit.sh $(BUILD)
 
+# Issue 10's passive-vs-Active MINT experiment on Fashion-MNIST (needs
+# dataset-fashion-mnist; about 15 minutes on 2 cores): FMNIST_OUT/results.json.
+FMNIST_OUT ?= $(BUILD)/fmnist-amint
+experiment-fmnist: $(BUILD)/mint
+	@MINT=$(BUILD)/mint sh experiments/fmnist_amint.sh $(FMNIST_OUT)
+
 # Regenerate the committed reference fixtures (needs tools/README.md's set-up).
 fixtures:
 	/usr/bin/python3 tools/make_fixtures.py
 	/usr/bin/python3 tools/make_align_fixtures.py
 	/usr/bin/python3 tools/make_train_golden.py
 	/usr/bin/python3 tools/gen_loss_optim_golden.py
+	/usr/bin/python3 tools/gen_train_graph_golden.py
+	/usr/bin/python3 tools/gen_tmodel_golden.py
 
 # `make install` (PREFIX, DESTDIR): the binary, the library, its one public
 # header and a pkg-config file, so a program builds with

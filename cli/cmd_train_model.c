@@ -53,6 +53,8 @@ const char cli_help_train_model[] =
     "  --epochs E (10) --batch N (64) --seed S (1) --dropout P (0, before the FC)\n"
     "  --flip on|off   random horizontal flips (on for faces, off for digits)\n"
     "  --resume        continue from NET.mint.partial, written after every epoch\n"
+    "  --stop-after-epoch N  stop after epoch N, leaving NET.mint.partial as a killed run\n"
+    "                  would (a time-boxed job); --resume continues it\n"
     "Active MINT (the network and a MINT head trained together):\n"
     "  --amint         every step also runs external images of the MINT share through the\n"
     "                  network (never into its task loss) and trains a MINT head on the\n"
@@ -175,6 +177,9 @@ static int parse_opt(int o, const char *a, mint_tmodel_opts *t, int *threads, in
     case 'K': t->amint_kind = a; return 0;
     case 'U': t->amint_out = a; return 0;
     case 'k': t->log_key = a; return 0;
+    case 'Z':
+        return (t->stop_after = cli_int(a, 1, 100000)) < 0
+                   ? cli_usage_error("train-model", "--stop-after-epoch wants a positive integer") : 0;
     case 'H':
         return (t->amint_min_hidden = cli_int(a, 0, 65536)) < 0
                    ? cli_usage_error("train-model", "--amint-min-hidden wants an integer 0..65536") : 0;
@@ -259,6 +264,7 @@ int cmd_train_model(int argc, char **argv)
         { "amint", no_argument, 0, 'A' },            { "amint-taps", required_argument, 0, 'P' },
         { "amint-kind", required_argument, 0, 'K' }, { "amint-out", required_argument, 0, 'U' },
         { "amint-min-hidden", required_argument, 0, 'H' },
+        { "stop-after-epoch", required_argument, 0, 'Z' },
         { "log-key", required_argument, 0, 'k' },    { "log", required_argument, 0, 'g' },
         { "log-every", required_argument, 0, 'N' },
         { "threads", required_argument, 0, 'T' },    { "quiet", no_argument, 0, 'q' },
@@ -292,6 +298,8 @@ int cmd_train_model(int argc, char **argv)
     mint_status st = mint_tmodel_run(&t, &r);
     if (st)
         return cli_error("train-model", st);
+    if (r.stopped)
+        return CLI_OK;
     printf("wrote %s (sha256 %.16s...) in %.0f s: %lld members in %d classes, %lld external; "
            "training accuracy %.4f",
            t.out, r.network_sha256, r.seconds, (long long)r.n_members, r.classes,

@@ -595,6 +595,11 @@ static mint_status run_epochs(tmrun *R, const char *partial)
         R->r->train_accuracy = (double)sc / ((double)R->steps * R->B);
         if (R->epochs_done < o->epochs)
             st = save_checkpoint(R, partial);
+        if (!st && o->stop_after > 0 && R->epochs_done >= o->stop_after &&
+            R->epochs_done < o->epochs) {
+            R->r->stopped = 1;
+            break;
+        }
     }
     free(order);
     free(eorder);
@@ -908,6 +913,12 @@ mint_status mint_tmodel_run(const mint_tmodel_opts *o, mint_tmodel_result *r)
             (long long)R.steps, R.B, R.amint ? " + external for the Active MINT head" : "",
             R.epochs_done ? ", resuming" : "");
         st = run_epochs(&R, partial);
+    }
+    if (!st && r->stopped) { /* time-boxed: the checkpoint stays for --resume */
+        say(&R, MINT_MSG_STATUS, "stopped after epoch %d of %d as asked: %s holds the run "
+            "(continue with --resume)", R.epochs_done, o->epochs, partial);
+        tmrun_free(&R);
+        return MINT_OK;
     }
     if (!st)
         st = test_accuracy(&R, &r->test_accuracy);

@@ -64,6 +64,8 @@ typedef struct {
     float dropout;
     const char *out;         /* the network (.mint) */
     int resume;              /* continue from <out>.partial */
+    int stop_after;          /* > 0: stop after this epoch, leaving <out>.partial as a killed
+                              * run would (time-boxed jobs; r->stopped says so) */
     /* Active MINT */
     int amint;
     const char *amint_taps;  /* comma list, default "layer1" */
@@ -89,6 +91,7 @@ typedef struct {
     double train_accuracy;   /* last epoch */
     double test_accuracy;    /* on eval-external images of member classes (-1: none) */
     double seconds;
+    int stopped;             /* stop_after ended the run early: no network written yet */
     char network_sha256[65];
     char split_dir[1024];
     char amint_out[1024];

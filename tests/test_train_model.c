@@ -10,6 +10,7 @@
 #include "io/npy.h"
 #include "mint/tm_core.h"
 #include "mint/tm_data.h"
+#include "net/graph_io.h"
 #include "net/iresnet.h"
 
 #define GOLD TEST_FIXTURES "/tmodel/"
@@ -348,12 +349,75 @@ static void test_cli_end_to_end(void **state)
     free(out), free(err);
 }
 
+static void param_sha(const char *path, uint8_t sha[32])
+{
+    net_graph *g;
+    wt_file *f;
+    assert_int_equal(net_graph_load(&g, &f, path), MINT_OK);
+    net_graph_param_sha256(g, sha);
+    net_graph_free(g);
+    wt_close(f);
+}
+
+/* The same seed gives the same network bit for bit (same thread count), and
+ * a run stopped after epoch 1 and resumed ends where an uninterrupted one
+ * does. */
+static void test_cli_reproducible_and_resume(void **state)
+{
+    (void)state;
+    TEST_NEED_MINT();
+    char data[512], args[4096], a[512], b[512], c[512], p[600];
+    snprintf(data, sizeof data, "%s/mnist/t10k-images-idx3-ubyte.gz", test_shared_data());
+    if (!test_file_exists(data)) {
+        printf("  SKIP: %s absent\n", data);
+        skip();
+    }
+    snprintf(a, sizeof a, "%s", test_tmp_path("rep_a.mint"));
+    snprintf(b, sizeof b, "%s", test_tmp_path("rep_b.mint"));
+    snprintf(c, sizeof c, "%s", test_tmp_path("rep_c.mint"));
+    const char *common = "--members 0.02 --widths 8,8,8,8 --emb 8 --epochs 2 --batch 32 --quiet";
+    const char *env = "OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive";
+    char *out, *err;
+    const char *outs[2] = { a, c };
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "train-model --data '%s' %s --out '%s'", data, common, outs[i]);
+        assert_int_equal(run_mint(args, env, &out, &err), 0);
+        free(out), free(err);
+    }
+    snprintf(args, sizeof args, "train-model --data '%s' %s --out '%s' --stop-after-epoch 1",
+             data, common, b);
+    assert_int_equal(run_mint(args, env, &out, &err), 0);
+    assert_non_null(strstr(out, "stopped after epoch 1 of 2"));
+    free(out), free(err);
+    snprintf(p, sizeof p, "%s.partial", b);
+    assert_true(test_file_exists(p));
+    assert_false(test_file_exists(b));
+    snprintf(args, sizeof args, "train-model --data '%s' %s --out '%s' --resume", data, common, b);
+    assert_int_equal(run_mint(args, env, &out, &err), 0);
+    assert_non_null(strstr(out, "resuming"));
+    free(out), free(err);
+    uint8_t ha[32], hb[32], hc[32];
+    param_sha(a, ha);
+    param_sha(b, hb);
+    param_sha(c, hc);
+    assert_memory_equal(ha, hc, 32); /* same seed, same bits */
+    assert_memory_equal(ha, hb, 32); /* stopped + resumed = uninterrupted */
+    /* a different seed gives a different network */
+    snprintf(args, sizeof args, "train-model --data '%s' %s --out '%s' --seed 2", data, common,
+             test_tmp_path("rep_d.mint"));
+    assert_int_equal(run_mint(args, env, &out, &err), 0);
+    free(out), free(err);
+    param_sha(test_tmp_path("rep_d.mint"), hc);
+    assert_memory_not_equal(ha, hc, 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_20_steps),
         cmocka_unit_test(test_golden_amint_step),
         cmocka_unit_test(test_cli_end_to_end),
+        cmocka_unit_test(test_cli_reproducible_and_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
