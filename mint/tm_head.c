@@ -102,81 +102,96 @@ fail:
     return st;
 }
 
-mint_status tm_head_features(tm_head *h, net_tgraph *t, const int32_t *rows, int n, float *x,
-                             int32_t *arg)
+/* Tap k's activations and gradient, floats per sample, pixels, channels. */
+static mint_status tap_geom(tm_head *h, net_tgraph *t, int k, const float **act, float **grad,
+                            size_t *per, int *hw, int *c)
+{
+    int rank, d[3];
+    mint_status st = net_tgraph_tap(t, h->tapnames[k], act, grad, &rank, d);
+    if (st)
+        return st;
+    *per = rank == 3 ? (size_t)d[0] * d[1] * d[2] : (size_t)d[0];
+    *hw = rank == 3 ? d[0] * d[1] : 1;
+    *c = rank == 3 ? d[2] : d[0];
+    return MINT_OK;
+}
+
+/* One sample of tap k: features (gather) or their gradient added back
+ * (scatter, when dx is given). */
+static void row_gather(const tm_head *h, const float *a, float *o, int32_t *ag, int hw, int c)
+{
+    if (h->cnn) { /* NHWC -> CHW */
+        for (int p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++)
+                o[(size_t)ch * hw + p] = a[(size_t)p * c + ch];
+        return;
+    }
+    for (int ch = 0; ch < c; ch++) { /* first maximum in memory (CHW) order, NaN kept */
+        float m = a[ch];
+        int32_t best = 0;
+        for (int p = 1; p < hw && !isnan(m); p++) {
+            float v = a[(size_t)p * c + ch];
+            if (v > m || isnan(v)) {
+                m = v;
+                best = p;
+            }
+        }
+        o[ch] = m;
+        if (ag)
+            ag[ch] = best;
+    }
+}
+
+static void row_scatter(const tm_head *h, float *g, const float *s, const int32_t *ag, int hw,
+                        int c)
+{
+    if (h->cnn) {
+        for (int p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++)
+                g[(size_t)p * c + ch] += s[(size_t)ch * hw + p];
+        return;
+    }
+    for (int ch = 0; ch < c; ch++)
+        g[(size_t)ag[ch] * c + ch] += s[ch];
+}
+
+/* Gather features of rows into x (dx NULL), or add dx into the taps'
+ * gradients (rows are distinct: each sample is written by one thread). */
+static mint_status each_tap(tm_head *h, net_tgraph *t, const int32_t *rows, int n, float *x,
+                            int32_t *arg, const float *dx)
 {
     int off = 0;
     for (int k = 0; k < h->ntaps; k++) {
         const float *act;
         float *grad;
-        int rank, d[3];
-        mint_status st = net_tgraph_tap(t, h->tapnames[k], &act, &grad, &rank, d);
+        size_t per;
+        int hw, c;
+        mint_status st = tap_geom(h, t, k, &act, &grad, &per, &hw, &c);
         if (st)
             return st;
-        const size_t per = rank == 3 ? (size_t)d[0] * d[1] * d[2] : (size_t)d[0];
-        const int hw = rank == 3 ? d[0] * d[1] : 1, c = rank == 3 ? d[2] : d[0];
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++) {
-            const float *a = act + (size_t)rows[i] * per;
-            float *o = x + (size_t)i * h->in_size + off;
-            int32_t *ag = arg ? arg + (size_t)i * h->in_size + off : NULL;
-            if (h->cnn) { /* NHWC -> CHW */
-                for (int p = 0; p < hw; p++)
-                    for (int ch = 0; ch < c; ch++)
-                        o[(size_t)ch * hw + p] = a[(size_t)p * c + ch];
-                continue;
-            }
-            for (int ch = 0; ch < c; ch++) { /* first maximum in memory (CHW) order, NaN kept */
-                float m = a[ch];
-                int32_t best = 0;
-                for (int p = 1; p < hw && !isnan(m); p++) {
-                    float v = a[(size_t)p * c + ch];
-                    if (v > m || isnan(v)) {
-                        m = v;
-                        best = p;
-                    }
-                }
-                o[ch] = m;
-                if (ag)
-                    ag[ch] = best;
-            }
+            const size_t o = (size_t)i * h->in_size + off;
+            if (dx)
+                row_scatter(h, grad + (size_t)rows[i] * per, dx + o, h->arg + o, hw, c);
+            else
+                row_gather(h, act + (size_t)rows[i] * per, x + o, arg ? arg + o : NULL, hw, c);
         }
         off += h->cnn ? (int)per : c;
     }
     return MINT_OK;
 }
 
+mint_status tm_head_features(tm_head *h, net_tgraph *t, const int32_t *rows, int n, float *x,
+                             int32_t *arg)
+{
+    return each_tap(h, t, rows, n, x, arg, NULL);
+}
+
 mint_status tm_head_scatter(tm_head *h, net_tgraph *t, const int32_t *rows, int n,
                             const float *dx)
 {
-    int off = 0;
-    for (int k = 0; k < h->ntaps; k++) {
-        const float *act;
-        float *grad;
-        int rank, d[3];
-        mint_status st = net_tgraph_tap(t, h->tapnames[k], &act, &grad, &rank, d);
-        if (st)
-            return st;
-        const size_t per = rank == 3 ? (size_t)d[0] * d[1] * d[2] : (size_t)d[0];
-        const int hw = rank == 3 ? d[0] * d[1] : 1, c = rank == 3 ? d[2] : d[0];
-        /* rows are distinct: each sample's gradient is written by one thread */
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++) {
-            float *g = grad + (size_t)rows[i] * per;
-            const float *s = dx + (size_t)i * h->in_size + off;
-            if (h->cnn) {
-                for (int p = 0; p < hw; p++)
-                    for (int ch = 0; ch < c; ch++)
-                        g[(size_t)p * c + ch] += s[(size_t)ch * hw + p];
-            } else {
-                const int32_t *ag = h->arg + (size_t)i * h->in_size + off;
-                for (int ch = 0; ch < c; ch++)
-                    g[(size_t)ag[ch] * c + ch] += s[ch];
-            }
-        }
-        off += h->cnn ? (int)per : c;
-    }
-    return MINT_OK;
+    return each_tap(h, t, rows, n, NULL, NULL, dx);
 }
 
 void tm_head_forward(tm_head *h, int n, uint64_t seed, double *loss, int *correct)

@@ -366,6 +366,30 @@ static mint_status train_step(tmrun *R, const int64_t *items, int64_t gstep, tm_
 /* ---- checkpoints: <out>.partial holds the network, the task head, the
  * optimiser state, the Active MINT head and where the run stands ---- */
 
+static mint_status restore_tensor(const wt_file *f, const char *name, float *dst, int64_t n);
+
+/* The optimiser's buffers, "tmodel.opt.<tensor>.<buffer>": added to w, or
+ * (w NULL) read back from f. */
+static mint_status optim_tensors(tmrun *R, wt_writer *w, const wt_file *f)
+{
+    mint_status st = MINT_OK;
+    char name[64];
+    for (int i = 0; i <= R->c.np && !st; i++) {
+        float *bufs[4];
+        int nb = 0;
+        if ((st = net_optim_state(R->c.opt, i, bufs, &nb)))
+            break;
+        int64_t sz = (int64_t)(i < R->c.np ? net_tgraph_param(R->c.t, i)->n
+                                           : (size_t)R->classes * R->emb);
+        for (int k = 0; k < nb && !st; k++) {
+            snprintf(name, sizeof name, "tmodel.opt.%d.%d", i, k);
+            st = w ? wt_writer_tensor(w, name, BASE_F32, 1, &sz, bufs[k])
+                   : restore_tensor(f, name, bufs[k], sz);
+        }
+    }
+    return st;
+}
+
 static mint_status save_checkpoint(tmrun *R, const char *path)
 {
     wt_writer *w = wt_writer_new();
@@ -375,19 +399,8 @@ static mint_status save_checkpoint(tmrun *R, const char *path)
     int64_t hd[2] = { R->classes, R->emb };
     if (!st)
         st = wt_writer_tensor(w, "tmodel.head", BASE_F32, 2, hd, R->c.Wh);
-    char name[64];
-    for (int i = 0; i <= R->c.np && !st; i++) {
-        float *bufs[4];
-        int nb = 0;
-        if ((st = net_optim_state(R->c.opt, i, bufs, &nb)))
-            break;
-        int64_t sz = (int64_t)(i < R->c.np ? net_tgraph_param(R->c.t, i)->n
-                                         : (size_t)R->classes * R->emb);
-        for (int k = 0; k < nb && !st; k++) {
-            snprintf(name, sizeof name, "tmodel.opt.%d.%d", i, k);
-            st = wt_writer_tensor(w, name, BASE_F32, 1, &sz, bufs[k]);
-        }
-    }
+    if (!st)
+        st = optim_tensors(R, w, NULL);
     if (!st)
         st = wt_writer_meta_i64(w, "tmodel.epochs_done", R->epochs_done);
     if (!st)
@@ -458,19 +471,8 @@ static mint_status restore_checkpoint(tmrun *R, const wt_file *f)
     int64_t hd[2] = { R->classes, R->emb };
     if (!st && !(st = wt_tensor_get(f, "tmodel.head", BASE_F32, 2, hd, &t)))
         memcpy(R->c.Wh, t->data, (size_t)R->classes * R->emb * sizeof(float));
-    char name[64];
-    for (int i = 0; i <= R->c.np && !st; i++) {
-        float *bufs[4];
-        int nb = 0;
-        if ((st = net_optim_state(R->c.opt, i, bufs, &nb)))
-            break;
-        int64_t sz = (int64_t)(i < R->c.np ? net_tgraph_param(R->c.t, i)->n
-                                         : (size_t)R->classes * R->emb);
-        for (int k = 0; k < nb && !st; k++) {
-            snprintf(name, sizeof name, "tmodel.opt.%d.%d", i, k);
-            st = restore_tensor(f, name, bufs[k], sz);
-        }
-    }
+    if (!st)
+        st = optim_tensors(R, NULL, f);
     if (!st && R->amint) {
         mint_tm *tm = R->c.head.tm;
         double at;
