@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh BUILD - `make bench`: kernel GFLOP/s vs the FMA peak, then
-# IResNet-100 end-to-end ms/image, mint next to ONNX Runtime on the same
-# ONNX model in the same run. Needs, for the peer: /usr/bin/python3 with
+# the IResNet-18 training step (images/s) next to PyTorch CPU in the same
+# run, IResNet-100 end-to-end ms/image, mint next to ONNX Runtime on the
+# same ONNX model in the same run. Needs, for the peer: /usr/bin/python3 with
 # torch+onnx (to make the model once) and tools/node_modules (npm ci
 # --ignore-scripts in tools/). Without them it says so and times mint alone.
 set -eu
@@ -12,6 +13,35 @@ echo "==== kernels (bench_kernels) ===="
 echo
 echo "==== MINT training (bench_train, PyTorch peer in the same run) ===="
 "$B/bench/bench_train" ${TRAIN_ARGS:-}
+echo
+echo "==== IResNet-18 training step (112x112 RGB, CosFace + SGD): mint vs PyTorch, alternating ===="
+# TR_ROUNDS rounds of TR_STEPS steps each (after a warm-up step), mint and
+# PyTorch taking turns so both see the same machine load; images/s medians
+# over the rounds and their ratio. 2 threads (TR_THREADS), passive waiting.
+TR_ROUNDS=${TR_ROUNDS:-3}; TR_STEPS=${TR_STEPS:-2}; TR_BATCH=${TR_BATCH:-64}; TR_THREADS=${TR_THREADS:-2}
+TR=$(mktemp)
+TORCH=1
+/usr/bin/python3 -c "import torch" 2>/dev/null || { TORCH=0; echo "SKIP peer: no Debian python3-torch (/usr/bin/python3 -c 'import torch' fails); mint alone"; }
+r=0
+while [ "$r" -lt "$TR_ROUNDS" ]; do
+    r=$((r + 1))
+    OMP_NUM_THREADS=$TR_THREADS OMP_WAIT_POLICY=passive "$B/bench/bench_train_graph" \
+        --batch "$TR_BATCH" --steps "$TR_STEPS" | tee -a "$TR"
+    [ "$TORCH" = 1 ] && OMP_NUM_THREADS=$TR_THREADS OMP_WAIT_POLICY=passive /usr/bin/python3 \
+        tools/bench_train_iresnet_torch.py --batch "$TR_BATCH" --steps "$TR_STEPS" \
+        --threads "$TR_THREADS" | tee -a "$TR"
+done
+awk -v rounds="$TR_ROUNDS" '
+function median(a, n,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+/images_per_s=/ { for (i = 1; i <= NF; i++) if ($i ~ /^images_per_s=/) { split($i, kv, "="); v = kv[2] }
+                  if ($1 == "mint_train_iresnet") m[++nm] = v; else if ($1 == "torch_train_iresnet") t[++nt] = v }
+/max_rss_mb=/ { for (i = 1; i <= NF; i++) if ($i ~ /^max_rss_mb=/) { split($i, kv, "="); rss = kv[2] } }
+END { mm = nm ? median(m, nm) : 0; tt = nt ? median(t, nt) : 0
+      printf "IResNet-18 training, images/s, median of %d runs: mint %.2f (peak RSS %s MB)", nm, mm, rss
+      if (nt) printf ", PyTorch %.2f, mint/PyTorch %.2fx (target 1.5x)", tt, mm / tt
+      printf "\n" }' "$TR"
+rm -f "$TR"
 echo
 echo "==== face margin heads (bench_loss: ArcFace/CosFace, n=64 d=512 classes=5749) ===="
 "$B/bench/bench_loss" ${LOSS_ARGS:-}
