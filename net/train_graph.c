@@ -2,8 +2,14 @@
  *
  * Every tensor backward reads keeps its own activation buffer for the
  * batch_max given at create (the inputs of conv, BN, PReLU, ReLU/Clip and FC
- * nodes, as PyTorch's autograd keeps them); the others (IResNet's bn3 and
- * downsample outputs, read only by the Add) share buffers once dead. Gradients of tensors live in reused
+ * nodes, as PyTorch's autograd keeps them), except the outputs of a BN (or
+ * of a BN and the PReLU fused after it) that only convs read: those are
+ * recomputed from the BN's kept input before each such conv's backward
+ * (IResNet: bn1 -> conv1, bn2 -> prelu -> conv2; three of the six tensors
+ * a block would keep). The others (IResNet's bn3 and downsample outputs,
+ * read only by the Add) share buffers once dead. A BN whose output only a
+ * PReLU reads runs with it as one pass, forward and backward, and its
+ * output is never stored. Gradients of tensors live in reused
  * slots: the gradient of a tensor exists from the backward of its last
  * consumer to the backward of its producer (planned once at create, in
  * reverse node order); taps and the output have their own buffers. The
@@ -60,7 +66,7 @@ struct net_tgraph {
     int dropped;                /* the last forward applied dropout */
     float *fc_scratch;          /* net_dense_* scratch */
     float *gscratch;            /* input gradient of a second consumer */
-    double *part;               /* reduction partials [blocks][2][C] */
+    double *part;               /* reduction partials [blocks][PART][C] */
     double *stat;               /* per-channel sums and coefficients [4][C] */
     float **slots;
     int nslots;
@@ -68,6 +74,12 @@ struct net_tgraph {
     int nparams;
     int *wparam;                /* per weight: parameter index or -1 */
     float *garena;
+    int *bn_prelu;              /* per BN node: the PReLU fused after it, or -1 */
+    int *prelu_bn;              /* per PReLU node: the BN fused before it, or -1 */
+    int *prod;                  /* per tensor: producing node, -1 for the graph input */
+    char *recomp;               /* per tensor: recomputed from its producer's input for the
+                                   backward of the convs reading it (not kept) */
+    float *rbuf;                /* the recomputed tensor (a shared activation slot) */
     size_t bytes;
 };
 
@@ -113,24 +125,33 @@ static void nchw_to_nhwc(const float *x, float *y, int64_t n, int64_t c, int64_t
 
 /* ---------------- per-channel reductions over rows ---------------- */
 
-enum { RED_SUM, RED_SQDEV, RED_BN_BWD, RED_PRELU };
+enum { RED_SUM, RED_SQDEV, RED_BN_BWD, RED_PRELU, RED_BN_PRELU };
 
 typedef struct {
     int mode;
     const float *x, *dy;
     const float *mean, *invstd; /* RED_SQDEV: sum (x - mean)^2;
                                    RED_BN_BWD: sum dy, sum dy * (x - mean) * invstd */
+    const float *slope;         /* RED_BN_PRELU (BN x -> b -> PReLU, dy = dL/dPReLU out):
+                                   b holds the BN output on entry, dL/db on return;
+                                   sums dL/db, dL/db * xhat, dL/dslope */
+    float *b;
+    const kern_isa *isa;
+    const float *pa, *pb;       /* RED_BN_PRELU: the BN's alpha, beta (b = x * pa + pb) */
 } red_args;
 
-/* Rows [r0, r1) of x (and dy), [rows][C], summed in float into f0 (f1). */
+/* Rows [r0, r1) of x (and dy), [rows][C], summed in float into f0 (f1, f2). */
 static void reduce_chunk(const red_args *a, int64_t r0, int64_t r1, int64_t C, float *f0,
-                         float *f1)
+                         float *f1, float *f2)
 {
     for (int64_t c = 0; c < C; c++)
-        f0[c] = f1[c] = 0.0f;
-    const float *fm = a->mean, *is = a->invstd;
+        f0[c] = f1[c] = f2[c] = 0.0f;
+    const float *fm = a->mean, *is = a->invstd, *sl = a->slope;
+    if (a->mode == RED_BN_PRELU) /* the forward's BN output, by the forward's kernel */
+        a->isa->affine((size_t)(r1 - r0), (size_t)C, a->x + r0 * C, a->pa, a->pb, a->b + r0 * C);
     for (int64_t r = r0; r < r1; r++) {
         const float *xr = a->x + r * C, *gr = a->dy ? a->dy + r * C : NULL;
+        float *br = a->b ? a->b + r * C : NULL;
         switch (a->mode) {
         case RED_SUM:
 #pragma omp simd
@@ -151,53 +172,60 @@ static void reduce_chunk(const red_args *a, int64_t r0, int64_t r1, int64_t C, f
                 f1[c] += gr[c] * ((xr[c] - fm[c]) * is[c]);
             }
             break;
-        default: /* RED_PRELU: slope gradient, x <= 0 (PyTorch: x > 0 takes dy) */
+        case RED_PRELU: /* slope gradient, x <= 0 (PyTorch: x > 0 takes dy) */
 #pragma omp simd
             for (int64_t c = 0; c < C; c++)
                 f0[c] += (xr[c] < 0.0f ? xr[c] : 0.0f) * gr[c]; /* x = 0 adds 0 */
+            break;
+        default: /* RED_BN_PRELU: as RED_PRELU on b, then RED_BN_BWD with db */
+#pragma omp simd
+            for (int64_t c = 0; c < C; c++) {
+                const float bv = br[c], g = gr[c], sc = sl[c];
+                const float d = (bv > 0.0f ? 1.0f : sc) * g;
+                f2[c] += (bv < 0.0f ? bv : 0.0f) * g;
+                br[c] = d;
+                f0[c] += d;
+                f1[c] += d * ((xr[c] - fm[c]) * is[c]);
+            }
             break;
         }
     }
 }
 
-/* Rows [r0, r1) into s0 (and s1) [C]: chunks of RC rows in float (so the
- * loops vectorise), added in double; f: 2C floats of scratch. */
+/* Rows [r0, r1) into s [3][C]: chunks of RC rows in float (so the loops
+ * vectorise), added in double; f: 3C floats of scratch. */
 #define RC 16
-static void reduce_block(const red_args *a, int64_t r0, int64_t r1, int64_t C, double *s0,
-                         double *s1, float *f)
+static void reduce_block(const red_args *a, int64_t r0, int64_t r1, int64_t C, double *s, float *f)
 {
-    for (int64_t c = 0; c < C; c++)
-        s0[c] = s1[c] = 0.0;
+    for (int64_t c = 0; c < 3 * C; c++)
+        s[c] = 0.0;
     for (int64_t r = r0; r < r1; r += RC) {
-        reduce_chunk(a, r, r + RC < r1 ? r + RC : r1, C, f, f + C);
-        for (int64_t c = 0; c < C; c++) {
-            s0[c] += f[c];
-            s1[c] += f[C + c];
-        }
+        reduce_chunk(a, r, r + RC < r1 ? r + RC : r1, C, f, f + C, f + 2 * C);
+        for (int64_t c = 0; c < 3 * C; c++)
+            s[c] += f[c];
     }
 }
 
-/* out0[c] (and out1[c]) = sums over all rows: blocks of RB rows, each
- * summed by one thread, added in block order (t->part: [blocks][3][C]
- * doubles, the third C for the block's float scratch). */
-static void reduce_rows(net_tgraph *t, const red_args *a, int64_t rows, int64_t C, double *out0,
-                        double *out1)
+/* out[k][c], k < 3 (RED_BN_PRELU; 2 for the others: out must hold 3C
+ * doubles all the same) = sums over all rows: blocks of RB rows, each summed
+ * by one thread, added in block order (t->part: [blocks][PART][C] doubles,
+ * three sums and the block's float scratch). */
+#define PART 5
+static void reduce_rows(net_tgraph *t, const red_args *a, int64_t rows, int64_t C, double *out)
 {
     const int64_t nb = (rows + RB - 1) / RB;
     double *part = t->part;
 #pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
     for (int64_t b = 0; b < nb; b++) {
         int64_t r1 = (b + 1) * RB < rows ? (b + 1) * RB : rows;
-        double *pb = part + b * 3 * C;
-        reduce_block(a, b * RB, r1, C, pb, pb + C, (float *)(pb + 2 * C));
+        double *pb = part + b * PART * C;
+        reduce_block(a, b * RB, r1, C, pb, (float *)(pb + 3 * C));
     }
-    for (int64_t c = 0; c < C; c++)
-        out0[c] = out1[c] = 0.0;
+    for (int64_t c = 0; c < 3 * C; c++)
+        out[c] = 0.0;
     for (int64_t b = 0; b < nb; b++)
-        for (int64_t c = 0; c < C; c++) {
-            out0[c] += part[b * 3 * C + c];
-            out1[c] += part[b * 3 * C + C + c];
-        }
+        for (int64_t c = 0; c < 3 * C; c++)
+            out[c] += part[b * PART * C + c];
 }
 
 /* ---------------- gradient buffers ---------------- */
@@ -275,11 +303,20 @@ static mint_status conv_forward(net_tgraph *t, int i)
 
 /* Input gradient (overwritten, or into the scratch when a second consumer
  * writes it), weight and bias gradients (accumulated) on kernels/conv_bwd.c. */
+static void bn_apply(const net_tgraph *t, int i, float *y);
+
 static mint_status conv_backward(net_tgraph *t, int i)
 {
     const net_node *nd = &t->g->nodes[i];
-    float *dx = grad_begin(t, nd->in[0]);
-    mint_status st = kern_conv_bwd_run(t->cbwd[i], wdata(t, nd->w[0]), t->act[nd->in[0]], t->n,
+    const int x = nd->in[0];
+    const float *in = t->act[x];
+    if (t->recomp[x]) { /* a BN (+ PReLU) output: recomputed, bit for bit as the forward did */
+        const int p = t->prod[x];
+        bn_apply(t, t->g->nodes[p].op == NET_OP_BN ? p : t->prelu_bn[p], t->rbuf);
+        in = t->rbuf;
+    }
+    float *dx = grad_begin(t, x);
+    mint_status st = kern_conv_bwd_run(t->cbwd[i], wdata(t, nd->w[0]), in, t->n,
                                        t->grad[nd->out], dx, gdata(t, nd->w[0]), gdata(t, nd->w[1]));
     if (!st)
         grad_end(t, nd->in[0], dx);
@@ -292,15 +329,15 @@ static mint_status conv_backward(net_tgraph *t, int i)
 static void bn_batch_stats(net_tgraph *t, int i, int64_t rows, int64_t C, double *m, double *v)
 {
     const net_node *nd = &t->g->nodes[i];
-    red_args a = { RED_SUM, t->act[nd->in[0]], NULL, NULL, NULL };
-    reduce_rows(t, &a, rows, C, m, v);
+    red_args a = { .mode = RED_SUM, .x = t->act[nd->in[0]] };
+    reduce_rows(t, &a, rows, C, m); /* m[0..3C): v is filled next */
     for (int64_t c = 0; c < C; c++) {
         m[c] /= (double)rows;
         t->mean[i][c] = (float)m[c];
     }
     a.mode = RED_SQDEV;
     a.mean = t->mean[i];
-    reduce_rows(t, &a, rows, C, v, v + C);
+    reduce_rows(t, &a, rows, C, v);
     float *rm = t->g->weights[nd->w[2]].data, *rv = t->g->weights[nd->w[3]].data;
     for (int64_t c = 0; c < C; c++) {
         double var = v[c] / (double)rows; /* biased: normalises */
@@ -311,6 +348,8 @@ static void bn_batch_stats(net_tgraph *t, int i, int64_t rows, int64_t C, double
         rv[c] = (float)(BN_MOMENTUM * (v[c] / (double)(rows - 1)) + (1.0 - BN_MOMENTUM) * rv[c]);
     }
 }
+
+static void expand(const net_tgraph *t, int w, int64_t C, float fill, float *dst);
 
 static mint_status bn_forward(net_tgraph *t, int i, double *stat)
 {
@@ -339,9 +378,33 @@ static mint_status bn_forward(net_tgraph *t, int i, double *stat)
             t->pb[i][c] = beta[c] - rm[c] * t->pa[i][c];
         }
     }
-    kern_affine(t->isa, (size_t)rows, (size_t)C, t->act[nd->in[0]], t->pa[i], t->pb[i],
-                t->act[nd->out]);
+    const int j = t->bn_prelu[i];
+    if (j >= 0)
+        expand(t, t->g->nodes[j].w[0], C, 0.0f, t->pa[j]);
+    bn_apply(t, i, t->act[j >= 0 ? t->g->nodes[j].out : nd->out]);
     return MINT_OK;
+}
+
+/* y = BN node i's output x * alpha + beta, through the PReLU fused after
+ * it if any (slopes in pa of that node): one pass over row blocks, each
+ * block's affine output still in cache for the PReLU. Forward and the
+ * backward's recomputation both run this, so they agree bit for bit. */
+static void bn_apply(const net_tgraph *t, int i, float *y)
+{
+    const net_node *nd = &t->g->nodes[i];
+    const int64_t C = channels(&t->g->tensors[nd->in[0]]);
+    const int64_t rows = t->n * (t->numel[nd->in[0]] / C), nb = (rows + RB - 1) / RB;
+    const int j = t->bn_prelu[i];
+    const float *x = t->act[nd->in[0]], *a = t->pa[i], *b = t->pb[i];
+    const float *slope = j >= 0 ? t->pa[j] : NULL;
+    const kern_isa *isa = t->isa;
+#pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
+    for (int64_t k = 0; k < nb; k++) {
+        const int64_t r0 = k * RB, r = (r0 + RB < rows ? r0 + RB : rows) - r0;
+        isa->affine((size_t)r, (size_t)C, x + r0 * C, a, b, y + r0 * C);
+        if (slope)
+            isa->prelu((size_t)r, (size_t)C, y + r0 * C, slope, y + r0 * C);
+    }
 }
 
 static void bn_backward(net_tgraph *t, int i, double *stat)
@@ -352,8 +415,8 @@ static void bn_backward(net_tgraph *t, int i, double *stat)
     const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out];
     const float *mean = t->mean[i], *invstd = t->invstd[i], *gamma = wdata(t, nd->w[0]);
     double *sdy = stat, *sdyx = stat + C;
-    red_args a = { RED_BN_BWD, x, dy, mean, invstd };
-    reduce_rows(t, &a, rows, C, sdy, sdyx);
+    red_args a = { .mode = RED_BN_BWD, .x = x, .dy = dy, .mean = mean, .invstd = invstd };
+    reduce_rows(t, &a, rows, C, stat);
     float *dgamma = gdata(t, nd->w[0]), *dbeta = gdata(t, nd->w[1]);
     for (int64_t c = 0; c < C; c++) {
         dgamma[c] += (float)sdyx[c];
@@ -397,8 +460,8 @@ static void prelu_backward(net_tgraph *t, int i, double *stat)
     const int64_t C = channels(&t->g->tensors[nd->in[0]]);
     const int64_t rows = t->n * (t->numel[nd->in[0]] / C);
     const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out], *s = t->pa[i];
-    red_args a = { RED_PRELU, x, dy, NULL, NULL };
-    reduce_rows(t, &a, rows, C, stat, stat + C);
+    red_args a = { .mode = RED_PRELU, .x = x, .dy = dy };
+    reduce_rows(t, &a, rows, C, stat);
     float *ds = gdata(t, nd->w[0]);
     if (net_weight_numel(&t->g->weights[nd->w[0]]) == 1) {
         double sum = 0.0;
@@ -418,6 +481,59 @@ static void prelu_backward(net_tgraph *t, int i, double *stat)
         for (int64_t c = 0; c < C; c++) {
             const float sc = s[c], k = x[r * C + c] > 0.0f ? 1.0f : sc; /* loads unconditional: vectorises */
             dx[r * C + c] = k * dy[r * C + c];
+        }
+    grad_end(t, nd->in[0], dx);
+}
+
+/* Backward of BN node i and the PReLU j fused after it, from dL/d(PReLU
+ * output): pass 1 recomputes the BN output b into b's gradient buffer and
+ * turns it into dL/db there while summing dL/db, dL/db * xhat and the slope
+ * gradient; pass 2 is BN's input gradient. The values and summation order
+ * are those of prelu_backward followed by bn_backward. */
+static void bn_prelu_backward(net_tgraph *t, int j, double *stat)
+{
+    const int i = t->prelu_bn[j];
+    const net_node *nd = &t->g->nodes[i], *pr = &t->g->nodes[j];
+    const int64_t C = channels(&t->g->tensors[nd->in[0]]);
+    const int64_t rows = t->n * (t->numel[nd->in[0]] / C);
+    const float *x = t->act[nd->in[0]], *mean = t->mean[i], *invstd = t->invstd[i];
+    float *db = t->grad[nd->out];
+    red_args a = { .mode = RED_BN_PRELU, .x = x, .dy = t->grad[pr->out], .mean = mean,
+                   .invstd = invstd, .slope = t->pa[j], .b = db, .isa = t->isa, .pa = t->pa[i],
+                   .pb = t->pb[i] };
+    reduce_rows(t, &a, rows, C, stat);
+    const double *sdy = stat, *sdyx = stat + C, *sds = stat + 2 * C;
+    float *ds = gdata(t, pr->w[0]);
+    if (net_weight_numel(&t->g->weights[pr->w[0]]) == 1) {
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++)
+            sum += sds[c];
+        ds[0] += (float)sum;
+    } else {
+        for (int64_t c = 0; c < C; c++)
+            ds[c] += (float)sds[c];
+    }
+    const float *gamma = wdata(t, nd->w[0]);
+    float *dgamma = gdata(t, nd->w[0]), *dbeta = gdata(t, nd->w[1]);
+    for (int64_t c = 0; c < C; c++) {
+        dgamma[c] += (float)sdyx[c];
+        dbeta[c] += (float)sdy[c];
+    }
+    float *dx = grad_begin(t, nd->in[0]);
+    if (!dx)
+        return;
+    float *k = (float *)(stat + 3 * C), *mdy = k + C, *mdx = mdy + C;
+    for (int64_t c = 0; c < C; c++) {
+        k[c] = gamma[c] * invstd[c];
+        mdy[c] = t->training ? (float)(sdy[c] / (double)rows) : 0.0f;
+        mdx[c] = t->training ? (float)(sdyx[c] / (double)rows) : 0.0f;
+    }
+#pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++)
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+            float xh = (x[r * C + c] - mean[c]) * invstd[c];
+            dx[r * C + c] = k[c] * (db[r * C + c] - mdy[c] - xh * mdx[c]);
         }
     grad_end(t, nd->in[0], dx);
 }
@@ -537,6 +653,8 @@ static mint_status node_forward(net_tgraph *t, int i)
     case NET_OP_CONV: return conv_forward(t, i);
     case NET_OP_BN: return bn_forward(t, i, t->stat);
     case NET_OP_PRELU:
+        if (t->prelu_bn[i] >= 0) /* done by the BN before it */
+            return MINT_OK;
         expand(t, nd->w[0], C, 0.0f, t->pa[i]);
         kern_prelu(t->isa, (size_t)rows, (size_t)C, x, t->pa[i], y);
         return MINT_OK;
@@ -593,7 +711,12 @@ static mint_status node_backward(net_tgraph *t, int i)
     switch (nd->op) {
     case NET_OP_CONV: return conv_backward(t, i);
     case NET_OP_BN: bn_backward(t, i, stat); break;
-    case NET_OP_PRELU: prelu_backward(t, i, stat); break;
+    case NET_OP_PRELU:
+        if (t->prelu_bn[i] >= 0)
+            bn_prelu_backward(t, i, stat);
+        else
+            prelu_backward(t, i, stat);
+        break;
     case NET_OP_RELU: clip_backward(t, i, 0.0f, INFINITY); break;
     case NET_OP_CLIP: clip_backward(t, i, nd->lo, nd->hi); break;
     case NET_OP_ADD: add_backward(t, i); break;
@@ -828,6 +951,8 @@ static int act_kept(const net_tgraph *t, int x)
     const net_graph *g = t->g;
     if (x == g->input || t->own_grad[x])
         return 1;
+    if (t->recomp[x])
+        return 0;
     for (int i = 0; i < g->nnodes; i++) {
         const net_node *nd = &g->nodes[i];
         net_op op = nd->op;
@@ -860,6 +985,8 @@ static mint_status alloc_acts(net_tgraph *t)
     for (int i = -1; !st && i < g->nnodes; i++) { /* -1: the graph input */
         int x = i < 0 ? g->input : g->nodes[i].out, q = -1;
         int64_t need = t->bmax * t->numel[x];
+        if (i >= 0 && g->nodes[i].op == NET_OP_BN && t->bn_prelu[i] >= 0)
+            continue; /* fused: never stored */
         if (act_kept(t, x)) {
             t->own_act[x] = 1;
             if (!(t->act[x] = alloc64((size_t)need, &t->bytes)))
@@ -884,11 +1011,75 @@ static mint_status alloc_acts(net_tgraph *t)
     for (int x = 0; !st && x < nt; x++)
         if (slot_of[x] >= 0)
             t->act[x] = t->aslots[slot_of[x]];
+    /* backward reads no shared slot: the biggest holds the recomputed tensors
+     * (each of which lives in a slot at least its size) */
+    for (int r = 0, best = 0; !st && r < t->naslots; r++)
+        if (size[r] > size[best] || !r) {
+            best = r;
+            t->rbuf = t->aslots[r];
+        }
     free(last);
     free(slot_of);
     free(free_at);
     free(size);
     return st;
+}
+
+/* Fusion and recomputation plan: a BN whose output only a PReLU reads
+ * runs with it as one pass (the BN output is never stored); the output of
+ * a BN (or fused BN + PReLU) that only convs read is not kept for the
+ * backward but recomputed before each of their backwards from the BN's
+ * input, which is kept anyway (IResNet: bn1 -> conv1 and bn2 -> prelu ->
+ * conv2, three of the six tensors of a block). Neither applies to taps or
+ * the graph output. */
+static mint_status plan_fusion(net_tgraph *t)
+{
+    const net_graph *g = t->g;
+    const int nt = g->ntensors, nn = g->nnodes;
+    int *cons = calloc((size_t)nt, sizeof(int)), *conv_cons = calloc((size_t)nt, sizeof(int));
+    int *only = malloc(sizeof(int) * (size_t)nt);
+    t->bn_prelu = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    t->prelu_bn = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    t->prod = malloc(sizeof(int) * (size_t)nt);
+    t->recomp = calloc((size_t)nt, 1);
+    if (!cons || !conv_cons || !only || !t->bn_prelu || !t->prelu_bn || !t->prod || !t->recomp) {
+        free(cons), free(conv_cons), free(only);
+        return mint_fail(MINT_E_NOMEM, "out of memory");
+    }
+    for (int x = 0; x < nt; x++)
+        t->prod[x] = only[x] = -1;
+    for (int i = 0; i < nn; i++) {
+        const net_node *nd = &g->nodes[i];
+        t->bn_prelu[i] = t->prelu_bn[i] = -1;
+        t->prod[nd->out] = i;
+        for (int k = 0; k < 2; k++)
+            if (nd->in[k] >= 0) {
+                cons[nd->in[k]]++;
+                conv_cons[nd->in[k]] += nd->op == NET_OP_CONV;
+                only[nd->in[k]] = i;
+            }
+    }
+    for (int i = 0; i < nn; i++) {
+        const net_node *nd = &g->nodes[i];
+        const int b = nd->out;
+        if (nd->op != NET_OP_BN || b == g->output || t->own_grad[b] || cons[b] != 1)
+            continue;
+        const int j = only[b];
+        if (g->nodes[j].op == NET_OP_PRELU && g->nodes[j].in[0] == b) {
+            t->bn_prelu[i] = j;
+            t->prelu_bn[j] = i;
+        }
+    }
+    for (int i = 0; i < nn; i++) {
+        const net_node *nd = &g->nodes[i];
+        const int x = nd->out;
+        if ((nd->op == NET_OP_BN && t->bn_prelu[i] < 0) ||
+            (nd->op == NET_OP_PRELU && t->prelu_bn[i] >= 0))
+            t->recomp[x] = x != g->output && x != g->input && !t->own_grad[x] && cons[x] > 0 &&
+                           conv_cons[x] == cons[x];
+    }
+    free(cons), free(conv_cons), free(only);
+    return MINT_OK;
 }
 
 /* Activations, own gradient buffers (taps, output), per-node buffers. */
@@ -913,7 +1104,8 @@ static mint_status alloc_tensors(net_tgraph *t)
         if (t->own_grad[x] && !(t->grad[x] = alloc64(m, &t->bytes)))
             return mint_fail(MINT_E_NOMEM, "out of memory for gradients (batch %d)", t->bmax);
     }
-    return alloc_acts(t);
+    mint_status st = plan_fusion(t);
+    return st ? st : alloc_acts(t);
 }
 
 static mint_status alloc_node(net_tgraph *t, int i, int64_t *cmax, int64_t *part, size_t *fcs)
@@ -924,7 +1116,7 @@ static mint_status alloc_node(net_tgraph *t, int i, int64_t *cmax, int64_t *part
     const int bn = nd->op == NET_OP_BN, fc = nd->op == NET_OP_FC;
     if (bn || nd->op == NET_OP_PRELU || nd->op == NET_OP_AFFINE) {
         *cmax = max64(*cmax, C);
-        *part = max64(*part, (rows + RB - 1) / RB * 3 * C);
+        *part = max64(*part, (rows + RB - 1) / RB * PART * C);
         if (!(t->pa[i] = alloc64((size_t)C, &t->bytes)) || !(t->pb[i] = alloc64((size_t)C, &t->bytes)))
             return mint_fail(MINT_E_NOMEM, "out of memory");
     }
@@ -968,7 +1160,7 @@ static mint_status alloc_nodes(net_tgraph *t)
         }
     }
     t->part = alloc64((size_t)part * 2, &t->bytes);
-    t->stat = alloc64((size_t)cmax * 8, &t->bytes);
+    t->stat = alloc64((size_t)cmax * 12, &t->bytes); /* 6C doubles: 3 sums + 3C floats */
     t->fc_scratch = alloc64(fcs, &t->bytes);
     if (!t->part || !t->stat || !t->fc_scratch)
         return mint_fail(MINT_E_NOMEM, "out of memory");
@@ -1052,6 +1244,7 @@ void net_tgraph_destroy(net_tgraph *t)
     free(t->drop);
     free(t->fc_scratch); free(t->gscratch); free(t->part); free(t->stat); free(t->slots);
     free(t->params); free(t->wparam); free(t->garena);
+    free(t->bn_prelu); free(t->prelu_bn); free(t->prod); free(t->recomp);
     free(t);
 }
 
