@@ -179,13 +179,15 @@ static void reduce_chunk(const red_args *a, int64_t r0, int64_t r1, int64_t C, f
             break;
         default: /* RED_BN_PRELU: as RED_PRELU on b, then RED_BN_BWD with db */
 #pragma omp simd
+            for (int64_t c = 0; c < C; c++) { /* two loops: each vectorises */
+                const float bv = br[c], sc = sl[c], k = bv > 0.0f ? 1.0f : sc;
+                f2[c] += (bv < 0.0f ? bv : 0.0f) * gr[c];
+                br[c] = k * gr[c];
+            }
+#pragma omp simd
             for (int64_t c = 0; c < C; c++) {
-                const float bv = br[c], g = gr[c], sc = sl[c];
-                const float d = (bv > 0.0f ? 1.0f : sc) * g;
-                f2[c] += (bv < 0.0f ? bv : 0.0f) * g;
-                br[c] = d;
-                f0[c] += d;
-                f1[c] += d * ((xr[c] - fm[c]) * is[c]);
+                f0[c] += br[c];
+                f1[c] += br[c] * ((xr[c] - fm[c]) * is[c]);
             }
             break;
         }
