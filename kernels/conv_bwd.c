@@ -26,6 +26,18 @@
  * partials are added in thread order, then into dw (OIHW): an order fixed by
  * the shape and the thread count.
  *
+ * Stride 1 (dense, no dilation, on inputs wide enough that the padding
+ * costs little): no im2col. The pixels are numbered over the zero-padded
+ * input (hp x wp per image, the "padded domain", dout taken as zero at the
+ * positions that are not output pixels), so that tap (ky, kx) of every
+ * output pixel m is the padded input pixel m + ky*wp + kx: per chunk of mc
+ * padded positions a thread transposes the padded input once, with a halo,
+ * to [cin][mc + halo] (rows contiguous along the pixels), packs dout into
+ * NR-column panels [mc][NR], and for each tap runs the igemm with rows ci
+ * (A = the transposed input, shifted by the tap's offset), columns o and
+ * K = the chunk, into its partial [tap][ci][cout]. The copies are cin + cout
+ * floats per pixel instead of cout + ks*cin.
+ *
  * Depthwise (groups == cin == cout): the same phase form with the dwconv
  * kernel for din (weights [tap][C] per phase), and dw per tap as one dwconv
  * over a chunk of pixels (ks = mc, "weights" = the chunk's dout rows), added
@@ -71,6 +83,10 @@ struct kern_conv_bwd {
     float *wp;      /* din weights, packed per phase at each run */
     float *zero;    /* max(cin, cout) zeros: the row of out-of-range pixels */
     size_t mc;      /* pixels per dw chunk */
+    int s1;         /* dw in the stride-1 padded-domain form */
+    int hp, wpd;    /* s1: padded input size */
+    size_t halo, ldt, npo; /* s1: largest tap offset, row stride of the transposed input,
+                              NR panels over cout */
     size_t kp, npk; /* dw columns (ks * cin) and their NR panels */
     int nthr;       /* threads the scratch is sized for */
     size_t s_tile, s_dt, s_bp, s_acc, s_db, per; /* scratch floats per thread */
@@ -245,6 +261,24 @@ static mint_status alloc_scratch(kern_conv_bwd *p)
     p->s_tile = up16(p->MR * p->NR);
     p->s_dt = p->depthwise ? up16(C) : up16(C * p->mc);
     p->s_bp = p->depthwise ? 0 : up16(p->mc * p->NR);
+    const kern_conv_geom *g = &p->g;
+    p->hp = p->oh + g->kh - 1;
+    p->wpd = p->ow + g->kw - 1;
+    /* the padded domain costs (hp*wp)/(oh*ow) - 1 extra work: at most 20% */
+    p->s1 = ok && !p->depthwise && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+            p->ks > 1 && (double)p->hp * p->wpd <= 1.2 * (double)p->oh * p->ow;
+    if (p->s1) {
+        p->npo = (C + p->NR - 1) / p->NR;
+        size_t m1 = (256u * 1024u) / (p->npo * p->NR); /* dout panels: 1 MB of L2 */
+        m1 = m1 > 512 ? 512 : m1 < 16 ? 16 : m1 / 4 * 4;
+        p->mc = m1;
+        p->halo = (size_t)(g->kh - 1) * (size_t)p->wpd + (size_t)(g->kw - 1);
+        p->ldt = (p->mc + p->halo + 3) / 4 * 4;
+        size_t t1, b1;
+        ok = mul_ok((size_t)p->cin, p->ldt, &t1) && mul_ok(p->npo * p->NR, p->mc, &b1);
+        p->s_dt = ok && up16(t1) > p->s_dt ? up16(t1) : p->s_dt;
+        p->s_bp = ok && up16(b1) > p->s_bp ? up16(b1) : p->s_bp;
+    }
     p->s_acc = up16(acc);
     p->s_db = up16(C);
     ok = ok && acc < SIZE_MAX / 4 && wfl < SIZE_MAX / 8;
@@ -648,13 +682,117 @@ static void dw_chunk_dw(const kern_conv_bwd *p, const float *in, const float *do
     }
 }
 
+/* s1: T[ci][j] = padded input at position m0 + j for j < mcur + halo
+ * (zero in the padding and past the batch), four positions at a time. */
+static void s1_transpose(const kern_conv_bwd *p, const float *in, int n, size_t m0, size_t mcur,
+                         float *T)
+{
+    const size_t cin = (size_t)p->cin, ld = p->ldt, tj = mcur + p->halo;
+    const size_t plane = (size_t)p->hp * (size_t)p->wpd;
+    size_t b = m0 / plane, rem = m0 % plane;
+    int y = (int)(rem / (size_t)p->wpd), x = (int)(rem % (size_t)p->wpd);
+    for (size_t j = 0; j < tj; j += 4) {
+        const float *src[4];
+        for (int k = 0; k < 4; k++) {
+            const int iy = y - p->g.pt, ix = x - p->g.pl;
+            src[k] = j + (size_t)k < tj && b < (size_t)n && iy >= 0 && iy < p->h && ix >= 0 &&
+                             ix < p->w
+                         ? in + ((b * (size_t)p->h + (size_t)iy) * (size_t)p->w + (size_t)ix) * cin
+                         : p->zero;
+            if (++x == p->wpd) {
+                x = 0;
+                if (++y == p->hp) {
+                    y = 0;
+                    b++;
+                }
+            }
+        }
+        float *d = T + j;
+        for (size_t ci = 0; ci < cin; ci++, d += ld) {
+            d[0] = src[0][ci];
+            d[1] = src[1][ci];
+            d[2] = src[2][ci];
+            d[3] = src[3][ci];
+        }
+    }
+}
+
+/* s1: dout at padded positions m0 .. m0+mcur into NR-column panels
+ * bp [npo][mc][NR] (zero where no output pixel is, and past cout); the
+ * output pixels' rows are added into db (NULL: skip). */
+static void s1_pack_dout(const kern_conv_bwd *p, const float *dout, size_t m0, size_t mcur,
+                         float *bp, float *db)
+{
+    const size_t C = (size_t)p->cout, NR = p->NR, plane = (size_t)p->hp * (size_t)p->wpd;
+    size_t b = m0 / plane, rem = m0 % plane;
+    int y = (int)(rem / (size_t)p->wpd), x = (int)(rem % (size_t)p->wpd);
+    for (size_t j = 0; j < mcur; j++) {
+        const int ok = y < p->oh && x < p->ow;
+        const float *src = ok ? dout + ((b * (size_t)p->oh + (size_t)y) * (size_t)p->ow + (size_t)x) * C
+                              : p->zero;
+        if (ok && db)
+            for (size_t o = 0; o < C; o++)
+                db[o] += src[o];
+        for (size_t q = 0; q < p->npo; q++) {
+            float *d = bp + (q * p->mc + j) * NR;
+            const size_t nc = min_z(C - q * NR, NR);
+            copy_floats(d, src + q * NR, nc);
+            for (size_t k = nc; k < NR; k++)
+                d[k] = 0.0f;
+        }
+        if (++x == p->wpd) {
+            x = 0;
+            if (++y == p->hp) {
+                y = 0;
+                b++;
+            }
+        }
+    }
+}
+
+/* s1: one chunk of padded positions into the thread's partial acc
+ * [tap][cin][cout] (first: overwrite, else accumulate through the residual). */
+static void dw_chunk_s1(const kern_conv_bwd *p, const float *in, int n, const float *dout,
+                        size_t m0, size_t mcur, const bwd_scr *s, int first, float *db)
+{
+    const size_t C = (size_t)p->cout, cin = (size_t)p->cin, MR = p->MR, NR = p->NR;
+    s1_transpose(p, in, n, m0, mcur, s->dt);
+    s1_pack_dout(p, dout, m0, mcur, s->bp, db);
+    const float *a[MR_MAX];
+    for (size_t c0 = 0; c0 < cin; c0 += MR) {
+        const size_t mr = min_z(cin - c0, MR);
+        for (int t = 0; t < p->ks; t++) {
+            const size_t off = (size_t)(t / p->g.kw) * (size_t)p->wpd + (size_t)(t % p->g.kw);
+            for (size_t r = 0; r < MR; r++)
+                a[r] = s->dt + (c0 + (r < mr ? r : mr - 1)) * p->ldt + off;
+            for (size_t q = 0; q < p->npo; q++) {
+                float *c = s->acc + ((size_t)t * cin + c0) * C + q * NR;
+                p->isa->igemm(mr, min_z(C - q * NR, NR), mcur, 1, a, s->bp + q * p->mc * NR, c, C,
+                              first ? NULL : c, C, NULL, q * NR);
+            }
+        }
+    }
+}
+
 /* Adds the threads' partials parts[0..np) (in thread order) into dw (OIHW)
  * and db (all T threads' db partials). */
 static void dw_reduce(const kern_conv_bwd *p, const float *const *parts, int np, int T,
-                      float *dw, float *db)
+                      float *dw, float *db, int s1)
 {
     const size_t C = (size_t)p->cout, ks = (size_t)p->ks;
-    if (dw && p->depthwise) {
+    if (dw && s1) {
+        const size_t cin = (size_t)p->cin;
+#pragma omp for schedule(static)
+        for (long o = 0; o < (long)C; o++)
+            for (size_t ci = 0; ci < cin; ci++)
+                for (size_t s = 0; s < ks; s++) {
+                    const size_t at = (s * cin + ci) * C + (size_t)o; /* acc [tap][ci][o] */
+                    float sum = parts[0][at];
+                    for (int t = 1; t < np; t++)
+                        sum += parts[t][at];
+                    dw[((size_t)o * cin + ci) * ks + s] += sum;
+                }
+    } else if (dw && p->depthwise) {
 #pragma omp for schedule(static)
         for (long o = 0; o < (long)C; o++)
             for (size_t s = 0; s < ks; s++) {
@@ -693,7 +831,9 @@ static void run_dw(const kern_conv_bwd *p, const float *in, int n, const float *
                    float *db, int nthr)
 {
     (void)nthr; /* OMP=0 */
-    const size_t C = (size_t)p->cout, M = (size_t)n * (size_t)p->oh * (size_t)p->ow;
+    const size_t C = (size_t)p->cout;
+    const int s1 = p->s1 && dw; /* over the padded domain */
+    const size_t M = (size_t)n * (s1 ? (size_t)p->hp * (size_t)p->wpd : (size_t)p->oh * (size_t)p->ow);
     const size_t nch = (M + p->mc - 1) / p->mc;
 #pragma omp parallel num_threads(nthr)
     {
@@ -705,6 +845,10 @@ static void run_dw(const kern_conv_bwd *p, const float *in, int n, const float *
             memset(s.db, 0, C * sizeof(float));
         for (size_t ch = c0; ch < c1; ch++) {
             const size_t m0 = ch * p->mc, mcur = min_z(M - m0, p->mc);
+            if (s1) {
+                dw_chunk_s1(p, in, n, dout, m0, mcur, &s, ch == c0, db ? s.db : NULL);
+                continue;
+            }
             if (db)
                 for (size_t m = 0; m < mcur; m++) {
                     const float *row = dout + (m0 + m) * C;
@@ -723,7 +867,7 @@ static void run_dw(const kern_conv_bwd *p, const float *in, int n, const float *
         for (int t = 0; t < T && np < REDUCE_MAX; t++)
             if (nch * (size_t)(t + 1) / (size_t)T > nch * (size_t)t / (size_t)T)
                 parts[np++] = scratch_of(p, t).acc;
-        dw_reduce(p, parts, np, T, dw, db);
+        dw_reduce(p, parts, np, T, dw, db, s1);
     }
 }
 
