@@ -16,9 +16,10 @@
  * on a shared machine the minimum is the better estimate of what the code
  * can do.
  *
- * Then the convolution backward (din, dw) on IResNet-18 training shapes at
- * batch 64 (--quick: 8) with all threads, next to the forward conv and the
- * FMA peak.
+ * Then the convolution backward (din, dw) on every conv shape of IResNet-18
+ * at 112x112 (but the stem), batch 64 (--quick: 8), all threads, next to
+ * the forward conv and the FMA peak, and the whole network's conv backward
+ * (the layers weighted by how often they occur) against that peak.
  *
  * usage: bench_kernels [--quick] [--isa NAME] [--layer SUBSTRING] [--micro] [--bwd]
  *   --micro: the microkernels and the training conv only.
@@ -402,18 +403,29 @@ static int train_conv_compare(double min_time)
 typedef struct {
     const char *name;
     int cin, cout, k, stride, h; /* h = input height = width */
+    int count;                   /* times the shape occurs in IResNet-18 */
 } bwd_layer;
 
+/* Every conv of IResNet-18 at 112x112 but the stem (3 -> 64, 1% of the
+ * FLOPs, and no input gradient): the whole-network line weights them by
+ * count. */
 static const bwd_layer bwd_layers[] = {
-    { "s1 body 3x3s1",   64,  64, 3, 1, 56 },
-    { "s2 3x3s2",        64, 128, 3, 2, 56 },
-    { "s2 short 1x1s2",  64, 128, 1, 2, 56 },
-    { "s2 body 3x3s1",  128, 128, 3, 1, 28 },
-    { "s3 3x3s2",       128, 256, 3, 2, 28 },
-    { "s3 body 3x3s1",  256, 256, 3, 1, 14 },
-    { "s4 3x3s2",       256, 512, 3, 2, 14 },
-    { "s4 short 1x1s2", 256, 512, 1, 2, 14 },
-    { "s4 body 3x3s1",  512, 512, 3, 1,  7 },
+    { "l1.0 conv1",      64,  64, 3, 1, 112, 1 },
+    { "l1.0 conv2 s2",   64,  64, 3, 2, 112, 1 },
+    { "l1.0 short s2",   64,  64, 1, 2, 112, 1 },
+    { "l1.1 body",       64,  64, 3, 1,  56, 2 },
+    { "l2.0 conv1",      64, 128, 3, 1,  56, 1 },
+    { "l2.0 conv2 s2",  128, 128, 3, 2,  56, 1 },
+    { "l2.0 short s2",   64, 128, 1, 2,  56, 1 },
+    { "l2.1 body",      128, 128, 3, 1,  28, 2 },
+    { "l3.0 conv1",     128, 256, 3, 1,  28, 1 },
+    { "l3.0 conv2 s2",  256, 256, 3, 2,  28, 1 },
+    { "l3.0 short s2",  128, 256, 1, 2,  28, 1 },
+    { "l3.1 body",      256, 256, 3, 1,  14, 2 },
+    { "l4.0 conv1",     256, 512, 3, 1,  14, 1 },
+    { "l4.0 conv2 s2",  512, 512, 3, 2,  14, 1 },
+    { "l4.0 short s2",  256, 512, 1, 2,  14, 1 },
+    { "l4.1 body",      512, 512, 3, 1,   7, 2 },
 };
 #define NBWD (sizeof bwd_layers / sizeof bwd_layers[0])
 
@@ -491,8 +503,9 @@ static double bwd_check(const kern_isa *isa, const bwd_layer *L, const kern_conv
     return err;
 }
 
+/* tot[0..2]: FLOP x count of din + dw, best seconds x count, CPU seconds x count (added). */
 static int bwd_layer_bench(const kern_isa *isa, const bwd_layer *L, int n, double peak,
-                           double peak1, double min_time)
+                           double peak1, double min_time, double tot[3])
 {
     const int pad = L->k / 2, oh = kern_conv_out_dim(L->h, L->k, L->stride, pad, pad, 1);
     const kern_conv_geom g = { L->k, L->k, L->stride, L->stride, pad, pad, pad, pad, 1, 1, 1 };
@@ -535,6 +548,9 @@ static int bwd_layer_bench(const kern_isa *isa, const bwd_layer *L, int n, doubl
         printf(" %7.1f %6.1f %4.0f%% %4.0f%%", med[what] * 1e3, flop / mn[what] * 1e-9,
                100.0 * flop / mn[what] * 1e-9 / peak, 100.0 * flop / cpu[what] * 1e-9 / peak1);
     printf("\n");
+    tot[0] += 2.0 * flop * L->count;
+    tot[1] += (mn[1] + mn[2]) * L->count;
+    tot[2] += (cpu[1] + cpu[2]) * L->count;
     fflush(stdout);
 out:
     kern_conv_destroy(b.fwd);
@@ -556,9 +572,16 @@ static int bwd_bench(const kern_isa *isa, int n, double peak, double peak1, cons
     printf("%-15s %-20s %-6s %27s %27s %27s\n", "layer", "shape", "isa",
            "forward: ms GF/s %pk cpu%", "din: ms GF/s %pk cpu%", "dw+db: ms GF/s %pk cpu%");
     int bad = 0;
+    double tot[3] = { 0, 0, 0 };
     for (size_t l = 0; l < NBWD; l++)
         if (!layer_only || strstr(bwd_layers[l].name, layer_only))
-            bad |= bwd_layer_bench(isa, &bwd_layers[l], n, peak, peak1, min_time);
+            bad |= bwd_layer_bench(isa, &bwd_layers[l], n, peak, peak1, min_time, tot);
+    if (tot[1] > 0)
+        printf("conv backward (din + dw) of %s, layers weighted by count: %.1f GFLOP/s = %.0f%% of "
+               "the FMA peak (best runs); %.0f%% of the one-thread peak per CPU-second\n",
+               layer_only ? "the layers above" : "IResNet-18 (all convs but the stem)",
+               tot[0] / tot[1] * 1e-9, 100.0 * tot[0] / tot[1] * 1e-9 / peak,
+               100.0 * tot[0] / tot[2] * 1e-9 / peak1);
     return bad;
 }
 
