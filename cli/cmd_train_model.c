@@ -64,6 +64,8 @@ const char cli_help_train_model[] =
     "  --amint-min-hidden N  a cnn head's Dense layer has max(C, N) units (64), as\n"
     "                  'mint train --min-hidden' (C channels of a narrow tap make a\n"
     "                  layer that dies easily)\n"
+    "  --amint-lr X    the head's Adam learning rate (1e-4; 'mint train' uses Keras's 1e-3,\n"
+    "                  which kills the Dense layer's units on large tap values)\n"
     "  --amint-out F   the head, an ordinary MINT model for eval and audit\n"
     "                  (default NET-amint.mint); a fifth of its external images are\n"
     "                  held out of its training as its audit reference\n"
@@ -177,6 +179,8 @@ static int parse_opt(int o, const char *a, mint_tmodel_opts *t, int *threads, in
     case 'K': t->amint_kind = a; return 0;
     case 'U': t->amint_out = a; return 0;
     case 'k': t->log_key = a; return 0;
+    case 'Y': return parse_double(a, 1e-9, 1, &t->amint_lr)
+                         ? cli_usage_error("train-model", "--amint-lr wants a number in (0, 1]") : 0;
     case 'Z':
         return (t->stop_after = cli_int(a, 1, 100000)) < 0
                    ? cli_usage_error("train-model", "--stop-after-epoch wants a positive integer") : 0;
@@ -265,6 +269,7 @@ int cmd_train_model(int argc, char **argv)
         { "amint-kind", required_argument, 0, 'K' }, { "amint-out", required_argument, 0, 'U' },
         { "amint-min-hidden", required_argument, 0, 'H' },
         { "stop-after-epoch", required_argument, 0, 'Z' },
+        { "amint-lr", required_argument, 0, 'Y' },
         { "log-key", required_argument, 0, 'k' },    { "log", required_argument, 0, 'g' },
         { "log-every", required_argument, 0, 'N' },
         { "threads", required_argument, 0, 'T' },    { "quiet", no_argument, 0, 'q' },

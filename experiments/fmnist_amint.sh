@@ -14,7 +14,9 @@
 #   {"passive": {"task_accuracy", "mint_accuracy", "mint_auc", "mint_tpr_at_1pct_fpr"},
 #    "active": {...}, "settings": {...}}
 # mint_accuracy is the balanced accuracy at the threshold each MINT model
-# chose on its own training data.
+# chose on its own training data. active.registered_members scores the
+# members the head trained on (data registered at training time) against the
+# same unseen external images: the watermark use of Active MINT.
 #
 # Environment: MINT (binary, default build/mint), FMNIST (the idx folder,
 # default /usr/share/datasets/fashion-mnist from `apt-get install
@@ -86,6 +88,14 @@ echo "== active: network and CNN MINT head on layer1 together"
     --out "$OUT/active.mint" | tee "$OUT/active-train.log"
 features "$OUT/active.mint" "$OUT/active-split" active none
 evaluate "$OUT/active-amint.mint" active
+# the registered-data view of Active MINT: the members the head trained on
+# (the data an owner registers at training time) against the same unseen
+# external images
+rm -rf "$OUT/active-mint-members"
+"$MINT" extract --model "$OUT/active.mint" --list "$OUT/active-split/mint-members.csv" \
+    --out "$OUT/active-mint-members" --taps layer1 --pool none --dtype f16 $TH >/dev/null
+"$MINT" eval --mint "$OUT/active-amint.mint" --members "$OUT/active-mint-members" \
+    --external "$OUT/active-eval-external" --json "$OUT/active-registered-eval.json" $TH 2>/dev/null
 
 # results.json from the two training logs and the two eval JSONs
 task_acc() { sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$1" | tail -1; }
@@ -103,7 +113,9 @@ cat > "$OUT/results.json.tmp" <<EOF
   "active": {"task_accuracy": $(task_acc "$OUT/active-train.log"),
              "mint_accuracy": $(jnum "$OUT/active-eval.json" at_training_threshold balanced_accuracy),
              "mint_auc": $(jnum "$OUT/active-eval.json" auc auc),
-             "mint_tpr_at_1pct_fpr": $(jnum "$OUT/active-eval.json" tpr_at_fpr tpr)},
+             "mint_tpr_at_1pct_fpr": $(jnum "$OUT/active-eval.json" tpr_at_fpr tpr),
+             "registered_members": {"mint_accuracy": $(jnum "$OUT/active-registered-eval.json" at_training_threshold balanced_accuracy),
+                                    "mint_auc": $(jnum "$OUT/active-registered-eval.json" auc auc)}},
   "settings": {"epochs": $EPOCHS, "members": $MEMBERS, "arch": "iresnet18 widths $WIDTHS",
                "taps": "layer1", "mint_kind": {"passive": "$PASSIVE_KIND", "active": "cnn"}, "seconds": $((T1 - T0))}
 }

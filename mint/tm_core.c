@@ -88,6 +88,8 @@ mint_status tm_core_create(tm_core *c, net_graph *g, const tm_core_cfg *cfg)
         (st = tm_head_create(&c->head, c->t, cfg->amint_taps, cfg->amint_kind,
                              cfg->amint_min_hidden, n, cfg->seed ^ 0xa417)))
         goto fail;
+    if (cfg->amint && cfg->amint_lr > 0)
+        c->head.lr = cfg->amint_lr;
     return MINT_OK;
 fail:
     tm_core_free(c);

@@ -29,6 +29,7 @@ typedef struct {
     int amint;
     const char *amint_taps, *amint_kind;
     int amint_min_hidden;   /* cnn head: Dense max(C, this) units */
+    double amint_lr;        /* the head's Adam learning rate (0: 1e-3) */
 } tm_core_cfg;
 
 typedef struct {

@@ -82,6 +82,7 @@ mint_status tm_head_create(tm_head *h, net_tgraph *t, const char *taps, const ch
     }
     h->in_size = total;
     h->bmax = bmax;
+    h->lr = 1e-3;
     if ((st = mint_tm_create_wide(&h->tm, &cfg, seed, h->cnn ? min_hidden : 0)) ||
         (st = mint_tm_acts_new(&h->acts, h->tm, bmax)))
         goto fail;
@@ -221,6 +222,6 @@ void tm_head_update(tm_head *h, int n, float gscale)
     mint_tm_backward(tm, a, n);
     tm->adam_t++;
     net_adam_update(tm->arena, tm->arena + tm->seg, tm->arena + 2 * tm->seg,
-                    tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, (double)adam.lr,
+                    tm->arena + 3 * tm->seg, tm->seg, tm->adam_t, h->lr,
                     (double)adam.beta1, (double)adam.beta2, (double)adam.eps, 0.0, 0);
 }

@@ -24,6 +24,7 @@ typedef struct {
     int rank[TM_HEAD_MAX_TAPS], dims[TM_HEAD_MAX_TAPS][3];
     int in_size;        /* features per sample */
     int bmax;
+    double lr;          /* the head's Adam learning rate (tm_head_create: 1e-3) */
     int32_t *arg;       /* vanilla: [bmax][in_size] spatial index of each maximum */
     int32_t *rows;      /* network batch row of each head row */
 } tm_head;
@@ -45,7 +46,8 @@ mint_status tm_head_scatter(tm_head *h, net_tgraph *t, const int32_t *rows, int 
  * how many rows it gets right. */
 void tm_head_forward(tm_head *h, int n, uint64_t seed, double *loss, int *correct);
 /* Backward of that loss times gscale (the features' gradient into
- * h->acts->dx) and the head's Adam step (lr 1e-3, as `mint train`). */
+ * h->acts->dx) and the head's Adam step (lr h->lr; betas and eps as
+ * `mint train`). */
 void tm_head_update(tm_head *h, int n, float gscale);
 
 #endif

@@ -48,6 +48,7 @@ void mint_tmodel_defaults(mint_tmodel_opts *o)
     o->amint_taps = "layer1";
     o->amint_kind = "cnn";
     o->amint_min_hidden = 64;
+    o->amint_lr = 1e-4;
     o->log_every = 50;
 }
 
@@ -348,6 +349,7 @@ static mint_status setup_trainer(tmrun *R)
     k.amint_taps = o->amint_taps;
     k.amint_kind = o->amint_kind;
     k.amint_min_hidden = o->amint_min_hidden;
+    k.amint_lr = o->amint_lr;
     return tm_core_create(&R->c, R->g, &k);
 }
 
@@ -764,8 +766,8 @@ static void describe(tmrun *R)
                      o->weight_decay, o->schedule, o->epochs, o->batch,
                      (unsigned long long)o->seed, o->flip, o->dropout, o->amint);
     if (o->amint)
-        n += snprintf(R->run + n, sizeof R->run - (size_t)n, " taps %s kind %s min_hidden %d",
-                      o->amint_taps, o->amint_kind, o->amint_min_hidden);
+        n += snprintf(R->run + n, sizeof R->run - (size_t)n, " taps %s kind %s min_hidden %d lr %g",
+                      o->amint_taps, o->amint_kind, o->amint_min_hidden, o->amint_lr);
     n += snprintf(R->run + n, sizeof R->run - (size_t)n,
                   " split %s members %g min_images %d max_classes %d mint_share %g data",
                   R->d.by_label ? "label" : "sample", o->members, o->min_images, o->max_classes,

@@ -71,6 +71,7 @@ typedef struct {
     const char *amint_taps;  /* comma list, default "layer1" */
     const char *amint_kind;  /* "cnn" or "vanilla" */
     int amint_min_hidden;    /* cnn head: Dense max(C, this) units (default 64) */
+    double amint_lr;         /* the head's Adam learning rate (default 1e-4) */
     const char *amint_out;   /* NULL: <out without .mint>-amint.mint */
     /* signed training log */
     const char *log_key;     /* Ed25519 secret key (mint keygen); NULL: no log */
