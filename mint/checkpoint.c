@@ -349,6 +349,9 @@ static mint_status ckpt_read_progress(const wt_file *f, const char *path, mint_t
         st = get_i64(f, path, "checkpoint.adam_t", 0, INT64_MAX, &s->adam_t);
     if (!st)
         st = get_f64(f, path, "checkpoint.holdout", &s->holdout);
+    if (!st && !(s->holdout >= 0.0 && s->holdout < 0.9)) /* NaN too (fuzz_checkpoint) */
+        st = mint_fail(MINT_E_FORMAT, "%s: checkpoint holdout %g outside [0, 0.9)", path,
+                       s->holdout);
     if (!st)
         st = get_f64(f, path, "checkpoint.train_accuracy", &s->train_accuracy);
     const wt_meta *ma = get_arr(f, "checkpoint.adam", WT_META_F32_ARR, 4),

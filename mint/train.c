@@ -293,7 +293,11 @@ mint_status mint_train(mint_tm *tm, const float *members, int64_t n_mem, const f
 
 int64_t mint_train_n_held(const mint_train_opts *o, int64_t n_ext)
 {
-    return o->held ? o->n_held : (int64_t)(o->holdout * (double)n_ext);
+    if (o->held)
+        return o->n_held;
+    /* options are checked by their callers; a hostile value still gives a count in range */
+    const double h = o->holdout >= 0.0 && o->holdout < 0.9 ? o->holdout : 0.0;
+    return (int64_t)(h * (double)n_ext);
 }
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include "mint/extract.h"
 #include "mint/extract_dir.h"
 #include "mint/model.h"
+#include "mint/train.h"
 #include "weights/container.h"
 
 static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -316,9 +317,30 @@ static void test_stale_temps(void **state)
     }
 }
 
+/* A training checkpoint whose holdout fraction is -4.3e79 (found by
+ * fuzz_checkpoint: it reached a float-to-integer conversion out of range) is
+ * refused when loaded. */
+static void test_checkpoint_holdout(void **state)
+{
+    (void)state;
+    mint_tm *tm;
+    mint_tm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kind = MINT_TM_VANILLA;
+    cfg.in_dims[0] = 4; /* the fuzz target's model */
+    assert_int_equal(mint_tm_create(&tm, &cfg, 1), MINT_OK);
+    mint_train_state *s = NULL;
+    assert_int_equal(mint_train_state_load(TEST_FIXTURES "/hostile_checkpoint_holdout.partial",
+                                           tm, &s), MINT_E_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(mint_last_error(), "holdout"));
+    mint_tm_free(tm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_holdout),
         cmocka_unit_test(test_merge_hostile_count),
         cmocka_unit_test(test_model_metadata_alloc),
         cmocka_unit_test(test_extract_txt_reader),
