@@ -126,7 +126,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 DEMO_ARGS ?=
-.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit experiment-fmnist fuzz check-fn-length FORCE
+.PHONY: all mint demo test test-kernels test-cross bench clean fixtures install experiment-audit experiment-fmnist experiment-lfw fuzz check-fn-length FORCE
 all: $(BUILD)/mint $(BUILD)/libmint.a
 mint: $(BUILD)/mint
 
@@ -221,6 +221,13 @@ experiment-audit: $(BUILD)/mint $(BUILD)/bench/exp_audit
 FMNIST_OUT ?= $(BUILD)/fmnist-amint
 experiment-fmnist: $(BUILD)/mint
 	@MINT=$(BUILD)/mint sh experiments/fmnist_amint.sh $(FMNIST_OUT)
+
+# Issue 10's LFW face experiment (docs/experiments.md): a network trained by
+# mint on LFW identities, passive and Active MINT, identity audits; ~1 h on
+# 2 cores. LFW_OUT is its output folder (steps already done there are kept).
+LFW_OUT ?= $(BUILD)/experiment-lfw
+experiment-lfw: $(BUILD)/mint
+	@MINT=$(BUILD)/mint sh experiments/lfw_mint.sh $(LFW_OUT)
 
 # Regenerate the committed reference fixtures (needs tools/README.md's set-up).
 fixtures:
