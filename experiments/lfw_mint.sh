@@ -37,7 +37,10 @@
 #
 # Environment: MINT (binary, default build/mint), DATA (default
 # ../shared/data), EPOCHS (15), WIDTHS (8,16,32,64), EMB (128), CAP (30),
-# MIN_IMAGES (10), AMINT_VANILLA (0), THREADS (default: all cores).
+# MIN_IMAGES (10), AMINT_VANILLA (0), ACTIVE (1; 0 = passive only), SPLIT
+# (label; sample = members are half of each LFW identity's photos and the
+# external images their other photos: image-level membership, no identity
+# audits), THREADS (default: all cores).
 set -eu
 OUT=${1:?usage: experiments/lfw_mint.sh OUTDIR}
 MINT=${MINT:-build/mint}
@@ -48,6 +51,8 @@ EMB=${EMB:-128}
 CAP=${CAP:-30}
 MIN_IMAGES=${MIN_IMAGES:-10}
 AMINT_VANILLA=${AMINT_VANILLA:-0}
+ACTIVE=${ACTIVE:-1}
+SPLIT=${SPLIT:-label}
 THREADS=${THREADS:-0}
 [ -x "$MINT" ] || { echo "lfw_mint.sh: $MINT not built (make -j2)" >&2; exit 1; }
 for d in lfw/images lfw/landmarks_5pt.csv orl yale; do
@@ -56,6 +61,8 @@ done
 mkdir -p "$OUT"
 TH=""
 [ "$THREADS" = 0 ] || TH="--threads $THREADS"
+SPLITOPT=""
+[ "$SPLIT" = label ] || SPLITOPT="--split-by $SPLIT"
 [ -f "$OUT/started" ] || date +%s > "$OUT/started" # the first run's start
 T0=$(cat "$OUT/started")
 CMDS="$OUT/commands.txt"
@@ -93,7 +100,7 @@ echo "data: $(wc -l < "$OUT/lfw.csv") LFW images, $(wc -l < "$OUT/orl.csv") ORL,
 
 NET="--data $OUT/lfw.csv --external $OUT/orl.csv --external $OUT/yale.csv --landmarks $LM
      --min-images $MIN_IMAGES --members 0.5 --mint-share 0.5 --arch iresnet18
-     --widths $WIDTHS --emb $EMB --loss cosface --epochs $EPOCHS --batch 64 --lr 0.1 --seed 1 $TH"
+     --widths $WIDTHS --emb $EMB --loss cosface --epochs $EPOCHS --batch 64 --lr 0.1 --seed 1 $SPLITOPT $TH"
 
 train_net() { # tag [extra train-model options]
     tag=$1
@@ -161,15 +168,21 @@ for m in $PASSIVE; do
 done
 
 # ---- active ----
+ACTIVE_NETS=""
+ACTIVE_LIST=""
+if [ "$ACTIVE" = 1 ]; then
 train_net active --amint --amint-taps layer1 --amint-kind cnn --amint-min-hidden 64
 features active
 evaluate active "$OUT/active-amint.mint" active-cnn-layer1
-ACTIVE="cnn-layer1"
+ACTIVE_NETS=active
+ACTIVE_LIST="cnn-layer1"
 if [ "$AMINT_VANILLA" = 1 ]; then
     train_net activev --amint --amint-taps layer1,layer2,layer3,layer4 --amint-kind vanilla
     features activev
     evaluate activev "$OUT/activev-amint.mint" active-vanilla-all
-    ACTIVE="$ACTIVE vanilla-all"
+    ACTIVE_NETS="$ACTIVE_NETS activev"
+    ACTIVE_LIST="$ACTIVE_LIST vanilla-all"
+fi
 fi
 
 # ---- metrics ----
@@ -218,9 +231,18 @@ audit_set() { # tag mint-model name
             > "$OUT/audit-$3-$side.log" 2>&1 || { cat "$OUT/audit-$3-$side.log" >&2; exit 1; }
     done
 }
-echo "== audits"
-audit_set passive "$OUT/passive-$BEST.mint" "passive-$BEST"
-audit_set active "$OUT/active-amint.mint" active-cnn-layer1
+MODES=passive
+[ "$ACTIVE" = 0 ] || MODES="passive active"
+AUDITS=""
+if [ "$SPLIT" = label ]; then
+    echo "== audits"
+    audit_set passive "$OUT/passive-$BEST.mint" "passive-$BEST"
+    AUDITS="passive-$BEST"
+    if [ "$ACTIVE" = 1 ]; then
+        audit_set active "$OUT/active-amint.mint" active-cnn-layer1
+        AUDITS="$AUDITS active-cnn-layer1"
+    fi
+fi
 
 # ---- results.json and table.md ----
 T1=$(date +%s)
@@ -232,6 +254,10 @@ idrows() { # audit report -> "identity images p_value" lines of per_identity
 flagged() { idrows "$1" | awk '$3 < 0.05 { k++ } END { print k + 0 "/" NR }'; }
 setp() { jnum "$1" set_test p_value; }
 trainacc() { sed -n 's/.*training accuracy \([0-9.]*\).*/\1/p' "$OUT/$1-train.log" | tail -1; }
+testacc() { # task accuracy on external photos of member classes (sample split), else null
+    a=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$OUT/$1-train.log" | tail -1)
+    echo "${a:-null}"
+}
 splitn() { jnum "$OUT/$1-split/split.json" "$2" "$2"; }
 CPU=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 MACHINE="$(uname -sm), $CPU, $(nproc) cores"
@@ -241,22 +267,22 @@ DATE=$(date -u +%Y-%m-%dT%H:%MZ)
     echo "  \"date\": \"$DATE\", \"machine\": \"$MACHINE\", \"seconds\": $((T1 - T0)),"
     echo "  \"settings\": {\"arch\": \"iresnet18\", \"widths\": \"$WIDTHS\", \"emb\": $EMB, \"loss\": \"cosface s 64 m 0.4\","
     echo "               \"epochs\": $EPOCHS, \"lfw_identities_min_images\": $MIN_IMAGES, \"images_per_identity_cap\": $CAP,"
-    echo "               \"members\": 0.5, \"mint_share\": 0.5, \"split_by\": \"label\"},"
+    echo "               \"members\": 0.5, \"mint_share\": 0.5, \"split_by\": \"$SPLIT\"},"
     echo "  \"networks\": {"
     sep=""
-    for n in passive active $([ "$AMINT_VANILLA" = 1 ] && echo activev); do
-        printf '%s    "%s": {"training_accuracy": %s, "classes": %s, "mint_members": %s, "mint_external": %s, "eval_members": %s, "eval_external": %s}' \
-            "$sep" "$n" "$(trainacc $n)" "$(splitn $n classes)" "$(splitn $n mint_members)" \
+    for n in passive $ACTIVE_NETS; do
+        printf '%s    "%s": {"training_accuracy": %s, "test_accuracy": %s, "classes": %s, "mint_members": %s, "mint_external": %s, "eval_members": %s, "eval_external": %s}' \
+            "$sep" "$n" "$(trainacc $n)" "$(testacc $n)" "$(splitn $n classes)" "$(splitn $n mint_members)" \
             "$(splitn $n mint_external)" "$(splitn $n eval_members)" "$(splitn $n eval_external)"
         sep=",
 "
     done
     echo
     echo "  },"
-    for mode in passive active; do
+    for mode in $MODES; do
         echo "  \"$mode\": {"
         list=$PASSIVE
-        [ $mode = passive ] || list=$ACTIVE
+        [ $mode = passive ] || list=$ACTIVE_LIST
         sep=""
         for m in $list; do
             printf '%s    "%s": {' "$sep" "$m"
@@ -277,7 +303,7 @@ DATE=$(date -u +%Y-%m-%dT%H:%MZ)
     done
     echo "  \"audit\": {"
     sep=""
-    for a in "passive-$BEST" active-cnn-layer1; do
+    for a in $AUDITS; do
         printf '%s    "%s": {' "$sep" "$a"
         s2=""
         for side in members heldout; do
@@ -300,26 +326,28 @@ mv "$OUT/results.json.tmp" "$OUT/results.json"
 {
     echo "LFW MINT experiment (experiments/lfw_mint.sh), $DATE, $MACHINE, $((T1 - T0)) s."
     echo
-    echo "Network: IResNet-18, widths $WIDTHS, embedding $EMB, CosFace, $EPOCHS epochs; training accuracy"
-    echo "passive $(trainacc passive), active $(trainacc active); $(splitn passive classes) member identities."
+    echo "Network: IResNet-18, widths $WIDTHS, embedding $EMB, CosFace, $EPOCHS epochs, split by $SPLIT;"
+    echo "$(splitn passive classes) member identities; training accuracy passive $(trainacc passive)$(
+        [ "$ACTIVE" = 1 ] && echo ", active $(trainacc active)"); test accuracy (sample split) passive $(testacc passive)."
     echo
     echo "| MINT model | mode | bal. acc. (LFW) | AUC (LFW) | TPR@1%FPR (LFW) | bal. acc. (ORL+Yale) | AUC (ORL+Yale) |"
     echo "|---|---|---|---|---|---|---|"
-    for mode in passive active; do
+    for mode in $MODES; do
         list=$PASSIVE
-        [ $mode = passive ] || list=$ACTIVE
+        [ $mode = passive ] || list=$ACTIVE_LIST
         for m in $list; do
             set -- $(metrics "$mode-$m" lfw) $(metrics "$mode-$m" grey)
             printf '| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f |\n' "$m" $mode "$1" "$2" "$3" "$4" "$5"
         done
     done
+    if [ -n "$AUDITS" ]; then
     echo
     echo "Set-level audits (one person each, identity-level rank test against the other held-out"
     echo "LFW identities of the evaluation share; flagged = p < 0.05):"
     echo
     echo "| MINT model | member identities flagged | set p (members) | held-out identities flagged | set p (held-out) |"
     echo "|---|---|---|---|---|"
-    for a in "passive-$BEST" active-cnn-layer1; do
+    for a in $AUDITS; do
         fm="$OUT/audit-$a-members.json"
         fh="$OUT/audit-$a-heldout.json"
         echo "| $a | $(flagged "$fm") | $(setp "$fm") | $(flagged "$fh") | $(setp "$fh") |"
@@ -327,17 +355,24 @@ mv "$OUT/results.json.tmp" "$OUT/results.json"
     echo
     echo "Per identity (p-value of the identity-level rank test; images audited):"
     echo
-    echo "| identity | role | images | p passive ($BEST) | p active (cnn-layer1) |"
-    echo "|---|---|---|---|---|"
+    printf '| identity | role | images |'
+    for a in $AUDITS; do printf ' p %s |' "$a"; done
+    printf '\n|---|---|---|'
+    for a in $AUDITS; do printf -- '---|'; done
+    echo
     for side in members heldout; do
-        idrows "$OUT/audit-passive-$BEST-$side.json" > "$OUT/.p1"
-        idrows "$OUT/audit-active-cnn-layer1-$side.json" > "$OUT/.p2"
         role=member
         [ $side = members ] || role=held-out
-        awk -v r=$role 'NR == FNR { p[$1] = $3; next } { printf "| %s | %s | %s | %.3f | %.3f |\n", $1, r, $2, p[$1], $3 }' \
-            "$OUT/.p1" "$OUT/.p2"
+        for a in $AUDITS; do idrows "$OUT/audit-$a-$side.json" | sed "s/^/$a /"; done |
+            awk -v r=$role -v order="$AUDITS" '
+                { if (!($2 in n)) { ids[++k] = $2; n[$2] = $3 } p[$1, $2] = $4 }
+                END { m = split(order, a, " ")
+                      for (i = 1; i <= k; i++) {
+                          printf "| %s | %s | %s |", ids[i], r, n[ids[i]]
+                          for (j = 1; j <= m; j++) printf " %.3f |", p[a[j], ids[i]]
+                          printf "\n" } }'
     done
-    rm -f "$OUT/.p1" "$OUT/.p2"
+    fi
     echo
     echo "Commands:"
     echo
