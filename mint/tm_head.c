@@ -14,6 +14,10 @@ void tm_head_free(tm_head *h)
 {
     if (!h)
         return;
+    if (h->acts) { /* dx is the head's own buffer, not the activations' */
+        free(h->acts->dx);
+        h->acts->dx = NULL;
+    }
     mint_tm_acts_free(h->acts);
     mint_tm_free(h->tm);
     free(h->arg);
@@ -95,10 +99,6 @@ mint_status tm_head_create(tm_head *h, net_tgraph *t, const char *taps, const ch
     }
     return MINT_OK;
 fail:
-    if (h->acts) {
-        free(h->acts->dx);
-        h->acts->dx = NULL;
-    }
     tm_head_free(h);
     return st;
 }
