@@ -409,16 +409,16 @@ static void bn_apply(const net_tgraph *t, int i, float *y)
     }
 }
 
-static void bn_backward(net_tgraph *t, int i, double *stat)
+/* BatchNorm's parameter and input gradients from the batch sums
+ * sdy = sum(dy), sdyx = sum(dy * xhat) per channel (dy: the gradient of
+ * the BN output); scratch holds 3*C floats. Training:
+ * dx = gamma*invstd*(dy - mean(dy) - xhat*mean(dy*xhat)); eval: the
+ * statistics are constants, dx = gamma*invstd*dy. */
+static void bn_backward_tail(net_tgraph *t, const net_node *nd, const float *x, const float *dy,
+                             int64_t rows, int64_t C, const float *mean, const float *invstd,
+                             const double *sdy, const double *sdyx, float *scratch)
 {
-    const net_node *nd = &t->g->nodes[i];
-    const int64_t C = channels(&t->g->tensors[nd->in[0]]);
-    const int64_t rows = t->n * (t->numel[nd->in[0]] / C);
-    const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out];
-    const float *mean = t->mean[i], *invstd = t->invstd[i], *gamma = wdata(t, nd->w[0]);
-    double *sdy = stat, *sdyx = stat + C;
-    red_args a = { .mode = RED_BN_BWD, .x = x, .dy = dy, .mean = mean, .invstd = invstd };
-    reduce_rows(t, &a, rows, C, stat);
+    const float *gamma = wdata(t, nd->w[0]);
     float *dgamma = gdata(t, nd->w[0]), *dbeta = gdata(t, nd->w[1]);
     for (int64_t c = 0; c < C; c++) {
         dgamma[c] += (float)sdyx[c];
@@ -427,9 +427,7 @@ static void bn_backward(net_tgraph *t, int i, double *stat)
     float *dx = grad_begin(t, nd->in[0]);
     if (!dx)
         return;
-    /* training: dx = gamma*invstd*(dy - mean(dy) - xhat*mean(dy*xhat));
-     * eval: the statistics are constants, dx = gamma*invstd*dy */
-    float *k = (float *)(stat + 2 * C), *mdy = k + C, *mdx = mdy + C;
+    float *k = scratch, *mdy = k + C, *mdx = mdy + C;
     for (int64_t c = 0; c < C; c++) {
         k[c] = gamma[c] * invstd[c];
         mdy[c] = t->training ? (float)(sdy[c] / (double)rows) : 0.0f;
@@ -443,6 +441,19 @@ static void bn_backward(net_tgraph *t, int i, double *stat)
             dx[r * C + c] = k[c] * (dy[r * C + c] - mdy[c] - xh * mdx[c]);
         }
     grad_end(t, nd->in[0], dx);
+}
+
+static void bn_backward(net_tgraph *t, int i, double *stat)
+{
+    const net_node *nd = &t->g->nodes[i];
+    const int64_t C = channels(&t->g->tensors[nd->in[0]]);
+    const int64_t rows = t->n * (t->numel[nd->in[0]] / C);
+    const float *x = t->act[nd->in[0]], *dy = t->grad[nd->out];
+    const float *mean = t->mean[i], *invstd = t->invstd[i];
+    const double *sdy = stat, *sdyx = stat + C;
+    red_args a = { .mode = RED_BN_BWD, .x = x, .dy = dy, .mean = mean, .invstd = invstd };
+    reduce_rows(t, &a, rows, C, stat);
+    bn_backward_tail(t, nd, x, dy, rows, C, mean, invstd, sdy, sdyx, (float *)(stat + 2 * C));
 }
 
 /* ---------------- element-wise ops ---------------- */
@@ -515,29 +526,7 @@ static void bn_prelu_backward(net_tgraph *t, int j, double *stat)
         for (int64_t c = 0; c < C; c++)
             ds[c] += (float)sds[c];
     }
-    const float *gamma = wdata(t, nd->w[0]);
-    float *dgamma = gdata(t, nd->w[0]), *dbeta = gdata(t, nd->w[1]);
-    for (int64_t c = 0; c < C; c++) {
-        dgamma[c] += (float)sdyx[c];
-        dbeta[c] += (float)sdy[c];
-    }
-    float *dx = grad_begin(t, nd->in[0]);
-    if (!dx)
-        return;
-    float *k = (float *)(stat + 3 * C), *mdy = k + C, *mdx = mdy + C;
-    for (int64_t c = 0; c < C; c++) {
-        k[c] = gamma[c] * invstd[c];
-        mdy[c] = t->training ? (float)(sdy[c] / (double)rows) : 0.0f;
-        mdx[c] = t->training ? (float)(sdyx[c] / (double)rows) : 0.0f;
-    }
-#pragma omp parallel for schedule(static) if (rows * C > PAR_MIN)
-    for (int64_t r = 0; r < rows; r++)
-#pragma omp simd
-        for (int64_t c = 0; c < C; c++) {
-            float xh = (x[r * C + c] - mean[c]) * invstd[c];
-            dx[r * C + c] = k[c] * (db[r * C + c] - mdy[c] - xh * mdx[c]);
-        }
-    grad_end(t, nd->in[0], dx);
+    bn_backward_tail(t, nd, x, db, rows, C, mean, invstd, sdy, sdyx, (float *)(stat + 3 * C));
 }
 
 /* ReLU / Clip: the gradient passes where lo < x < hi (PyTorch's relu and
